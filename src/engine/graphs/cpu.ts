@@ -1,0 +1,125 @@
+// The CPU formulation of one Mamba-1 layer as a stateful ONNX graph (time-major, batch 1).
+//
+//   inputs : hidden (L, D), conv_state (K-1, E), ssm_state (E, N)
+//   outputs: hidden_out (L, D), conv_state_out (K-1, E), ssm_state_out (E, N),
+//            and what Simba scoring needs: u (L, E), delta (L, E), B (L, N), C (L, N),
+//            plus y (L, E), the scan's output before gating (for the influence identity).
+//
+// The selective scan is an ONNX Scan over time whose body discretises and updates the (E, N)
+// state one step at a time, so no (tokens, E, N) tensor exists anywhere. The host still feeds
+// long documents in chunks (chunked prefill) to bound the (chunk, E) activations and outputs.
+import { MambaConfig } from '../config';
+import { GraphBuilder } from '../onnx/builder';
+import { DataType } from '../onnx/proto';
+import { LayerWeights } from '../weights';
+
+const INT64_MAX = Number.MAX_SAFE_INTEGER; // ONNX Slice clamps out-of-range ends
+
+/** RMSNorm(x) * w over the last axis, as HF's MambaRMSNorm computes it. */
+export function rmsNorm(g: GraphBuilder, x: string, weight: string, eps: number): string {
+  const ms = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+  const inv = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [ms, g.scalar(eps)])])]);
+  return g.op('Mul', [g.op('Mul', [x, inv]), weight]);
+}
+
+/** x · Wᵀ (+ b) for a 2-D x and a PyTorch-layout (out, in) weight. */
+export function linear(g: GraphBuilder, x: string, weight: string, bias?: string): string {
+  return g.op('Gemm', bias ? [x, weight, bias] : [x, weight], { transB: 1 });
+}
+
+function silu(g: GraphBuilder, x: string): string {
+  return g.op('Mul', [x, g.op('Sigmoid', [x])]);
+}
+
+/**
+ * The per-step body of the selective scan, with the discretisation fused in so that each step
+ * works on (E, N) tensors that stay in cache:
+ *   h' = exp(Δ_t ⊗ A) ⊙ h + (Δ_t u_t) ⊗ B_t,   y_t = h' · C_t
+ * A is read from the enclosing graph (an outer-scope initializer).
+ */
+function scanBody(E: number, N: number, A: string): ReturnType<GraphBuilder['graph']> {
+  const b = new GraphBuilder('selective_scan_step', 'step/');
+  const h = b.input('h', [E, N]);
+  const delta = b.input('delta_t', [E, 1]);
+  const du = b.input('du_t', [E, 1]);
+  const B = b.input('B_t', [1, N]);
+  const c = b.input('C_t', [N, 1]);
+  const dA = b.op('Exp', [b.op('Mul', [delta, A])]);
+  const h1 = b.op('Add', [b.op('Mul', [dA, h]), b.op('Mul', [du, B])]);
+  b.output(h1, 'h_out', [E, N]);
+  b.output(b.op('MatMul', [h1, c]), 'y_t', [E, 1]);
+  return b.graph();
+}
+
+export function buildLayerGraphCpu(c: MambaConfig, w: LayerWeights, index: number): Uint8Array {
+  const { dModel: D, dInner: E, dState: N, dtRank: R, convKernel: K } = c;
+  const g = new GraphBuilder(`mamba_layer_${index}_cpu`);
+  const hidden = g.input('hidden', ['L', D]);
+  const convState = g.input('conv_state', [K - 1, E]);
+  const ssmState = g.input('ssm_state', [E, N]);
+
+  const xn = rmsNorm(g, hidden, g.weight('norm.weight', w.norm, [D]), c.eps);
+  const xz = linear(g, xn, g.weight('in_proj.weight', w.inProj, [2 * E, D]), w.inProjBias && g.weight('in_proj.bias', w.inProjBias, [2 * E]));
+  const [x, z] = g.opN('Split', [xz, g.ints([E, E])], { axis: 1 }, 2);
+
+  // Causal depthwise convolution over [conv_state; x]: out_t = Σ_k w[:, k] ⊙ xc[t + k].
+  const xc = g.op('Concat', [convState, x], { axis: 0 });
+  let conv = '';
+  for (let k = 0; k < K; k++) {
+    const tap = new Float32Array(E);
+    for (let e = 0; e < E; e++) tap[e] = w.convWeight[e * K + k];
+    const end = k === K - 1 ? INT64_MAX : -(K - 1 - k);
+    const rows = g.op('Slice', [xc, g.ints([k]), g.ints([end]), g.ints([0])]);
+    const term = g.op('Mul', [rows, g.weight(`conv1d.tap${k}`, tap, [E])]);
+    conv = k === 0 ? term : g.op('Add', [conv, term]);
+  }
+  if (w.convBias) conv = g.op('Add', [conv, g.weight('conv1d.bias', w.convBias, [E])]);
+  const convOut = g.op('Slice', [xc, g.ints([-(K - 1)]), g.ints([INT64_MAX]), g.ints([0])]);
+  const u = silu(g, conv);
+
+  const dbc = linear(g, u, g.weight('x_proj.weight', w.xProj, [R + 2 * N, E]));
+  const [dtLow, B, C] = g.opN('Split', [dbc, g.ints([R, N, N])], { axis: 1 }, 3);
+  const delta = g.op('Softplus', [linear(g, dtLow, g.weight('dt_proj.weight', w.dtProj, [E, R]), g.weight('dt_proj.bias', w.dtBias, [E]))]);
+
+  // The scan runs over time; every scan input is shaped so a step's slice broadcasts directly.
+  const A = g.weight('A', w.A, [E, N]);
+  const col = (v: string) => g.op('Unsqueeze', [v, g.ints([2])]); // (L, X) -> (L, X, 1)
+  const row = (v: string) => g.op('Unsqueeze', [v, g.ints([1])]); // (L, X) -> (L, 1, X)
+  const scanInputs = [col(delta), col(g.op('Mul', [delta, u])), row(B), col(C)];
+  const [hLast, ys] = g.opN('Scan', [ssmState, ...scanInputs], { body: scanBody(E, N, A), num_scan_inputs: 4 }, 2);
+
+  const y = g.op('Add', [g.op('Squeeze', [ys, g.ints([2])]), g.op('Mul', [u, g.weight('D', w.D, [E])])]);
+  const gated = g.op('Mul', [y, silu(g, z)]);
+  const out = linear(g, gated, g.weight('out_proj.weight', w.outProj, [D, E]), w.outProjBias && g.weight('out_proj.bias', w.outProjBias, [D]));
+  g.output(g.op('Add', [hidden, out]), 'hidden_out', ['L', D]);
+  g.output(convOut, 'conv_state_out', [K - 1, E]);
+  g.output(hLast, 'ssm_state_out', [E, N]);
+  g.output(u, 'u', ['L', E]);
+  g.output(delta, 'delta', ['L', E]);
+  g.output(B, 'B', ['L', N]);
+  g.output(C, 'C', ['L', N]);
+  g.output(y, 'y', ['L', E]);
+  return g.model();
+}
+
+/** Final norm + LM head + log-softmax over the rows given (the read-out positions). */
+export function buildHeadGraph(c: MambaConfig, normF: Float32Array, lmHead: Float32Array): Uint8Array {
+  const g = new GraphBuilder('mamba_head');
+  const hidden = g.input('hidden', ['P', c.dModel]);
+  const xn = rmsNorm(g, hidden, g.weight('norm_f.weight', normF, [c.dModel]), c.eps);
+  const logits = linear(g, xn, g.weight('lm_head.weight', lmHead, [c.vocabSize, c.dModel]));
+  g.output(g.op('LogSoftmax', [logits], { axis: 1 }), 'logprobs', ['P', c.vocabSize]);
+  return g.model();
+}
+
+/** Like the head, but returns only log p(target) per row: surprisal without a (P, V) result. */
+export function buildTargetHeadGraph(c: MambaConfig, normF: Float32Array, lmHead: Float32Array): Uint8Array {
+  const g = new GraphBuilder('mamba_head_targets');
+  const hidden = g.input('hidden', ['P', c.dModel]);
+  const targets = g.input('targets', ['P', 1], DataType.INT64);
+  const xn = rmsNorm(g, hidden, g.weight('norm_f.weight', normF, [c.dModel]), c.eps);
+  const logits = linear(g, xn, g.weight('lm_head.weight', lmHead, [c.vocabSize, c.dModel]));
+  const lp = g.op('GatherElements', [g.op('LogSoftmax', [logits], { axis: 1 }), targets], { axis: 1 });
+  g.output(lp, 'target_logprobs', ['P', 1]);
+  return g.model();
+}

@@ -1,0 +1,179 @@
+// A loaded Mamba checkpoint: config, tokenizer, weights and one ORT session per layer graph.
+// Runs a layer over a sequence in chunks (carrying conv and SSM state), and the LM head.
+import * as path from 'path';
+import * as ort from 'onnxruntime-node';
+import { MambaConfig, parseConfig } from './config';
+import { CheckpointError } from './errors';
+import { buildHeadGraph, buildLayerGraphCpu, buildTargetHeadGraph } from './graphs/cpu';
+import { Provider, candidates, sessionOptions, unavailableReason } from './providers';
+import { SafetensorsStore } from './safetensors';
+import { TextTokenizer } from './tokenizer';
+import { DeviceChoice, ModelFacts } from './types';
+import { loadWeights, parameterCount } from './weights';
+
+export interface LayerState {
+  conv: Float32Array; // (K-1, E)
+  ssm: Float32Array; // (E, N)
+}
+
+/** What one layer produced over a whole sequence. The scoring fields exist when asked for. */
+export interface LayerOutput {
+  hidden: Float32Array; // (T, D)
+  state: LayerState;
+  u?: Float32Array; // (T, E)
+  delta?: Float32Array; // (T, E)
+  B?: Float32Array; // (T, N)
+  C?: Float32Array; // (T, N)
+  y?: Float32Array; // (T, E)
+}
+
+export interface LoadOptions {
+  device?: DeviceChoice;
+  threads?: number;
+}
+
+const SCORING_OUTPUTS = ['u', 'delta', 'B', 'C', 'y'] as const;
+
+export class MambaModel {
+  /** Prefill chunk length: bounds the (chunk, E, N) tensors of the scan's discretisation. */
+  chunkTokens = 256;
+
+  private constructor(
+    readonly dir: string,
+    readonly config: MambaConfig,
+    readonly tokenizer: TextTokenizer,
+    readonly facts: ModelFacts,
+    readonly provider: Provider,
+    readonly deviceNotes: string[],
+    private readonly embeddings: Float32Array,
+    /** A = -exp(A_log) and D per layer, kept host-side for influence scoring. */
+    readonly A: Float32Array[],
+    readonly D: Float32Array[],
+    private readonly layers: ort.InferenceSession[],
+    private readonly head: ort.InferenceSession,
+    private readonly targetHead: ort.InferenceSession,
+  ) {}
+
+  static async load(dir: string, opts: LoadOptions = {}): Promise<MambaModel> {
+    const t0 = Date.now();
+    const config = parseConfig(path.join(dir, 'config.json'));
+    if (config.convKernel < 2) throw new CheckpointError(path.join(dir, 'config.json'), `conv_kernel ${config.convKernel} is not supported (need at least 2)`);
+    const tokenizer = TextTokenizer.load(path.join(dir, 'tokenizer.json'));
+    const store = SafetensorsStore.open(dir);
+    const w = loadWeights(store, config);
+    if (tokenizer.vocabSize > config.vocabSize) {
+      throw new CheckpointError(path.join(dir, 'tokenizer.json'), `tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`);
+    }
+    const notes: string[] = [];
+    const requested = opts.device ?? 'auto';
+    for (const provider of candidates(requested)) {
+      const why = unavailableReason(provider);
+      if (why) {
+        notes.push(why);
+        continue;
+      }
+      if (provider !== 'cpu') {
+        // The GPU formulation (LinearAttention + CausalConvWithState) is not built yet: say so
+        // rather than run Scan under a GPU provider, where it would fall back to the CPU per step.
+        notes.push(`${provider}: the GPU layer graph is not implemented in this version; using the CPU`);
+        continue;
+      }
+      try {
+        const so = sessionOptions(provider, opts.threads);
+        const layers: ort.InferenceSession[] = [];
+        for (let i = 0; i < config.layers; i++) layers.push(await ort.InferenceSession.create(buildLayerGraphCpu(config, w.layers[i], i), so));
+        const head = await ort.InferenceSession.create(buildHeadGraph(config, w.normF, w.lmHead), so);
+        const targetHead = await ort.InferenceSession.create(buildTargetHeadGraph(config, w.normF, w.lmHead), so);
+        const facts: ModelFacts = {
+          name: path.basename(path.resolve(dir)),
+          path: path.resolve(dir),
+          layers: config.layers,
+          dModel: config.dModel,
+          dInner: config.dInner,
+          dState: config.dState,
+          vocabSize: config.vocabSize,
+          parameters: parameterCount(config),
+          dtype: w.dtype,
+        };
+        const model = new MambaModel(dir, config, tokenizer, facts, provider, notes, w.embeddings, w.layers.map((l) => l.A), w.layers.map((l) => l.D), layers, head, targetHead);
+        model.loadMs = Date.now() - t0;
+        return model;
+      } catch (e) {
+        notes.push(`${provider}: failed to start (${(e as Error).message.split('\n')[0]})`);
+      }
+    }
+    throw new Error(`no execution provider could run the model: ${notes.join('; ')}`);
+  }
+
+  loadMs = 0;
+
+  emptyState(): LayerState {
+    const { convKernel: K, dInner: E, dState: N } = this.config;
+    return { conv: new Float32Array((K - 1) * E), ssm: new Float32Array(E * N) };
+  }
+
+  /** Embedding rows for the ids: (T, D). */
+  embed(ids: ArrayLike<number>): Float32Array {
+    const D = this.config.dModel;
+    const out = new Float32Array(ids.length * D);
+    for (let i = 0; i < ids.length; i++) out.set(this.embeddings.subarray(ids[i] * D, (ids[i] + 1) * D), i * D);
+    return out;
+  }
+
+  /**
+   * Run layer `l` over T rows of `hidden`, starting from `state`, in chunks.
+   * With `collect`, also return u, Δ, B, C and y for every row (for influence scoring).
+   */
+  async runLayer(l: number, hidden: Float32Array, state: LayerState, collect: boolean): Promise<LayerOutput> {
+    const { dModel: D, dInner: E, dState: N, convKernel: K } = this.config;
+    const T = hidden.length / D;
+    const out: LayerOutput = { hidden: new Float32Array(T * D), state };
+    const widths = { u: E, delta: E, B: N, C: N, y: E };
+    if (collect) for (const k of SCORING_OUTPUTS) out[k] = new Float32Array(T * widths[k]);
+    const fetch = collect ? ['hidden_out', 'conv_state_out', 'ssm_state_out', ...SCORING_OUTPUTS] : ['hidden_out', 'conv_state_out', 'ssm_state_out'];
+    for (let s = 0; s < T; s += this.chunkTokens) {
+      const n = Math.min(this.chunkTokens, T - s);
+      const r = await this.layers[l].run(
+        {
+          hidden: new ort.Tensor('float32', hidden.subarray(s * D, (s + n) * D), [n, D]),
+          conv_state: new ort.Tensor('float32', out.state.conv, [K - 1, E]),
+          ssm_state: new ort.Tensor('float32', out.state.ssm, [E, N]),
+        },
+        fetch,
+      );
+      out.hidden.set(r.hidden_out.data as Float32Array, s * D);
+      out.state = { conv: r.conv_state_out.data as Float32Array, ssm: r.ssm_state_out.data as Float32Array };
+      if (collect) for (const k of SCORING_OUTPUTS) out[k]!.set(r[k].data as Float32Array, s * widths[k]);
+    }
+    return out;
+  }
+
+  /** Log-probabilities over the vocabulary for each of the P rows of `hidden`: (P, V). */
+  async logprobs(hidden: Float32Array): Promise<Float32Array> {
+    const P = hidden.length / this.config.dModel;
+    const r = await this.head.run({ hidden: new ort.Tensor('float32', hidden, [P, this.config.dModel]) });
+    return r.logprobs.data as Float32Array;
+  }
+
+  /** log p(targets[i] | row i) for each row, in chunks so no (P, V) result is held. */
+  async targetLogprobs(hidden: Float32Array, targets: ArrayLike<number>, chunk = 512): Promise<Float32Array> {
+    const D = this.config.dModel;
+    const P = targets.length;
+    const out = new Float32Array(P);
+    for (let s = 0; s < P; s += chunk) {
+      const n = Math.min(chunk, P - s);
+      const t = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) t[i] = BigInt(targets[s + i]);
+      const r = await this.targetHead.run({
+        hidden: new ort.Tensor('float32', hidden.subarray(s * D, (s + n) * D), [n, D]),
+        targets: new ort.Tensor('int64', t, [n, 1]),
+      });
+      out.set(r.target_logprobs.data as Float32Array, s);
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    for (const s of [...this.layers, this.head, this.targetHead]) await s.release();
+  }
+}
