@@ -1,0 +1,109 @@
+// The Simba Lens panel host: one WebviewPanel with a strict CSP; the webview keeps its view
+// state with setState and the host sends the last analysis again whenever it is (re)created.
+import * as vscode from 'vscode';
+import type { Analysis } from '../engine/types';
+import { shellHtml, randomNonce } from '../../webview/report';
+import { FromWebview, ToWebview, parseFromWebview } from '../../webview/lib/messages';
+
+export interface PanelHandlers {
+  onReveal(offset: number): void;
+  onInsert(text: string): void;
+  onRerun(keepRatio: number): void;
+  onCancel(): void;
+  onLayer(layer: number): void;
+}
+
+export class SimbaPanel implements vscode.Disposable {
+  static readonly viewType = 'simba.panel';
+  private panel?: vscode.WebviewPanel;
+  private last?: { analysis: Analysis; text?: string; stale?: boolean };
+  private busy?: { busy: boolean; label?: string };
+  private ready = false;
+  private readonly disposables: vscode.Disposable[] = [];
+  /** What the webview reported it drew (tests read this through the extension's API). */
+  readonly rendered: Array<{ what: string; detail?: Record<string, unknown> }> = [];
+  private readonly renderedEmitter = new vscode.EventEmitter<{ what: string; detail?: Record<string, unknown> }>();
+  readonly onRendered = this.renderedEmitter.event;
+
+  constructor(private readonly extensionUri: vscode.Uri, private readonly handlers: PanelHandlers) {
+    this.disposables.push(vscode.window.registerWebviewPanelSerializer(SimbaPanel.viewType, {
+      deserializeWebviewPanel: async (panel) => { this.attach(panel); },
+    }));
+  }
+
+  get visible(): boolean { return !!this.panel?.visible; }
+  get isOpen(): boolean { return !!this.panel; }
+
+  show(preserveFocus = false): void {
+    if (this.panel) { this.panel.reveal(undefined, preserveFocus); return; }
+    const panel = vscode.window.createWebviewPanel(SimbaPanel.viewType, 'Simba Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, this.options());
+    this.attach(panel);
+  }
+
+  private options(): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')] };
+  }
+
+  private attach(panel: vscode.WebviewPanel): void {
+    this.panel = panel;
+    this.ready = false;
+    panel.webview.options = this.options();
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.png');
+    const script = panel.webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js'));
+    panel.webview.html = shellHtml({ nonce: randomNonce(), scriptUri: script.toString(), cspSource: panel.webview.cspSource });
+    panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw), undefined, this.disposables);
+    panel.onDidDispose(() => { if (this.panel === panel) { this.panel = undefined; this.ready = false; } }, undefined, this.disposables);
+  }
+
+  private onMessage(raw: unknown): void {
+    const m: FromWebview | undefined = parseFromWebview(raw);
+    if (!m) return;
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        if (this.last) this.post({ type: 'analysis', ...this.last });
+        if (this.busy) this.post({ type: 'busy', ...this.busy });
+        break;
+      case 'reveal': this.handlers.onReveal(m.offset); break;
+      case 'insert': this.handlers.onInsert(m.text); break;
+      case 'rerun': this.handlers.onRerun(m.keepRatio); break;
+      case 'cancel': this.handlers.onCancel(); break;
+      case 'layer': this.handlers.onLayer(m.layer); break;
+      case 'rendered':
+        this.rendered.push({ what: m.what, detail: m.detail });
+        if (this.rendered.length > 50) this.rendered.shift();
+        this.renderedEmitter.fire({ what: m.what, detail: m.detail });
+        break;
+    }
+  }
+
+  post(m: ToWebview): void {
+    if (this.panel && this.ready) void this.panel.webview.postMessage(m);
+  }
+
+  setAnalysis(analysis: Analysis, text?: string, stale = false): void {
+    this.last = { analysis, text, stale };
+    this.post({ type: 'analysis', analysis, text, stale });
+  }
+
+  setBusy(busy: boolean, label?: string): void {
+    this.busy = busy ? { busy, label } : undefined;
+    this.post({ type: 'busy', busy, label });
+  }
+
+  setStale(stale: boolean): void {
+    if (this.last) this.last.stale = stale;
+    this.post({ type: 'stale', stale });
+  }
+
+  clear(): void {
+    this.last = undefined;
+    this.post({ type: 'clear' });
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    for (const d of this.disposables) d.dispose();
+    this.renderedEmitter.dispose();
+  }
+}

@@ -1,0 +1,57 @@
+// The message protocol between the extension host and the panel webview. Pure.
+import type { Analysis } from '../../src/engine/types';
+import type { OverlayMetric } from './metrics';
+
+/** Extension host -> webview. */
+export type ToWebview =
+  | { type: 'analysis'; analysis: Analysis; /** The analysed text, for token labels. */ text?: string; stale?: boolean }
+  | { type: 'progress'; done: number; total: number }
+  | { type: 'busy'; busy: boolean; label?: string }
+  | { type: 'stale'; stale: boolean }
+  | { type: 'settings'; keepRatio: number; metric: OverlayMetric; layer: number }
+  | { type: 'error'; message: string }
+  | { type: 'clear' };
+
+/** Webview -> extension host. */
+export type FromWebview =
+  | { type: 'ready' }
+  | { type: 'reveal'; offset: number }
+  | { type: 'insert'; text: string }
+  | { type: 'rerun'; keepRatio: number }
+  | { type: 'cancel' }
+  | { type: 'layer'; layer: number }
+  /** Test hook: the webview reports what it drew (read by the UI tests through the DOM too). */
+  | { type: 'rendered'; what: string; detail?: Record<string, unknown> };
+
+const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+
+/** Validate a message from the webview (it is untrusted input). */
+export function parseFromWebview(m: unknown): FromWebview | undefined {
+  if (!m || typeof m !== 'object') return undefined;
+  const o = m as Record<string, unknown>;
+  switch (o.type) {
+    case 'ready': case 'cancel': return { type: o.type };
+    case 'reveal': return num(o.offset) && o.offset >= 0 ? { type: 'reveal', offset: Math.floor(o.offset) } : undefined;
+    case 'insert': return typeof o.text === 'string' && o.text.length <= 10000 ? { type: 'insert', text: o.text } : undefined;
+    case 'rerun': return num(o.keepRatio) && o.keepRatio > 0 && o.keepRatio <= 1 ? { type: 'rerun', keepRatio: o.keepRatio } : undefined;
+    case 'layer': return num(o.layer) && o.layer >= 0 ? { type: 'layer', layer: Math.floor(o.layer) } : undefined;
+    case 'rendered': return typeof o.what === 'string' ? { type: 'rendered', what: o.what, detail: (o.detail && typeof o.detail === 'object') ? o.detail as Record<string, unknown> : undefined } : undefined;
+    default: return undefined;
+  }
+}
+
+/** Validate a message from the extension host. */
+export function parseToWebview(m: unknown): ToWebview | undefined {
+  if (!m || typeof m !== 'object') return undefined;
+  const o = m as Record<string, unknown>;
+  switch (o.type) {
+    case 'analysis': return o.analysis && typeof o.analysis === 'object' && Array.isArray((o.analysis as Analysis).tokens) ? o as ToWebview : undefined;
+    case 'progress': return num(o.done) && num(o.total) ? o as ToWebview : undefined;
+    case 'busy': return typeof o.busy === 'boolean' ? o as ToWebview : undefined;
+    case 'stale': return typeof o.stale === 'boolean' ? o as ToWebview : undefined;
+    case 'settings': return num(o.keepRatio) && num(o.layer) && typeof o.metric === 'string' ? o as ToWebview : undefined;
+    case 'error': return typeof o.message === 'string' ? o as ToWebview : undefined;
+    case 'clear': return { type: 'clear' };
+    default: return undefined;
+  }
+}

@@ -1,0 +1,115 @@
+// Per-token values of the overlay metrics, normalised to [0,1]. Pure: no DOM, no vscode import.
+import type { Analysis } from '../../src/engine/types';
+
+export type OverlayMetric = 'influence' | 'retention' | 'surprisal';
+export const OVERLAY_METRICS: OverlayMetric[] = ['influence', 'retention', 'surprisal'];
+
+export function layerCount(a: Analysis): number {
+  return a.model?.layers || a.influence?.score.length || 1;
+}
+
+/** Raw influence of every token at layer l (NaN where the token was not alive at l). */
+export function influenceAtLayer(a: Analysis, layer: number): Float64Array {
+  const out = new Float64Array(a.tokens.length).fill(NaN);
+  const inf = a.influence;
+  if (!inf || layer < 0 || layer >= inf.alive.length) return out;
+  const alive = inf.alive[layer], score = inf.score[layer];
+  for (let j = 0; j < alive.length; j++) {
+    const i = alive[j];
+    if (i >= 0 && i < out.length) out[i] = score[j];
+  }
+  return out;
+}
+
+/** Min-max normalisation ignoring NaN; a constant vector maps to 0.5. */
+export function normalise(values: ArrayLike<number>): Float64Array {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  }
+  const out = new Float64Array(values.length);
+  const span = hi - lo;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out[i] = !Number.isFinite(v) ? NaN : span > 0 ? (v - lo) / span : 0.5;
+  }
+  return out;
+}
+
+/** Quantile of the finite values (q in [0,1]); NaN when none. */
+export function quantile(values: ArrayLike<number>, q: number): number {
+  const xs: number[] = [];
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) xs.push(values[i]);
+  if (!xs.length) return NaN;
+  xs.sort((a, b) => a - b);
+  const pos = Math.max(0, Math.min(xs.length - 1, q * (xs.length - 1)));
+  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo);
+}
+
+/**
+ * The overlay value of each token in [0,1], NaN where there is none:
+ * - influence: the token's score at `layer`, min-max normalised over the tokens alive there;
+ * - retention: layers the token passed through / number of layers;
+ * - surprisal: -log p(token | prefix) / (98th percentile, at least 1 nat), clamped to 1.
+ */
+export function metricValues(a: Analysis, metric: OverlayMetric, layer = 0): Float64Array {
+  const n = a.tokens.length;
+  if (metric === 'influence') return normalise(influenceAtLayer(a, clampLayer(a, layer)));
+  if (metric === 'retention') {
+    const out = new Float64Array(n).fill(NaN);
+    const L = layerCount(a);
+    if (a.retention) for (let i = 0; i < n; i++) out[i] = Math.max(0, Math.min(1, a.retention[i] / L));
+    return out;
+  }
+  const out = new Float64Array(n).fill(NaN);
+  const s = a.surprisal;
+  if (!s) return out;
+  const raw = s.map((x) => (x == null ? NaN : x));
+  const cap = Math.max(1, quantile(raw, 0.98) || 1);
+  for (let i = 0; i < n; i++) out[i] = Number.isFinite(raw[i]) ? Math.min(1, Math.max(0, raw[i] / cap)) : NaN;
+  return out;
+}
+
+export function clampLayer(a: Analysis, layer: number): number {
+  const L = layerCount(a);
+  return Math.max(0, Math.min(L - 1, Math.round(layer)));
+}
+
+/** Number of tokens alive at each layer (from influence.alive, else from retention). */
+export function aliveCounts(a: Analysis): number[] {
+  if (a.influence) return a.influence.alive.map((x) => x.length);
+  const L = layerCount(a);
+  const out = new Array(L).fill(0);
+  if (a.retention) for (const r of a.retention) for (let l = 0; l < Math.min(L, r); l++) out[l]++;
+  return out;
+}
+
+/** Indices of the highway tokens: those alive at the last layer. */
+export function highwayTokens(a: Analysis): number[] {
+  const L = layerCount(a);
+  if (a.influence && a.influence.alive.length) return a.influence.alive[a.influence.alive.length - 1].slice();
+  const out: number[] = [];
+  if (a.retention) a.retention.forEach((r, i) => { if (r >= L) out.push(i); });
+  return out;
+}
+
+/** FLOPs saved by pruning as a fraction of the dense run (NaN when unknown). */
+export function flopsSaved(a: Analysis): number {
+  if (!a.flops || !(a.flops.dense > 0)) return NaN;
+  return 1 - a.flops.pruned / a.flops.dense;
+}
+
+/** Index of the token containing UTF-16 offset `off` (binary search), or -1. */
+export function tokenAt(a: Analysis, off: number): number {
+  const t = a.tokens;
+  let lo = 0, hi = t.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (off < t[mid].start) hi = mid - 1;
+    else if (off >= t[mid].end) lo = mid + 1;
+    else return mid;
+  }
+  return -1;
+}

@@ -1,0 +1,128 @@
+// One HTML shell for the panel webview and the standalone report. The report inlines the same
+// script bundle (dist/webview.js) and embeds the analysis as JSON, so it opens in any browser.
+// No vscode import: the command line uses renderReportHtml too.
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Analysis } from '../src/engine/types';
+import { HEAT_BUCKETS, heatHex } from './lib/colors';
+
+export interface ShellOptions {
+  /** Panel: URI of dist/webview.js as the webview sees it. */
+  scriptUri?: string;
+  /** Report: the bundle's text, inlined. */
+  scriptInline?: string;
+  /** Panel: webview.cspSource. */
+  cspSource?: string;
+  nonce: string;
+  /** Report: the analysis, embedded. */
+  analysis?: Analysis;
+  title?: string;
+}
+
+/** Defaults for the --vscode-* variables the UI uses, for the report outside VS Code. */
+function reportThemeCss(): string {
+  const vars = (theme: 'dark' | 'light') => {
+    const base = theme === 'dark'
+      ? { fg: '#cccccc', bg: '#1e1e1e', panel: '#252526', border: '#3c3c3c', desc: '#9d9d9d', link: '#3794ff', btn: '#0e639c', btnFg: '#ffffff', input: '#3c3c3c', focus: '#007fd4' }
+      : { fg: '#333333', bg: '#ffffff', panel: '#f3f3f3', border: '#d4d4d4', desc: '#717171', link: '#006ab1', btn: '#007acc', btnFg: '#ffffff', input: '#ffffff', focus: '#0090f1' };
+    const heat = Array.from({ length: HEAT_BUCKETS }, (_, b) => `--vscode-simba-heat${b}: ${heatHex(b, theme)};`).join(' ');
+    return `--vscode-foreground: ${base.fg}; --vscode-editor-background: ${base.bg}; --vscode-editor-foreground: ${base.fg};
+      --vscode-sideBar-background: ${base.panel}; --vscode-panel-border: ${base.border}; --vscode-descriptionForeground: ${base.desc};
+      --vscode-textLink-foreground: ${base.link}; --vscode-button-background: ${base.btn}; --vscode-button-foreground: ${base.btnFg};
+      --vscode-input-background: ${base.input}; --vscode-focusBorder: ${base.focus}; --vscode-font-family: system-ui, sans-serif;
+      --vscode-font-size: 13px; --vscode-editor-font-family: ui-monospace, monospace; ${heat}`;
+  };
+  return `:root { ${vars('light')} } @media (prefers-color-scheme: dark) { :root { ${vars('dark')} } }`;
+}
+
+export const PANEL_CSS = `
+  body { margin: 0; padding: 0 12px 24px; color: var(--vscode-foreground); background: var(--vscode-editor-background);
+    font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); }
+  header { position: sticky; top: 0; z-index: 2; background: var(--vscode-editor-background); padding: 8px 0 6px;
+    display: flex; flex-wrap: wrap; gap: 12px; align-items: center; border-bottom: 1px solid var(--vscode-panel-border); }
+  header h1 { font-size: 1.1em; margin: 0 8px 0 0; font-weight: 600; }
+  .muted { color: var(--vscode-descriptionForeground); }
+  section { margin-top: 14px; }
+  section h2 { font-size: 1em; font-weight: 600; margin: 0 0 6px; }
+  .canvas-wrap { position: relative; width: 100%; border: 1px solid var(--vscode-panel-border); }
+  canvas { display: block; width: 100%; }
+  #heatmap { height: 260px; cursor: crosshair; }
+  #highway { height: 240px; cursor: pointer; }
+  #retention { height: 120px; }
+  .readout { min-height: 1.4em; font-family: var(--vscode-editor-font-family); white-space: pre; overflow: hidden; text-overflow: ellipsis; }
+  .row { display: flex; gap: 16px; flex-wrap: wrap; }
+  .col { flex: 1 1 260px; min-width: 220px; }
+  table.sugg { border-collapse: collapse; width: 100%; }
+  table.sugg td, table.sugg th { padding: 2px 6px; text-align: left; border-bottom: 1px solid var(--vscode-panel-border); }
+  table.sugg tr.tok { cursor: pointer; }
+  table.sugg tr.tok:hover { background: var(--vscode-list-hoverBackground, rgba(128,128,128,.15)); }
+  table.sugg code { font-family: var(--vscode-editor-font-family); }
+  .bar { display: inline-block; height: 8px; background: var(--vscode-textLink-foreground); vertical-align: middle; }
+  .shared { font-weight: 600; }
+  dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0; }
+  dl.facts dt { color: var(--vscode-descriptionForeground); }
+  dl.facts dd { margin: 0; }
+  .legend { display: flex; align-items: center; gap: 2px; }
+  .legend span.sw { width: 18px; height: 12px; display: inline-block; }
+  .slider { display: flex; align-items: center; gap: 6px; }
+  input[type=range] { accent-color: var(--vscode-button-background); width: 140px; }
+  #empty { margin-top: 40px; text-align: center; }
+  .stale { color: var(--vscode-editorWarning-foreground, #cca700); }
+  .hidden { display: none !important; }
+`;
+
+export function shellHtml(o: ShellOptions): string {
+  const csp = o.analysis
+    ? `default-src 'none'; img-src data:; style-src 'nonce-${o.nonce}'; script-src 'nonce-${o.nonce}';`
+    : `default-src 'none'; img-src ${o.cspSource} data:; font-src ${o.cspSource}; style-src ${o.cspSource} 'nonce-${o.nonce}'; script-src 'nonce-${o.nonce}';`;
+  const data = o.analysis
+    ? `<script type="application/json" id="simba-data" nonce="${o.nonce}">${JSON.stringify(o.analysis).replace(/</g, '\\u003c')}</script>`
+    : '';
+  const script = o.scriptInline != null
+    ? `<script nonce="${o.nonce}">${o.scriptInline.replace(/<\/script/gi, '<\\/script')}</script>`
+    : `<script nonce="${o.nonce}" src="${o.scriptUri}"></script>`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>${escapeHtml(o.title ?? 'Simba Lens')}</title>
+<style nonce="${o.nonce}">${o.analysis ? reportThemeCss() : ''}${PANEL_CSS}</style>
+</head>
+<body>
+<div id="app"></div>
+${data}
+${script}
+</body>
+</html>`;
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Find dist/webview.js: beside the running bundle (dist/), or under the project root. */
+export function findWebviewBundle(): string {
+  const candidates = [path.join(__dirname, 'webview.js'), path.join(__dirname, '..', 'dist', 'webview.js'), path.join(__dirname, '..', '..', 'dist', 'webview.js')];
+  for (const c of candidates) if (fs.existsSync(c)) return c;
+  throw new Error(`dist/webview.js not found (looked in ${candidates.join(', ')}): run npm run build`);
+}
+
+/**
+ * The standalone HTML report of an analysis: the panel's renderer inlined, the analysis embedded.
+ * Used by Export Analysis and by `simba-lens analyze --html PATH`.
+ */
+export function renderReportHtml(analysis: Analysis, opts: { script?: string; title?: string; /** The analysed text: shown in token labels. */ text?: string } = {}): string {
+  const script = opts.script ?? fs.readFileSync(findWebviewBundle(), 'utf8');
+  const nonce = randomNonce();
+  const embedded = opts.text != null ? { ...analysis, text: opts.text.slice(0, analysis.predictionOffset) } : analysis;
+  return shellHtml({ nonce, scriptInline: script, analysis: embedded, title: opts.title ?? `Simba Lens report${analysis.source ? ' — ' + path.basename(analysis.source) : ''}` });
+}
+
+export function randomNonce(): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let s = '';
+  for (let i = 0; i < 32; i++) s += chars[Math.floor(Math.random() * chars.length)];
+  return s;
+}
