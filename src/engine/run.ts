@@ -1,0 +1,100 @@
+// One layer-major run over a token sequence: layer l runs over the tokens alive at l, their
+// influence is scored with layer l's own u, Δ, B, C, the top n_{l+1} are kept (original order
+// restored), their residual rows gathered, and layer l+1 runs over the shortened sequence.
+import { InfluenceScorer } from './influence';
+import { LayerState, MambaModel } from './model';
+import { scheduleCounts, selectKept } from './simba';
+import { throwIfAborted } from './errors';
+import { SimbaOptions } from './types';
+
+export interface RunOptions {
+  simba: SimbaOptions;
+  /** Positions that must survive every layer besides the last one (e.g. an evaluation's tail). */
+  protect?: (pos: number) => boolean;
+  /** Score every layer (for the report), not only the layers whose selection needs it. */
+  influenceEveryLayer?: boolean;
+  onProgress?: (tokenLayersDone: number, tokenLayersTotal: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  /** Tokens entering each layer. */
+  counts: number[];
+  /** alive[l]: the original positions that entered layer l (ascending). */
+  alive: Int32Array[];
+  /** influence[l][i]: score of alive[l][i] at layer l (absent where not computed). */
+  influence: (Float32Array | undefined)[];
+  /** Per position, the number of layers it passed through (1..Ly). */
+  retention: Int32Array;
+  /** Final residual rows (before norm_f) of the tokens alive after the last layer: (n, D). */
+  top: { positions: Int32Array; hidden: Float32Array };
+  /** With residual "carry": the residual of every position as it was when pruned: (T, D). */
+  carried?: Float32Array;
+  /** Each layer's conv/SSM state after its last token: where decoding continues. */
+  states: LayerState[];
+  layerMs: number[];
+  scoringMs: number;
+}
+
+export async function runLayers(model: MambaModel, scorer: InfluenceScorer, ids: ArrayLike<number>, o: RunOptions): Promise<RunResult> {
+  const { layers: Ly, dModel: D } = model.config;
+  const T = ids.length;
+  const last = T - 1;
+  const isProtected = (p: number) => p === last || (o.protect?.(p) ?? false);
+  let nProtect = 0;
+  for (let p = 0; p < T; p++) if (isProtected(p)) nProtect++;
+  const counts = scheduleCounts(T, Ly, o.simba.keepRatio, o.simba.schedule, nProtect);
+  const total = counts.reduce((a, b) => a + b, 0);
+  const alive: Int32Array[] = [Int32Array.from({ length: T }, (_, i) => i)];
+  const influence: (Float32Array | undefined)[] = [];
+  const retention = new Int32Array(T).fill(Ly);
+  const states: LayerState[] = [];
+  const layerMs: number[] = [];
+  const carried = o.simba.residual === 'carry' ? new Float32Array(T * D) : undefined;
+  let scoringMs = 0;
+  let done = 0;
+  let hidden = model.embed(ids);
+
+  for (let l = 0; l < Ly; l++) {
+    throwIfAborted(o.signal);
+    const t0 = performance.now();
+    const pos = alive[l];
+    const next = l + 1 < Ly ? counts[l + 1] : pos.length;
+    const prunes = next < pos.length;
+    const needScores = (prunes && o.simba.selection === 'simba') || !!o.influenceEveryLayer;
+    const out = await model.runLayer(l, hidden, model.emptyState(), needScores);
+    states.push(out.state);
+    let scores: Float32Array | undefined;
+    if (needScores) {
+      const s0 = performance.now();
+      scores = (await scorer.score({ u: out.u!, delta: out.delta!, B: out.B!, C: out.C! }, model.A[l], o.simba.score)).scores;
+      scoringMs += performance.now() - s0;
+    }
+    influence.push(scores);
+    hidden = out.hidden;
+    if (l + 1 < Ly) {
+      const kept = prunes ? selectKept(pos, next, o.simba.selection, l, o.simba.seed, isProtected, scores) : null;
+      if (kept) {
+        const keptSet = new Uint8Array(pos.length);
+        for (const i of kept) keptSet[i] = 1;
+        for (let i = 0; i < pos.length; i++) {
+          if (keptSet[i]) continue;
+          retention[pos[i]] = l + 1;
+          carried?.set(hidden.subarray(i * D, (i + 1) * D), pos[i] * D);
+        }
+        const gathered = new Float32Array(kept.length * D);
+        kept.forEach((i, j) => gathered.set(hidden.subarray(i * D, (i + 1) * D), j * D));
+        hidden = gathered;
+        alive.push(Int32Array.from(kept, (i) => pos[i]));
+      } else {
+        alive.push(pos);
+      }
+    }
+    layerMs.push(performance.now() - t0);
+    done += pos.length;
+    o.onProgress?.(done, total);
+  }
+  const topPositions = alive[Ly - 1];
+  if (carried) topPositions.forEach((p, j) => carried.set(hidden.subarray(j * D, (j + 1) * D), p * D));
+  return { counts, alive, influence, retention, top: { positions: topPositions, hidden }, carried, states, layerMs, scoringMs };
+}

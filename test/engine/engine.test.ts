@@ -1,0 +1,139 @@
+// Properties of the engine that need no reference: decoding equals prefill, chunking changes
+// nothing, ρ = 1 equals dense, kept sets are nested and follow the schedule, the influence
+// identity holds per channel on real layers, and offsets are UTF-16.
+import * as assert from 'assert';
+import { SimbaSession, scheduleCounts, resolveSimbaOptions } from '../../src/engine';
+import { writeCheckpoint } from '../helpers/checkpoint';
+
+const TEXT = 'import os\n\ndef walk(root):\n    for name in os.listdir(root):\n        yield os.path.join(root, name)\n'.repeat(4);
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.strictEqual(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+describe('engine (random checkpoint)', function () {
+  let s: SimbaSession;
+  let ids: number[];
+  before(async () => {
+    s = await SimbaSession.load({ modelDir: writeCheckpoint({ seed: 7 }), device: 'cpu' });
+    ids = (await s.tokenize(TEXT)).map((t) => t.id);
+  });
+  after(() => s.dispose());
+
+  it('chunked prefill equals one-chunk prefill', async () => {
+    const dense = resolveSimbaOptions({ schedule: 'dense' });
+    s.model.chunkTokens = 4096;
+    const whole = await s.run(ids, dense);
+    s.model.chunkTokens = 7;
+    const chunked = await s.run(ids, dense);
+    s.model.chunkTokens = 256;
+    assert.ok(maxAbsDiff(whole.top.hidden, chunked.top.hidden) < 1e-4);
+  });
+
+  it('greedy decoding from the prefill states equals a full prefill of the extended text', async () => {
+    const g = await s.generate(TEXT, { maxTokens: 12 });
+    assert.strictEqual(g.ids.length, 12);
+    const full = [...ids, ...g.ids];
+    const r = await s.run(full, resolveSimbaOptions({ schedule: 'dense' }));
+    const D = s.model.config.dModel;
+    for (let i = 0; i < g.ids.length; i++) {
+      const row = ids.length - 1 + i;
+      const lp = await s.model.logprobs(r.top.hidden.subarray(row * D, (row + 1) * D));
+      let best = 0;
+      for (let v = 1; v < lp.length; v++) if (lp[v] > lp[best]) best = v;
+      assert.strictEqual(g.ids[i], best, `step ${i}`);
+      assert.ok(Math.abs(lp[g.ids[i]] - g.logprobs[i]) < 1e-4, `step ${i}: ${lp[g.ids[i]]} vs ${g.logprobs[i]}`);
+    }
+  });
+
+  it('stops at the end of a line when asked', async () => {
+    const g = await s.generate('a\n', { maxTokens: 40, stop: 'line', temperature: 1.5, seed: 3 });
+    assert.ok(!g.text.includes('\n'));
+  });
+
+  it('keep ratio 1 equals the dense run exactly', async () => {
+    const a = await s.run(ids, resolveSimbaOptions({ keepRatio: 1 }));
+    const b = await s.run(ids, resolveSimbaOptions({ schedule: 'dense' }));
+    assert.deepStrictEqual(Array.from(a.top.hidden), Array.from(b.top.hidden));
+    assert.ok(a.retention.every((r) => r === s.model.config.layers));
+  });
+
+  for (const schedule of ['linear', 'uniform', 'inverse'] as const) {
+    for (const selection of ['simba', 'random', 'recent'] as const) {
+      it(`kept sets are nested and follow the ${schedule} schedule (${selection})`, async () => {
+        const o = resolveSimbaOptions({ keepRatio: 0.2, schedule, selection, seed: 5 });
+        const r = await s.run(ids, o);
+        const Ly = s.model.config.layers;
+        assert.deepStrictEqual(r.counts, scheduleCounts(ids.length, Ly, 0.2, schedule));
+        for (let l = 0; l < Ly; l++) {
+          assert.strictEqual(r.alive[l].length, r.counts[l]);
+          if (l > 0) {
+            const prev = new Set(r.alive[l - 1]);
+            assert.ok(r.alive[l].every((p) => prev.has(p)), `layer ${l} not nested`);
+          }
+          assert.ok(r.alive[l].includes(ids.length - 1), 'prediction point pruned');
+        }
+        for (let p = 0; p < ids.length; p++) {
+          const depth = r.alive.filter((a) => a.includes(p)).length;
+          assert.strictEqual(r.retention[p], depth, `retention of ${p}`);
+        }
+        if (selection === 'recent') assert.deepStrictEqual(Array.from(r.alive[Ly - 1]), Array.from({ length: r.counts[Ly - 1] }, (_, i) => ids.length - r.counts[Ly - 1] + i));
+      });
+    }
+  }
+
+  it('the influence identity Σ_t Δy_T(t) + D⊙u_T = y_T holds per channel on every layer', async () => {
+    const { layers: Ly, dInner: E } = s.model.config;
+    let h = s.model.embed(ids);
+    const T = ids.length;
+    for (let l = 0; l < Ly; l++) {
+      const out = await s.model.runLayer(l, h, s.model.emptyState(), true);
+      const { channelSum } = await (s as unknown as { scorer: { score: Function } }).scorer.score({ u: out.u, delta: out.delta, B: out.B, C: out.C }, s.model.A[l], 'signed-max');
+      let worst = 0;
+      for (let e = 0; e < E; e++) {
+        const yT = out.y![(T - 1) * E + e];
+        const rebuilt = channelSum[e] + s.model.D[l][e] * out.u![(T - 1) * E + e];
+        worst = Math.max(worst, Math.abs(rebuilt - yT) / (1e-3 + Math.abs(yT)));
+      }
+      assert.ok(worst < 1e-3, `layer ${l}: worst relative error ${worst}`);
+      h = out.hidden;
+    }
+  });
+
+  it('reports token offsets in UTF-16 units that tile the text', async () => {
+    const text = 'naïve 😀 日本語 test 𝔘nicode\r\nend';
+    const toks = await s.tokenize(text);
+    let covered = 0;
+    for (const t of toks) {
+      assert.ok(t.start <= t.end && t.end <= text.length);
+      for (const o of [t.start, t.end]) {
+        const c = text.charCodeAt(o - 1);
+        assert.ok(o === 0 || !(c >= 0xd800 && c <= 0xdbff), `offset ${o} splits a surrogate pair`);
+      }
+      assert.ok(t.start <= covered, `gap before ${t.start}`);
+      covered = Math.max(covered, t.end);
+    }
+    assert.strictEqual(covered, text.length);
+    const emoji = toks.filter((t) => text.slice(t.start, t.end) === '😀');
+    assert.ok(emoji.length >= 1, 'the emoji maps to its two UTF-16 units');
+  });
+
+  it('analyzes only up to the prediction point', async () => {
+    const cut = TEXT.indexOf('yield');
+    const a = await s.analyze(TEXT, { toOffset: cut, topK: 3 });
+    assert.ok(a.predictionOffset <= cut);
+    assert.strictEqual(a.tokens.length, (await s.tokenize(TEXT.slice(0, cut))).length);
+    assert.strictEqual(a.retention!.length, a.tokens.length);
+    assert.strictEqual(a.retention![a.tokens.length - 1], s.model.config.layers);
+    assert.ok(a.flops!.pruned < a.flops!.dense);
+  });
+
+  it('cancels a run through its AbortSignal', async () => {
+    const c = new AbortController();
+    c.abort();
+    await assert.rejects(s.analyze(TEXT, { signal: c.signal }), /cancelled/);
+  });
+});
