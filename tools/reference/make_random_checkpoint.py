@@ -9,7 +9,9 @@ Init follows HF MambaPreTrainedModel._init_weights in spirit:
   dt_proj.bias = softplus^-1(dt) with dt log-uniform in [1e-3, 1e-1],
   dt_proj.weight ~ U(-dt_rank^-0.5, dt_rank^-0.5),
   conv1d weight/bias ~ U(-1/sqrt(K), 1/sqrt(K)),
-  other Linear weights and embeddings ~ N(0, 0.02), out_proj additionally / sqrt(n_layer),
+  other Linear weights and embeddings ~ N(0, init_std^2) (--init-std, default 0.02; the tiny
+  preset uses 0.1, HF MambaConfig's default initializer_range, for larger activations and
+  influence scores), out_proj additionally / sqrt(n_layer),
   norm weights = 1, untied lm_head ~ N(0, lm_head_std^2) (default 1/sqrt(d_model): peaky logits, so
   greedy decoding has clear margins).
 --jitter J multiplies norm weights, D and the conv/dt biases by (1 + J·N(0,1)) noise (and adds
@@ -32,7 +34,7 @@ from safetensors_io import save_file  # noqa: E402
 
 PRESETS = {
     "130m": dict(d_model=768, layers=24, d_state=16, vocab=50280, expand=2, dt_rank=48, d_conv=4, untied=False),
-    "tiny": dict(d_model=64, layers=4, d_state=16, vocab=None, expand=2, dt_rank=None, d_conv=4, untied=True),
+    "tiny": dict(d_model=64, layers=4, d_state=16, vocab=None, expand=2, dt_rank=None, d_conv=4, untied=True, init_std=0.1),
 }
 
 
@@ -48,6 +50,7 @@ def build(args):
     R = args.dt_rank or math.ceil(D / 16)
     rng = np.random.default_rng(args.seed)
     J = args.jitter
+    S0 = args.init_std
 
     def normal(shape, std):
         return rng.standard_normal(shape) * std
@@ -56,7 +59,7 @@ def build(args):
         return a * (1 + J * rng.standard_normal(a.shape)) if J > 0 else a
 
     T = {}
-    T["backbone.embeddings.weight"] = normal((V, D), 0.02)
+    T["backbone.embeddings.weight"] = normal((V, D), S0)
     for i in range(Ly):
         p, m = f"backbone.layers.{i}.", f"backbone.layers.{i}.mixer."
         T[m + "A_log"] = np.log(np.tile(np.arange(1, N + 1, dtype=np.float64), (E, 1)))
@@ -64,16 +67,16 @@ def build(args):
         T[m + "conv1d.weight"] = rng.uniform(-1, 1, (E, 1, K)) / math.sqrt(K)
         if args.use_conv_bias:
             T[m + "conv1d.bias"] = rng.uniform(-1, 1, E) / math.sqrt(K)
-        T[m + "in_proj.weight"] = normal((2 * E, D), 0.02)
+        T[m + "in_proj.weight"] = normal((2 * E, D), S0)
         if args.use_bias:
             T[m + "in_proj.bias"] = normal(2 * E, 0.02 * max(J, 0.5))
-        T[m + "x_proj.weight"] = normal((R + 2 * N, E), 0.02)
+        T[m + "x_proj.weight"] = normal((R + 2 * N, E), S0)
         std = R ** -0.5
         T[m + "dt_proj.weight"] = rng.uniform(-std, std, (E, R))
         dt = np.exp(rng.uniform(0, 1, E) * (math.log(0.1) - math.log(1e-3)) + math.log(1e-3))
         dt = np.maximum(dt, 1e-4)
         T[m + "dt_proj.bias"] = dt + np.log(-np.expm1(-dt))
-        T[m + "out_proj.weight"] = normal((D, E), 0.02) / math.sqrt(Ly)
+        T[m + "out_proj.weight"] = normal((D, E), S0) / math.sqrt(Ly)
         if args.use_bias:
             T[m + "out_proj.bias"] = normal(D, 0.02 * max(J, 0.5))
         T[p + "norm.weight"] = jit(np.ones(D))
@@ -86,7 +89,7 @@ def build(args):
         "intermediate_size": E, "time_step_rank": R, "conv_kernel": K,
         "use_bias": bool(args.use_bias), "use_conv_bias": bool(args.use_conv_bias),
         "layer_norm_epsilon": 1e-5, "vocab_size": V, "tie_word_embeddings": not args.untied,
-        "hidden_act": "silu", "residual_in_fp32": True, "initializer_range": 0.02,
+        "hidden_act": "silu", "residual_in_fp32": True, "initializer_range": S0,
         "time_step_min": 0.001, "time_step_max": 0.1, "time_step_floor": 0.0001,
         "time_step_scale": 1.0, "time_step_init_scheme": "random", "rescale_prenorm_residual": True,
         "bos_token_id": 0, "eos_token_id": 0, "pad_token_id": 0, "use_cache": True,
@@ -146,12 +149,13 @@ def main():
     ap.add_argument("--use-bias", action="store_true", help="in_proj/out_proj biases")
     ap.add_argument("--no-conv-bias", dest="use_conv_bias", action="store_false")
     ap.add_argument("--lm-head-std", type=float)
+    ap.add_argument("--init-std", type=float)
     ap.add_argument("--jitter", type=float, default=0.0)
     ap.add_argument("--shards", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     pre = PRESETS.get(a.shape, {})
-    defaults = dict(d_model=64, layers=2, d_state=16, expand=2, dt_rank=None, d_conv=4, untied=False, vocab=None)
+    defaults = dict(d_model=64, layers=2, d_state=16, expand=2, dt_rank=None, d_conv=4, untied=False, vocab=None, init_std=0.02)
     for k, v in defaults.items():
         if getattr(a, k) is None:
             setattr(a, k, pre.get(k, v) if pre.get(k, v) is not None else v)

@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+"""Regenerate the reference fixtures the TypeScript engine is tested against.
+
+    /usr/bin/python3 tools/reference/make_fixtures.py            # everything available
+    /usr/bin/python3 tools/reference/make_fixtures.py --only random-tiny
+
+1. (Re)writes the checkpoint test/fixtures/random-tiny/ (deterministic: seed 1, d_model 64,
+   4 layers, untied, BF16, jitter 0.1) with the bundled tokenizer (media/model/tokenizer.json,
+   else tools/data/tokenizer.json, else the copy already in random-tiny/).
+2. For each checkpoint present — random-tiny and the bundled model media/model/ — writes
+   test/fixtures/<name>.json (layout: tools/reference/README.md), computing in float64.
+Token ids are checked against the npm `tokenizers` package (node must be on PATH).
+"""
+import argparse
+import datetime
+import hashlib
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, ".venv-tok"))
+from mamba_ref import MambaRef, load_tokenizer  # noqa: E402
+from simba_ref import simba_run  # noqa: E402
+
+torch.set_num_threads(1)
+
+SCHEMA = "simba-lens/reference-fixture@1"
+TEXT_SOURCE = "/usr/lib/python3.11/linecache.py"   # a held-out file of the bundled model's corpus
+TARGET_TOKENS = 300
+DENSE_GREEDY = 16
+PRUNED_GREEDY = 8
+SIG = 7
+
+RANDOM_TINY_ARGS = ["--shape", "tiny", "--dtype", "BF16", "--untied", "--jitter", "0.1", "--seed", "1"]
+
+
+def option_sets(T):
+    return [
+        {"name": "dense-influence", "options": {"keepRatio": 1.0, "schedule": "dense", "selection": "simba",
+                                                "score": "signed-max", "residual": "drop", "seed": 0, "protect": []}},
+        {"name": "default", "options": {"keepRatio": 0.1, "schedule": "linear", "selection": "simba",
+                                        "score": "signed-max", "residual": "drop", "seed": 0, "protect": []}},
+        {"name": "uniform-random", "options": {"keepRatio": 0.3, "schedule": "uniform", "selection": "random",
+                                               "score": "signed-max", "residual": "drop", "seed": 42, "protect": []}},
+        {"name": "inverse-recent", "options": {"keepRatio": 0.5, "schedule": "inverse", "selection": "recent",
+                                               "score": "signed-max", "residual": "drop", "seed": 0, "protect": []}},
+        {"name": "absmax-carry-protect", "options": {"keepRatio": 0.1, "schedule": "linear", "selection": "simba",
+                                                     "score": "abs-max", "residual": "carry", "seed": 0,
+                                                     "protect": [T // 3, (2 * T) // 3]}},
+        {"name": "meanabs-linear", "options": {"keepRatio": 0.2, "schedule": "linear", "selection": "simba",
+                                               "score": "mean-abs", "residual": "drop", "seed": 0, "protect": []}},
+    ]
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def r7(x):
+    if x is None:
+        return None
+    x = float(x)
+    if math.isnan(x) or math.isinf(x):
+        raise ValueError(f"non-finite value {x} in fixture")
+    return float(f"{x:.{SIG}g}")
+
+
+def rl(xs):
+    return [r7(x) for x in xs]
+
+
+def sha256_file(p):
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
+    return h.hexdigest()
+
+
+def rel(p):
+    p = os.path.abspath(p)
+    return os.path.relpath(p, ROOT) if p.startswith(ROOT + os.sep) else p
+
+
+def pick_text(tok, path, target):
+    """Longest prefix of whole lines (each with its newline) whose token count is <= target."""
+    with open(path, encoding="utf-8") as f:
+        full = f.read()
+    lines = full.splitlines(keepends=True)
+    best, nlines = "", 0
+    for i in range(1, len(lines) + 1):
+        cand = "".join(lines[:i])
+        if len(tok.encode(cand, add_special_tokens=False).ids) > target:
+            break
+        best, nlines = cand, i
+    return best, nlines, hashlib.sha256(full.encode("utf-8")).hexdigest()
+
+
+def npm_ids(tokenizer_path, text):
+    js = ("const {Tokenizer}=require('tokenizers');const fs=require('fs');"
+          "const t=Tokenizer.fromFile(process.argv[1]);"
+          "t.encode(fs.readFileSync(0,'utf8'),null,{addSpecialTokens:false})"
+          ".then(e=>process.stdout.write(JSON.stringify(e.getIds())));")
+    out = subprocess.run(["node", "-e", js, os.path.abspath(tokenizer_path)], input=text.encode("utf-8"),
+                         cwd=ROOT, capture_output=True, check=True)
+    return json.loads(out.stdout)
+
+
+def npm_version():
+    try:
+        with open(os.path.join(ROOT, "node_modules", "tokenizers", "package.json")) as f:
+            return json.load(f)["version"]
+    except OSError:
+        return None
+
+
+def log_softmax(x):
+    return torch.log_softmax(x, -1)
+
+
+# ----------------------------------------------------------------------------- one checkpoint
+
+def fixture_for(name, ckpt, text_info, ids, tok, tok_path):
+    m = MambaRef(ckpt, torch.float64)
+    T = len(ids)
+    V = m.vocab
+    assert max(ids) < V, "token id beyond the model's vocabulary"
+    logits, states, _ = m.forward(ids)
+    lsm = log_softmax(logits)
+    target = [float(lsm[t, ids[t + 1]]) for t in range(T - 1)]
+    mid = T // 2
+    g_ids, g_margins = m.greedy(logits[-1], states, DENSE_GREEDY)
+    weights = sorted(f for f in os.listdir(ckpt) if f.endswith(".safetensors") or f.endswith(".index.json"))
+    fx = {
+        "schema": SCHEMA,
+        "name": name,
+        "generator": "tools/reference/make_fixtures.py",
+        "generatedAt": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tools": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+                  "tokenizersPython": __import__("tokenizers").__version__, "tokenizersNpm": npm_version()},
+        "compute": "float64",
+        "checkpoint": {
+            "path": rel(ckpt),
+            "files": {f: sha256_file(os.path.join(ckpt, f)) for f in weights + ["config.json"]},
+            "sourceDtypes": m.source_dtypes,
+            "config": m.cfg.to_dict(),
+            "vocab": V,
+        },
+        "tokenizer": {"path": rel(tok_path), "sha256": sha256_file(tok_path), "addSpecialTokens": False,
+                      "vocabSize": tok.get_vocab_size(with_added_tokens=True), "checkedWithNpm": True},
+        "text": text_info,
+        "ids": ids,
+        "dense": {
+            "targetLogprobs": rl(target),
+            "lastLogSoftmax": rl(lsm[-1].tolist()),
+            "middle": {"index": mid, "logSoftmax": rl(lsm[mid].tolist())},
+            "greedy": {"ids": g_ids, "margins": rl(g_margins), "text": tok.decode(g_ids, skip_special_tokens=False)},
+        },
+        "simba": [],
+    }
+    for spec in option_sets(T):
+        r = simba_run(m, ids, spec["options"])
+        lp = {t: log_softmax(v) for t, v in r["readout"].items()}
+        pruned_target = [float(lp[t][ids[t + 1]]) if t in lp else None for t in range(T - 1)]
+        gi, gm = m.greedy(r["readout"][T - 1], r["states"], PRUNED_GREEDY)
+        fx["simba"].append({
+            "name": spec["name"],
+            "options": spec["options"],
+            "counts": r["counts"],
+            "alive": r["alive"],
+            "score": [rl(s) for s in r["score"]],
+            "selectionMargins": [r7(x) for x in r["margins"]],
+            "retention": r["retention"],
+            "lastLogSoftmax": rl(lp[T - 1].tolist()),
+            "targetLogprobs": [r7(x) for x in pruned_target],
+            "greedy": {"ids": gi, "margins": rl(gm), "text": tok.decode(gi, skip_special_tokens=False)},
+            "identityMaxAbs": r7(r["identityMaxAbs"]),
+        })
+        if spec["name"] == "dense-influence":
+            d = float((lp[T - 1] - lsm[-1]).abs().max())
+            assert d < 1e-10, d
+    return fx
+
+
+def write_json(fx, out):
+    # one top-level key per line keeps git diffs readable without bloating the file
+    parts = [f"{json.dumps(k)}:{json.dumps(v, separators=(',', ':'), ensure_ascii=False)}" for k, v in fx.items()]
+    with open(out + ".tmp", "w", encoding="utf-8") as f:
+        f.write("{\n" + ",\n".join(parts) + "\n}\n")
+    os.replace(out + ".tmp", out)
+
+
+def remake_random_tiny(out_dir, tok_path):
+    cmd = [sys.executable, os.path.join(HERE, "make_random_checkpoint.py"), out_dir, *RANDOM_TINY_ARGS,
+           "--tokenizer", tok_path]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=["random-tiny", "bundled"])
+    ap.add_argument("--bundled", default=os.path.join(ROOT, "media", "model"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "test", "fixtures"))
+    ap.add_argument("--keep-random-tiny", action="store_true", help="do not rewrite the random-tiny checkpoint")
+    a = ap.parse_args()
+    tiny_dir = os.path.join(a.out, "random-tiny")
+    bundled_ok = os.path.exists(os.path.join(a.bundled, "config.json")) and (
+        os.path.exists(os.path.join(a.bundled, "model.safetensors"))
+        or os.path.exists(os.path.join(a.bundled, "model.safetensors.index.json")))
+    tok_src = None
+    for cand in (os.path.join(a.bundled, "tokenizer.json"), os.path.join(ROOT, "tools", "data", "tokenizer.json"),
+                 os.path.join(tiny_dir, "tokenizer.json")):
+        if os.path.exists(cand):
+            tok_src = cand
+            break
+    if tok_src is None:
+        sys.exit("no tokenizer.json found (media/model/, tools/data/ or test/fixtures/random-tiny/)")
+    if a.only != "bundled" and not a.keep_random_tiny:
+        remake_random_tiny(tiny_dir, tok_src)
+    tok = load_tokenizer(tok_src)
+    text, nlines, fsha = pick_text(tok, TEXT_SOURCE, TARGET_TOKENS)
+    ids = tok.encode(text, add_special_tokens=False).ids
+    js_ids = npm_ids(tok_src, text)
+    assert js_ids == ids, "npm tokenizers disagrees with Python tokenizers"
+    text_info = {"source": TEXT_SOURCE, "sourceSha256": fsha, "lines": nlines, "charStart": 0,
+                 "charEnd": len(text), "text": text}
+    jobs = []
+    if a.only in (None, "random-tiny"):
+        jobs.append(("random-tiny", tiny_dir))
+    if a.only in (None, "bundled"):
+        if bundled_ok:
+            jobs.append(("bundled", a.bundled))
+        else:
+            print(f"skip bundled: no checkpoint in {rel(a.bundled)}", file=sys.stderr)
+    for name, ckpt in jobs:
+        ctok = os.path.join(ckpt, "tokenizer.json")
+        if os.path.exists(ctok) and sha256_file(ctok) != sha256_file(tok_src):
+            raise SystemExit(f"{rel(ctok)} differs from {rel(tok_src)}: fixtures assume one tokenizer")
+        fx = fixture_for(name, ckpt, text_info, ids, tok, ctok if os.path.exists(ctok) else tok_src)
+        out = os.path.join(a.out, f"{name}.json")
+        write_json(fx, out)
+        print(json.dumps({"wrote": rel(out), "bytes": os.path.getsize(out), "T": len(ids),
+                          "greedy": fx["dense"]["greedy"]["text"],
+                          "counts": {s["name"]: s["counts"] for s in fx["simba"]}}))
+
+
+if __name__ == "__main__":
+    main()
