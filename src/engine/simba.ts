@@ -1,6 +1,6 @@
 // Simba's hierarchical pruning: how many tokens enter each layer (the schedule), which ones
-// stay (the selection), and the FLOPs of a run. See docs/method.md (from
-// shared/design/simba-method.md §3-§4) for the exact definitions implemented here.
+// stay (the selection), and the FLOPs of a run, as shared/design/simba-method.md §3-§4 and
+// tools/reference/README.md define them.
 import { MambaConfig } from './config';
 import { Schedule, Selection, SimbaOptions } from './types';
 
@@ -31,57 +31,68 @@ export function resolveSimbaOptions(o: Partial<SimbaOptions> = {}): SimbaOptions
 export const roundHalfUp = (x: number): number => Math.floor(x + 0.5);
 
 /**
- * Tokens entering each layer l = 0..Ly-1 for a sequence of T tokens.
- * - linear : n_l = round(T·(1 - (1-ρ)·l/(Ly-1))): layer 0 dense, ρT at the last layer.
- * - uniform: layer 0 dense, then one constant count on layers 1..Ly-1 chosen so the total
- *            token-layers equal linear's (same work, not hierarchical).
- * - inverse: n_l = round(T·ρ^(l/(Ly-1))): geometric, so lower layers lose the most tokens.
- * - dense  : n_l = T.
- * Every count is at least nProtect (the prediction point and protected positions) and at most
- * the previous layer's count (kept sets are nested).
+ * Tokens entering each layer l = 0..Ly-1 for a sequence of T tokens (tools/reference/README.md
+ * states the same rules for the PyTorch reference, which checks these counts bit for bit).
+ * - linear : c_l = round(T·(1 - (1-ρ)·l/(Ly-1))): layer 0 dense, ρT at the last layer.
+ * - uniform: layer 0 dense (scores need one dense layer), then one constant count on layers
+ *            1..Ly-1 so the total token-layers equal linear's: same work, not hierarchical.
+ * - inverse: a convex quadratic fall, c_l = round(T·(ρ' + (1-ρ')·f²)), f = (Ly-1-l)/(Ly-1),
+ *            with ρ' chosen so the total work equals linear's: lower layers lose the most.
+ * - dense  : c_l = T.
+ * Then n_0 = T and n_l = min(n_{l-1}, max(P, c_l)), P = the protected positions (≥ 1).
  */
 export function scheduleCounts(T: number, Ly: number, rho: number, schedule: Schedule, nProtect = 1): number[] {
-  const frac = (l: number) => (Ly === 1 ? 0 : l / (Ly - 1));
-  const linear = Array.from({ length: Ly }, (_, l) => roundHalfUp(T * (1 - (1 - rho) * frac(l))));
-  let raw: number[];
+  const P = Math.max(1, Math.min(nProtect, T));
+  if (Ly === 1) return [T];
+  const clamp = (raw: number[]) => {
+    const out = [T];
+    for (let l = 1; l < Ly; l++) out.push(Math.min(out[l - 1], Math.max(P, raw[l])));
+    return out;
+  };
+  const layers = Array.from({ length: Ly }, (_, l) => l);
   switch (schedule) {
     case 'dense':
-      raw = linear.map(() => T);
-      break;
+      return layers.map(() => T);
     case 'linear':
-      raw = linear;
-      break;
+      return clamp(layers.map((l) => roundHalfUp(T * (1 - ((1 - rho) * l) / (Ly - 1)))));
     case 'uniform': {
-      const rest = linear.slice(1).reduce((a, b) => a + b, 0);
-      const m = Ly > 1 ? roundHalfUp(rest / (Ly - 1)) : T;
-      raw = linear.map((_, l) => (l === 0 ? T : m));
-      break;
+      const W = scheduleCounts(T, Ly, rho, 'linear', P).reduce((a, b) => a + b, 0);
+      const c = roundHalfUp((W - T) / (Ly - 1));
+      return clamp(layers.map(() => c));
     }
-    case 'inverse':
-      raw = linear.map((_, l) => roundHalfUp(T * rho ** frac(l)));
-      break;
+    case 'inverse': {
+      const q = (2 * Ly - 1) / (6 * (Ly - 1)); // mean over l of f², f = (Ly-1-l)/(Ly-1)
+      const rhoInv = ((1 + rho) / 2 - q) / (1 - q);
+      return clamp(
+        layers.map((l) => {
+          const f = (Ly - 1 - l) / (Ly - 1);
+          return roundHalfUp(T * (rhoInv + (1 - rhoInv) * (f * f)));
+        }),
+      );
+    }
   }
-  const out: number[] = [];
-  for (let l = 0; l < Ly; l++) out.push(Math.min(l === 0 ? T : out[l - 1], Math.max(Math.min(nProtect, T), raw[l])));
-  return out;
 }
 
-/** murmur3's 32-bit finaliser over (seed, layer, index): the `random` selection's score. */
-export function randomScore(seed: number, layer: number, index: number): number {
-  let x = (Math.imul(seed, 0x9e3779b1) + Math.imul(layer + 1, 0x85ebca77) + Math.imul(index + 1, 0xc2b2ae3d)) >>> 0;
+const mix32 = (v: number): number => {
+  let x = v >>> 0;
   x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b) >>> 0;
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35) >>> 0;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
   x ^= x >>> 16;
   return x >>> 0;
+};
+
+/** The `random` selection's key: a 32-bit hash of (seed, layer, original index). */
+export function randomScore(seed: number, layer: number, index: number): number {
+  return mix32((mix32(mix32((seed + 0x9e3779b9) >>> 0) ^ layer) ^ index) >>> 0);
 }
 
 /**
  * Choose `keep` of the alive tokens. `positions` are their original indices (ascending),
  * `scores` the influence scores aligned with them (simba), `isProtected` marks positions that
  * must survive. Returns local indices into `positions`, ascending (original order restored).
- * Ties: the higher score wins, then the later position (nearer the prediction point).
+ * Ties: the higher key wins, then the earlier position (as the reference breaks them).
  */
 export function selectKept(
   positions: ArrayLike<number>,
@@ -106,7 +117,7 @@ export function selectKept(
     }
   }
   const order = Array.from({ length: n }, (_, i) => i);
-  order.sort((a, b) => key[b] - key[a] || positions[b] - positions[a]);
+  order.sort((a, b) => (key[b] === key[a] ? positions[a] - positions[b] : key[b] > key[a] ? 1 : -1));
   return order.slice(0, keep).sort((a, b) => a - b);
 }
 
