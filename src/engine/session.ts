@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { InfluenceScorer } from './influence';
-import { LayerState, MambaModel } from './model';
+import { LayerOutput, LayerState, MambaModel } from './model';
 import { sessionOptions } from './providers';
 import { RunResult, runLayers } from './run';
 import { resolveSimbaOptions, runFlops, scheduleCounts } from './simba';
@@ -119,6 +119,16 @@ export class SimbaSession {
   async tokenize(text: string, toOffset?: number): Promise<TokenSpan[]> {
     const end = toOffset === undefined ? text.length : Math.max(0, Math.min(text.length, toOffset));
     return this.model.tokenizer.encode(text.slice(0, end));
+  }
+
+  /** The influence scorer, for runs driven outside the session (the evaluation). */
+  get scorerForEval(): InfluenceScorer {
+    return this.scorer;
+  }
+
+  /** Influence scores of one layer's output (collected with runLayer(..., true)). */
+  scoreLayer(l: number, out: LayerOutput, reduce: SimbaOptions['score'] = 'signed-max') {
+    return this.scorer.score({ u: out.u!, delta: out.delta!, B: out.B!, C: out.C! }, this.model.A[l], reduce);
   }
 
   /** One layer-major run (pruned or dense) over token ids. */

@@ -1,0 +1,41 @@
+// A small argument parser: positionals plus --name value / --flag options, with the option
+// names each command accepts, so a typo is an error rather than silently ignored.
+export interface Parsed {
+  positionals: string[];
+  options: Map<string, string | true>;
+}
+
+export function parseArgs(argv: string[], valued: string[], flags: string[] = []): Parsed {
+  const positionals: string[] = [];
+  const options = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) {
+      positionals.push(a);
+      continue;
+    }
+    const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
+    if (flags.includes(name)) options.set(name, true);
+    else if (valued.includes(name)) {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`--${name} needs a value`);
+      options.set(name, v);
+    } else throw new UsageError(`unknown option --${name}`);
+  }
+  return { positionals, options };
+}
+
+export class UsageError extends Error {}
+
+export function num(p: Parsed, name: string, fallback?: number): number | undefined {
+  const v = p.options.get(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (v === true || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${v}"`);
+  return n;
+}
+
+export function str(p: Parsed, name: string): string | undefined {
+  const v = p.options.get(name);
+  return v === true ? undefined : v;
+}

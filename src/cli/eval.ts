@@ -1,0 +1,56 @@
+// simba-lens eval: the paper's claims measured on real held-out text (see README "Evaluation").
+import * as fs from 'fs';
+import * as path from 'path';
+import { evaluate, summarize } from '../engine/evaluate';
+import { readDocument } from '../engine/document';
+import { UsageError, num, parseArgs, str } from './args';
+import { openSession } from './main';
+
+/** The default evaluation set: held-out files the bundled model never trained on. */
+export function defaultEvalFiles(): string[] {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    const d = path.join(dir, 'test', 'data', 'heldout');
+    if (fs.existsSync(d)) {
+      return fs
+        .readdirSync(d)
+        .filter((f) => !/^(LICENSES|README)/i.test(f))
+        .sort()
+        .map((f) => path.join(d, f));
+    }
+    dir = path.dirname(dir);
+  }
+  throw new UsageError('no FILE given and the default held-out set (test/data/heldout) was not found');
+}
+
+export async function runEvalCommand(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, ['model', 'device', 'threads', 'contexts', 'tail', 'keep-ratio', 'json']);
+  const files = p.positionals.length ? p.positionals : defaultEvalFiles();
+  const contexts = (str(p, 'contexts') ?? '1024,2048,4096').split(',').map(Number);
+  if (contexts.some((c) => !Number.isInteger(c) || c < 16)) throw new UsageError('--contexts takes token counts like 1024,2048');
+  const tail = num(p, 'tail', 128)!;
+  const keepRatio = num(p, 'keep-ratio', 0.1)!;
+  const s = await openSession(p);
+  try {
+    const docs = files.map((f) => ({ name: path.basename(f), text: readDocument(f) }));
+    const t0 = Date.now();
+    const rows = await evaluate(s, docs, {
+      contexts,
+      tail,
+      keepRatio,
+      onRow: (r) => process.stderr.write(`${r.file} ${r.contextTokens} ${r.method}: loss ${r.loss.toFixed(4)} flops ${r.flopsRatio.toFixed(3)} time ${r.timeRatio.toFixed(3)}\n`),
+    });
+    const table = summarize(rows);
+    console.log(`model ${s.facts.name}, keep ratio ${keepRatio}, tail ${tail} tokens, ${docs.length} files, device ${s.deviceUsed}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    console.log('| context | method | files | tail loss (nats) | FLOPs ratio | time ratio |');
+    console.log('|---:|---|---:|---:|---:|---:|');
+    for (const r of table) console.log(`| ${r.contextTokens} | ${r.method} | ${r.files} | ${r.loss.toFixed(4)} | ${r.flopsRatio.toFixed(3)} | ${r.timeRatio.toFixed(3)} |`);
+    const json = str(p, 'json');
+    if (json) {
+      fs.writeFileSync(json, JSON.stringify({ schema: 'simba-lens/eval@1', model: s.facts.name, keepRatio, tail, contexts, rows }, null, 1));
+      console.log(`wrote ${json}`);
+    }
+  } finally {
+    await s.dispose();
+  }
+}

@@ -1,0 +1,174 @@
+// The evaluation of the paper's claims on real text: next-token loss on a protected tail
+// window given a pruned context, for each method at its FLOPs and wall time relative to dense;
+// plus "which layers are redundant": skip the same token-layers in the upper or the lower half.
+import { MambaModel } from './model';
+import { runLayers } from './run';
+import { resolveSimbaOptions, runFlops, scheduleCounts, selectKept } from './simba';
+import { SimbaSession } from './session';
+import { SimbaOptions } from './types';
+
+export interface EvalRow {
+  method: string;
+  file: string;
+  contextTokens: number;
+  /** Mean next-token loss (nats) over the tail window. */
+  loss: number;
+  flopsRatio: number;
+  timeRatio: number;
+}
+
+export interface Method {
+  name: string;
+  simba?: Partial<SimbaOptions>;
+  /** Skip a block of layers for all but the kept tokens (layer-redundancy experiment). */
+  skip?: 'upper-half' | 'lower-half';
+}
+
+export const DEFAULT_METHODS: Method[] = [
+  { name: 'dense', simba: { schedule: 'dense' } },
+  { name: 'simba', simba: { selection: 'simba', schedule: 'linear' } },
+  { name: 'random', simba: { selection: 'random', schedule: 'linear' } },
+  { name: 'recent', simba: { selection: 'recent', schedule: 'linear' } },
+  { name: 'uniform', simba: { selection: 'simba', schedule: 'uniform' } },
+  { name: 'inverse', simba: { selection: 'simba', schedule: 'inverse' } },
+  { name: 'skip-upper-half', skip: 'upper-half' },
+  { name: 'skip-lower-half', skip: 'lower-half' },
+];
+
+interface Measured {
+  /** log p(ids[t+1]) for the tail's targets. */
+  logprobs: Float32Array;
+  tokenLayers: number[];
+  ms: number;
+}
+
+/**
+ * Layers [from, to) run only over `keep` tokens chosen by layer from-1's influence scores (the
+ * tail protected); the others pass those layers unchanged (their residual bypasses them) and
+ * rejoin above. Both halves skip the same token-layers, so their FLOPs are equal.
+ */
+async function runBlockSkip(session: SimbaSession, ids: number[], from: number, to: number, keep: number, isProtected: (p: number) => boolean): Promise<{ hidden: Float32Array; counts: number[] }> {
+  const m: MambaModel = session.model;
+  const { layers: Ly, dModel: D } = m.config;
+  const T = ids.length;
+  let hidden = m.embed(ids);
+  let kept: number[] = Array.from({ length: T }, (_, i) => i);
+  const counts: number[] = [];
+  for (let l = 0; l < Ly; l++) {
+    const inBlock = l >= from && l < to;
+    const rows = inBlock ? kept : null;
+    const input = rows ? gatherRows(hidden, rows, D) : hidden;
+    const needScores = l === from - 1;
+    const out = await m.runLayer(l, input, m.emptyState(), needScores);
+    counts.push(rows ? rows.length : T);
+    if (rows) rows.forEach((p, j) => hidden.set(out.hidden.subarray(j * D, (j + 1) * D), p * D));
+    else hidden = out.hidden;
+    if (needScores) {
+      const { scores } = await session.scoreLayer(l, out);
+      const positions = Array.from({ length: T }, (_, i) => i);
+      kept = selectKept(positions, keep, 'simba', l, 0, isProtected, scores);
+    }
+  }
+  return { hidden, counts };
+}
+
+function gatherRows(x: Float32Array, rows: number[], D: number): Float32Array {
+  const out = new Float32Array(rows.length * D);
+  rows.forEach((p, j) => out.set(x.subarray(p * D, (p + 1) * D), j * D));
+  return out;
+}
+
+async function measure(session: SimbaSession, ids: number[], tail: number, method: Method, keepRatio: number): Promise<Measured> {
+  const T = ids.length;
+  const first = T - 1 - tail; // positions first..T-2 predict the tail's targets; T-1 is kept too
+  const isProtected = (p: number) => p >= first;
+  const targets = ids.slice(first + 1);
+  const D = session.model.config.dModel;
+  const t0 = performance.now();
+  let rows: Float32Array;
+  let tokenLayers: number[];
+  if (method.skip) {
+    const Ly = session.model.config.layers;
+    const half = Math.floor(Ly / 2);
+    const [from, to] = method.skip === 'upper-half' ? [Ly - half, Ly] : [1, 1 + half];
+    const nProtect = T - first;
+    const keep = Math.max(nProtect, Math.round(keepRatio * T));
+    const r = await runBlockSkip(session, ids, from, to, keep, isProtected);
+    rows = r.hidden.subarray(first * D, (T - 1) * D);
+    tokenLayers = r.counts;
+  } else {
+    const o = resolveSimbaOptions({ keepRatio, ...method.simba });
+    const r = await runLayers(session.model, session.scorerForEval, ids, { simba: o, protect: isProtected });
+    // Protected positions are alive at the top; they are the last rows, in order.
+    const n = r.top.positions.length;
+    rows = r.top.hidden.subarray((n - (T - first)) * D, (n - 1) * D);
+    tokenLayers = r.counts;
+  }
+  const logprobs = await session.model.targetLogprobs(rows, targets);
+  return { logprobs, tokenLayers, ms: performance.now() - t0 };
+}
+
+export interface EvalOptions {
+  contexts: number[];
+  tail: number;
+  keepRatio: number;
+  methods?: Method[];
+  onRow?: (row: EvalRow) => void;
+}
+
+/** Evaluate every method on the first `context` tokens of each file that is long enough. */
+export async function evaluate(session: SimbaSession, files: { name: string; text: string }[], o: EvalOptions): Promise<EvalRow[]> {
+  const rows: EvalRow[] = [];
+  const methods = o.methods ?? DEFAULT_METHODS;
+  const c = session.model.config;
+  const warmed = new Set<number>();
+  for (const f of files) {
+    const ids = (await session.tokenize(f.text)).map((t) => t.id);
+    for (const ctx of o.contexts) {
+      if (ids.length < ctx) continue;
+      const window = ids.slice(0, ctx);
+      const readouts = o.tail + 1;
+      const denseFlops = runFlops(c, scheduleCounts(ctx, c.layers, 1, 'dense'), readouts);
+      let denseMs = 0;
+      if (!warmed.has(ctx)) {
+        await measure(session, window, o.tail, methods[0], o.keepRatio); // first run pays allocation
+        warmed.add(ctx);
+      }
+      for (const method of methods) {
+        const m = await measure(session, window, o.tail, method, o.keepRatio);
+        if (method.name === 'dense') denseMs = m.ms;
+        let loss = 0;
+        for (const lp of m.logprobs) loss -= lp;
+        const row: EvalRow = {
+          method: method.name,
+          file: f.name,
+          contextTokens: ctx,
+          loss: loss / m.logprobs.length,
+          flopsRatio: runFlops(c, m.tokenLayers, readouts) / denseFlops,
+          timeRatio: denseMs ? m.ms / denseMs : 1,
+        };
+        rows.push(row);
+        o.onRow?.(row);
+      }
+    }
+  }
+  return rows;
+}
+
+/** Mean of each method's rows per context length: the README's table. */
+export function summarize(rows: EvalRow[]): { method: string; contextTokens: number; files: number; loss: number; flopsRatio: number; timeRatio: number }[] {
+  const groups = new Map<string, EvalRow[]>();
+  for (const r of rows) {
+    const k = `${r.contextTokens}\u0000${r.method}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return [...groups.values()].map((g) => ({
+    method: g[0].method,
+    contextTokens: g[0].contextTokens,
+    files: g.length,
+    loss: mean(g.map((r) => r.loss)),
+    flopsRatio: mean(g.map((r) => r.flopsRatio)),
+    timeRatio: mean(g.map((r) => r.timeRatio)),
+  }));
+}
