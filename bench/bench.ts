@@ -1,0 +1,156 @@
+// npm run bench: speed and memory of the engine, side by side with the PyTorch reference
+// (tools/reference/bench_ref.py) on the same machine in the same run, printed as ratios.
+// Every measurement runs in a fresh child process so its peak RSS is its own.
+//
+//   node dist/bench.js [--quick] [--sizes 1024,4096,16384] [--threads N] [--no-reference] [--json PATH]
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { SimbaSession, bundledModelDir, resolveSimbaOptions } from '../src/engine';
+import { writeCheckpoint } from '../test/helpers/checkpoint';
+
+const ROOT = path.resolve(__dirname, '..');
+const PY = process.env.SIMBA_PYTHON ?? '/usr/bin/python3';
+
+interface Child {
+  task: 'prefill' | 'decode' | 'simba' | 'memory';
+  model: string;
+  tokens: number;
+  threads?: number;
+}
+
+function randomIds(n: number, vocab: number, seed = 1): number[] {
+  let a = seed;
+  return Array.from({ length: n }, () => {
+    a = (Math.imul(a, 1103515245) + 12345) >>> 0;
+    return a % vocab;
+  });
+}
+
+const peakRssMB = () => process.resourceUsage().maxRSS / 1024;
+
+async function child(c: Child): Promise<Record<string, number>> {
+  const s = await SimbaSession.load({ modelDir: c.model, device: 'cpu', threads: c.threads });
+  const vocab = Math.min(s.model.config.vocabSize, s.model.tokenizer.vocabSize);
+  const dense = resolveSimbaOptions({ schedule: 'dense' });
+  await s.run(randomIds(64, vocab, 9), dense); // warm-up: first runs allocate
+  const ids = randomIds(c.tokens, vocab);
+  if (c.task === 'prefill') {
+    const t0 = performance.now();
+    await s.run(ids, dense);
+    const ms = performance.now() - t0;
+    return { ms, tokensPerSec: c.tokens / (ms / 1000), peakRssMB: peakRssMB() };
+  }
+  if (c.task === 'decode') {
+    const r = await s.run(ids, dense);
+    const g = await s.decodeFrom(r.states, await s.lastLogprobs(r), 0, { maxTokens: 33 });
+    return { msPerToken: g.msPerToken, peakRssMB: peakRssMB() };
+  }
+  if (c.task === 'simba') {
+    // Dense and Simba (ρ = 0.1) alternate twice in one process; the faster of each counts.
+    const simba = resolveSimbaOptions({ keepRatio: 0.1 });
+    let denseMs = Infinity;
+    let simbaMs = Infinity;
+    let scoring = 0;
+    let layer = 0;
+    for (let rep = 0; rep < 2; rep++) {
+      let t0 = performance.now();
+      await s.run(ids, dense);
+      denseMs = Math.min(denseMs, performance.now() - t0);
+      t0 = performance.now();
+      const r = await s.run(ids, simba);
+      const ms = performance.now() - t0;
+      if (ms < simbaMs) {
+        simbaMs = ms;
+        scoring = r.scoringMs;
+        layer = r.layerMs.reduce((a, b) => a + b, 0);
+      }
+    }
+    return { denseMs, simbaMs, speedup: denseMs / simbaMs, scoringShare: scoring / layer, peakRssMB: peakRssMB() };
+  }
+  const t0 = performance.now();
+  await s.run(ids, resolveSimbaOptions({ keepRatio: 0.1 }), { influenceEveryLayer: true });
+  return { ms: performance.now() - t0, peakRssMB: peakRssMB() };
+}
+
+function spawnChild(c: Child): Record<string, number> {
+  const out = execFileSync(process.execPath, [__filename, '--child', JSON.stringify(c)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+function reference(model: string, tokens: number[], threads: number): Record<string, any> | null {
+  const script = path.join(ROOT, 'tools/reference/bench_ref.py');
+  if (!fs.existsSync(script)) return null;
+  try {
+    const out = execFileSync(PY, [script, model, '--tokens', tokens.join(','), '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+    return JSON.parse(out.trim().split('\n').pop()!);
+  } catch (e) {
+    process.stderr.write(`reference failed: ${(e as Error).message.split('\n')[0]}\n`);
+    return null;
+  }
+}
+
+/** A checkpoint of Mamba-130m's shape with random weights (created once, cached). */
+function random130m(): string {
+  const dir = path.join(ROOT, '.cache/bench/mamba-130m-shape');
+  if (!fs.existsSync(path.join(dir, 'model.safetensors'))) {
+    process.stderr.write('creating a random 130m-shaped checkpoint in .cache/bench …\n');
+    writeCheckpoint({ dir, seed: 130, shape: { dModel: 768, layers: 24, dState: 16, expand: 2, dtRank: 48, convKernel: 4, vocab: 50280, tied: true } });
+  }
+  return dir;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const ci = argv.indexOf('--child');
+  if (ci >= 0) {
+    console.log(JSON.stringify(await child(JSON.parse(argv[ci + 1]))));
+    return;
+  }
+  const arg = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  const quick = argv.includes('--quick');
+  const threads = Number(arg('--threads') ?? 2);
+  const sizes = (arg('--sizes') ?? (quick ? '1024,4096' : '1024,4096,16384')).split(',').map(Number);
+  const withRef = !argv.includes('--no-reference');
+  const models: [string, string][] = [['bundled', bundledModelDir()], ['130m-shape', random130m()]];
+  const report: Record<string, unknown> = { machine: `${require('os').cpus().length} cores`, threads, sizes };
+  const lines: string[] = [];
+  const say = (s: string) => {
+    lines.push(s);
+    console.log(s);
+  };
+  say(`# Simba Lens benchmark (${new Date().toISOString()}, ${report.machine}, ${threads} threads, CPU provider)`);
+  for (const [name, dir] of models) {
+    say(`\n## ${name} (${dir})`);
+    const ref = withRef ? reference(dir, sizes, threads) : null;
+    say('| tokens | engine tokens/s | reference tokens/s | ratio | engine peak RSS MB | reference peak RSS MB |');
+    say('|---:|---:|---:|---:|---:|---:|');
+    const rows: unknown[] = [];
+    for (const T of sizes) {
+      const e = spawnChild({ task: 'prefill', model: dir, tokens: T, threads });
+      const r = ref?.prefillTokensPerSec?.[String(T)];
+      const rr = ref?.peakRssMB?.[String(T)] ?? ref?.peakRssMB;
+      say(`| ${T} | ${e.tokensPerSec.toFixed(0)} | ${r ? r.toFixed(0) : 'n/a'} | ${r ? (e.tokensPerSec / r).toFixed(2) + '×' : 'n/a'} | ${e.peakRssMB.toFixed(0)} | ${typeof rr === 'number' ? rr.toFixed(0) : 'n/a'} |`);
+      rows.push({ tokens: T, engine: e, referenceTokensPerSec: r ?? null });
+    }
+    const d = spawnChild({ task: 'decode', model: dir, tokens: 256, threads });
+    const rd = ref?.decodeMsPerToken;
+    say(`decode: ${d.msPerToken.toFixed(2)} ms/token (reference ${rd ? rd.toFixed(2) : 'n/a'} ms/token${rd ? `, ratio ${(rd / d.msPerToken).toFixed(2)}×` : ''})`);
+    const simbaTokens = quick ? 2048 : 8192;
+    const sb = spawnChild({ task: 'simba', model: dir, tokens: simbaTokens, threads });
+    say(`simba ρ=0.1 at ${simbaTokens} tokens: dense ${sb.denseMs.toFixed(0)} ms, simba ${sb.simbaMs.toFixed(0)} ms, speed-up ${sb.speedup.toFixed(2)}× (ideal 1.82×), scoring ${(100 * sb.scoringShare).toFixed(1)}% of layer time`);
+    const memTokens = name === '130m-shape' && !quick ? 32768 : 0;
+    let mem: Record<string, number> | undefined;
+    if (memTokens) {
+      mem = spawnChild({ task: 'memory', model: dir, tokens: memTokens, threads });
+      say(`simba analysis of ${memTokens} tokens: ${(mem.ms / 1000).toFixed(1)} s, peak RSS ${mem.peakRssMB.toFixed(0)} MB`);
+    }
+    report[name] = { prefill: rows, decode: d, referenceDecodeMsPerToken: rd ?? null, simba: { tokens: simbaTokens, ...sb }, memory: mem ?? null, reference: ref };
+  }
+  const json = arg('--json');
+  if (json) fs.writeFileSync(json, JSON.stringify(report, null, 1));
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
