@@ -24,7 +24,7 @@ def load_ext(verbose=False):
         _ext = load(
             name="simba_selective_scan",
             sources=[os.path.join(here, "selective_scan.cpp")],
-            extra_cflags=["-O3", "-march=native", "-ffast-math", "-fopenmp"],
+            extra_cflags=["-O3", "-march=native", "-ffast-math", "-mprefer-vector-width=512", "-fopenmp"],
             extra_ldflags=["-fopenmp"],
             build_directory=build,
             verbose=verbose,
@@ -35,7 +35,7 @@ def load_ext(verbose=False):
 class FusedScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, u, delta, A, Bm, Cm):
-        # u, delta: (B,E,L); A: (E,N); Bm, Cm: (B,L,N)
+        # u, delta: (B,L,E); A: (E,N); Bm, Cm: (B,L,N); returns y (B,L,E)
         u, delta, A, Bm, Cm = [t.contiguous() for t in (u, delta, A, Bm, Cm)]
         ctx.save_for_backward(u, delta, A, Bm, Cm)
         return load_ext().fwd(u, delta, A, Bm, Cm)
@@ -48,17 +48,17 @@ class FusedScan(torch.autograd.Function):
 
 
 def naive_scan(u, delta, A, Bm, Cm):
-    """Reference: same semantics as FusedScan, step by step (HF slow path)."""
-    Bsz, E, L = u.shape
+    """Reference: same semantics as FusedScan, step by step (HF slow path). u, delta: (B,L,E)."""
+    Bsz, L, E = u.shape
     N = A.shape[1]
-    dA = torch.exp(delta.unsqueeze(-1) * A[:, None, :])                    # (B,E,L,N)
-    dBu = delta.unsqueeze(-1) * Bm.unsqueeze(1) * u.unsqueeze(-1)  # (B,E,L,N)
+    dA = torch.exp(delta.unsqueeze(-1) * A)                          # (B,L,E,N)
+    dBu = (delta * u).unsqueeze(-1) * Bm.unsqueeze(2)                # (B,L,E,N)
     h = torch.zeros(Bsz, E, N, dtype=u.dtype)
     ys = []
     for t in range(L):
-        h = dA[:, :, t] * h + dBu[:, :, t]
+        h = dA[:, t] * h + dBu[:, t]
         ys.append((h * Cm[:, t].unsqueeze(1)).sum(-1))
-    return torch.stack(ys, dim=-1)
+    return torch.stack(ys, dim=1)
 
 
 class RMSNorm(nn.Module):
@@ -96,18 +96,17 @@ class MambaMixer(nn.Module):
 
     def forward(self, hidden, fused=True):
         L = hidden.shape[1]
-        xz = self.in_proj(hidden).transpose(1, 2)            # (B, 2E, L)
-        x, z = xz.chunk(2, dim=1)
-        x = F.silu(self.conv1d(x)[..., :L])                   # (B, E, L)
-        ssm = self.x_proj(x.transpose(1, 2))                  # (B, L, R+2N)
+        x, z = self.in_proj(hidden).chunk(2, dim=-1)                 # (B, L, E) each
+        x = self.conv1d(x.transpose(1, 2))[..., :L].transpose(1, 2)   # causal depthwise conv
+        x = F.silu(x).contiguous()                                    # (B, L, E)
+        ssm = self.x_proj(x)                                          # (B, L, R+2N)
         dt, Bm, Cm = torch.split(ssm, [self.dt_rank, self.d_state, self.d_state], dim=-1)
-        delta = F.softplus(self.dt_proj(dt)).transpose(1, 2)  # (B, E, L)
+        delta = F.softplus(self.dt_proj(dt))                          # (B, L, E)
         A = -torch.exp(self.A_log.float())
         scan = FusedScan.apply if fused else naive_scan
         y = scan(x, delta, A, Bm, Cm)
-        y = y + x * self.D[None, :, None]
-        y = y * F.silu(z)
-        return self.out_proj(y.transpose(1, 2))
+        y = (y + x * self.D) * F.silu(z)
+        return self.out_proj(y)
 
 
 class MambaBlock(nn.Module):
@@ -136,7 +135,7 @@ class MambaLM(nn.Module):
         self.backbone = Backbone(cfg)
         # HF _init_weights: embeddings normal(0, 0.02); Linear weights kaiming-uniform (torch default);
         # out_proj rescaled by 1/sqrt(n_layer) (rescale_prenorm_residual).
-        nn.init.normal_(self.backbone.embeddings.weight, std=cfg.get("initializer_range", 0.1))
+        nn.init.normal_(self.backbone.embeddings.weight, std=cfg.get("initializer_range", 0.02))
         n = cfg["num_hidden_layers"]
         for layer in self.backbone.layers:
             with torch.no_grad():
@@ -166,7 +165,7 @@ def make_config(vocab_size=4096, d_model=256, n_layer=8, d_state=16, expand=2, d
         "use_conv_bias": True,
         "hidden_act": "silu",
         "layer_norm_epsilon": 1e-5,
-        "initializer_range": 0.1,
+        "initializer_range": 0.02,
         "residual_in_fp32": True,
         "rescale_prenorm_residual": False,
         "time_step_scale": 1.0,

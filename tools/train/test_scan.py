@@ -8,13 +8,13 @@ torch.manual_seed(0)
 torch.set_num_threads(1)
 load_ext(verbose=False)
 ok = True
-for (B, E, L, N) in [(2, 3, 7, 4), (1, 5, 33, 16), (3, 8, 64, 16)]:
-    u = torch.randn(B, E, L, dtype=torch.float64)
-    delta = torch.nn.functional.softplus(torch.randn(B, E, L, dtype=torch.float64))
+for (B, E, L, N) in [(2, 16, 7, 4), (1, 32, 33, 16), (3, 48, 64, 16)]:
+    u = torch.randn(B, L, E, dtype=torch.float64)
+    delta = torch.nn.functional.softplus(torch.randn(B, L, E, dtype=torch.float64))
     A = -torch.exp(torch.randn(E, N, dtype=torch.float64) * 0.5)
     Bm = torch.randn(B, L, N, dtype=torch.float64)
     Cm = torch.randn(B, L, N, dtype=torch.float64)
-    dy = torch.randn(B, E, L, dtype=torch.float64)
+    dy = torch.randn(B, L, E, dtype=torch.float64)
     ins64 = [t.clone().requires_grad_(True) for t in (u, delta, A, Bm, Cm)]
     y64 = naive_scan(*ins64)
     g64 = torch.autograd.grad(y64, ins64, dy)
@@ -44,8 +44,8 @@ print("model loss fused %.6f naive %.6f, max rel grad diff %.1e" % (l1, l2, mg))
 ok &= abs(l1 - l2) < 1e-5 and mg < 1e-3
 
 # speed
-B, E, L, N = 8, 512, 256, 16
-u = torch.randn(B, E, L); d = torch.rand(B, E, L) * 0.1; A = -torch.rand(E, N) * 16
+B, E, L, N = 8, 512, 512, 16
+u = torch.randn(B, L, E); d = torch.rand(B, L, E) * 0.1; A = -torch.rand(E, N) * 16
 Bm = torch.randn(B, L, N); Cm = torch.randn(B, L, N)
 t0 = time.time(); y = load_ext().fwd(u, d, A, Bm, Cm); t1 = time.time()
 load_ext().bwd(u, d, A, Bm, Cm, y); t2 = time.time()
