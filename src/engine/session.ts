@@ -218,6 +218,47 @@ export class SimbaSession {
     return this.decodeFrom(r.states, logprobs, prefillMs, opts);
   }
 
+  /**
+   * Inline completion: like generate, but keeps the prefill's states so that when the user only
+   * adds text at the end, just the new tokens run (as a continuation chunk through every layer)
+   * instead of a new prefill. Returns whether the cache was used.
+   */
+  async complete(text: string, opts: GenerateOptions = {}): Promise<Generation & { reused: number }> {
+    const ids = (await this.tokenize(text)).map((t) => t.id);
+    if (ids.length === 0) throw new Error('nothing to continue: the text has no tokens');
+    const simba = resolveSimbaOptions(opts.simba ?? { schedule: 'dense', keepRatio: 1 });
+    const key = JSON.stringify(simba);
+    const p0 = performance.now();
+    const c = this.prefixCache;
+    // The last cached token may re-tokenise differently once text follows it: keep it out.
+    const usable = c && c.key === key && c.ids.length > 1 && c.ids.length < ids.length && c.ids.every((id, i) => ids[i] === id) ? c : undefined;
+    let states: LayerState[];
+    let logprobs: Float32Array;
+    let reused = 0;
+    if (usable) {
+      reused = usable.ids.length;
+      states = usable.states.map((st) => ({ conv: st.conv.slice(), ssm: st.ssm.slice() }));
+      let h = this.model.embed(ids.slice(reused));
+      for (let l = 0; l < states.length; l++) {
+        throwIfAborted(opts.signal);
+        const out = await this.model.runLayer(l, h, states[l], false);
+        states[l] = out.state;
+        h = out.hidden;
+      }
+      const D = this.model.config.dModel;
+      logprobs = await this.model.logprobs(h.subarray(h.length - D));
+    } else {
+      const r = await this.run(ids, simba, { signal: opts.signal });
+      states = r.states;
+      logprobs = await this.lastLogprobs(r);
+    }
+    this.prefixCache = { key, ids, states: states.map((st) => ({ conv: st.conv.slice(), ssm: st.ssm.slice() })) };
+    const g = await this.decodeFrom(states, logprobs, performance.now() - p0, opts);
+    return { ...g, reused };
+  }
+
+  private prefixCache?: { key: string; ids: number[]; states: LayerState[] };
+
   /** The decoding loop: pick a token, run it through every layer with its state, repeat. */
   async decodeFrom(states: LayerState[], logprobs: Float32Array, prefillMs: number, opts: GenerateOptions = {}): Promise<Generation> {
     const max = opts.maxTokens ?? 32;

@@ -49,6 +49,19 @@ describe('engine (random checkpoint)', function () {
     }
   });
 
+  it('inline completion reuses the cached states when only the end changed, with the same result', async () => {
+    const first = await s.complete(TEXT, { maxTokens: 4 });
+    assert.strictEqual(first.reused, 0);
+    const longer = TEXT + '\ndef main(argv):\n    return walk(argv[1])';
+    const again = await s.complete(longer, { maxTokens: 6 });
+    assert.ok(again.reused > 0, 'cache not used');
+    const fresh = await s.generate(longer, { maxTokens: 6 });
+    assert.deepStrictEqual(again.ids, fresh.ids);
+    for (let i = 0; i < fresh.logprobs.length; i++) assert.ok(Math.abs(again.logprobs[i] - fresh.logprobs[i]) < 1e-4);
+    const edited = await s.complete('x' + longer, { maxTokens: 2 });
+    assert.strictEqual(edited.reused, 0, 'an edit before the end must not reuse states');
+  });
+
   it('stops at the end of a line when asked', async () => {
     const g = await s.generate('a\n', { maxTokens: 40, stop: 'line', temperature: 1.5, seed: 3 });
     assert.ok(!g.text.includes('\n'));
@@ -91,7 +104,7 @@ describe('engine (random checkpoint)', function () {
     const T = ids.length;
     for (let l = 0; l < Ly; l++) {
       const out = await s.model.runLayer(l, h, s.model.emptyState(), true);
-      const { channelSum } = await (s as unknown as { scorer: { score: Function } }).scorer.score({ u: out.u, delta: out.delta, B: out.B, C: out.C }, s.model.A[l], 'signed-max');
+      const { channelSum } = await s.scoreLayer(l, out);
       let worst = 0;
       for (let e = 0; e < E; e++) {
         const yT = out.y![(T - 1) * E + e];
