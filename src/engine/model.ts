@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { MambaConfig, parseConfig } from './config';
 import { CheckpointError } from './errors';
 import { buildHeadGraph, buildLayerGraphCpu, buildTargetHeadGraph } from './graphs/cpu';
+import { buildLayerGraphGpu } from './graphs/gpu';
 import { Provider, candidates, sessionOptions, unavailableReason } from './providers';
 import { SafetensorsStore } from './safetensors';
 import { TextTokenizer } from './tokenizer';
@@ -72,18 +73,19 @@ export class MambaModel {
         notes.push(why);
         continue;
       }
-      if (provider !== 'cpu') {
-        // The GPU formulation (LinearAttention + CausalConvWithState) is not built yet: say so
-        // rather than run Scan under a GPU provider, where it would fall back to the CPU per step.
-        notes.push(`${provider}: the GPU layer graph is not implemented in this version; using the CPU`);
-        continue;
-      }
+      // CPU: the scan as an ONNX Scan. GPU providers: LinearAttention + CausalConvWithState
+      // (graphs/gpu.ts), since a Scan would fall back to the CPU provider at every step.
+      const buildLayer = provider === 'cpu' ? buildLayerGraphCpu : buildLayerGraphGpu;
+      const created: ort.InferenceSession[] = [];
       try {
         const so = sessionOptions(provider, opts.threads);
+        const create = async (bytes: Uint8Array) => created[created.push(await ort.InferenceSession.create(bytes, so)) - 1];
         const layers: ort.InferenceSession[] = [];
-        for (let i = 0; i < config.layers; i++) layers.push(await ort.InferenceSession.create(buildLayerGraphCpu(config, w.layers[i], i), so));
-        const head = await ort.InferenceSession.create(buildHeadGraph(config, w.normF, w.lmHead), so);
-        const targetHead = await ort.InferenceSession.create(buildTargetHeadGraph(config, w.normF, w.lmHead), so);
+        for (let i = 0; i < config.layers; i++) layers.push(await create(buildLayer(config, w.layers[i], i)));
+        const head = await create(buildHeadGraph(config, w.normF, w.lmHead));
+        const targetHead = await create(buildTargetHeadGraph(config, w.normF, w.lmHead));
+        // A GPU provider can start and still fail on its first kernel (driver, shader, limits).
+        if (provider !== 'cpu') await smokeTest(config, layers);
         const facts: ModelFacts = {
           name: path.basename(path.resolve(dir)),
           path: path.resolve(dir),
@@ -99,7 +101,8 @@ export class MambaModel {
         model.loadMs = Date.now() - t0;
         return model;
       } catch (e) {
-        notes.push(`${provider}: failed to start (${(e as Error).message.split('\n')[0]})`);
+        notes.push(`${provider}: failed to start (${ortMessage(e)})`);
+        for (const s of created) await s.release().catch(() => undefined);
       }
     }
     throw new Error(`no execution provider could run the model: ${notes.join('; ')}`);
@@ -176,4 +179,22 @@ export class MambaModel {
   async dispose(): Promise<void> {
     for (const s of [...this.layers, this.head, this.targetHead]) await s.release();
   }
+}
+
+/** Run every layer once on two tokens from zero states: proves the provider can execute them. */
+async function smokeTest(c: MambaConfig, layers: ort.InferenceSession[]): Promise<void> {
+  const { dModel: D, dInner: E, dState: N, convKernel: K } = c;
+  for (const s of layers) {
+    await s.run({
+      hidden: new ort.Tensor('float32', new Float32Array(2 * D).fill(0.1), [2, D]),
+      conv_state: new ort.Tensor('float32', new Float32Array((K - 1) * E), [K - 1, E]),
+      ssm_state: new ort.Tensor('float32', new Float32Array(E * N), [E, N]),
+    }, ['hidden_out']);
+  }
+}
+
+/** ORT's first error line without its source location and failed-check prefix. */
+function ortMessage(e: unknown): string {
+  const line = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  return line.replace(/^\S*onnxruntime_src\S* .*? was false\. /, '');
 }

@@ -1,5 +1,7 @@
 // Execution-provider choice. ORT does not fall back by itself (a provider that fails to start
 // throws), so `auto` tries the GPU providers in order and records why each one did not run.
+import * as fs from 'fs';
+import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { DeviceChoice } from './types';
 
@@ -18,14 +20,21 @@ export function candidates(requested: DeviceChoice): Provider[] {
   }
 }
 
+/** Where onnxruntime-node keeps its native libraries for this platform. */
+export function ortBinDir(): string {
+  return path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+}
+
 /** Why a provider cannot be tried at all on this install, or undefined when it can. */
 export function unavailableReason(p: Provider): string | undefined {
   if (p === 'cpu') return undefined;
   const backends = ort.listSupportedBackends?.() ?? [];
   const b = backends.find((x) => x.name === p);
   if (!b) return `${p}: this onnxruntime-node build has no ${p} execution provider`;
-  if (p === 'cuda' && !b.bundled) {
-    return 'cuda: the CUDA provider libraries are not installed (onnxruntime-node ships without them; reinstall onnxruntime-node with ONNXRUNTIME_NODE_INSTALL_CUDA=v12 on a machine with CUDA 12 to fetch them)';
+  // `bundled: false` is static for CUDA: its libraries come from NuGet at install time, so look
+  // for them where onnxruntime-node's install step puts them.
+  if (p === 'cuda' && !b.bundled && !fs.existsSync(path.join(ortBinDir(), process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'))) {
+    return `cuda: the CUDA provider libraries are not installed (the onnxruntime-node npm package ships without them; on Linux x64 with CUDA 12 and cuDNN 9, run \`ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node\` to fetch them from NuGet into ${ortBinDir()})`;
   }
   return undefined;
 }
