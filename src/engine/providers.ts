@@ -47,5 +47,10 @@ export function sessionOptions(p: Provider, threads?: number): ort.InferenceSess
     interOpNumThreads: 1,
     executionMode: 'sequential',
     logSeverityLevel: 3,
+    // Decaying SSM states drift into subnormal floats, which x86 computes ~100x slower; they are
+    // below 1e-38, so flushing them to zero changes no result we report.
+    // Spinning intra-op threads collapse (10x slower, measured) when other processes hold the
+    // cores, as on a developer's machine running an editor; they yield instead.
+    extra: { session: { set_denormal_as_zero: '1', intra_op: { allow_spinning: '0' } } },
   };
 }

@@ -6,6 +6,7 @@ import * as path from 'path';
 import { InfluenceScorer } from './influence';
 import { LayerOutput, LayerState, MambaModel } from './model';
 import { sessionOptions } from './providers';
+import { Precision } from './graphs/cpu';
 import { RunResult, runLayers } from './run';
 import { resolveSimbaOptions, runFlops, scheduleCounts } from './simba';
 import { throwIfAborted } from './errors';
@@ -32,6 +33,8 @@ export interface GenerateOptions {
   seed?: number;
   /** Prefill with Simba pruning (default: dense prefill). */
   simba?: Partial<SimbaOptions>;
+  /** Weights of the decoding steps: fp32 (exact, default) or int8 (a quarter of the bytes per token). */
+  precision?: Precision;
   signal?: AbortSignal;
 }
 
@@ -283,11 +286,11 @@ export class SimbaSession {
       if (step === max - 1) break;
       let h = this.model.embed([id]);
       for (let l = 0; l < states.length; l++) {
-        const out = await this.model.runLayer(l, h, states[l], false);
+        const out = await this.model.runLayer(l, h, states[l], false, opts.precision);
         states[l] = out.state;
         h = out.hidden;
       }
-      logprobs = await this.model.logprobs(h);
+      logprobs = await this.model.logprobs(h, opts.precision);
     }
     const decodeMs = performance.now() - d0;
     return { text, ids, logprobs: chosen, prefillMs, msPerToken: ids.length ? decodeMs / ids.length : 0 };

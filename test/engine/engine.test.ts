@@ -2,7 +2,7 @@
 // nothing, ρ = 1 equals dense, kept sets are nested and follow the schedule, the influence
 // identity holds per channel on real layers, and offsets are UTF-16.
 import * as assert from 'assert';
-import { SimbaSession, scheduleCounts, resolveSimbaOptions } from '../../src/engine';
+import { SimbaSession, scheduleCounts, resolveSimbaOptions, klDivergence } from '../../src/engine';
 import { writeCheckpoint } from '../helpers/checkpoint';
 
 const TEXT = 'import os\n\ndef walk(root):\n    for name in os.listdir(root):\n        yield os.path.join(root, name)\n'.repeat(4);
@@ -148,5 +148,30 @@ describe('engine (random checkpoint)', function () {
     const c = new AbortController();
     c.abort();
     await assert.rejects(s.analyze(TEXT, { signal: c.signal }), /cancelled/);
+  });
+});
+
+describe('int8 decoding', () => {
+  it('a decoding step with int8 weights stays close to the fp32 step', async () => {
+    const s = await SimbaSession.load({ modelDir: writeCheckpoint({ seed: 11 }), device: 'cpu' });
+    const ids = (await s.tokenize(TEXT)).map((t) => t.id);
+    const r = await s.run(ids, resolveSimbaOptions({ schedule: 'dense' }));
+    const step = async (precision: 'fp32' | 'int8') => {
+      let h = s.model.embed([ids[3]]);
+      for (let l = 0; l < r.states.length; l++) {
+        const st = { conv: r.states[l].conv.slice(), ssm: r.states[l].ssm.slice() };
+        h = (await s.model.runLayer(l, h, st, false, precision)).hidden;
+      }
+      return s.model.logprobs(h, precision);
+    };
+    const a = await step('fp32');
+    const b = await step('int8');
+    assert.ok(maxAbsDiff(a, b) > 0, 'int8 graph is not in use');
+    // What matters for a completion is the distribution over next tokens, not far-tail log-probs.
+    const kl = klDivergence(a, b);
+    assert.ok(kl < 0.01, `KL(fp32 || int8) = ${kl} nats`);
+    const argmax = (x: Float32Array) => x.indexOf(Math.max(...x));
+    assert.strictEqual(argmax(b), argmax(a));
+    await s.dispose();
   });
 });

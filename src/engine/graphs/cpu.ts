@@ -27,6 +27,38 @@ export function linear(g: GraphBuilder, x: string, weight: string, bias?: string
   return g.op('Gemm', bias ? [x, weight, bias] : [x, weight], { transB: 1 });
 }
 
+/** Weight precision of a graph's projections: fp32 (exact), or int8 for decoding speed. */
+export type Precision = 'fp32' | 'int8';
+
+/**
+ * A projection x · Wᵀ (+ b) with W (out, in) from the checkpoint. In int8 the weight is stored
+ * transposed and quantised symmetrically per output column, and ORT's DynamicQuantizeMatMul
+ * quantises x on the fly: a decoding step reads a quarter of the bytes, and decoding is bound
+ * by reading weights.
+ */
+export function projection(g: GraphBuilder, x: string, name: string, w: Float32Array, out: number, inp: number, precision: Precision, bias?: Float32Array): string {
+  const b = bias && g.weight(`${name}.bias`, bias, [out]);
+  if (precision === 'fp32') return linear(g, x, g.weight(`${name}.weight`, w, [out, inp]), b);
+  const { q, scale } = quantizeColumns(w, out, inp);
+  const inputs = [x, g.weightInt8(`${name}.weight_q`, q, [inp, out]), g.weight(`${name}.weight_scale`, scale, [out])];
+  if (b) inputs.push('', b);
+  return g.opN('DynamicQuantizeMatMul', inputs, {}, 1, 'com.microsoft')[0];
+}
+
+/** Symmetric int8 quantisation of W (out, in) per output row, returned transposed as (in, out). */
+export function quantizeColumns(w: Float32Array, out: number, inp: number): { q: Int8Array; scale: Float32Array } {
+  const q = new Int8Array(out * inp);
+  const scale = new Float32Array(out);
+  for (let o = 0; o < out; o++) {
+    let m = 0;
+    for (let i = 0; i < inp; i++) m = Math.max(m, Math.abs(w[o * inp + i]));
+    const s = m > 0 ? m / 127 : 1;
+    scale[o] = s;
+    for (let i = 0; i < inp; i++) q[i * out + o] = Math.round(w[o * inp + i] / s);
+  }
+  return { q, scale };
+}
+
 function silu(g: GraphBuilder, x: string): string {
   return g.op('Mul', [x, g.op('Sigmoid', [x])]);
 }
@@ -51,7 +83,7 @@ function scanBody(E: number, N: number, A: string): ReturnType<GraphBuilder['gra
   return b.graph();
 }
 
-export function buildLayerGraphCpu(c: MambaConfig, w: LayerWeights, index: number): Uint8Array {
+export function buildLayerGraphCpu(c: MambaConfig, w: LayerWeights, index: number, precision: Precision = 'fp32'): Uint8Array {
   const { dModel: D, dInner: E, dState: N, dtRank: R, convKernel: K } = c;
   const g = new GraphBuilder(`mamba_layer_${index}_cpu`);
   const hidden = g.input('hidden', ['L', D]);
@@ -59,7 +91,7 @@ export function buildLayerGraphCpu(c: MambaConfig, w: LayerWeights, index: numbe
   const ssmState = g.input('ssm_state', [E, N]);
 
   const xn = rmsNorm(g, hidden, g.weight('norm.weight', w.norm, [D]), c.eps);
-  const xz = linear(g, xn, g.weight('in_proj.weight', w.inProj, [2 * E, D]), w.inProjBias && g.weight('in_proj.bias', w.inProjBias, [2 * E]));
+  const xz = projection(g, xn, 'in_proj', w.inProj, 2 * E, D, precision, w.inProjBias);
   const [x, z] = g.opN('Split', [xz, g.ints([E, E])], { axis: 1 }, 2);
 
   // Causal depthwise convolution over [conv_state; x]: out_t = Σ_k w[:, k] ⊙ xc[t + k].
@@ -77,7 +109,7 @@ export function buildLayerGraphCpu(c: MambaConfig, w: LayerWeights, index: numbe
   const convOut = g.op('Slice', [xc, g.ints([-(K - 1)]), g.ints([INT64_MAX]), g.ints([0])]);
   const u = silu(g, conv);
 
-  const dbc = linear(g, u, g.weight('x_proj.weight', w.xProj, [R + 2 * N, E]));
+  const dbc = projection(g, u, 'x_proj', w.xProj, R + 2 * N, E, precision);
   const [dtLow, B, C] = g.opN('Split', [dbc, g.ints([R, N, N])], { axis: 1 }, 3);
   const delta = g.op('Softplus', [linear(g, dtLow, g.weight('dt_proj.weight', w.dtProj, [E, R]), g.weight('dt_proj.bias', w.dtBias, [E]))]);
 
@@ -90,7 +122,7 @@ export function buildLayerGraphCpu(c: MambaConfig, w: LayerWeights, index: numbe
 
   const y = g.op('Add', [g.op('Squeeze', [ys, g.ints([2])]), g.op('Mul', [u, g.weight('D', w.D, [E])])]);
   const gated = g.op('Mul', [y, silu(g, z)]);
-  const out = linear(g, gated, g.weight('out_proj.weight', w.outProj, [D, E]), w.outProjBias && g.weight('out_proj.bias', w.outProjBias, [D]));
+  const out = projection(g, gated, 'out_proj', w.outProj, D, E, precision, w.outProjBias);
   g.output(g.op('Add', [hidden, out]), 'hidden_out', ['L', D]);
   g.output(convOut, 'conv_state_out', [K - 1, E]);
   g.output(hLast, 'ssm_state_out', [E, N]);
@@ -103,11 +135,11 @@ export function buildLayerGraphCpu(c: MambaConfig, w: LayerWeights, index: numbe
 }
 
 /** Final norm + LM head + log-softmax over the rows given (the read-out positions). */
-export function buildHeadGraph(c: MambaConfig, normF: Float32Array, lmHead: Float32Array): Uint8Array {
+export function buildHeadGraph(c: MambaConfig, normF: Float32Array, lmHead: Float32Array, precision: Precision = 'fp32'): Uint8Array {
   const g = new GraphBuilder('mamba_head');
   const hidden = g.input('hidden', ['P', c.dModel]);
   const xn = rmsNorm(g, hidden, g.weight('norm_f.weight', normF, [c.dModel]), c.eps);
-  const logits = linear(g, xn, g.weight('lm_head.weight', lmHead, [c.vocabSize, c.dModel]));
+  const logits = projection(g, xn, 'lm_head', lmHead, c.vocabSize, c.dModel, precision);
   g.output(g.op('LogSoftmax', [logits], { axis: 1 }), 'logprobs', ['P', c.vocabSize]);
   return g.model();
 }

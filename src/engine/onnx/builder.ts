@@ -17,6 +17,10 @@ export function floatTensor(name: string, data: Float32Array, dims: number[]): T
   return { name, dataType: DataType.FLOAT, dims, raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
+export function int8Tensor(name: string, data: Int8Array, dims: number[]): Tensor {
+  return { name, dataType: DataType.INT8, dims, raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
 export function int64Tensor(name: string, values: number[], dims = [values.length]): Tensor {
   const data = new BigInt64Array(values.map((v) => BigInt(v)));
   return { name, dataType: DataType.INT64, dims, raw: new Uint8Array(data.buffer) };
@@ -54,6 +58,11 @@ export class GraphBuilder {
 
   weight(name: string, data: Float32Array, dims: number[]): string {
     this.initializers.push(floatTensor(name, data, dims));
+    return name;
+  }
+
+  weightInt8(name: string, data: Int8Array, dims: number[]): string {
+    this.initializers.push(int8Tensor(name, data, dims));
     return name;
   }
 
@@ -98,8 +107,12 @@ export class GraphBuilder {
     return { name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs };
   }
 
-  model(opsetVersion = 17): Uint8Array {
-    const m: Model = { graph: this.graph(), opsets: [{ domain: '', version: opsetVersion }] };
+  /** Serialise; nodes from other domains (e.g. com.microsoft contrib ops) need their opset. */
+  model(opsetVersion = 17, extraOpsets: { domain: string; version: number }[] = []): Uint8Array {
+    const domains = new Set(this.nodes.map((n) => n.domain).filter((d): d is string => !!d));
+    const extra = [...extraOpsets];
+    for (const d of domains) if (!extra.some((o) => o.domain === d)) extra.push({ domain: d, version: 1 });
+    const m: Model = { graph: this.graph(), opsets: [{ domain: '', version: opsetVersion }, ...extra] };
     return encodeModel(m);
   }
 }

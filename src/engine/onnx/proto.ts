@@ -71,6 +71,7 @@ class Writer {
 
 export const enum DataType {
   FLOAT = 1,
+  INT8 = 3,
   INT32 = 6,
   INT64 = 7,
   BOOL = 9,
