@@ -84,6 +84,13 @@ def sha256_file(p):
     return h.hexdigest()
 
 
+def safetensors_metadata(ckpt):
+    """__metadata__ of model.safetensors (or of the first shard): e.g. the training step."""
+    from safetensors_io import read_header
+    files = sorted(f for f in os.listdir(ckpt) if f.endswith(".safetensors"))
+    return read_header(os.path.join(ckpt, files[0]))[0].get("__metadata__", {}) if files else {}
+
+
 def rel(p):
     p = os.path.abspath(p)
     return os.path.relpath(p, ROOT) if p.startswith(ROOT + os.sep) else p
@@ -152,6 +159,7 @@ def fixture_for(name, ckpt, text_info, ids, tok, tok_path):
             "sourceDtypes": m.source_dtypes,
             "config": m.cfg.to_dict(),
             "vocab": V,
+            "metadata": safetensors_metadata(ckpt),
         },
         "tokenizer": {"path": rel(tok_path), "sha256": sha256_file(tok_path), "addSpecialTokens": False,
                       "vocabSize": tok.get_vocab_size(with_added_tokens=True), "checkedWithNpm": True},
