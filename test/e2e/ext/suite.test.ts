@@ -1,0 +1,188 @@
+// Mocha tests inside the real extension host, against the real engine process and the
+// bundled model (the .vsix installed into code-server).
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { SimbaApi } from '../../../src/extension/extension';
+import type { Analysis } from '../../../src/engine/types';
+
+const EXT_ID = 'simba-lens.simba-lens';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, ms = 60000, what = 'condition'): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+function ws(): string { return vscode.workspace.workspaceFolders![0].uri.fsPath; }
+
+async function openFixture(name: string): Promise<vscode.TextEditor> {
+  const doc = await vscode.workspace.openTextDocument(path.join(ws(), name));
+  return vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+}
+
+describe('Simba Lens in the extension host', function () {
+  let api: SimbaApi;
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<SimbaApi>(EXT_ID);
+    assert.ok(ext, 'extension is installed');
+    api = await ext.activate();
+    await api.engine.ensureLoaded();
+  });
+
+  it('loads the bundled model in the engine process', async () => {
+    const info = await api.engine.info();
+    assert.ok(info?.loaded, 'model loaded');
+    assert.ok(info.pid && info.pid !== process.pid, 'engine runs in its own process');
+    assert.ok(api.engine.lastLoad!.facts.layers > 0);
+    assert.ok(api.engine.lastLoad!.facts.vocabSize > 0);
+  });
+
+  it('Analyze Document produces a consistent analysis and decorations', async () => {
+    const ed = await openFixture('sample.py');
+    const a = await vscode.commands.executeCommand<Analysis>('simba.analyzeDocument');
+    assert.ok(a, 'analysis returned');
+    const L = a.model.layers;
+    assert.ok(a.tokens.length > 50, `tokens: ${a.tokens.length}`);
+    assert.strictEqual(a.tokens[a.tokens.length - 1].end, a.predictionOffset);
+    const text = ed.document.getText();
+    assert.ok(a.predictionOffset <= text.length && a.predictionOffset >= text.trimEnd().length - 1);
+    for (let i = 1; i < a.tokens.length; i++) assert.ok(a.tokens[i].start >= a.tokens[i - 1].end, 'tokens in order');
+    assert.strictEqual(a.retention?.length, a.tokens.length);
+    assert.ok(a.retention!.every((r) => r >= 1 && r <= L), 'retention in 1..layers');
+    assert.strictEqual(a.retention![a.tokens.length - 1], L, 'the prediction point is always kept');
+    assert.strictEqual(a.influence?.alive.length, L);
+    for (let l = 1; l < L; l++) assert.ok(a.influence!.alive[l].length <= a.influence!.alive[l - 1].length, 'nested, shrinking');
+    assert.ok(a.next.pruned && a.next.pruned.length > 0, 'next-token suggestions');
+    const applied = api.overlay.applied.get(ed.document.uri.toString());
+    assert.ok(applied && applied.ranges > 0 && applied.ranges <= a.tokens.length, 'decorations applied, aggregated');
+    assert.ok(api.result(ed.document.uri));
+  });
+
+  it('hover shows the token, retention depth and influence', async () => {
+    const ed = await openFixture('sample.py');
+    const r = api.result(ed.document.uri)!;
+    const tok = r.analysis.tokens[Math.floor(r.analysis.tokens.length / 2)];
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', ed.document.uri, ed.document.positionAt(tok.start));
+    const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : (c as vscode.MarkdownString).value))).join('\n');
+    assert.match(text, /retention depth/);
+    assert.match(text, /id \d+/);
+    assert.match(text, /influence per layer|surprisal/);
+  });
+
+  it('Analyze to Cursor stops at the cursor', async () => {
+    const ed = await openFixture('sample.py');
+    const off = ed.document.getText().indexOf('def variance');
+    ed.selection = new vscode.Selection(ed.document.positionAt(off), ed.document.positionAt(off));
+    const a = await vscode.commands.executeCommand<Analysis>('simba.analyzeToCursor');
+    assert.ok(a);
+    assert.ok(a.predictionOffset <= off + 1 && a.predictionOffset >= off - 2, `prediction at ${a.predictionOffset}, cursor ${off}`);
+  });
+
+  it('the keep ratio changes what survives to the last layer', async () => {
+    const ed = await openFixture('sample.py');
+    const lo = await api.analyze(ed.document, { keepRatio: 0.1 });
+    const hi = await api.analyze(ed.document, { keepRatio: 0.6 });
+    const top = (a: Analysis) => a.influence!.alive[a.influence!.alive.length - 1].length;
+    assert.ok(top(hi!) > top(lo!), `top layer ${top(lo!)} at 0.1 vs ${top(hi!)} at 0.6`);
+    assert.strictEqual(hi!.options?.keepRatio, 0.6);
+  });
+
+  it('marks the analysis stale on edit', async () => {
+    const ed = await openFixture('sample.py');
+    await vscode.commands.executeCommand('simba.analyzeDocument');
+    assert.strictEqual(api.result(ed.document.uri)!.stale, false);
+    await ed.edit((b) => b.insert(new vscode.Position(0, 0), '# edited\n'));
+    assert.strictEqual(api.result(ed.document.uri)!.stale, true);
+    await vscode.commands.executeCommand('undo');
+  });
+
+  it('Export Analysis writes JSON and a standalone HTML report', async () => {
+    await openFixture('sample.py');
+    await vscode.commands.executeCommand('simba.analyzeDocument');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simba-export-'));
+    const j = await vscode.commands.executeCommand<string>('simba.exportAnalysis', 'json', path.join(dir, 'a.json'));
+    const parsed = JSON.parse(fs.readFileSync(j, 'utf8')) as Analysis;
+    assert.strictEqual(parsed.schema, 'simba-lens/analysis@1');
+    const h = await vscode.commands.executeCommand<string>('simba.exportAnalysis', 'html', path.join(dir, 'a.html'));
+    const html = fs.readFileSync(h, 'utf8');
+    assert.match(html, /Content-Security-Policy/);
+    assert.match(html, /id="simba-data"/);
+    assert.ok(html.length > 50000, 'renderer inlined');
+  });
+
+  it('cancels a long analysis', async () => {
+    const ed = await openFixture('long.txt');
+    let progressed = 0;
+    const sub = api.engine.onProgress((p) => { progressed = Math.max(progressed, p.done); });
+    const pending = api.analyze(ed.document);
+    await waitFor(() => api.isRunning() || undefined, 10000, 'run started');
+    await sleep(1500);
+    const t0 = Date.now();
+    await vscode.commands.executeCommand('simba.cancelAnalysis');
+    const r = await pending;
+    sub.dispose();
+    assert.ok(r === undefined, 'a cancelled analysis returns nothing');
+    assert.ok(Date.now() - t0 < 15000, `cancel took ${Date.now() - t0} ms`);
+    assert.ok(!api.isRunning());
+    // The engine is still usable after a cancel.
+    const again = await api.analyze((await openFixture('sample.py')).document);
+    assert.ok(again && again.tokens.length > 0);
+  });
+
+  it('inline completion provider returns a continuation', async () => {
+    const ed = await openFixture('sample.py');
+    const doc = ed.document;
+    const pos = doc.positionAt(doc.getText().length);
+    const cts = new vscode.CancellationTokenSource();
+    const items = await api.completions.provideInlineCompletionItems(doc, pos,
+      { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined, requestUuid: 'x', requestIssuedDateTime: Date.now() } as unknown as vscode.InlineCompletionContext, cts.token);
+    assert.ok(items && items.length === 1, 'one completion');
+    assert.ok(typeof items[0].insertText === 'string' && (items[0].insertText as string).length > 0);
+    assert.ok(!(items[0].insertText as string).includes('\n'), 'single line by default');
+    assert.ok(api.completions.last && api.completions.last.msPerToken > 0, 'speed recorded');
+  });
+
+  it('a cancelled completion request returns nothing', async () => {
+    const ed = await openFixture('sample.py');
+    const cts = new vscode.CancellationTokenSource();
+    const p = api.completions.provideInlineCompletionItems(ed.document, new vscode.Position(3, 0),
+      { triggerKind: vscode.InlineCompletionTriggerKind.Automatic } as unknown as vscode.InlineCompletionContext, cts.token);
+    cts.cancel();
+    assert.strictEqual(await p, undefined);
+  });
+
+  it('Select Device cpu reloads the model on the CPU', async () => {
+    const used = await vscode.commands.executeCommand<string>('simba.selectDevice', 'cpu');
+    assert.match(String(used), /cpu/i);
+    await vscode.workspace.getConfiguration('simba').update('device', undefined, vscode.ConfigurationTarget.Global);
+  });
+
+  it('a bad model folder is reported and the engine keeps working', async () => {
+    const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'not-a-model-'));
+    const used = await vscode.commands.executeCommand<string>('simba.selectModel', bad);
+    assert.strictEqual(used, undefined, 'load fails');
+    const ok = await vscode.commands.executeCommand<string>('simba.selectModel', 'bundled');
+    assert.ok(ok, 'bundled model loads again');
+    const a = await api.analyze((await openFixture('sample.py')).document);
+    assert.ok(a && a.tokens.length > 0);
+  });
+
+  it('restarts a killed engine process and analyzes again', async () => {
+    const pid = api.engine.pid!;
+    assert.ok(pid);
+    const before = api.engine.restarts;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => (api.engine.restarts > before && api.engine.pid && api.engine.pid !== pid) || undefined, 20000, 'restart');
+    const a = await api.analyze((await openFixture('sample.py')).document);
+    assert.ok(a && a.tokens.length > 0, 'analysis after restart');
+  });
+});

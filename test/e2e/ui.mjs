@@ -1,0 +1,275 @@
+// Playwright UI tests against code-server with the packaged extension installed. Each test gets
+// ctx = { page, ws, user, shots, colors, log, sleep, extDir, ... } and throws on failure.
+import * as fs from 'fs';
+import * as path from 'path';
+import { execFileSync } from 'child_process';
+
+const WEBVIEW = 'iframe.webview.ready';
+
+async function until(fn, ms = 30000, what = 'condition', sleepMs = 200) {
+  const t0 = Date.now();
+  let last;
+  for (;;) {
+    try { const v = await fn(); if (v) return v; } catch (e) { last = e; }
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await new Promise((r) => setTimeout(r, sleepMs));
+  }
+}
+
+async function command(page, title) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10000 });
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ state: 'visible', timeout: 15000 });
+  await page.keyboard.press('Enter');
+}
+
+async function openFile(page, name) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10000 });
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 10000 });
+  await page.keyboard.press('Enter');
+  await page.locator(`.tab.active[aria-label*="${name}"]`).waitFor({ timeout: 10000 });
+  await page.locator('.monaco-editor .view-lines').first().click({ position: { x: 200, y: 10 } });
+}
+
+function rgbaOf(hex) {
+  const n = (i) => parseInt(hex.slice(i, i + 2), 16);
+  const a = hex.length > 7 ? n(7) / 255 : 1;
+  return [n(1), n(3), n(5), a];
+}
+
+function parseRgba(s) {
+  const m = /rgba?\(([^)]+)\)/.exec(s);
+  if (!m) return undefined;
+  const p = m[1].split(',').map((x) => Number(x.trim()));
+  return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+}
+
+/** Background colours of the overlay decorations in the active editor. */
+async function decorationColors(page) {
+  return page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll('.monaco-editor .view-overlays div[class*="ced-"]')) {
+      const bg = getComputedStyle(el).backgroundColor;
+      if (bg && bg !== 'rgba(0, 0, 0, 0)') out.push(bg);
+    }
+    return out;
+  });
+}
+
+function matchBucket(colors, theme, rgba) {
+  for (let b = 0; b < colors.HEAT_BUCKETS; b++) {
+    const e = rgbaOf(colors.heatHex(b, theme));
+    if (Math.abs(e[0] - rgba[0]) <= 1 && Math.abs(e[1] - rgba[1]) <= 1 && Math.abs(e[2] - rgba[2]) <= 1 && Math.abs(e[3] - rgba[3]) < 0.02) return b;
+  }
+  return -1;
+}
+
+async function expectOverlay(ctx, theme) {
+  const cols = await until(async () => { const c = await decorationColors(ctx.page); return c.length > 5 ? c : undefined; }, 120000, 'overlay decorations');
+  const buckets = new Set();
+  for (const c of cols) {
+    const b = matchBucket(ctx.colors, theme, parseRgba(c));
+    if (b < 0) throw new Error(`decoration colour ${c} is not one of the ${theme} theme colours simba.heat0..7`);
+    buckets.add(b);
+  }
+  if (buckets.size < 2) throw new Error(`expected several colour buckets, saw ${[...buckets]}`);
+  return buckets;
+}
+
+function webview(page) {
+  return page.frameLocator(WEBVIEW).frameLocator('#active-frame');
+}
+
+async function notification(page, text, ms = 30000) {
+  const toast = page.locator('.notification-toast', { hasText: text }).first();
+  await toast.waitFor({ state: 'visible', timeout: ms });
+  return toast;
+}
+
+async function setTheme(ctx, theme) {
+  await command(ctx.page, 'Preferences: Color Theme');
+  await ctx.page.locator('.quick-input-widget input').fill(theme);
+  await ctx.page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor({ timeout: 10000 });
+  await ctx.page.keyboard.press('Enter');
+  const want = theme.includes('Light') ? 'vs' : 'vs-dark';
+  await until(() => ctx.page.evaluate((w) => document.querySelector('.monaco-workbench')?.classList.contains(w), want), 20000, `theme ${theme}`);
+  await ctx.sleep(800);
+}
+
+async function readPanel(page) {
+  const f = webview(page);
+  await f.locator('#heatmap').waitFor({ state: 'visible', timeout: 60000 });
+  // One evaluate, so every field comes from the same render.
+  return f.locator('body').evaluate((body) => {
+    const q = (s) => document.querySelector(s);
+    return {
+      tokens: Number(q('#heatmap').dataset.tokens), layers: Number(q('#heatmap').dataset.layers),
+      lanes: Number(q('#highway').dataset.lanes), highway: Number(q('#highway').dataset.highway),
+      suggestions: document.querySelectorAll('#sugg-pruned tr.tok').length, dense: document.querySelectorAll('#sugg-dense tr.tok').length,
+      summary: q('#sugg-summary').textContent, facts: q('#facts').textContent,
+      rendered: Number(body.dataset.rendered), renderMs: Number(body.dataset.renderMs), keepRatio: body.dataset.keepRatio,
+      busy: body.dataset.busy,
+    };
+  });
+}
+
+export const uiTests = [
+  {
+    name: 'workbench loads and Simba Lens activates',
+    timeout: 180000,
+    fn: async ({ page }) => {
+      await page.locator('.monaco-workbench').waitFor({ timeout: 90000 });
+      await page.locator('.statusbar-item', { hasText: /Simba|·/ }).first().waitFor({ timeout: 90000 });
+      await page.locator('.statusbar-item').filter({ hasText: / · (cpu|webgpu|cuda)/ }).first().waitFor({ timeout: 120000 });
+    },
+  },
+  {
+    name: 'Analyze Document from the command palette colours tokens with the theme colours',
+    timeout: 180000,
+    fn: async (ctx) => {
+      await openFile(ctx.page, 'sample.py');
+      await command(ctx.page, 'Simba: Analyze Document');
+      const buckets = await expectOverlay(ctx, 'dark');
+      ctx.log(`overlay buckets: ${[...buckets].sort()}`);
+      await ctx.page.locator('.statusbar-item', { hasText: 'Simba: influence' }).first().waitFor({ timeout: 10000 });
+    },
+  },
+  {
+    name: 'hover over a token shows retention depth and influence',
+    fn: async ({ page }) => {
+      const span = page.locator('.monaco-editor .view-line span span', { hasText: 'variance' }).first();
+      const box = await span.boundingBox();
+      await page.mouse.move(box.x + 3, box.y + box.height / 2);
+      await page.mouse.move(box.x + 6, box.y + box.height / 2);
+      const hover = page.locator('.monaco-hover', { hasText: 'retention depth' }).first();
+      await hover.waitFor({ state: 'visible', timeout: 15000 });
+      const text = await hover.textContent();
+      if (!/id \d+/.test(text) || !/influence per layer|surprisal/.test(text)) throw new Error(`hover: ${text}`);
+      await page.mouse.move(5, 5);
+      await page.keyboard.press('Escape');
+    },
+  },
+  {
+    name: 'panel shows heatmap, highway diagram, suggestions and facts',
+    timeout: 120000,
+    fn: async (ctx) => {
+      await command(ctx.page, 'Simba: Show Highway Panel');
+      const p = await until(async () => { const r = await readPanel(ctx.page); return r.tokens > 0 ? r : undefined; }, 60000, 'panel render');
+      ctx.log(`panel: ${JSON.stringify(p)}`);
+      if (!(p.layers > 0)) throw new Error('no layers');
+      if (!(p.lanes > 0 && p.highway >= p.lanes)) throw new Error(`highway lanes ${p.lanes} of ${p.highway}`);
+      if (!(p.suggestions > 0)) throw new Error('no suggestions');
+      if (!/model/.test(p.facts) || !/device/.test(p.facts)) throw new Error(`facts: ${p.facts}`);
+      if (!(p.renderMs < 1000)) throw new Error(`render took ${p.renderMs} ms`);
+      await ctx.sleep(500);
+      await ctx.page.screenshot({ path: path.join(ctx.shots, 'overlay-and-panel-dark.png') });
+      await ctx.page.locator('.part.editor').screenshot({ path: path.join(ctx.shots, 'panel-dark.png') }).catch(() => {});
+    },
+  },
+  {
+    name: 'heatmap hover read-out and click reveals the token in the editor',
+    fn: async ({ page }) => {
+      const f = webview(page);
+      const c = f.locator('#heatmap');
+      const box = await c.boundingBox();
+      await c.hover({ position: { x: Math.round(box.width * 0.5), y: Math.round(box.height - 30) } });
+      await until(async () => /token \d+/.test(await f.locator('#heatmap-readout').textContent()), 10000, 'heatmap read-out');
+      await c.click({ position: { x: Math.round(box.width * 0.5), y: Math.round(box.height - 30) } });
+      await until(async () => (await page.locator('.monaco-editor .selected-text').count()) > 0, 10000, 'selection in the editor');
+    },
+  },
+  {
+    name: 'keep-ratio slider re-runs the analysis',
+    timeout: 180000,
+    fn: async ({ page }) => {
+      const f = webview(page);
+      const before = await readPanel(page);
+      const slider = f.locator('#keep-ratio');
+      const box = await slider.boundingBox();
+      await slider.click({ position: { x: Math.round(box.width * 0.6), y: Math.round(box.height / 2) } });
+      const after = await until(async () => { const r = await readPanel(page); return r.rendered > before.rendered && r.keepRatio !== before.keepRatio ? r : undefined; }, 150000, 're-rendered analysis');
+      if (!(Number(after.keepRatio) > 0.4)) throw new Error(`keep ratio ${after.keepRatio}`);
+      if (!(after.highway > before.highway)) throw new Error(`highway tokens ${before.highway} -> ${after.highway}`);
+    },
+  },
+  {
+    name: 'clicking a suggestion inserts it at the cursor',
+    fn: async ({ page }) => {
+      const f = webview(page);
+      const row = f.locator('#sugg-pruned tr.tok').first();
+      const tok = await row.getAttribute('data-token');
+      await row.click();
+      await page.locator('.tab.active.dirty, .tab.dirty', { hasText: 'sample.py' }).first().waitFor({ timeout: 10000 });
+      if (tok == null) throw new Error('no token text');
+    },
+  },
+  {
+    name: 'light theme screenshots',
+    timeout: 90000,
+    fn: async (ctx) => {
+      await setTheme(ctx, 'Default Light Modern');
+      await ctx.page.keyboard.press('Control+z');
+      await openFile(ctx.page, 'sample.py');
+      await command(ctx.page, 'Simba: Analyze Document');
+      await ctx.sleep(300);
+      await expectOverlay(ctx, 'light');
+      await until(async () => (await readPanel(ctx.page)).tokens > 0, 60000, 'panel');
+      await ctx.sleep(800);
+      await ctx.page.screenshot({ path: path.join(ctx.shots, 'overlay-and-panel-light.png') });
+      await setTheme(ctx, 'Default Dark Modern');
+    },
+  },
+  {
+    name: 'cancel a long analysis from the progress notification',
+    timeout: 120000,
+    fn: async ({ page }) => {
+      await openFile(page, 'long.txt');
+      await command(page, 'Simba: Analyze Document');
+      const toast = await notification(page, 'Simba: analyzing long.txt', 30000);
+      await page.waitForTimeout(1500);
+      await toast.hover();
+      await toast.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
+      await page.locator('.statusbar-item', { hasText: 'analysis cancelled' }).first().waitFor({ timeout: 20000 });
+      await toast.waitFor({ state: 'hidden', timeout: 20000 });
+    },
+  },
+  {
+    name: 'accept an inline completion',
+    timeout: 120000,
+    fn: async ({ page }) => {
+      await openFile(page, 'notes.md');
+      await page.keyboard.press('Control+End');
+      const before = await page.locator('.monaco-editor .view-line').last().textContent();
+      await command(page, 'Simba: Trigger Inline Completion');
+      await page.locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text').first().waitFor({ timeout: 60000 });
+      await page.keyboard.press('Tab');
+      await until(async () => (await page.locator('.monaco-editor .view-line').last().textContent()).length > before.length, 10000, 'completion accepted');
+    },
+  },
+  {
+    name: 'kill the engine process: the user is told once and analysis works again',
+    timeout: 150000,
+    fn: async (ctx) => {
+      const { page } = ctx;
+      const out = execFileSync('pgrep', ['-f', `${ctx.extDir}.*dist/server\\.js`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      if (!out.length) throw new Error('engine process not found');
+      for (const pid of out) process.kill(Number(pid), 'SIGKILL');
+      await notification(page, 'Simba engine process stopped unexpectedly', 30000);
+      await openFile(page, 'sample.py');
+      await command(page, 'Simba: Clear');
+      await until(async () => (await decorationColors(page)).length === 0, 10000, 'cleared');
+      await command(page, 'Simba: Analyze Document');
+      await expectOverlay(ctx, 'dark');
+      const again = execFileSync('pgrep', ['-f', `${ctx.extDir}.*dist/server\\.js`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      if (!again.length || again.some((p) => out.includes(p))) throw new Error(`engine pids ${out} -> ${again}`);
+    },
+  },
+];

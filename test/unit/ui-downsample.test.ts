@@ -1,0 +1,62 @@
+import * as assert from 'assert';
+import type { Analysis } from '../../src/engine/types';
+import { buildHeatMatrix, downsampleRow, xToToken, zoomView, panView } from '../../webview/lib/downsample';
+import { tinyAnalysis } from './ui-metrics.test';
+
+function bigAnalysis(n: number, L: number): Analysis {
+  const a = tinyAnalysis();
+  a.model.layers = L;
+  a.tokens = Array.from({ length: n }, (_, i) => ({ id: i % 50000, start: i * 4, end: i * 4 + 4 }));
+  const alive: number[][] = [], score: number[][] = [];
+  let cur = a.tokens.map((_, i) => i);
+  for (let l = 0; l < L; l++) {
+    alive.push(cur);
+    score.push(cur.map((i) => Math.sin(i * 0.001 + l)));
+    cur = cur.filter((i) => i % 2 === 0 || i === n - 1);
+  }
+  a.influence = { alive, score };
+  a.retention = undefined;
+  return a;
+}
+
+describe('ui: heatmap downsampling', () => {
+  it('builds a layers × tokens matrix with NaN for pruned cells', () => {
+    const m = buildHeatMatrix(tinyAnalysis());
+    assert.strictEqual(m.layers, 3);
+    assert.strictEqual(m.tokens, 6);
+    assert.ok(Number.isNaN(m.data[1 * 6 + 0]));
+    assert.strictEqual(m.data[2 * 6 + 2], 0.5);
+  });
+  it('takes the max over each column and NaN for empty columns', () => {
+    const m = buildHeatMatrix(tinyAnalysis());
+    const row = downsampleRow(m, 0, 0, 6, 3);
+    assert.deepStrictEqual([...row].map((x) => +x.toFixed(3)), [0.2, 0.6, 1]);
+    const r1 = downsampleRow(m, 2, 0, 6, 3);
+    assert.ok(Number.isNaN(r1[0]));
+  });
+  it('stretches when there are fewer tokens than columns', () => {
+    const m = buildHeatMatrix(tinyAnalysis());
+    const row = downsampleRow(m, 0, 0, 6, 12);
+    assert.strictEqual(row.length, 12);
+    assert.strictEqual(row[0], row[1]);
+  });
+  it('downsamples 32k tokens × 24 layers quickly', () => {
+    const a = bigAnalysis(32768, 24);
+    const t0 = Date.now();
+    const m = buildHeatMatrix(a);
+    const out = new Float32Array(1200);
+    for (let l = 0; l < 24; l++) downsampleRow(m, l, 0, m.tokens, 1200, out);
+    const ms = Date.now() - t0;
+    assert.ok(ms < 1000, `${ms} ms`);
+  });
+  it('zoom keeps the anchor and pan clamps to the document', () => {
+    const [a, b] = zoomView(0, 1000, 500, 0.5, 1000);
+    assert.deepStrictEqual([a, b], [250, 750]);
+    const [c, d] = zoomView(0, 1000, 0, 0.5, 1000);
+    assert.deepStrictEqual([c, d], [0, 500]);
+    assert.deepStrictEqual(panView(0, 100, -50, 1000), [0, 100]);
+    assert.deepStrictEqual(panView(900, 1000, 50, 1000), [900, 1000]);
+    assert.strictEqual(xToToken(0, 100, 0, 10), 0);
+    assert.strictEqual(xToToken(99.9, 100, 0, 10), 9);
+  });
+});

@@ -1,0 +1,32 @@
+import * as assert from 'assert';
+import { parseFromWebview, parseToWebview } from '../../webview/lib/messages';
+import { tinyAnalysis } from './ui-metrics.test';
+
+describe('ui: webview message protocol', () => {
+  it('accepts well-formed messages from the webview', () => {
+    assert.deepStrictEqual(parseFromWebview({ type: 'ready' }), { type: 'ready' });
+    assert.deepStrictEqual(parseFromWebview({ type: 'reveal', offset: 12.7 }), { type: 'reveal', offset: 12 });
+    assert.deepStrictEqual(parseFromWebview({ type: 'insert', text: ' the' }), { type: 'insert', text: ' the' });
+    assert.deepStrictEqual(parseFromWebview({ type: 'rerun', keepRatio: 0.3 }), { type: 'rerun', keepRatio: 0.3 });
+    assert.deepStrictEqual(parseFromWebview({ type: 'cancel', extra: 1 }), { type: 'cancel' });
+  });
+  it('rejects malformed or hostile ones', () => {
+    for (const m of [null, 3, 'ready', {}, { type: 'nope' }, { type: 'reveal', offset: -1 }, { type: 'reveal', offset: 'x' },
+      { type: 'rerun', keepRatio: 0 }, { type: 'rerun', keepRatio: 2 }, { type: 'insert', text: 5 }, { type: 'insert', text: 'x'.repeat(20000) }]) {
+      assert.strictEqual(parseFromWebview(m), undefined, JSON.stringify(m)?.slice(0, 50));
+    }
+  });
+  it('validates messages to the webview', () => {
+    const a = tinyAnalysis();
+    assert.ok(parseToWebview({ type: 'analysis', analysis: a, text: 'abc' }));
+    assert.strictEqual(parseToWebview({ type: 'analysis', analysis: {} }), undefined);
+    assert.ok(parseToWebview({ type: 'progress', done: 1, total: 2 }));
+    assert.strictEqual(parseToWebview({ type: 'progress', done: 'x', total: 2 }), undefined);
+    assert.deepStrictEqual(parseToWebview({ type: 'clear' }), { type: 'clear' });
+  });
+  it('round-trips an analysis through JSON (what postMessage does)', () => {
+    const a = tinyAnalysis();
+    const m = parseToWebview(JSON.parse(JSON.stringify({ type: 'analysis', analysis: a })));
+    assert.deepStrictEqual(m, { type: 'analysis', analysis: a });
+  });
+});

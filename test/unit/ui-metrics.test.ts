@@ -1,0 +1,63 @@
+import * as assert from 'assert';
+import type { Analysis } from '../../src/engine/types';
+import { metricValues, influenceAtLayer, normalise, quantile, aliveCounts, highwayTokens, flopsSaved, tokenAt } from '../../webview/lib/metrics';
+
+export function tinyAnalysis(): Analysis {
+  // 6 tokens, 3 layers; token 5 is the prediction point.
+  return {
+    schema: 'simba-lens/analysis@1',
+    model: { name: 't', path: '', layers: 3, dModel: 4, dInner: 8, dState: 2, vocabSize: 10, parameters: 100, dtype: 'float32' },
+    device: { requested: 'auto', used: 'cpu', notes: [] },
+    tokens: [0, 1, 2, 3, 4, 5].map((i) => ({ id: i + 10, start: i * 2, end: i * 2 + 2 })),
+    predictionOffset: 12,
+    next: { pruned: [{ id: 1, text: 'a', logprob: -0.1 }] },
+    retention: [1, 2, 3, 1, 2, 3],
+    influence: { alive: [[0, 1, 2, 3, 4, 5], [1, 2, 4, 5], [2, 5]], score: [[1, 2, 3, 4, 5, 6], [0, 1, 2, 3], [5, 5]] },
+    surprisal: [null, 1, 2, 3, 4, 5],
+    flops: { pruned: 25, dense: 100 },
+    timing: { tokenizeMs: 0, prefillMs: 0, totalMs: 0 },
+  };
+}
+
+describe('ui: metrics', () => {
+  it('influence at a layer is NaN for pruned tokens', () => {
+    const v = influenceAtLayer(tinyAnalysis(), 1);
+    assert.ok(Number.isNaN(v[0]) && Number.isNaN(v[3]));
+    assert.deepStrictEqual([v[1], v[2], v[4], v[5]], [0, 1, 2, 3]);
+  });
+  it('normalise maps to [0,1] and a constant row to 0.5', () => {
+    assert.deepStrictEqual([...normalise([2, 4, NaN, 6])].map((x) => (Number.isNaN(x) ? 'nan' : x)), [0, 0.5, 'nan', 1]);
+    assert.deepStrictEqual([...normalise([5, 5])], [0.5, 0.5]);
+  });
+  it('retention metric is depth / layers', () => {
+    assert.deepStrictEqual([...metricValues(tinyAnalysis(), 'retention')], [1 / 3, 2 / 3, 1, 1 / 3, 2 / 3, 1]);
+  });
+  it('surprisal metric is capped by the 98th percentile', () => {
+    const v = metricValues(tinyAnalysis(), 'surprisal');
+    assert.ok(Number.isNaN(v[0]));
+    for (let i = 1; i < 6; i++) assert.ok(v[i] > 0 && v[i] <= 1);
+    assert.ok(v[5] >= v[4]);
+  });
+  it('influence metric clamps the layer', () => {
+    const v = metricValues(tinyAnalysis(), 'influence', 99);
+    assert.strictEqual(v[2], 0.5);
+    assert.ok(Number.isNaN(v[0]));
+  });
+  it('quantile interpolates', () => { assert.strictEqual(quantile([0, 10], 0.5), 5); assert.ok(Number.isNaN(quantile([NaN], 0.5))); });
+  it('alive counts, highway tokens and FLOPs saved', () => {
+    const a = tinyAnalysis();
+    assert.deepStrictEqual(aliveCounts(a), [6, 4, 2]);
+    assert.deepStrictEqual(highwayTokens(a), [2, 5]);
+    assert.strictEqual(flopsSaved(a), 0.75);
+    delete a.influence;
+    assert.deepStrictEqual(aliveCounts(a), [6, 4, 2]);
+    assert.deepStrictEqual(highwayTokens(a), [2, 5]);
+  });
+  it('tokenAt finds the token under an offset', () => {
+    const a = tinyAnalysis();
+    assert.strictEqual(tokenAt(a, 0), 0);
+    assert.strictEqual(tokenAt(a, 3), 1);
+    assert.strictEqual(tokenAt(a, 11), 5);
+    assert.strictEqual(tokenAt(a, 12), -1);
+  });
+});
