@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { MambaConfig, parseConfig } from './config';
 import { CheckpointError } from './errors';
 import { buildHeadGraph, buildLayerGraphCpu, buildTargetHeadGraph } from './graphs/cpu';
-import { buildLayerGraphGpu } from './graphs/gpu';
+import { buildHeadGraphGpu, buildLayerGraphGpu, buildTargetHeadGraphGpu } from './graphs/gpu';
 import { Provider, candidates, sessionOptions, unavailableReason } from './providers';
 import { SafetensorsStore } from './safetensors';
 import { TextTokenizer } from './tokenizer';
@@ -82,10 +82,11 @@ export class MambaModel {
         const create = async (bytes: Uint8Array) => created[created.push(await ort.InferenceSession.create(bytes, so)) - 1];
         const layers: ort.InferenceSession[] = [];
         for (let i = 0; i < config.layers; i++) layers.push(await create(buildLayer(config, w.layers[i], i)));
-        const head = await create(buildHeadGraph(config, w.normF, w.lmHead));
-        const targetHead = await create(buildTargetHeadGraph(config, w.normF, w.lmHead));
+        const gpu = provider !== 'cpu';
+        const head = await create((gpu ? buildHeadGraphGpu : buildHeadGraph)(config, w.normF, w.lmHead));
+        const targetHead = await create((gpu ? buildTargetHeadGraphGpu : buildTargetHeadGraph)(config, w.normF, w.lmHead));
         // A GPU provider can start and still fail on its first kernel (driver, shader, limits).
-        if (provider !== 'cpu') await smokeTest(config, layers);
+        if (gpu) await smokeTest(config, layers);
         const facts: ModelFacts = {
           name: path.basename(path.resolve(dir)),
           path: path.resolve(dir),
