@@ -28,8 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".venv-tok"))
-from mamba_ref import MambaRef, load_tokenizer  # noqa: E402
-from simba_ref import simba_run  # noqa: E402
+from mamba_ref import MambaRef, check_decode_matches_prefill, load_tokenizer  # noqa: E402
+from simba_ref import forward_with_alive, simba_run  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -139,6 +139,8 @@ def fixture_for(name, ckpt, text_info, ids, tok, tok_path):
     T = len(ids)
     V = m.vocab
     assert max(ids) < V, "token id beyond the model's vocabulary"
+    # self-checks before anything is written: recurrent decoding == prefill (first 64 tokens)
+    check_decode_matches_prefill(m, ids[:64], 32, 1e-9)
     logits, states, _ = m.forward(ids)
     lsm = log_softmax(logits)
     target = [float(lsm[t, ids[t + 1]]) for t in range(T - 1)]
@@ -178,6 +180,10 @@ def fixture_for(name, ckpt, text_info, ids, tok, tok_path):
         lp = {t: log_softmax(v) for t, v in r["readout"].items()}
         pruned_target = [float(lp[t][ids[t + 1]]) if t in lp else None for t in range(T - 1)]
         gi, gm = m.greedy(r["readout"][T - 1], r["states"], PRUNED_GREEDY)
+        # decoding after the pruned prefill == pruned prefill of ids + [first greedy token]
+        step_logits, _ = m.step(gi[0], r["states"])
+        ref = forward_with_alive(m, list(ids) + [gi[0]], [al + [T] for al in r["alive"]])
+        assert float((step_logits - ref).abs().max()) < 1e-9, "pruned decode != pruned prefill"
         fx["simba"].append({
             "name": spec["name"],
             "options": spec["options"],
