@@ -39,6 +39,7 @@ export class SimbaInlineCompletions implements vscode.InlineCompletionItemProvid
         temperature: cfg.completion.temperature,
         stop: cfg.completion.multiline ? 'document' : 'line',
         simba: simbaOptions(cfg),
+        reusePrefix: true,
       }, token);
       if (token.isCancellationRequested) return undefined;
       let text = r.text;

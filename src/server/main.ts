@@ -118,10 +118,15 @@ connection.onRequest(Methods.generate, async (p: GenerateParams, token: Cancella
     return await serial(async () => {
       if (ac.signal.aborted) throw new Error('cancelled');
       const s = await ensureSession();
-      return await s.generate(p.text, {
+      const o = {
         maxTokens: p.maxTokens, temperature: p.temperature, topK: p.topK, stop: p.stop, seed: p.seed,
         simba: p.simba, signal: ac.signal,
-      });
+      };
+      // complete() reuses the cached prefill states when only the end of the text changed.
+      const r = p.reusePrefix && typeof (s as { complete?: unknown }).complete === 'function'
+        ? await (s as unknown as { complete(t: string, o: object): Promise<GenerateResult> }).complete(p.text, o)
+        : await s.generate(p.text, o);
+      return { text: r.text, ids: r.ids, msPerToken: r.msPerToken, prefillMs: r.prefillMs, reused: (r as { reused?: number }).reused };
     });
   } catch (e) {
     throw toError(e, ac.signal);

@@ -38,8 +38,10 @@ export interface GenerateParams {
   stop?: 'none' | 'line' | 'document';
   seed?: number;
   simba?: Partial<SimbaOptions>;
+  /** Inline completion: reuse the cached prefill states when only the end of the text changed. */
+  reusePrefix?: boolean;
 }
-export interface GenerateResult { text: string; ids: number[]; msPerToken: number; prefillMs: number }
+export interface GenerateResult { text: string; ids: number[]; msPerToken: number; prefillMs: number; /** Tokens served from the prefix cache. */ reused?: number }
 
 export interface CancelParams { runId?: string }
 export interface ProgressParams { runId: string; done: number; total: number }
