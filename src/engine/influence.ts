@@ -3,6 +3,7 @@
 import * as ort from 'onnxruntime-node';
 import { buildScoreGraph } from './graphs/score';
 import { ScoreReduce } from './types';
+import type { Scratch } from './model';
 
 /** exp(x) is exactly 0 in float32 below about -103.97; beyond this every term has vanished. */
 const UNDERFLOW = 110;
@@ -31,11 +32,12 @@ export class InfluenceScorer {
     return new InfluenceScorer(await ort.InferenceSession.create(buildScoreGraph(E, N), options), E, N);
   }
 
-  async score(act: LayerActivations, A: Float32Array, reduce: ScoreReduce): Promise<InfluenceResult> {
+  async score(act: LayerActivations, A: Float32Array, reduce: ScoreReduce, scratch?: Scratch): Promise<InfluenceResult> {
     const { E, N } = this;
     const T = act.delta.length / E;
     // S_t = Σ_{k>t} Δ_k: exclusive suffix sum (the accumulated decay between t and T).
-    const S = new Float32Array(T * E);
+    const S = scratch?.get('S', T * E) ?? new Float32Array(T * E);
+    S.fill(0, (T - 1) * E);
     for (let t = T - 2; t >= 0; t--) {
       const o = t * E;
       for (let e = 0; e < E; e++) S[o + e] = S[o + E + e] + act.delta[o + E + e];

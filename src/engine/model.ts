@@ -4,13 +4,13 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { MambaConfig, parseConfig } from './config';
 import { CheckpointError } from './errors';
-import { buildHeadGraph, buildLayerGraphCpu, buildTargetHeadGraph } from './graphs/cpu';
+import { Precision, buildHeadGraph, buildLayerGraphCpu, buildTargetHeadGraph } from './graphs/cpu';
 import { buildHeadGraphGpu, buildLayerGraphGpu, buildTargetHeadGraphGpu } from './graphs/gpu';
 import { Provider, candidates, sessionOptions, unavailableReason } from './providers';
 import { SafetensorsStore } from './safetensors';
 import { TextTokenizer } from './tokenizer';
 import { DeviceChoice, ModelFacts } from './types';
-import { loadWeights, parameterCount } from './weights';
+import { checkWeights, loadLayerWeights, loadTopWeights, loadWeights, parameterCount } from './weights';
 
 export interface LayerState {
   conv: Float32Array; // (K-1, E)
@@ -26,6 +26,20 @@ export interface LayerOutput {
   B?: Float32Array; // (T, N)
   C?: Float32Array; // (T, N)
   y?: Float32Array; // (T, E)
+}
+
+/**
+ * Reusable output buffers for a run over many layers: without them every layer allocates
+ * (T, D) and (T, E) arrays that the garbage collector frees late, and peak memory grows with
+ * the layer count. A buffer is valid until the next request of the same name.
+ */
+export class Scratch {
+  private buffers = new Map<string, Float32Array>();
+  get(name: string, n: number): Float32Array {
+    let b = this.buffers.get(name);
+    if (!b || b.length < n) this.buffers.set(name, (b = new Float32Array(n)));
+    return b.subarray(0, n);
+  }
 }
 
 export interface LoadOptions {
@@ -53,7 +67,23 @@ export class MambaModel {
     private readonly layers: ort.InferenceSession[],
     private readonly head: ort.InferenceSession,
     private readonly targetHead: ort.InferenceSession,
+    private readonly sessionOpts: ort.InferenceSession.SessionOptions,
   ) {}
+
+  /** int8 decoding graphs, built on first use from the checkpoint (not kept in memory twice). */
+  private int8?: Promise<{ layers: ort.InferenceSession[]; head: ort.InferenceSession }>;
+
+  private sessions(precision: Precision): Promise<{ layers: ort.InferenceSession[]; head: ort.InferenceSession }> {
+    if (precision === 'fp32') return Promise.resolve({ layers: this.layers, head: this.head });
+    this.int8 ??= (async () => {
+      const w = loadWeights(SafetensorsStore.open(this.dir), this.config);
+      const layers: ort.InferenceSession[] = [];
+      for (let i = 0; i < this.config.layers; i++) layers.push(await ort.InferenceSession.create(buildLayerGraphCpu(this.config, w.layers[i], i, 'int8'), this.sessionOpts));
+      const head = await ort.InferenceSession.create(buildHeadGraph(this.config, w.normF, w.lmHead, 'int8'), this.sessionOpts);
+      return { layers, head };
+    })();
+    return this.int8;
+  }
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<MambaModel> {
     const t0 = Date.now();
@@ -61,7 +91,8 @@ export class MambaModel {
     if (config.convKernel < 2) throw new CheckpointError(path.join(dir, 'config.json'), `conv_kernel ${config.convKernel} is not supported (need at least 2)`);
     const tokenizer = TextTokenizer.load(path.join(dir, 'tokenizer.json'));
     const store = SafetensorsStore.open(dir);
-    const w = loadWeights(store, config);
+    checkWeights(store, config); // every tensor is validated before any graph is built
+    const w = loadTopWeights(store, config);
     if (tokenizer.vocabSize > config.vocabSize) {
       throw new CheckpointError(path.join(dir, 'tokenizer.json'), `tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`);
     }
@@ -81,7 +112,14 @@ export class MambaModel {
         const so = sessionOptions(provider, opts.threads);
         const create = async (bytes: Uint8Array) => created[created.push(await ort.InferenceSession.create(bytes, so)) - 1];
         const layers: ort.InferenceSession[] = [];
-        for (let i = 0; i < config.layers; i++) layers.push(await create(buildLayer(config, w.layers[i], i)));
+        const A: Float32Array[] = [];
+        const D: Float32Array[] = [];
+        for (let i = 0; i < config.layers; i++) {
+          const lw = loadLayerWeights(store, config, i);
+          A.push(lw.A);
+          D.push(lw.D);
+          layers.push(await create(buildLayer(config, lw, i)));
+        }
         const gpu = provider !== 'cpu';
         const head = await create((gpu ? buildHeadGraphGpu : buildHeadGraph)(config, w.normF, w.lmHead));
         const targetHead = await create((gpu ? buildTargetHeadGraphGpu : buildTargetHeadGraph)(config, w.normF, w.lmHead));
@@ -98,7 +136,7 @@ export class MambaModel {
           parameters: parameterCount(config),
           dtype: w.dtype,
         };
-        const model = new MambaModel(dir, config, tokenizer, facts, provider, notes, w.embeddings, w.layers.map((l) => l.A), w.layers.map((l) => l.D), layers, head, targetHead);
+        const model = new MambaModel(dir, config, tokenizer, facts, provider, notes, w.embeddings, A, D, layers, head, targetHead, so);
         model.loadMs = Date.now() - t0;
         return model;
       } catch (e) {
@@ -128,34 +166,40 @@ export class MambaModel {
    * Run layer `l` over T rows of `hidden`, starting from `state`, in chunks.
    * With `collect`, also return u, Δ, B, C and y for every row (for influence scoring).
    */
-  async runLayer(l: number, hidden: Float32Array, state: LayerState, collect: boolean): Promise<LayerOutput> {
+  async runLayer(l: number, hidden: Float32Array, state: LayerState, collect: boolean, precision: Precision = 'fp32', scratch?: Scratch, into?: Float32Array): Promise<LayerOutput> {
+    const session = (await this.sessions(precision)).layers[l];
     const { dModel: D, dInner: E, dState: N, convKernel: K } = this.config;
     const T = hidden.length / D;
-    const out: LayerOutput = { hidden: new Float32Array(T * D), state };
+    const buffer = (name: string, n: number) => scratch?.get(name, n) ?? new Float32Array(n);
+    const out: LayerOutput = { hidden: into ?? new Float32Array(T * D), state };
     const widths = { u: E, delta: E, B: N, C: N, y: E };
-    if (collect) for (const k of SCORING_OUTPUTS) out[k] = new Float32Array(T * widths[k]);
-    const fetch = collect ? ['hidden_out', 'conv_state_out', 'ssm_state_out', ...SCORING_OUTPUTS] : ['hidden_out', 'conv_state_out', 'ssm_state_out'];
+    if (collect) for (const k of SCORING_OUTPUTS) out[k] = buffer(k, T * widths[k]);
+    // Outputs are written straight into our buffers (pre-allocated output tensors): no copy, and
+    // no per-chunk arrays left for the garbage collector.
+    const names = collect ? (['hidden_out', ...SCORING_OUTPUTS] as const) : (['hidden_out'] as const);
+    const width = (k: (typeof names)[number]) => (k === 'hidden_out' ? D : widths[k]);
+    const target = (k: (typeof names)[number]) => (k === 'hidden_out' ? out.hidden : out[k]!);
     for (let s = 0; s < T; s += this.chunkTokens) {
       const n = Math.min(this.chunkTokens, T - s);
-      const r = await this.layers[l].run(
+      const fetches: Record<string, ort.Tensor | null> = { conv_state_out: null, ssm_state_out: null };
+      for (const k of names) fetches[k] = new ort.Tensor('float32', target(k).subarray(s * width(k), (s + n) * width(k)), [n, width(k)]);
+      const r = await session.run(
         {
           hidden: new ort.Tensor('float32', hidden.subarray(s * D, (s + n) * D), [n, D]),
           conv_state: new ort.Tensor('float32', out.state.conv, [K - 1, E]),
           ssm_state: new ort.Tensor('float32', out.state.ssm, [E, N]),
         },
-        fetch,
+        fetches,
       );
-      out.hidden.set(r.hidden_out.data as Float32Array, s * D);
       out.state = { conv: r.conv_state_out.data as Float32Array, ssm: r.ssm_state_out.data as Float32Array };
-      if (collect) for (const k of SCORING_OUTPUTS) out[k]!.set(r[k].data as Float32Array, s * widths[k]);
     }
     return out;
   }
 
   /** Log-probabilities over the vocabulary for each of the P rows of `hidden`: (P, V). */
-  async logprobs(hidden: Float32Array): Promise<Float32Array> {
+  async logprobs(hidden: Float32Array, precision: Precision = 'fp32'): Promise<Float32Array> {
     const P = hidden.length / this.config.dModel;
-    const r = await this.head.run({ hidden: new ort.Tensor('float32', hidden, [P, this.config.dModel]) });
+    const r = await (await this.sessions(precision)).head.run({ hidden: new ort.Tensor('float32', hidden, [P, this.config.dModel]) });
     return r.logprobs.data as Float32Array;
   }
 
@@ -178,7 +222,8 @@ export class MambaModel {
   }
 
   async dispose(): Promise<void> {
-    for (const s of [...this.layers, this.head, this.targetHead]) await s.release();
+    const int8 = this.int8 ? await this.int8 : undefined;
+    for (const s of [...this.layers, this.head, this.targetHead, ...(int8 ? [...int8.layers, int8.head] : [])]) await s.release();
   }
 }
 

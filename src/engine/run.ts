@@ -2,7 +2,7 @@
 // influence is scored with layer l's own u, Δ, B, C, the top n_{l+1} are kept (original order
 // restored), their residual rows gathered, and layer l+1 runs over the shortened sequence.
 import { InfluenceScorer } from './influence';
-import { LayerState, MambaModel } from './model';
+import { LayerState, MambaModel, Scratch } from './model';
 import { scheduleCounts, selectKept } from './simba';
 import { throwIfAborted } from './errors';
 import { SimbaOptions } from './types';
@@ -53,7 +53,12 @@ export async function runLayers(model: MambaModel, scorer: InfluenceScorer, ids:
   const carried = o.simba.residual === 'carry' ? new Float32Array(T * D) : undefined;
   let scoringMs = 0;
   let done = 0;
-  let hidden = model.embed(ids);
+  // Two residual buffers used in turn (layer l reads one, writes the other; pruning gathers
+  // kept rows in place) and reusable activation buffers: memory stays O(T·E) at any depth.
+  const scratch = new Scratch();
+  let cur: Float32Array = model.embed(ids);
+  let other: Float32Array = new Float32Array(cur.length);
+  let hidden: Float32Array = cur;
 
   for (let l = 0; l < Ly; l++) {
     throwIfAborted(o.signal);
@@ -62,16 +67,17 @@ export async function runLayers(model: MambaModel, scorer: InfluenceScorer, ids:
     const next = l + 1 < Ly ? counts[l + 1] : pos.length;
     const prunes = next < pos.length;
     const needScores = (prunes && o.simba.selection === 'simba') || !!o.influenceEveryLayer;
-    const out = await model.runLayer(l, hidden, model.emptyState(), needScores);
+    const out = await model.runLayer(l, hidden, model.emptyState(), needScores, 'fp32', scratch, other.subarray(0, hidden.length));
+    [cur, other] = [other, cur];
+    hidden = out.hidden;
     states.push(out.state);
     let scores: Float32Array | undefined;
     if (needScores) {
       const s0 = performance.now();
-      scores = (await scorer.score({ u: out.u!, delta: out.delta!, B: out.B!, C: out.C! }, model.A[l], o.simba.score)).scores;
+      scores = (await scorer.score({ u: out.u!, delta: out.delta!, B: out.B!, C: out.C! }, model.A[l], o.simba.score, scratch)).scores;
       scoringMs += performance.now() - s0;
     }
     influence.push(scores);
-    hidden = out.hidden;
     if (l + 1 < Ly) {
       const kept = prunes ? selectKept(pos, next, o.simba.selection, l, o.simba.seed, isProtected, scores) : null;
       if (kept) {
@@ -82,9 +88,9 @@ export async function runLayers(model: MambaModel, scorer: InfluenceScorer, ids:
           retention[pos[i]] = l + 1;
           carried?.set(hidden.subarray(i * D, (i + 1) * D), pos[i] * D);
         }
-        const gathered = new Float32Array(kept.length * D);
-        kept.forEach((i, j) => gathered.set(hidden.subarray(i * D, (i + 1) * D), j * D));
-        hidden = gathered;
+        // kept is ascending, so row kept[j] >= j: copying forward in place is safe.
+        kept.forEach((i, j) => i !== j && hidden.copyWithin(j * D, i * D, (i + 1) * D));
+        hidden = hidden.subarray(0, kept.length * D);
         alive.push(Int32Array.from(kept, (i) => pos[i]));
       } else {
         alive.push(pos);

@@ -94,8 +94,8 @@ export class SafetensorsStore {
     return this.entries.has(name);
   }
 
-  /** Read a tensor as float32, checking its shape. */
-  get(name: string, shape: number[]): Float32Array {
+  /** Check a tensor's presence, shape, dtype and byte extent; returns its header entry. */
+  check(name: string, shape: number[]): TensorEntry {
     const e = this.entries.get(name);
     if (!e) throw new CheckpointError(path.join(this.dir, 'model.safetensors'), `tensor "${name}" is missing`);
     const same = e.shape.length === shape.length && e.shape.every((d, i) => d === shape[i]);
@@ -106,6 +106,13 @@ export class SafetensorsStore {
     if (e.end - e.begin !== count * width) {
       throw new CheckpointError(e.file, `tensor "${name}" spans ${e.end - e.begin} bytes, expected ${count * width} for ${e.dtype}[${shape}]`);
     }
+    return e;
+  }
+
+  /** Read a tensor as float32, checking its shape. */
+  get(name: string, shape: number[]): Float32Array {
+    const e = this.check(name, shape);
+    const count = shape.reduce((a, b) => a * b, 1);
     const buf = Buffer.alloc(e.end - e.begin);
     const fd = fs.openSync(e.file, 'r');
     try {

@@ -25,35 +25,80 @@ export interface MambaWeights {
   dtype: string;
 }
 
-export function loadWeights(store: SafetensorsStore, c: MambaConfig): MambaWeights {
-  const { dModel: D, dInner: E, dState: N, dtRank: R, convKernel: K, vocabSize: V } = c;
+export interface TopWeights {
+  embeddings: Float32Array; // (V, D)
+  lmHead: Float32Array; // (V, D), the embeddings when tied
+  normF: Float32Array; // (D)
+  dtype: string;
+}
+
+/** Every tensor's name and expected shape, per layer and for the top of the model. */
+function layerShapes(c: MambaConfig, i: number): [string, number[]][] {
+  const { dModel: D, dInner: E, dState: N, dtRank: R, convKernel: K } = c;
+  const p = `backbone.layers.${i}`;
+  const m = `${p}.mixer`;
+  const list: [string, number[]][] = [
+    [`${p}.norm.weight`, [D]],
+    [`${m}.in_proj.weight`, [2 * E, D]],
+    [`${m}.conv1d.weight`, [E, 1, K]],
+    [`${m}.x_proj.weight`, [R + 2 * N, E]],
+    [`${m}.dt_proj.weight`, [E, R]],
+    [`${m}.dt_proj.bias`, [E]],
+    [`${m}.A_log`, [E, N]],
+    [`${m}.D`, [E]],
+    [`${m}.out_proj.weight`, [D, E]],
+  ];
+  if (c.useConvBias) list.push([`${m}.conv1d.bias`, [E]]);
+  if (c.useBias) list.push([`${m}.in_proj.bias`, [2 * E]], [`${m}.out_proj.bias`, [D]]);
+  return list;
+}
+
+function untiedHead(store: SafetensorsStore, c: MambaConfig): boolean {
+  return !c.tieWordEmbeddings && store.has('lm_head.weight');
+}
+
+/** Check every tensor's presence, dtype, shape and extent without reading the data. */
+export function checkWeights(store: SafetensorsStore, c: MambaConfig): void {
+  const { dModel: D, vocabSize: V } = c;
+  const all: [string, number[]][] = [['backbone.embeddings.weight', [V, D]], ['backbone.norm_f.weight', [D]]];
+  if (untiedHead(store, c)) all.push(['lm_head.weight', [V, D]]);
+  for (let i = 0; i < c.layers; i++) all.push(...layerShapes(c, i));
+  for (const [name, shape] of all) store.check(name, shape);
+}
+
+/** One layer's weights (read when its graph is built, then dropped: peak memory stays low). */
+export function loadLayerWeights(store: SafetensorsStore, c: MambaConfig, i: number): LayerWeights {
+  const t = new Map(layerShapes(c, i).map(([name, shape]) => [name.slice(name.lastIndexOf('layers.') + 7).replace(/^\d+\.(mixer\.)?/, ''), store.get(name, shape)]));
+  const aLog = t.get('A_log')!;
+  const A = new Float32Array(aLog.length);
+  for (let j = 0; j < A.length; j++) A[j] = -Math.exp(aLog[j]);
+  return {
+    norm: t.get('norm.weight')!,
+    inProj: t.get('in_proj.weight')!,
+    inProjBias: t.get('in_proj.bias'),
+    convWeight: t.get('conv1d.weight')!,
+    convBias: t.get('conv1d.bias'),
+    xProj: t.get('x_proj.weight')!,
+    dtProj: t.get('dt_proj.weight')!,
+    dtBias: t.get('dt_proj.bias')!,
+    A,
+    D: t.get('D')!,
+    outProj: t.get('out_proj.weight')!,
+    outProjBias: t.get('out_proj.bias'),
+  };
+}
+
+export function loadTopWeights(store: SafetensorsStore, c: MambaConfig): TopWeights {
+  const { dModel: D, vocabSize: V } = c;
   const embeddings = store.get('backbone.embeddings.weight', [V, D]);
-  const layers: LayerWeights[] = [];
-  for (let i = 0; i < c.layers; i++) {
-    const p = `backbone.layers.${i}`;
-    const m = `${p}.mixer`;
-    const aLog = store.get(`${m}.A_log`, [E, N]);
-    const A = new Float32Array(aLog.length);
-    for (let j = 0; j < A.length; j++) A[j] = -Math.exp(aLog[j]);
-    layers.push({
-      norm: store.get(`${p}.norm.weight`, [D]),
-      inProj: store.get(`${m}.in_proj.weight`, [2 * E, D]),
-      inProjBias: c.useBias ? store.get(`${m}.in_proj.bias`, [2 * E]) : undefined,
-      convWeight: store.get(`${m}.conv1d.weight`, [E, 1, K]),
-      convBias: c.useConvBias ? store.get(`${m}.conv1d.bias`, [E]) : undefined,
-      xProj: store.get(`${m}.x_proj.weight`, [R + 2 * N, E]),
-      dtProj: store.get(`${m}.dt_proj.weight`, [E, R]),
-      dtBias: store.get(`${m}.dt_proj.bias`, [E]),
-      A,
-      D: store.get(`${m}.D`, [E]),
-      outProj: store.get(`${m}.out_proj.weight`, [D, E]),
-      outProjBias: c.useBias ? store.get(`${m}.out_proj.bias`, [D]) : undefined,
-    });
-  }
-  const normF = store.get('backbone.norm_f.weight', [D]);
-  const untied = !c.tieWordEmbeddings && store.has('lm_head.weight');
-  const lmHead = untied ? store.get('lm_head.weight', [V, D]) : embeddings;
-  return { embeddings, lmHead, normF, layers, dtype: store.dtypeOf('backbone.embeddings.weight') ?? 'F32' };
+  const lmHead = untiedHead(store, c) ? store.get('lm_head.weight', [V, D]) : embeddings;
+  return { embeddings, lmHead, normF: store.get('backbone.norm_f.weight', [D]), dtype: store.dtypeOf('backbone.embeddings.weight') ?? 'F32' };
+}
+
+/** All weights at once (the int8 decoding graphs and tools that need everything). */
+export function loadWeights(store: SafetensorsStore, c: MambaConfig): MambaWeights {
+  const top = loadTopWeights(store, c);
+  return { ...top, layers: Array.from({ length: c.layers }, (_, i) => loadLayerWeights(store, c, i)) };
 }
 
 export function parameterCount(c: MambaConfig): number {
