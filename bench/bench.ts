@@ -43,8 +43,12 @@ async function child(c: Child): Promise<Record<string, number>> {
   }
   if (c.task === 'decode') {
     const r = await s.run(ids, dense);
-    const g = await s.decodeFrom(r.states, await s.lastLogprobs(r), 0, { maxTokens: 33 });
-    return { msPerToken: g.msPerToken, peakRssMB: peakRssMB() };
+    const last = await s.lastLogprobs(r);
+    const copy = () => r.states.map((st) => ({ conv: st.conv.slice(), ssm: st.ssm.slice() }));
+    await s.decodeFrom(copy(), last, 0, { maxTokens: 2, precision: 'int8' }); // builds the int8 graphs
+    const fp32 = await s.decodeFrom(copy(), last, 0, { maxTokens: 33 });
+    const int8 = await s.decodeFrom(copy(), last, 0, { maxTokens: 33, precision: 'int8' });
+    return { msPerToken: fp32.msPerToken, int8MsPerToken: int8.msPerToken, peakRssMB: peakRssMB() };
   }
   if (c.task === 'simba') {
     // Dense and Simba (ρ = 0.1) alternate twice in one process; the faster of each counts.
@@ -128,13 +132,13 @@ async function main(argv: string[]): Promise<void> {
     for (const T of sizes) {
       const e = spawnChild({ task: 'prefill', model: dir, tokens: T, threads });
       const r = ref?.prefillTokensPerSec?.[String(T)];
-      const rr = ref?.peakRssMB?.[String(T)] ?? ref?.peakRssMB;
+      const rr = ref?.peakRssMBBySize?.[String(T)];
       say(`| ${T} | ${e.tokensPerSec.toFixed(0)} | ${r ? r.toFixed(0) : 'n/a'} | ${r ? (e.tokensPerSec / r).toFixed(2) + '×' : 'n/a'} | ${e.peakRssMB.toFixed(0)} | ${typeof rr === 'number' ? rr.toFixed(0) : 'n/a'} |`);
       rows.push({ tokens: T, engine: e, referenceTokensPerSec: r ?? null });
     }
     const d = spawnChild({ task: 'decode', model: dir, tokens: 256, threads });
     const rd = ref?.decodeMsPerToken;
-    say(`decode: ${d.msPerToken.toFixed(2)} ms/token (reference ${rd ? rd.toFixed(2) : 'n/a'} ms/token${rd ? `, ratio ${(rd / d.msPerToken).toFixed(2)}×` : ''})`);
+    say(`decode: ${d.msPerToken.toFixed(2)} ms/token fp32, ${d.int8MsPerToken.toFixed(2)} ms/token int8 weights (reference ${rd ? rd.toFixed(2) : 'n/a'} ms/token${rd ? `, ratio ${(rd / d.msPerToken).toFixed(2)}× fp32` : ''})`);
     const simbaTokens = quick ? 2048 : 8192;
     const sb = spawnChild({ task: 'simba', model: dir, tokens: simbaTokens, threads });
     say(`simba ρ=0.1 at ${simbaTokens} tokens: dense ${sb.denseMs.toFixed(0)} ms, simba ${sb.simbaMs.toFixed(0)} ms, speed-up ${sb.speedup.toFixed(2)}× (ideal 1.82×), scoring ${(100 * sb.scoringShare).toFixed(1)}% of layer time`);
