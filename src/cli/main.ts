@@ -12,6 +12,7 @@ import { SimbaSession, Analysis, DeviceChoice, SimbaOptions } from '../engine';
 import { readDocument } from '../engine/document';
 import { Parsed, UsageError, num, parseArgs, str } from './args';
 import { runEvalCommand } from './eval';
+import { renderReportHtml } from '../../webview/report';
 
 const USAGE = `usage:
   simba-lens analyze FILE [--model DIR] [--device auto|cpu|webgpu|cuda] [--top-k K]
@@ -88,7 +89,6 @@ async function analyze(argv: string[]): Promise<void> {
     }
     const html = str(p, 'html');
     if (html) {
-      const { renderReportHtml } = await import('../../webview/report');
       fs.writeFileSync(html, renderReportHtml(a, { text: text.slice(0, a.predictionOffset), title: `Simba Lens — ${path.basename(file)}` }));
       console.log(`wrote ${html}`);
     }

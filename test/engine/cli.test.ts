@@ -1,0 +1,91 @@
+// The command line over the real engine: analyze writes the documented JSON and the HTML report,
+// generate continues a file, and bad input gets a clear message and a non-zero exit.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { main } from '../../src/cli/main';
+import { ANALYSIS_SCHEMA, Analysis } from '../../src/engine';
+
+const MODEL = path.resolve(__dirname, '../fixtures/random-tiny');
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const write = process.stderr.write.bind(process.stderr);
+  const stdout = process.stdout.write.bind(process.stdout);
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
+  try {
+    const code = await main(args);
+    return { code, out: out.join('\n'), err: err.join('') };
+  } finally {
+    console.log = log;
+    process.stderr.write = write;
+    process.stdout.write = stdout;
+  }
+}
+
+describe('command line', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simba-cli-'));
+  const src = path.join(dir, 'walk.py');
+  fs.writeFileSync(src, 'import os\n\ndef walk(root):\n    for name in os.listdir(root):\n        yield os.path.join(root, name)\n');
+
+  it('analyze prints a summary and writes the analysis JSON and the HTML report', async () => {
+    const json = path.join(dir, 'a.json');
+    const html = path.join(dir, 'a.html');
+    const r = await run(['analyze', src, '--model', MODEL, '--device', 'cpu', '--top-k', '3', '--keep-ratio', '0.3', '--json', json, '--html', html]);
+    assert.strictEqual(r.code, 0, r.err);
+    assert.match(r.out, /tokens +\d+ up to offset/);
+    assert.match(r.out, /KL\(dense‖pruned\)/);
+    const a: Analysis = JSON.parse(fs.readFileSync(json, 'utf8'));
+    assert.strictEqual(a.schema, ANALYSIS_SCHEMA);
+    assert.strictEqual(a.next.pruned!.length, 3);
+    assert.strictEqual(a.options!.keepRatio, 0.3);
+    assert.strictEqual(a.retention!.length, a.tokens.length);
+    assert.strictEqual(a.device.used, 'cpu');
+    const page = fs.readFileSync(html, 'utf8');
+    assert.match(page, /<html/i);
+    assert.ok(page.includes(ANALYSIS_SCHEMA), 'the report embeds the analysis');
+  });
+
+  it('--to analyses only up to the offset', async () => {
+    const json = path.join(dir, 'b.json');
+    const r = await run(['analyze', src, '--model', MODEL, '--to', '20', '--no-dense', '--json', json]);
+    assert.strictEqual(r.code, 0, r.err);
+    const a: Analysis = JSON.parse(fs.readFileSync(json, 'utf8'));
+    assert.ok(a.predictionOffset <= 20 && a.predictionOffset > 0);
+    assert.strictEqual(a.next.dense, undefined);
+  });
+
+  it('generate continues the file', async () => {
+    const r = await run(['generate', src, '--model', MODEL, '--max-tokens', '5']);
+    assert.strictEqual(r.code, 0, r.err);
+    assert.match(r.err, /5 tokens, prefill \d+ ms, decode [\d.]+ ms\/token on cpu/);
+  });
+
+  it('refuses a binary file with a clear message', async () => {
+    const bin = path.join(dir, 'x.bin');
+    fs.writeFileSync(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 1, 2, 3]));
+    const r = await run(['analyze', bin, '--model', MODEL]);
+    assert.strictEqual(r.code, 1);
+    assert.match(r.err, /x\.bin: looks like a binary file/);
+  });
+
+  it('refuses a missing file, a bad checkpoint and a bad option with clear messages', async () => {
+    let r = await run(['analyze', path.join(dir, 'nope.py'), '--model', MODEL]);
+    assert.strictEqual(r.code, 1);
+    assert.match(r.err, /nope\.py: cannot read \(ENOENT\)/);
+    r = await run(['analyze', src, '--model', dir]);
+    assert.strictEqual(r.code, 1);
+    assert.match(r.err, /config\.json: cannot read/);
+    r = await run(['analyze', src, '--model', MODEL, '--keep-ratio', '0']);
+    assert.strictEqual(r.code, 1);
+    assert.match(r.err, /keep ratio must be in \(0, 1\]/);
+    r = await run(['analyze', src, '--frobnicate']);
+    assert.strictEqual(r.code, 2);
+    assert.match(r.err, /unknown option --frobnicate/);
+  });
+});
