@@ -8,7 +8,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import type { Analysis } from '../src/engine/types';
 import { HEAT_BUCKETS, heatRgb } from './lib/colors';
-import { aliveCounts, flopsSaved, highwayTokens, influenceAtLayer, layerCount, normalise, OverlayMetric } from './lib/metrics';
+import { aliveCounts, flopsSaved, highwayTokens, influenceAtLayer, layerCount, rankNormalise, OverlayMetric } from './lib/metrics';
 import { buildHeatMatrix, downsampleRow, HeatMatrix, panView, xToToken, zoomView } from './lib/downsample';
 import { FromWebview, parseToWebview } from './lib/messages';
 
@@ -59,25 +59,26 @@ function layout(): void {
   );
   const progress = h('vscode-progress-bar', { id: 'progress', class: 'hidden', indeterminate: '' });
   const empty = h('div', { id: 'empty', class: 'muted' }, reportMode ? 'No analysis in this report.' : 'Run "Simba: Analyze Document" or "Simba: Analyze to Cursor" to fill this panel.');
-  const body = h('div', { id: 'content', class: 'hidden' },
-    h('section', { id: 'facts-section' }, h('h2', {}, 'Run'), h('dl', { id: 'facts', class: 'facts' }), h('div', { id: 'notes', class: 'muted' })),
-    h('section', { id: 'heatmap-section' },
-      h('h2', {}, 'Influence: tokens × layers ', h('span', { class: 'muted' }, '(wheel: zoom · drag: pan · click: reveal in editor · double-click: reset)')),
-      h('div', { class: 'canvas-wrap' }, h('canvas', { id: 'heatmap', 'data-testid': 'heatmap' })),
-      h('div', { id: 'heatmap-readout', class: 'readout muted' }, ' ')),
-    h('section', { id: 'highway-section' },
-      h('h2', {}, 'Highway ', h('span', { class: 'muted' }, '(tokens surviving each layer; lanes: highway tokens to the prediction point)')),
-      h('div', { class: 'canvas-wrap' }, h('canvas', { id: 'highway', 'data-testid': 'highway' })),
-      h('div', { id: 'highway-readout', class: 'readout muted' }, ' ')),
-    h('section', { id: 'suggestions-section' },
-      h('h2', {}, 'Next token at the prediction point ', h('span', { class: 'muted' }, reportMode ? '' : '(click to insert at the cursor)')),
-      h('div', { id: 'sugg-summary' }),
-      h('div', { class: 'row' },
-        h('div', { class: 'col' }, h('h2', {}, 'Pruned (Simba)'), h('table', { id: 'sugg-pruned', class: 'sugg' })),
-        h('div', { class: 'col' }, h('h2', {}, 'Dense'), h('table', { id: 'sugg-dense', class: 'sugg' })))),
-    h('section', { id: 'retention-section' },
-      h('h2', {}, 'Retention per layer'),
-      h('div', { class: 'canvas-wrap' }, h('canvas', { id: 'retention', 'data-testid': 'retention' }))),
+  const body = h('div', { id: 'content', class: 'hidden grid' },
+    h('div', { class: 'main-col' },
+      h('section', { id: 'heatmap-section' },
+        h('h2', {}, 'Influence: tokens × layers ', h('span', { class: 'muted' }, '(wheel: zoom · drag: pan · click: reveal in editor · double-click: reset)')),
+        h('div', { class: 'canvas-wrap' }, h('canvas', { id: 'heatmap', 'data-testid': 'heatmap' })),
+        h('div', { id: 'heatmap-readout', class: 'readout muted' }, ' ')),
+      h('section', { id: 'highway-section' },
+        h('h2', {}, 'Highway ', h('span', { class: 'muted' }, '(tokens alive at each layer; lanes: highway tokens reaching the prediction point)')),
+        h('div', { class: 'canvas-wrap' }, h('canvas', { id: 'highway', 'data-testid': 'highway' })),
+        h('div', { id: 'highway-readout', class: 'readout muted' }, ' '))),
+    h('div', { class: 'side-col' },
+      h('section', { id: 'suggestions-section' },
+        h('h2', {}, 'Next token at the prediction point ', h('span', { class: 'muted' }, reportMode ? '' : '(click to insert at the cursor)')),
+        h('div', { id: 'sugg-summary' }),
+        h('table', { id: 'sugg', class: 'sugg' })),
+      h('section', { id: 'retention-section' },
+        h('h2', {}, 'Retention per layer ', h('span', { class: 'muted' }, '(share of tokens alive)')),
+        h('div', { class: 'canvas-wrap' }, h('canvas', { id: 'retention', 'data-testid': 'retention' }))),
+      h('section', { id: 'facts-section' }, h('h2', {}, 'Run'), h('dl', { id: 'facts', class: 'facts' }),
+        h('details', { id: 'notes-box', class: 'hidden' }, h('summary', { class: 'muted' }, 'device notes'), h('div', { id: 'notes', class: 'muted' })))),
   );
   app.append(header, progress, empty, body);
 
@@ -240,7 +241,7 @@ function computeLanes(): void {
   if (!analysis) return;
   const hw = highwayTokens(analysis);
   const L = layerCount(analysis);
-  const top = normalise(influenceAtLayer(analysis, L - 1));
+  const top = rankNormalise(influenceAtLayer(analysis, L - 1));
   let pick = hw.map((i) => ({ i, v: Number.isFinite(top[i]) ? top[i] : 0.5 }));
   if (pick.length > MAX_LANES) pick = pick.sort((a, b) => b.v - a.v).slice(0, MAX_LANES).sort((a, b) => a.i - b.i);
   lanes = pick;
@@ -248,9 +249,9 @@ function computeLanes(): void {
 
 function highwayGeom(w: number, hh: number) {
   const n = analysis!.tokens.length, L = layerCount(analysis!);
-  const pw = w - ML - MR, ph = hh - MB - MT - 10;
+  const pw = w - ML - MR, ph = hh - MB - MT - 16;
   const x = (i: number) => ML + ((i + 0.5) / n) * pw;
-  const y = (l: number) => MT + 10 + ph - (l / L) * ph; // l in 0..L: bottom of layer l
+  const y = (l: number) => MT + 16 + ph - (l / L) * ph; // l in 0..L: bottom of layer l
   return { n, L, pw, ph, x, y };
 }
 
@@ -269,7 +270,7 @@ function drawHighway(): void {
   for (let l = 0; l < L; l++) { const wl = (counts[l] / n) * pw; ctx.lineTo(ML + pw - wl, y(l)); ctx.lineTo(ML + pw - wl, y(l + 1)); }
   ctx.lineTo(ML + pw, y(L));
   ctx.closePath();
-  ctx.globalAlpha = 0.12; ctx.fillStyle = accent; ctx.fill();
+  ctx.globalAlpha = 0.18; ctx.fillStyle = accent; ctx.fill();
   ctx.globalAlpha = 0.5; ctx.strokeStyle = accent; ctx.lineWidth = 1; ctx.stroke();
   ctx.globalAlpha = 1;
   // Where the surviving tokens are: per layer, density of alive tokens across the text.
@@ -280,20 +281,23 @@ function drawHighway(): void {
       for (const i of analysis.influence.alive[l] ?? []) dens[Math.min(cols - 1, Math.floor((i / n) * cols))]++;
       const per = n / cols;
       ctx.fillStyle = muted;
+      const bandH = Math.max(1, (y(l) - y(l + 1)) * 0.35);
+      const yc = (y(l) + y(l + 1)) / 2 - bandH / 2;
       for (let k = 0; k < cols; k++) {
         if (!dens[k]) continue;
-        ctx.globalAlpha = Math.min(0.9, 0.15 + 0.75 * (dens[k] / per));
-        ctx.fillRect(ML + (k / cols) * pw, y(l + 1) + 1, Math.max(1, pw / cols), Math.max(1, y(l) - y(l + 1) - 2));
+        ctx.globalAlpha = Math.min(0.7, 0.1 + 0.6 * (dens[k] / per));
+        ctx.fillRect(ML + (k / cols) * pw, yc, Math.max(1, pw / cols), bandH);
       }
     }
     ctx.globalAlpha = 1;
   }
   // Lanes: highway tokens, from their place in the text (bottom) to the prediction point (top right).
   const px = ML + pw, py = y(L) - 6;
-  ctx.lineWidth = 1.2;
+  ctx.lineWidth = lanes.length > 64 ? 0.8 : 1.4;
+  const laneAlpha = Math.max(0.25, Math.min(0.9, 6 / Math.sqrt(Math.max(1, lanes.length))));
   for (const ln of lanes) {
     const [r, g, b] = heatRgb(ln.v);
-    ctx.strokeStyle = `rgba(${r | 0},${g | 0},${b | 0},0.85)`;
+    ctx.strokeStyle = `rgba(${r | 0},${g | 0},${b | 0},${laneAlpha})`;
     ctx.beginPath();
     ctx.moveTo(x(ln.i), y(0));
     ctx.bezierCurveTo(x(ln.i), y(L * 0.7), px - (px - x(ln.i)) * 0.2, py, px, py);
@@ -364,23 +368,21 @@ function fillSuggestions(): void {
   const { pruned, dense, kl, topkAgreement } = analysis.next;
   const denseIds = new Set((dense ?? []).map((t) => t.id));
   const prunedIds = new Set((pruned ?? []).map((t) => t.id));
-  const fill = (id: string, list: typeof pruned, other: Set<number>) => {
-    const table = $<HTMLTableElement>(id);
-    table.innerHTML = '';
-    table.append(h('tr', {}, h('th', {}, '#'), h('th', {}, 'token'), h('th', {}, 'p')));
-    if (!list?.length) { table.append(h('tr', {}, h('td', { colspan: '3', class: 'muted' }, 'not computed'))); return; }
-    list.forEach((t, k) => {
-      const p = Math.exp(t.logprob);
-      const bar = h('span', { class: 'bar' });
-      bar.style.width = `${Math.max(1, Math.round(p * 80))}px`;
-      const tr = h('tr', { class: 'tok' + (other.has(t.id) ? ' shared' : ''), 'data-token': t.text, title: `id ${t.id} · logprob ${t.logprob.toFixed(3)}` },
-        h('td', {}, String(k + 1)), h('td', {}, h('code', {}, showTok(t.text))), h('td', {}, bar, ` ${(p * 100).toFixed(1)}%`));
-      tr.addEventListener('click', () => post({ type: 'insert', text: t.text }));
-      table.append(tr);
-    });
+  const table = $<HTMLTableElement>('sugg');
+  table.innerHTML = '';
+  table.append(h('tr', {}, h('th', {}, '#'), h('th', {}, 'pruned (Simba)'), h('th', {}, 'p'), h('th', {}, 'dense'), h('th', {}, 'p')));
+  const cell = (t: { id: number; text: string; logprob: number } | undefined, other: Set<number>, kind: string): HTMLElement[] => {
+    if (!t) return [h('td', { class: 'muted' }, '—'), h('td', {})];
+    const p = Math.exp(t.logprob);
+    const bar = h('span', { class: 'bar' });
+    bar.style.width = `${Math.max(1, Math.round(p * 40))}px`;
+    const td = h('td', { class: 'tok' + (other.has(t.id) ? ' shared' : ''), 'data-token': t.text, 'data-kind': kind, title: `id ${t.id} · logprob ${t.logprob.toFixed(3)}${reportMode ? '' : ' · click to insert at the cursor'}` }, h('code', {}, showTok(t.text)));
+    td.addEventListener('click', () => post({ type: 'insert', text: t.text }));
+    return [td, h('td', { class: 'p' }, bar, ` ${(p * 100).toFixed(1)}%`)];
   };
-  fill('sugg-pruned', pruned, denseIds);
-  fill('sugg-dense', dense, prunedIds);
+  const n = Math.max(pruned?.length ?? 0, dense?.length ?? 0);
+  for (let k = 0; k < n; k++) table.append(h('tr', {}, h('td', { class: 'muted' }, String(k + 1)), ...cell(pruned?.[k], denseIds, 'pruned'), ...cell(dense?.[k], prunedIds, 'dense')));
+  if (!n) table.append(h('tr', {}, h('td', { colspan: '5', class: 'muted' }, 'not computed')));
   const saved = flopsSaved(analysis);
   const parts: string[] = [];
   if (kl != null) parts.push(`KL(dense ‖ pruned) ${kl.toFixed(4)} nats`);
@@ -403,6 +405,7 @@ function fillFacts(): void {
   add('time', `${fmtMs(t.totalMs)} total · ${fmtMs(t.prefillMs)} prefill · ${fmtMs(t.tokenizeMs)} tokenize${t.scoringMs != null ? ` · ${fmtMs(t.scoringMs)} scoring` : ''}${t.loadMs != null ? ` · ${fmtMs(t.loadMs)} load` : ''}`);
   if (a.flops) add('FLOPs', `${fmtNum(a.flops.pruned)} pruned / ${fmtNum(a.flops.dense)} dense`);
   $('notes').textContent = a.device.notes.join(' · ');
+  $('notes-box').classList.toggle('hidden', !a.device.notes.length);
   $('source').textContent = a.source ? a.source.split(/[\\/]/).pop()! : '';
 }
 

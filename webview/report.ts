@@ -51,11 +51,13 @@ export const PANEL_CSS = `
   #retention { height: 120px; }
   .readout { min-height: 1.4em; font-family: var(--vscode-editor-font-family); white-space: pre; overflow: hidden; text-overflow: ellipsis; }
   .row { display: flex; gap: 16px; flex-wrap: wrap; }
-  .col { flex: 1 1 260px; min-width: 220px; }
-  table.sugg { border-collapse: collapse; width: 100%; }
-  table.sugg td, table.sugg th { padding: 2px 6px; text-align: left; border-bottom: 1px solid var(--vscode-panel-border); }
-  table.sugg tr.tok { cursor: pointer; }
-  table.sugg tr.tok:hover { background: var(--vscode-list-hoverBackground, rgba(128,128,128,.15)); }
+  .col { flex: 1 1 200px; min-width: 190px; }
+  table.sugg { border-collapse: collapse; margin-top: 4px; }
+  table.sugg td, table.sugg th { padding: 2px 6px; text-align: left; border-bottom: 1px solid var(--vscode-panel-border); white-space: nowrap; }
+  table.sugg td code { display: inline-block; max-width: 14em; overflow: hidden; text-overflow: ellipsis; vertical-align: bottom; }
+  table.sugg td.tok { cursor: pointer; }
+  table.sugg td.tok:hover { background: var(--vscode-list-hoverBackground, rgba(128,128,128,.15)); }
+  table.sugg td.p { font-variant-numeric: tabular-nums; }
   table.sugg code { font-family: var(--vscode-editor-font-family); }
   .bar { display: inline-block; height: 8px; background: var(--vscode-textLink-foreground); vertical-align: middle; }
   .shared { font-weight: 600; }
@@ -68,6 +70,9 @@ export const PANEL_CSS = `
   input[type=range] { accent-color: var(--vscode-button-background); width: 140px; }
   #empty { margin-top: 40px; text-align: center; }
   .stale { color: var(--vscode-editorWarning-foreground, #cca700); }
+  .grid { display: grid; grid-template-columns: minmax(0, 1fr); gap: 0 20px; }
+  @media (min-width: 1000px) { .grid { grid-template-columns: minmax(0, 3fr) minmax(320px, 2fr); } }
+  details summary { cursor: pointer; margin-top: 4px; }
   .hidden { display: none !important; }
 `;
 

@@ -33,22 +33,24 @@ export class SimbaInlineCompletions implements vscode.InlineCompletionItemProvid
     const prefix = full.slice(start, offset);
     if (!prefix.trim()) return undefined;
     try {
-      const r = await this.engine.generate({
-        text: prefix,
+      const ask = (text: string, stop: 'line' | 'document') => this.engine.generate({
+        text,
         maxTokens: cfg.completion.maxTokens,
         temperature: cfg.completion.temperature,
-        stop: cfg.completion.multiline ? 'document' : 'line',
+        stop,
         simba: simbaOptions(cfg),
         reusePrefix: true,
       }, token);
+      let r = await ask(prefix, cfg.completion.multiline ? 'document' : 'line');
       if (token.isCancellationRequested) return undefined;
       let text = r.text;
-      if (!cfg.completion.multiline) {
-        // A completion at the end of a line continues it; at an empty position after a newline
-        // it may be the next line: keep the first non-empty line.
-        const nl = text.indexOf('\n');
-        if (nl >= 0) text = nl === 0 ? text.replace(/^\n+/, '').split('\n')[0] : text.slice(0, nl);
+      if (!cfg.completion.multiline && !text.trim() && !prefix.endsWith('\n')) {
+        // The model wants to end the line here: offer the next line instead.
+        const next = await ask(prefix + '\n', 'line');
+        if (token.isCancellationRequested) return undefined;
+        if (next.text.trim()) { text = '\n' + next.text; r = { ...next, ids: [...r.ids, ...next.ids] }; }
       }
+      if (!cfg.completion.multiline && text.indexOf('\n', 1) > 0) text = text.slice(0, text.indexOf('\n', 1));
       this.last = { msPerToken: r.msPerToken, prefillMs: r.prefillMs, tokens: r.ids.length, at: Date.now() };
       this.statsEmitter.fire(this.last);
       if (!text) return undefined;

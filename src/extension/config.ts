@@ -28,7 +28,7 @@ export function readConfig(): SimbaConfig {
     selection: c.get<Selection>('selection', 'simba'),
     topK: Math.max(1, Math.min(50, c.get<number>('topK', 10))),
     dense: c.get<boolean>('compareDense', true),
-    overlayMetric: c.get<OverlayMetric>('overlay.metric', 'influence'),
+    overlayMetric: c.get<OverlayMetric>('overlay.metric', 'retention'),
     overlayLayer: c.get<number>('overlay.layer', -1),
     autoReanalyze: c.get<boolean>('autoReanalyze', false),
     autoReanalyzeDelayMs: Math.max(200, c.get<number>('autoReanalyzeDelayMs', 1500)),

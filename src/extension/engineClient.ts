@@ -72,6 +72,13 @@ export class EngineClient implements vscode.Disposable {
     this.child = undefined;
     this.loaded = undefined;
     if (this.disposed) return;
+    if (this.expectedExit === child) {
+      this.expectedExit = undefined;
+      this.restarts++;
+      this.start();
+      void this.ensureLoaded().catch((e) => this.out.appendLine(`[engine] reload failed: ${e?.message ?? e}`));
+      return;
+    }
     const why = signal ? `signal ${signal}` : `exit code ${code}`;
     this.out.appendLine(`[engine] process ${child.pid} stopped (${why})`);
     this.setState('dead');
@@ -114,23 +121,45 @@ export class EngineClient implements vscode.Disposable {
   private async call<R>(method: string, params: { runId: string }, token?: vscode.CancellationToken): Promise<R> {
     await this.ensureLoaded();
     const conn = this.start();
+    const child = this.child;
     const src = new RpcCancellationSource();
+    let settled = false;
+    let rejectCancel: (e: Error) => void = () => undefined;
+    const cancelled = new Promise<never>((_, reject) => { rejectCancel = reject; });
+    cancelled.catch(() => undefined);
     const sub = token?.onCancellationRequested(() => {
       src.cancel();
       void conn.sendRequest(Methods.cancel, { runId: params.runId }).catch(() => undefined);
+      // The caller is answered at once; the engine stops at its next check. If it does not
+      // within hardCancelMs (a long layer on a long document), the process is restarted.
+      rejectCancel(new CancelledError());
+      setTimeout(() => { if (!settled && this.child === child) this.hardStop(child, 'cancelled run did not stop'); }, this.hardCancelMs);
     });
-    const pid = this.child?.pid;
+    const pid = child?.pid;
     try {
       if (token?.isCancellationRequested) throw new CancelledError();
-      return await (conn.sendRequest(method, params, src.token) as Promise<R>);
+      return await Promise.race([conn.sendRequest(method, params, src.token) as Promise<R>, cancelled]);
     } catch (e) {
       if (token?.isCancellationRequested || (e instanceof ResponseError && e.code === ErrorCodes.cancelled)) throw new CancelledError();
       if (this.child?.pid !== pid || !this.conn) throw new EngineDiedError('the engine process stopped during the request');
       throw e;
     } finally {
+      settled = true;
       sub?.dispose();
       src.dispose();
     }
+  }
+
+  /** Milliseconds a cancelled request may keep the engine busy before the process is restarted. */
+  hardCancelMs = 3000;
+  private expectedExit?: cp.ChildProcess;
+
+  /** Restart the engine on purpose (no warning to the user): used when a cancel does not land. */
+  private hardStop(child: cp.ChildProcess | undefined, why: string): void {
+    if (!child) return;
+    this.out.appendLine(`[engine] restarting pid ${child.pid}: ${why}`);
+    this.expectedExit = child;
+    child.kill('SIGKILL');
   }
 
   nextRunId(kind: string): string { return `${kind}-${++this.runSeq}`; }

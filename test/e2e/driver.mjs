@@ -42,6 +42,7 @@ function makeWorkspace() {
   let long = '';
   while (long.length < 400000) long += para.replace(/stats\.\n?$/, 'stats.mean())\n') + '\n';
   fs.writeFileSync(path.join(ws, 'long.txt'), long);
+  fs.writeFileSync(path.join(ws, 'complete.py'), 'import math\n\n\ndef circle_area(radius):\n    return math.');
   fs.writeFileSync(path.join(ws, 'notes.md'), '# Notes\n\nThe mean of a list is the sum of the values divided by');
   return ws;
 }
@@ -151,6 +152,7 @@ async function runUiTests(ws, extDir) {
   const server = await startServer({ port, user, extDir, ws, smoke: false });
   const browser = await launchBrowser();
   try {
+    await runReportTests(browser);
     const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
     const page = await context.newPage();
     await esbuild.build({ bundle: true, platform: 'node', format: 'esm', entryPoints: [path.join(ROOT, 'webview/lib/colors.ts')], outfile: path.join(WORK, 'colors.mjs'), logLevel: 'warning' });
@@ -171,6 +173,64 @@ async function runUiTests(ws, extDir) {
   } finally {
     await browser.close().catch(() => {});
     stopServer(server);
+  }
+}
+
+// ---- (c) the standalone report in Chromium: first paint of a 32k-token, 24-layer analysis ----
+function syntheticAnalysis(n, L) {
+  const tokens = Array.from({ length: n }, (_, i) => ({ id: (i * 31) % 50000, start: i * 4, end: i * 4 + 4 }));
+  const alive = [], score = [];
+  let cur = tokens.map((_, i) => i);
+  for (let l = 0; l < L; l++) {
+    alive.push(cur);
+    score.push(cur.map((i) => Math.sin(i * 0.0007 + l) + (i === n - 1 ? 100 : 0)));
+    const keep = Math.max(1, Math.round(n * (1 - 0.9 * (l + 1) / (L - 1))));
+    cur = cur.filter((i) => (i * 2654435761) % 1000 < (keep / cur.length) * 1000 || i === n - 1);
+  }
+  const retention = new Array(n).fill(0);
+  alive.forEach((a, l) => a.forEach((i) => { retention[i] = l + 1; }));
+  return {
+    schema: 'simba-lens/analysis@1', source: 'synthetic.txt',
+    model: { name: 'synthetic', path: '', layers: L, dModel: 768, dInner: 1536, dState: 16, vocabSize: 50280, parameters: 130e6, dtype: 'float32' },
+    device: { requested: 'auto', used: 'cpu', notes: [] }, tokens, predictionOffset: n * 4,
+    next: { pruned: [{ id: 1, text: ' the', logprob: -0.5 }], dense: [{ id: 1, text: ' the', logprob: -0.4 }], kl: 0.01, topkAgreement: 1 },
+    retention, influence: { alive, score }, surprisal: tokens.map((_, i) => (i ? (i % 7) : null)),
+    flops: { pruned: 1e12, dense: 2e12 }, options: { keepRatio: 0.1, schedule: 'linear', selection: 'simba', score: 'signed-max', residual: 'drop', seed: 0 },
+    timing: { tokenizeMs: 10, prefillMs: 1000, totalMs: 1200 },
+  };
+}
+
+async function runReportTests(browser) {
+  await esbuild.build({ bundle: true, platform: 'node', format: 'cjs', entryPoints: [path.join(ROOT, 'webview/report.ts')], outfile: path.join(WORK, 'report.cjs'), logLevel: 'warning' });
+  const { renderReportHtml } = createRequire(import.meta.url)(path.join(WORK, 'report.cjs'));
+  const script = fs.readFileSync(path.join(ROOT, 'dist/webview.js'), 'utf8');
+  const file = path.join(WORK, 'report-32k.html');
+  fs.writeFileSync(file, renderReportHtml(syntheticAnalysis(32768, 24), { script }));
+  const t0 = Date.now();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await page.goto(`file://${file}`);
+    await page.locator('body[data-rendered="1"]').waitFor({ timeout: 20000 });
+    const ms = Number(await page.locator('body').getAttribute('data-render-ms'));
+    const tokens = Number(await page.locator('#heatmap').getAttribute('data-tokens'));
+    log(`report: 32768 × 24 rendered in ${ms} ms`);
+    if (errors.length) throw new Error(`errors in the report page: ${errors.join(' | ')}`);
+    if (tokens !== 32768) throw new Error(`heatmap tokens ${tokens}`);
+    if (!(ms < 1000)) throw new Error(`first paint took ${ms} ms`);
+    // Zoom with the wheel: the view narrows.
+    const c = page.locator('#heatmap');
+    await c.hover();
+    for (let i = 0; i < 5; i++) await page.mouse.wheel(0, -200);
+    const view = await c.getAttribute('data-view');
+    const [a, b] = view.split('-').map(Number);
+    if (!(b - a < 32768 / 2)) throw new Error(`zoomed view ${view}`);
+    await page.close();
+    record(`[report] standalone report: 32k tokens × 24 layers painted in ${ms} ms, zoom works (${Date.now() - t0} ms)`, true);
+  } catch (e) {
+    record('[report] standalone report renders a 32k × 24 analysis within 1 s', false, e);
   }
 }
 

@@ -33,9 +33,10 @@ async function openFile(page, name) {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 10000 });
   await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 10000 });
-  await page.keyboard.press('Enter');
-  await page.locator(`.tab.active[aria-label*="${name}"]`).waitFor({ timeout: 10000 });
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+  await row.waitFor({ timeout: 10000 });
+  await row.click();
+  await page.locator('.tab.active', { hasText: name }).first().waitFor({ timeout: 10000 });
   await page.locator('.monaco-editor .view-lines').first().click({ position: { x: 200, y: 10 } });
 }
 
@@ -95,9 +96,13 @@ async function notification(page, text, ms = 30000) {
 }
 
 async function setTheme(ctx, theme) {
-  await command(ctx.page, 'Preferences: Color Theme');
-  await ctx.page.locator('.quick-input-widget input').fill(theme);
-  await ctx.page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor({ timeout: 10000 });
+  await ctx.page.keyboard.press('Escape');
+  await ctx.page.keyboard.press('Control+K');
+  await ctx.page.keyboard.press('Control+T');
+  await ctx.page.locator('.quick-input-widget input').waitFor({ state: 'visible', timeout: 10000 });
+  const label = theme.replace(/^Default /, '');
+  await ctx.page.locator('.quick-input-widget input').fill(label);
+  await ctx.page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 10000 });
   await ctx.page.keyboard.press('Enter');
   const want = theme.includes('Light') ? 'vs' : 'vs-dark';
   await until(() => ctx.page.evaluate((w) => document.querySelector('.monaco-workbench')?.classList.contains(w), want), 20000, `theme ${theme}`);
@@ -113,7 +118,7 @@ async function readPanel(page) {
     return {
       tokens: Number(q('#heatmap').dataset.tokens), layers: Number(q('#heatmap').dataset.layers),
       lanes: Number(q('#highway').dataset.lanes), highway: Number(q('#highway').dataset.highway),
-      suggestions: document.querySelectorAll('#sugg-pruned tr.tok').length, dense: document.querySelectorAll('#sugg-dense tr.tok').length,
+      suggestions: document.querySelectorAll('#sugg td.tok[data-kind=pruned]').length, dense: document.querySelectorAll('#sugg td.tok[data-kind=dense]').length,
       summary: q('#sugg-summary').textContent, facts: q('#facts').textContent,
       rendered: Number(body.dataset.rendered), renderMs: Number(body.dataset.renderMs), keepRatio: body.dataset.keepRatio,
       busy: body.dataset.busy,
@@ -139,7 +144,7 @@ export const uiTests = [
       await command(ctx.page, 'Simba: Analyze Document');
       const buckets = await expectOverlay(ctx, 'dark');
       ctx.log(`overlay buckets: ${[...buckets].sort()}`);
-      await ctx.page.locator('.statusbar-item', { hasText: 'Simba: influence' }).first().waitFor({ timeout: 10000 });
+      await ctx.page.locator('.statusbar-item', { hasText: 'Simba: retention' }).first().waitFor({ timeout: 10000 });
     },
   },
   {
@@ -171,7 +176,7 @@ export const uiTests = [
       if (!(p.renderMs < 1000)) throw new Error(`render took ${p.renderMs} ms`);
       await ctx.sleep(500);
       await ctx.page.screenshot({ path: path.join(ctx.shots, 'overlay-and-panel-dark.png') });
-      await ctx.page.locator('.part.editor').screenshot({ path: path.join(ctx.shots, 'panel-dark.png') }).catch(() => {});
+      await ctx.page.locator(WEBVIEW).screenshot({ path: path.join(ctx.shots, 'panel-dark.png') });
     },
   },
   {
@@ -204,7 +209,7 @@ export const uiTests = [
     name: 'clicking a suggestion inserts it at the cursor',
     fn: async ({ page }) => {
       const f = webview(page);
-      const row = f.locator('#sugg-pruned tr.tok').first();
+      const row = f.locator('#sugg td.tok[data-kind=pruned]').first();
       const tok = await row.getAttribute('data-token');
       await row.click();
       await page.locator('.tab.active.dirty, .tab.dirty', { hasText: 'sample.py' }).first().waitFor({ timeout: 10000 });
@@ -216,14 +221,17 @@ export const uiTests = [
     timeout: 90000,
     fn: async (ctx) => {
       await setTheme(ctx, 'Default Light Modern');
-      await ctx.page.keyboard.press('Control+z');
       await openFile(ctx.page, 'sample.py');
-      await command(ctx.page, 'Simba: Analyze Document');
-      await ctx.sleep(300);
+      await ctx.page.keyboard.press('Control+z');
+      // Back to the default keep ratio through the panel's slider, which re-runs the analysis.
+      const before = await readPanel(ctx.page);
+      await webview(ctx.page).locator('#keep-ratio').evaluate((el) => { el.value = '0.1'; el.dispatchEvent(new Event('input')); el.dispatchEvent(new Event('change')); });
+      await until(async () => { const r = await readPanel(ctx.page); return r.rendered > before.rendered && r.keepRatio === '0.1'; }, 60000, 'panel re-rendered at 0.1');
       await expectOverlay(ctx, 'light');
-      await until(async () => (await readPanel(ctx.page)).tokens > 0, 60000, 'panel');
       await ctx.sleep(800);
+      await ctx.page.mouse.move(5, 5);
       await ctx.page.screenshot({ path: path.join(ctx.shots, 'overlay-and-panel-light.png') });
+      await ctx.page.locator(WEBVIEW).screenshot({ path: path.join(ctx.shots, 'panel-light.png') });
       await setTheme(ctx, 'Default Dark Modern');
     },
   },
@@ -245,7 +253,7 @@ export const uiTests = [
     name: 'accept an inline completion',
     timeout: 120000,
     fn: async ({ page }) => {
-      await openFile(page, 'notes.md');
+      await openFile(page, 'complete.py');
       await page.keyboard.press('Control+End');
       const before = await page.locator('.monaco-editor .view-line').last().textContent();
       await command(page, 'Simba: Trigger Inline Completion');

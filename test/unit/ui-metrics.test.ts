@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import type { Analysis } from '../../src/engine/types';
-import { metricValues, influenceAtLayer, normalise, quantile, aliveCounts, highwayTokens, flopsSaved, tokenAt } from '../../webview/lib/metrics';
+import { metricValues, influenceAtLayer, normalise, rankNormalise, quantile, aliveCounts, highwayTokens, flopsSaved, tokenAt } from '../../webview/lib/metrics';
 
 export function tinyAnalysis(): Analysis {
   // 6 tokens, 3 layers; token 5 is the prediction point.
@@ -28,6 +28,11 @@ describe('ui: metrics', () => {
   it('normalise maps to [0,1] and a constant row to 0.5', () => {
     assert.deepStrictEqual([...normalise([2, 4, NaN, 6])].map((x) => (Number.isNaN(x) ? 'nan' : x)), [0, 0.5, 'nan', 1]);
     assert.deepStrictEqual([...normalise([5, 5])], [0.5, 0.5]);
+  });
+  it('rank normalisation spreads heavy-tailed scores and shares ties', () => {
+    assert.deepStrictEqual([...rankNormalise([1, 1000, 2, NaN, 3])].map((x) => (Number.isNaN(x) ? 'nan' : x)), [0, 1, 1 / 3, 'nan', 2 / 3]);
+    assert.deepStrictEqual([...rankNormalise([7, 7, 1])], [0.75, 0.75, 0]);
+    assert.deepStrictEqual([...rankNormalise([NaN, 4])].map((x) => (Number.isNaN(x) ? 'nan' : x)), ['nan', 0.5]);
   });
   it('retention metric is depth / layers', () => {
     assert.deepStrictEqual([...metricValues(tinyAnalysis(), 'retention')], [1 / 3, 2 / 3, 1, 1 / 3, 2 / 3, 1]);

@@ -1,15 +1,15 @@
 // Downsampling of the tokens × layers matrix for the canvas heatmap. Pure.
 import type { Analysis } from '../../src/engine/types';
-import { influenceAtLayer, layerCount, normalise } from './metrics';
+import { influenceAtLayer, layerCount, rankNormalise } from './metrics';
 
-/** Dense layers × tokens matrix of normalised influence (NaN = token not alive at that layer). */
+/** Dense layers × tokens matrix of rank-normalised influence (NaN = token not alive at that layer). */
 export interface HeatMatrix { layers: number; tokens: number; data: Float32Array }
 
 export function buildHeatMatrix(a: Analysis): HeatMatrix {
   const L = layerCount(a), n = a.tokens.length;
   const data = new Float32Array(L * n).fill(NaN);
   for (let l = 0; l < L; l++) {
-    const row = normalise(influenceAtLayer(a, l));
+    const row = rankNormalise(influenceAtLayer(a, l));
     data.set(row, l * n);
   }
   return { layers: L, tokens: n, data };

@@ -37,6 +37,27 @@ export function normalise(values: ArrayLike<number>): Float64Array {
   return out;
 }
 
+/**
+ * Rank normalisation ignoring NaN: each finite value maps to its rank / (count - 1), ties share
+ * their mean rank; a single value maps to 0.5. Influence scores are heavy-tailed (a few tokens
+ * dominate), so ranks give the heatmap and the overlay an even spread of colours.
+ */
+export function rankNormalise(values: ArrayLike<number>): Float64Array {
+  const idx: number[] = [];
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) idx.push(i);
+  const out = new Float64Array(values.length).fill(NaN);
+  if (idx.length === 1) { out[idx[0]] = 0.5; return out; }
+  idx.sort((a, b) => values[a] - values[b]);
+  for (let k = 0; k < idx.length;) {
+    let j = k;
+    while (j + 1 < idx.length && values[idx[j + 1]] === values[idx[k]]) j++;
+    const r = (k + j) / 2 / (idx.length - 1);
+    for (let m = k; m <= j; m++) out[idx[m]] = r;
+    k = j + 1;
+  }
+  return out;
+}
+
 /** Quantile of the finite values (q in [0,1]); NaN when none. */
 export function quantile(values: ArrayLike<number>, q: number): number {
   const xs: number[] = [];
@@ -50,13 +71,13 @@ export function quantile(values: ArrayLike<number>, q: number): number {
 
 /**
  * The overlay value of each token in [0,1], NaN where there is none:
- * - influence: the token's score at `layer`, min-max normalised over the tokens alive there;
+ * - influence: the token's score at `layer`, rank-normalised over the tokens alive there;
  * - retention: layers the token passed through / number of layers;
  * - surprisal: -log p(token | prefix) / (98th percentile, at least 1 nat), clamped to 1.
  */
 export function metricValues(a: Analysis, metric: OverlayMetric, layer = 0): Float64Array {
   const n = a.tokens.length;
-  if (metric === 'influence') return normalise(influenceAtLayer(a, clampLayer(a, layer)));
+  if (metric === 'influence') return rankNormalise(influenceAtLayer(a, clampLayer(a, layer)));
   if (metric === 'retention') {
     const out = new Float64Array(n).fill(NaN);
     const L = layerCount(a);

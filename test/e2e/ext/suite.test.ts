@@ -131,7 +131,7 @@ describe('Simba Lens in the extension host', function () {
     const r = await pending;
     sub.dispose();
     assert.ok(r === undefined, 'a cancelled analysis returns nothing');
-    assert.ok(Date.now() - t0 < 15000, `cancel took ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 < 2000, `cancel took ${Date.now() - t0} ms`);
     assert.ok(!api.isRunning());
     // The engine is still usable after a cancel.
     const again = await api.analyze((await openFixture('sample.py')).document);
