@@ -47,7 +47,9 @@ export interface LoadOptions {
   threads?: number;
 }
 
-const SCORING_OUTPUTS = ['u', 'delta', 'B', 'C', 'y'] as const;
+const SCORING_OUTPUTS = ['u', 'delta', 'B', 'C'] as const;
+/** `collect`: nothing extra, what scoring needs, or that plus y (the influence identity test). */
+export type Collect = false | 'scores' | 'identity';
 
 export class MambaModel {
   /** Prefill chunk length: bounds the (chunk, E, N) tensors of the scan's discretisation. */
@@ -164,19 +166,20 @@ export class MambaModel {
 
   /**
    * Run layer `l` over T rows of `hidden`, starting from `state`, in chunks.
-   * With `collect`, also return u, Δ, B, C and y for every row (for influence scoring).
+   * With `collect`, also return u, Δ, B, C for every row (influence scoring), and y with 'identity'.
    */
-  async runLayer(l: number, hidden: Float32Array, state: LayerState, collect: boolean, precision: Precision = 'fp32', scratch?: Scratch, into?: Float32Array): Promise<LayerOutput> {
+  async runLayer(l: number, hidden: Float32Array, state: LayerState, collect: Collect, precision: Precision = 'fp32', scratch?: Scratch, into?: Float32Array): Promise<LayerOutput> {
     const session = (await this.sessions(precision)).layers[l];
     const { dModel: D, dInner: E, dState: N, convKernel: K } = this.config;
     const T = hidden.length / D;
     const buffer = (name: string, n: number) => scratch?.get(name, n) ?? new Float32Array(n);
     const out: LayerOutput = { hidden: into ?? new Float32Array(T * D), state };
     const widths = { u: E, delta: E, B: N, C: N, y: E };
-    if (collect) for (const k of SCORING_OUTPUTS) out[k] = buffer(k, T * widths[k]);
+    const extra = collect === 'identity' ? ([...SCORING_OUTPUTS, 'y'] as const) : collect ? SCORING_OUTPUTS : ([] as const);
+    for (const k of extra) out[k] = buffer(k, T * widths[k]);
     // Outputs are written straight into our buffers (pre-allocated output tensors): no copy, and
     // no per-chunk arrays left for the garbage collector.
-    const names = collect ? (['hidden_out', ...SCORING_OUTPUTS] as const) : (['hidden_out'] as const);
+    const names = ['hidden_out', ...extra] as const;
     const width = (k: (typeof names)[number]) => (k === 'hidden_out' ? D : widths[k]);
     const target = (k: (typeof names)[number]) => (k === 'hidden_out' ? out.hidden : out[k]!);
     for (let s = 0; s < T; s += this.chunkTokens) {

@@ -67,14 +67,14 @@ export async function runLayers(model: MambaModel, scorer: InfluenceScorer, ids:
     const next = l + 1 < Ly ? counts[l + 1] : pos.length;
     const prunes = next < pos.length;
     const needScores = (prunes && o.simba.selection === 'simba') || !!o.influenceEveryLayer;
-    const out = await model.runLayer(l, hidden, model.emptyState(), needScores, 'fp32', scratch, other.subarray(0, hidden.length));
+    const out = await model.runLayer(l, hidden, model.emptyState(), needScores && 'scores', 'fp32', scratch, other.subarray(0, hidden.length));
     [cur, other] = [other, cur];
     hidden = out.hidden;
     states.push(out.state);
     let scores: Float32Array | undefined;
     if (needScores) {
       const s0 = performance.now();
-      scores = (await scorer.score({ u: out.u!, delta: out.delta!, B: out.B!, C: out.C! }, model.A[l], o.simba.score, scratch)).scores;
+      scores = (await scorer.score({ u: out.u!, delta: out.delta!, B: out.B!, C: out.C! }, model.A[l], o.simba.score)).scores;
       scoringMs += performance.now() - s0;
     }
     influence.push(scores);

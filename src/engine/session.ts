@@ -129,7 +129,7 @@ export class SimbaSession {
     return this.scorer;
   }
 
-  /** Influence scores of one layer's output (collected with runLayer(..., true)). */
+  /** Influence scores of one layer's output (collected with runLayer(..., 'scores')). */
   scoreLayer(l: number, out: LayerOutput, reduce: SimbaOptions['score'] = 'signed-max') {
     return this.scorer.score({ u: out.u!, delta: out.delta!, B: out.B!, C: out.C! }, this.model.A[l], reduce);
   }

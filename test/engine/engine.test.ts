@@ -103,7 +103,7 @@ describe('engine (random checkpoint)', function () {
     let h = s.model.embed(ids);
     const T = ids.length;
     for (let l = 0; l < Ly; l++) {
-      const out = await s.model.runLayer(l, h, s.model.emptyState(), true);
+      const out = await s.model.runLayer(l, h, s.model.emptyState(), 'identity');
       const { channelSum } = await s.scoreLayer(l, out);
       let worst = 0;
       for (let e = 0; e < E; e++) {
