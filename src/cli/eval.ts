@@ -1,7 +1,7 @@
 // simba-lens eval: the paper's claims measured on real held-out text (see README "Evaluation").
 import * as fs from 'fs';
 import * as path from 'path';
-import { evaluate, summarize } from '../engine/evaluate';
+import { DistanceRow, evaluate, influenceByDistance, summarize } from '../engine/evaluate';
 import { readDocument } from '../engine/document';
 import { UsageError, num, parseArgs, str } from './args';
 import { openSession } from './main';
@@ -45,9 +45,29 @@ export async function runEvalCommand(argv: string[]): Promise<void> {
     console.log('| context | method | files | tail loss (nats) | FLOPs ratio | time ratio |');
     console.log('|---:|---|---:|---:|---:|---:|');
     for (const r of table) console.log(`| ${r.contextTokens} | ${r.method} | ${r.files} | ${r.loss.toFixed(4)} | ${r.flopsRatio.toFixed(3)} | ${r.timeRatio.toFixed(3)} |`);
+    // Highways: top-layer influence by distance, dense vs Simba, at the longest context.
+    const longest = Math.max(...contexts);
+    const distance: DistanceRow[] = [];
+    for (const d of docs) {
+      const ids = (await s.tokenize(d.text)).map((t) => t.id);
+      if (ids.length >= longest) distance.push(...(await influenceByDistance(s, d.name, ids.slice(0, longest), keepRatio)));
+    }
+    if (distance.length) {
+      console.log(`\ntop-layer influence by distance from the prediction point (mean log10 |Δy| over files, ${longest} tokens):`);
+      console.log('| distance (tokens) | dense | simba | tokens at the top (dense / simba) |');
+      console.log('|---|---:|---:|---:|');
+      const bands = [...new Set(distance.map((r) => r.from))].sort((a, b) => a - b);
+      for (const from of bands) {
+        const pick = (m: string) => distance.filter((r) => r.from === from && r.method === m);
+        const mean = (xs: DistanceRow[]) => (xs.length ? (xs.reduce((a, r) => a + r.meanLog10Influence, 0) / xs.length).toFixed(2) : 'n/a');
+        const count = (xs: DistanceRow[]) => xs.reduce((a, r) => a + r.tokens, 0);
+        const to = pick('dense')[0]?.to ?? pick('simba')[0]?.to;
+        console.log(`| ${from}–${to === Infinity ? '' : to - 1} | ${mean(pick('dense'))} | ${mean(pick('simba'))} | ${count(pick('dense'))} / ${count(pick('simba'))} |`);
+      }
+    }
     const json = str(p, 'json');
     if (json) {
-      fs.writeFileSync(json, JSON.stringify({ schema: 'simba-lens/eval@1', model: s.facts.name, keepRatio, tail, contexts, rows }, null, 1));
+      fs.writeFileSync(json, JSON.stringify({ schema: 'simba-lens/eval@1', model: s.facts.name, keepRatio, tail, contexts, rows, distance }, null, 1));
       console.log(`wrote ${json}`);
     }
   } finally {

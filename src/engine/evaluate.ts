@@ -155,6 +155,49 @@ export async function evaluate(session: SimbaSession, files: { name: string; tex
   return rows;
 }
 
+export interface DistanceRow {
+  method: 'dense' | 'simba';
+  file: string;
+  contextTokens: number;
+  /** Distance from the prediction point, in tokens: [from, to). */
+  from: number;
+  to: number;
+  /** Mean log10 |influence| at the top layer of the tokens in this band alive there. */
+  meanLog10Influence: number;
+  tokens: number;
+}
+
+export const DISTANCE_BANDS = [1, 16, 64, 256, 1024, 4096, Infinity];
+
+/**
+ * The "highway" claim: does a token's influence on the prediction decay less with distance in
+ * the pruned run than in the dense one? Top-layer influence (abs-max) by distance band.
+ */
+export async function influenceByDistance(session: SimbaSession, file: string, ids: number[], keepRatio: number): Promise<DistanceRow[]> {
+  const rows: DistanceRow[] = [];
+  const T = ids.length;
+  for (const method of ['dense', 'simba'] as const) {
+    const o = resolveSimbaOptions({ keepRatio: method === 'dense' ? 1 : keepRatio, schedule: method === 'dense' ? 'dense' : 'linear', score: 'abs-max' });
+    const r = await runLayers(session.model, session.scorerForEval, ids, { simba: o, influenceEveryLayer: true });
+    const top = r.alive.length - 1;
+    for (let b = 0; b + 1 < DISTANCE_BANDS.length; b++) {
+      const [from, to] = [DISTANCE_BANDS[b], DISTANCE_BANDS[b + 1]];
+      let sum = 0;
+      let n = 0;
+      r.alive[top].forEach((p, i) => {
+        const d = T - 1 - p;
+        const v = Math.abs(r.influence[top]![i]);
+        if (d >= from && d < to && v > 0) {
+          sum += Math.log10(v);
+          n++;
+        }
+      });
+      if (n) rows.push({ method, file, contextTokens: T, from, to, meanLog10Influence: sum / n, tokens: n });
+    }
+  }
+  return rows;
+}
+
 /** Mean of each method's rows per context length: the README's table. */
 export function summarize(rows: EvalRow[]): { method: string; contextTokens: number; files: number; loss: number; flopsRatio: number; timeRatio: number }[] {
   const groups = new Map<string, EvalRow[]>();
