@@ -3,6 +3,7 @@
 // continuations by recurrent decoding from a prefill's states. No vscode import.
 import * as fs from 'fs';
 import * as path from 'path';
+import { GpuInfluenceScorer } from './gpuScore';
 import { InfluenceScorer } from './influence';
 import { LayerOutput, LayerState, MambaModel } from './model';
 import { sessionOptions } from './providers';
@@ -105,7 +106,10 @@ export class SimbaSession {
   static async load(opts: { modelDir?: string; device?: DeviceChoice; threads?: number } = {}): Promise<SimbaSession> {
     const dir = opts.modelDir ?? bundledModelDir();
     const model = await MambaModel.load(dir, { device: opts.device, threads: opts.threads });
-    const scorer = await InfluenceScorer.create(model.config.dInner, model.config.dState, sessionOptions(model.provider, opts.threads));
+    const so = sessionOptions(model.provider, opts.threads);
+    const { dInner: E, dState: N } = model.config;
+    // GPU providers score without a Scan (it would run on the CPU provider): gpuScore.ts.
+    const scorer = model.provider === 'cpu' ? await InfluenceScorer.create(E, N, so) : ((await GpuInfluenceScorer.create(E, N, so)) as unknown as InfluenceScorer);
     return new SimbaSession(model, scorer, opts.device ?? 'auto');
   }
 

@@ -1,34 +1,79 @@
-// Child process for the placement test: creates, with ORT's verbose log on, a session for every
-// graph the engine builds for a provider (each layer, the heads, the influence scorer), each
-// with its own logId so the parent can tell their "Node placements" blocks apart on stderr.
+// Child process for the placement test. It turns ORT's verbose log on for every session the
+// engine itself creates (by wrapping InferenceSession.create: same module instance as the
+// engine's), giving each its graph's name as logId, then loads a SimbaSession on the provider and
+// the GpuDecoder, so the parent reads every "Node placements" block of the real sessions.
 //   node --require tsx/cjs test/webgpu/placement-child.ts <checkpoint dir> <provider> [cpu-layers]
-// `cpu-layers` builds the CPU formulation instead (the negative control: its Scan must be seen
-// landing on the CPU provider, or the parser would pass anything).
+// `cpu-layers` builds the CPU formulation of layer 0 instead (the negative control: its Scan must
+// be seen landing on the CPU provider, or the parser would pass anything).
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
+import { SimbaSession } from '../../src/engine';
 import { parseConfig } from '../../src/engine/config';
 import { buildLayerGraphCpu } from '../../src/engine/graphs/cpu';
-import { buildHeadGraphGpu, buildLayerGraphGpu, buildTargetHeadGraphGpu } from '../../src/engine/graphs/gpu';
-import { buildScoreGraph } from '../../src/engine/graphs/score';
+import { GpuDecoder } from '../../src/engine/gpuDecode';
 import { Provider, sessionOptions } from '../../src/engine/providers';
 import { SafetensorsStore } from '../../src/engine/safetensors';
 import { loadWeights } from '../../src/engine/weights';
 
+/** The graph name in an ONNX ModelProto: field 7 (graph), then its field 2 (name). */
+function graphName(bytes: Uint8Array): string {
+  const varint = (b: Uint8Array, i: number): [number, number] => {
+    let v = 0;
+    let s = 0;
+    for (;;) {
+      const x = b[i++];
+      v += (x & 0x7f) * 2 ** s;
+      s += 7;
+      if (x < 0x80) return [v, i];
+    }
+  };
+  const field = (b: Uint8Array, want: number): Uint8Array | undefined => {
+    let i = 0;
+    while (i < b.length) {
+      let key: number;
+      [key, i] = varint(b, i);
+      const f = Math.floor(key / 8);
+      const wt = key & 7;
+      if (wt === 0) [, i] = varint(b, i);
+      else if (wt === 1) i += 8;
+      else if (wt === 5) i += 4;
+      else if (wt === 2) {
+        let len: number;
+        [len, i] = varint(b, i);
+        if (f === want) return b.subarray(i, i + len);
+        i += len;
+      } else return undefined;
+    }
+    return undefined;
+  };
+  const g = field(bytes, 7);
+  const n = g && field(g, 2);
+  return n ? Buffer.from(n).toString('utf8') : 'unnamed';
+}
+
 async function main(): Promise<void> {
   const [dir, provider, variant] = process.argv.slice(2) as [string, Provider, string | undefined];
-  const c = parseConfig(path.join(dir, 'config.json'));
-  const w = loadWeights(SafetensorsStore.open(dir), c);
-  const graphs: [string, Uint8Array][] = [];
-  for (let i = 0; i < c.layers; i++) graphs.push([`layer${i}`, variant === 'cpu-layers' ? buildLayerGraphCpu(c, w.layers[i], i) : buildLayerGraphGpu(c, w.layers[i], i)]);
-  graphs.push(['head', buildHeadGraphGpu(c, w.normF, w.lmHead)]);
-  graphs.push(['targethead', buildTargetHeadGraphGpu(c, w.normF, w.lmHead)]);
-  graphs.push(['score', buildScoreGraph(c.dInner, c.dState)]);
-  for (const [id, bytes] of graphs) {
-    const so = { ...sessionOptions(provider), logSeverityLevel: 0, logVerbosityLevel: 0, logId: id } as ort.InferenceSession.SessionOptions;
-    const s = await ort.InferenceSession.create(bytes, so);
-    await s.release();
+  const ids: string[] = [];
+  const create = ort.InferenceSession.create.bind(ort.InferenceSession) as (b: Uint8Array, o?: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
+  (ort.InferenceSession as unknown as { create: unknown }).create = (bytes: Uint8Array, opts: ort.InferenceSession.SessionOptions = {}) => {
+    const id = `${graphName(bytes)}#${ids.length}`;
+    ids.push(id);
+    return create(bytes, { ...opts, logSeverityLevel: 0, logVerbosityLevel: 0, logId: id });
+  };
+  if (variant === 'cpu-layers') {
+    const c = parseConfig(path.join(dir, 'config.json'));
+    const w = loadWeights(SafetensorsStore.open(dir), c);
+    await (await ort.InferenceSession.create(buildLayerGraphCpu(c, w.layers[0], 0), sessionOptions(provider))).release();
+  } else {
+    const s = await SimbaSession.load({ modelDir: dir, device: provider });
+    if (s.deviceUsed !== provider) throw new Error(`the engine fell back to ${s.deviceUsed}: ${s.deviceNotes.join('; ')}`);
+    const dec = await GpuDecoder.create(dir, s.model.config, provider as 'webgpu' | 'cuda');
+    await dec.dispose();
+    await s.dispose();
   }
-  process.stdout.write(JSON.stringify({ graphs: graphs.map(([id]) => id) }) + '\n');
+  // The log goes through ORT's stream sink: give it a moment to drain before the process exits.
+  await new Promise((r) => setTimeout(r, 300));
+  process.stdout.write(JSON.stringify({ graphs: ids }) + '\n');
 }
 
 main().catch((e) => {

@@ -40,6 +40,13 @@ export function parsePlacements(stderr: string): Map<string, Placement> {
 
 /** Run the placement child and return its placements per graph (and the raw stderr). */
 export function placementsOf(dir: string, provider: string, variant?: string): { graphs: string[]; placements: Map<string, Placement>; stderr: string } {
+  // Under heavy load the child's last log lines have been seen missing once: retry once then.
+  const first = placementsOnce(dir, provider, variant);
+  if (first.graphs.every((g) => first.placements.has(g))) return first;
+  return placementsOnce(dir, provider, variant);
+}
+
+function placementsOnce(dir: string, provider: string, variant?: string): { graphs: string[]; placements: Map<string, Placement>; stderr: string } {
   const root = path.resolve(__dirname, '..', '..');
   const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'placement-child.ts'), dir, provider, ...(variant ? [variant] : [])], {
     cwd: root,
