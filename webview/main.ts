@@ -3,9 +3,6 @@
 // through messages (lib/messages.ts). In the standalone report the analysis is embedded.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
-import '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import '@vscode-elements/elements/dist/vscode-option/index.js';
-import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import type { Analysis } from '../src/engine/types';
 import { HEAT_BUCKETS, heatRgb } from './lib/colors';
 import { aliveCounts, flopsSaved, highwayTokens, influenceAtLayer, layerCount, rankNormalise, OverlayMetric } from './lib/metrics';

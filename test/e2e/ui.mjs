@@ -192,6 +192,27 @@ export const uiTests = [
     },
   },
   {
+    name: 'the panel keeps its zoom when hidden and shown again',
+    fn: async ({ page }) => {
+      const f = webview(page);
+      const c = f.locator('#heatmap');
+      await c.hover();
+      for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -200);
+      const view = await c.getAttribute('data-view');
+      if (view === `0-${await c.getAttribute('data-tokens')}`) throw new Error(`not zoomed: ${view}`);
+      // Hide the panel behind another editor in its group, then show it again.
+      await page.locator('.tab', { hasText: 'Simba Lens' }).first().click();
+      await page.keyboard.press('Control+P');
+      await page.locator('.quick-input-widget input').fill('notes.md');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'notes.md' }).first().click();
+      await until(async () => !(await page.locator(WEBVIEW).isVisible()), 10000, 'panel hidden');
+      await command(page, 'Simba: Show Highway Panel');
+      await until(async () => (await webview(page).locator('#heatmap').getAttribute('data-view')) === view, 20000, `zoom ${view} restored`);
+      await page.keyboard.press('Escape');
+      await webview(page).locator('#heatmap').dblclick();
+    },
+  },
+  {
     name: 'keep-ratio slider re-runs the analysis',
     timeout: 180000,
     fn: async ({ page }) => {
@@ -238,11 +259,14 @@ export const uiTests = [
   {
     name: 'cancel a long analysis from the progress notification',
     timeout: 120000,
-    fn: async ({ page }) => {
+    fn: async (ctx) => {
+      const { page } = ctx;
       await openFile(page, 'long.txt');
       await command(page, 'Simba: Analyze Document');
       const toast = await notification(page, 'Simba: analyzing long.txt', 30000);
       await page.waitForTimeout(1500);
+      await webview(page).locator('#cancel').waitFor({ state: 'visible', timeout: 10000 });
+      await page.screenshot({ path: path.join(ctx.work, 'busy.png') });
       await toast.hover();
       await toast.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
       await page.locator('.statusbar-item', { hasText: 'analysis cancelled' }).first().waitFor({ timeout: 20000 });

@@ -105,6 +105,44 @@ describe('Simba Lens in the extension host', function () {
     await vscode.commands.executeCommand('undo');
   });
 
+  it('re-analyzes after an idle delay when simba.autoReanalyze is on', async () => {
+    const c = vscode.workspace.getConfiguration('simba');
+    await c.update('autoReanalyze', true, vscode.ConfigurationTarget.Global);
+    await c.update('autoReanalyzeDelayMs', 300, vscode.ConfigurationTarget.Global);
+    try {
+      const ed = await openFixture('sample.py');
+      await vscode.commands.executeCommand('simba.analyzeDocument');
+      const before = api.result(ed.document.uri)!.analysis;
+      await ed.edit((b) => b.insert(ed.document.positionAt(ed.document.getText().length), '\nprint(stddev(data))\n'));
+      assert.strictEqual(api.result(ed.document.uri)!.stale, true);
+      const after = await waitFor(() => { const r = api.result(ed.document.uri); return r && !r.stale && r.analysis !== before ? r : undefined; }, 60000, 're-analysis');
+      assert.ok(after.analysis.tokens.length > before.tokens.length);
+      await vscode.commands.executeCommand('undo');
+    } finally {
+      await c.update('autoReanalyze', undefined, vscode.ConfigurationTarget.Global);
+      await c.update('autoReanalyzeDelayMs', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it('Toggle Heatmap Overlay hides and shows the decorations; Clear drops the analysis', async () => {
+    const ed = await openFixture('sample.py');
+    await vscode.commands.executeCommand('simba.analyzeDocument');
+    assert.ok(api.overlay.applied.get(ed.document.uri.toString()));
+    assert.strictEqual(await vscode.commands.executeCommand('simba.toggleOverlay'), false);
+    assert.strictEqual(api.overlay.applied.get(ed.document.uri.toString()), undefined);
+    assert.strictEqual(await vscode.commands.executeCommand('simba.toggleOverlay'), true);
+    assert.ok(api.overlay.applied.get(ed.document.uri.toString()));
+    await vscode.commands.executeCommand('simba.chooseOverlayMetric', 'influence', 2);
+    assert.ok(api.overlay.applied.get(ed.document.uri.toString())!.ranges > 0);
+    await vscode.commands.executeCommand('simba.chooseOverlayMetric', 'surprisal');
+    assert.ok(api.overlay.applied.get(ed.document.uri.toString())!.ranges > 0);
+    await vscode.workspace.getConfiguration('simba').update('overlay.metric', undefined, vscode.ConfigurationTarget.Global);
+    await vscode.workspace.getConfiguration('simba').update('overlay.layer', undefined, vscode.ConfigurationTarget.Global);
+    await vscode.commands.executeCommand('simba.clear');
+    assert.strictEqual(api.result(ed.document.uri), undefined);
+    assert.strictEqual(api.overlay.applied.get(ed.document.uri.toString()), undefined);
+  });
+
   it('Export Analysis writes JSON and a standalone HTML report', async () => {
     await openFixture('sample.py');
     await vscode.commands.executeCommand('simba.analyzeDocument');
