@@ -69,7 +69,8 @@ def bench_hf(ckpt, sizes, decode, repeat, dev):
             except Exception as e:  # noqa: BLE001  (OOM at 32k on a large shape, say)
                 out["prefillMs"][str(n)] = None
                 out["errors"][f"prefill {n}"] = str(e).split("\n")[0][:300]
-                torch.cuda.empty_cache()
+                if dev.type == "cuda":
+                    torch.cuda.empty_cache()
         if decode > 0:
             try:
                 prompt = ids_of(1024, vocab, 3).to(dev)
@@ -81,7 +82,8 @@ def bench_hf(ckpt, sizes, decode, repeat, dev):
             except Exception as e:  # noqa: BLE001
                 out["errors"]["decode"] = str(e).split("\n")[0][:300]
     del model
-    torch.cuda.empty_cache()
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()
     return out, transformers.__version__
 
 
@@ -98,7 +100,11 @@ def bench_ref(ckpt, sizes, decode, repeat, dev):
         for k, v in list(L.items()):
             if isinstance(v, torch.Tensor):
                 L[k] = v.to(dev)
-    torch.set_default_device(dev)  # bench_ref allocates its scan state with torch.zeros
+    # bench_ref allocates its scan state with torch.zeros (no device argument)
+    if hasattr(torch, "set_default_device"):
+        torch.set_default_device(dev)
+    elif dev.type == "cuda":
+        torch.set_default_tensor_type(torch.cuda.FloatTensor)
     with torch.no_grad():
         prefill(m, ids_of(64, m.vocab, 9)[0].tolist())
         for n in sizes:
@@ -108,7 +114,8 @@ def bench_ref(ckpt, sizes, decode, repeat, dev):
             except Exception as e:  # noqa: BLE001
                 out["prefillMs"][str(n)] = None
                 out["errors"][f"prefill {n}"] = str(e).split("\n")[0][:300]
-                torch.cuda.empty_cache()
+                if dev.type == "cuda":
+                    torch.cuda.empty_cache()
         if decode > 0:
             try:
                 ids = ids_of(16 + decode, m.vocab, 3)[0].tolist()
@@ -131,13 +138,14 @@ def main():
     ap.add_argument("--tokens", default="8192,32768")
     ap.add_argument("--decode", type=int, default=64)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--device", default="cuda", help="cpu only to check this script without a GPU")
     a = ap.parse_args()
     sizes = [int(x) for x in a.tokens.split(",") if x]
-    if not torch.cuda.is_available():
+    if a.device == "cuda" and not torch.cuda.is_available():
         print(json.dumps({"error": "torch sees no CUDA device"}))
         return
-    dev = torch.device("cuda")
-    res = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__}
+    dev = torch.device(a.device)
+    res = {"device": torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu", "torch": torch.__version__}
     try:
         res["hf"], res["transformers"] = bench_hf(a.checkpoint, sizes, a.decode, a.repeat, dev)
     except Exception as e:  # noqa: BLE001
