@@ -151,7 +151,10 @@ async function main(argv: string[]): Promise<void> {
     report[name] = { prefill: rows, decode: d, referenceDecodeMsPerToken: rd ?? null, simba: { tokens: simbaTokens, ...sb }, memory: mem ?? null, reference: ref };
   }
   const json = arg('--json');
-  if (json) fs.writeFileSync(json, JSON.stringify(report, null, 1));
+  if (json) {
+    fs.mkdirSync(path.dirname(path.resolve(json)), { recursive: true });
+    fs.writeFileSync(json, JSON.stringify(report, null, 1));
+  }
 }
 
 main(process.argv.slice(2)).catch((e) => {

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { DistanceRow, evaluate, influenceByDistance, summarize } from '../engine/evaluate';
 import { readDocument } from '../engine/document';
 import { UsageError, num, parseArgs, str } from './args';
-import { openSession } from './main';
+import { openSession, writeOut } from './main';
 
 /** The default evaluation set: held-out files the bundled model never trained on. */
 export function defaultEvalFiles(): string[] {
@@ -67,7 +67,7 @@ export async function runEvalCommand(argv: string[]): Promise<void> {
     }
     const json = str(p, 'json');
     if (json) {
-      fs.writeFileSync(json, JSON.stringify({ schema: 'simba-lens/eval@1', model: s.facts.name, keepRatio, tail, contexts, rows, distance }, null, 1));
+      writeOut(json, JSON.stringify({ schema: 'simba-lens/eval@1', model: s.facts.name, keepRatio, tail, contexts, rows, distance }, null, 1));
       console.log(`wrote ${json}`);
     }
   } finally {

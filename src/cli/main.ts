@@ -47,6 +47,12 @@ export async function openSession(p: Parsed): Promise<SimbaSession> {
   return s;
 }
 
+/** Write a result file, creating its folder. */
+export function writeOut(file: string, data: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  fs.writeFileSync(file, data);
+}
+
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const show = (t: string) => JSON.stringify(t);
 
@@ -84,12 +90,12 @@ async function analyze(argv: string[]): Promise<void> {
     console.log(summary(a));
     const json = str(p, 'json');
     if (json) {
-      fs.writeFileSync(json, JSON.stringify(a));
+      writeOut(json, JSON.stringify(a));
       console.log(`wrote ${json}`);
     }
     const html = str(p, 'html');
     if (html) {
-      fs.writeFileSync(html, renderReportHtml(a, { text: text.slice(0, a.predictionOffset), title: `Simba Lens — ${path.basename(file)}` }));
+      writeOut(html, renderReportHtml(a, { text: text.slice(0, a.predictionOffset), title: `Simba Lens — ${path.basename(file)}` }));
       console.log(`wrote ${html}`);
     }
   } finally {

@@ -106,6 +106,7 @@ export class SimbaSession {
   static async load(opts: { modelDir?: string; device?: DeviceChoice; threads?: number } = {}): Promise<SimbaSession> {
     const dir = opts.modelDir ?? bundledModelDir();
     const model = await MambaModel.load(dir, { device: opts.device, threads: opts.threads });
+    if (!opts.modelDir) model.facts.name = 'simba-lens bundled model';
     const so = sessionOptions(model.provider, opts.threads);
     const { dInner: E, dState: N } = model.config;
     // GPU providers score without a Scan (it would run on the CPU provider): gpuScore.ts.
