@@ -11,6 +11,7 @@ import { Precision } from './graphs/cpu';
 import { RunResult, runLayers } from './run';
 import { resolveSimbaOptions, runFlops, scheduleCounts } from './simba';
 import { throwIfAborted } from './errors';
+import { mulberry32 } from './random';
 import { ANALYSIS_SCHEMA, Analysis, DeviceChoice, SimbaOptions, TokenProb, TokenSpan } from './types';
 
 export interface AnalyzeOptions {
@@ -85,16 +86,6 @@ export function klDivergence(logP: Float32Array, logQ: Float32Array): number {
   return Math.max(0, kl);
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class SimbaSession {
   private constructor(

@@ -18,17 +18,8 @@ export interface TinyShape {
 
 export const TINY: TinyShape = { dModel: 32, layers: 3, dState: 8, expand: 2, dtRank: 4, convKernel: 4, vocab: 260, tied: true };
 
-/** mulberry32: a tiny seeded PRNG so test checkpoints are the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as rng } from '../../src/engine/random';
+import { mulberry32 as rng } from '../../src/engine/random';
 
 export function configJson(s: TinyShape): Record<string, unknown> {
   return {
