@@ -59,7 +59,7 @@ async function runBlockSkip(session: SimbaSession, ids: number[], from: number, 
     const rows = inBlock ? kept : null;
     const input = rows ? gatherRows(hidden, rows, D) : hidden;
     const needScores = l === from - 1;
-    const out = await m.runLayer(l, input, m.emptyState(), needScores && 'scores');
+    const out = await m.runLayer(l, input, m.emptyState(), { collect: needScores && 'scores' });
     counts.push(rows ? rows.length : T);
     if (rows) rows.forEach((p, j) => hidden.set(out.hidden.subarray(j * D, (j + 1) * D), p * D));
     else hidden = out.hidden;

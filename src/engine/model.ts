@@ -3,7 +3,7 @@
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { MambaConfig, parseConfig } from './config';
-import { CheckpointError } from './errors';
+import { CheckpointError, throwIfAborted } from './errors';
 import { Precision, buildHeadGraph, buildLayerGraphCpu, buildTargetHeadGraph } from './graphs/cpu';
 import { buildHeadGraphGpu, buildLayerGraphGpu, buildTargetHeadGraphGpu } from './graphs/gpu';
 import { Provider, candidates, sessionOptions, unavailableReason } from './providers';
@@ -40,6 +40,17 @@ export class Scratch {
     if (!b || b.length < n) this.buffers.set(name, (b = new Float32Array(n)));
     return b.subarray(0, n);
   }
+}
+
+export interface RunLayerOptions {
+  collect?: Collect;
+  precision?: Precision;
+  /** Reusable buffers for the collected activations. */
+  scratch?: Scratch;
+  /** Where to write hidden_out (T, D); a new array otherwise. */
+  into?: Float32Array;
+  /** Checked between chunks, so a long layer stops promptly. */
+  signal?: AbortSignal;
 }
 
 export interface LoadOptions {
@@ -168,7 +179,8 @@ export class MambaModel {
    * Run layer `l` over T rows of `hidden`, starting from `state`, in chunks.
    * With `collect`, also return u, Δ, B, C for every row (influence scoring), and y with 'identity'.
    */
-  async runLayer(l: number, hidden: Float32Array, state: LayerState, collect: Collect, precision: Precision = 'fp32', scratch?: Scratch, into?: Float32Array): Promise<LayerOutput> {
+  async runLayer(l: number, hidden: Float32Array, state: LayerState, o: RunLayerOptions = {}): Promise<LayerOutput> {
+    const { collect = false, precision = 'fp32', scratch, into, signal } = o;
     const session = (await this.sessions(precision)).layers[l];
     const { dModel: D, dInner: E, dState: N, convKernel: K } = this.config;
     const T = hidden.length / D;
@@ -183,6 +195,7 @@ export class MambaModel {
     const width = (k: (typeof names)[number]) => (k === 'hidden_out' ? D : widths[k]);
     const target = (k: (typeof names)[number]) => (k === 'hidden_out' ? out.hidden : out[k]!);
     for (let s = 0; s < T; s += this.chunkTokens) {
+      throwIfAborted(signal);
       const n = Math.min(this.chunkTokens, T - s);
       const fetches: Record<string, ort.Tensor | null> = { conv_state_out: null, ssm_state_out: null };
       for (const k of names) fetches[k] = new ort.Tensor('float32', target(k).subarray(s * width(k), (s + n) * width(k)), [n, width(k)]);

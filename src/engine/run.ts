@@ -67,7 +67,7 @@ export async function runLayers(model: MambaModel, scorer: InfluenceScorer, ids:
     const next = l + 1 < Ly ? counts[l + 1] : pos.length;
     const prunes = next < pos.length;
     const needScores = (prunes && o.simba.selection === 'simba') || !!o.influenceEveryLayer;
-    const out = await model.runLayer(l, hidden, model.emptyState(), needScores && 'scores', 'fp32', scratch, other.subarray(0, hidden.length));
+    const out = await model.runLayer(l, hidden, model.emptyState(), { collect: needScores && 'scores', scratch, into: other.subarray(0, hidden.length), signal: o.signal });
     [cur, other] = [other, cur];
     hidden = out.hidden;
     states.push(out.state);

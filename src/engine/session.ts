@@ -240,7 +240,7 @@ export class SimbaSession {
       let h = this.model.embed(ids.slice(reused));
       for (let l = 0; l < states.length; l++) {
         throwIfAborted(opts.signal);
-        const out = await this.model.runLayer(l, h, states[l], false);
+        const out = await this.model.runLayer(l, h, states[l], { signal: opts.signal });
         states[l] = out.state;
         h = out.hidden;
       }
@@ -282,7 +282,7 @@ export class SimbaSession {
       if (step === max - 1) break;
       let h = this.model.embed([id]);
       for (let l = 0; l < states.length; l++) {
-        const out = await this.model.runLayer(l, h, states[l], false, opts.precision);
+        const out = await this.model.runLayer(l, h, states[l], { precision: opts.precision });
         states[l] = out.state;
         h = out.hidden;
       }

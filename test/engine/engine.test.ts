@@ -103,7 +103,7 @@ describe('engine (random checkpoint)', function () {
     let h = s.model.embed(ids);
     const T = ids.length;
     for (let l = 0; l < Ly; l++) {
-      const out = await s.model.runLayer(l, h, s.model.emptyState(), 'identity');
+      const out = await s.model.runLayer(l, h, s.model.emptyState(), { collect: 'identity' });
       const { channelSum } = await s.scoreLayer(l, out);
       let worst = 0;
       for (let e = 0; e < E; e++) {
@@ -144,10 +144,19 @@ describe('engine (random checkpoint)', function () {
     assert.ok(a.flops!.pruned < a.flops!.dense);
   });
 
-  it('cancels a run through its AbortSignal', async () => {
+  it('cancels a run through its AbortSignal, before and during the run', async () => {
     const c = new AbortController();
     c.abort();
     await assert.rejects(s.analyze(TEXT, { signal: c.signal }), /cancelled/);
+    const mid = new AbortController();
+    let progressCalls = 0;
+    await assert.rejects(
+      s.analyze(TEXT, { signal: mid.signal, onProgress: () => (progressCalls++, mid.abort()) }),
+      /cancelled/,
+    );
+    assert.strictEqual(progressCalls, 1, 'the run stopped at the next layer');
+    const after = await s.analyze(TEXT, { topK: 2 }); // the session still works
+    assert.strictEqual(after.next.pruned!.length, 2);
   });
 });
 
@@ -160,7 +169,7 @@ describe('int8 decoding', () => {
       let h = s.model.embed([ids[3]]);
       for (let l = 0; l < r.states.length; l++) {
         const st = { conv: r.states[l].conv.slice(), ssm: r.states[l].ssm.slice() };
-        h = (await s.model.runLayer(l, h, st, false, precision)).hidden;
+        h = (await s.model.runLayer(l, h, st, { precision })).hidden;
       }
       return s.model.logprobs(h, precision);
     };
