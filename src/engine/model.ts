@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { MambaConfig, parseConfig } from './config';
 import { CheckpointError, throwIfAborted } from './errors';
-import { Precision, buildHeadGraph, buildLayerGraphCpu, buildTargetHeadGraph } from './graphs/cpu';
+import { Precision, buildDecodeStepGraph, buildHeadGraph, buildLayerGraphCpu, buildTargetHeadGraph } from './graphs/cpu';
 import { buildHeadGraphGpu, buildLayerGraphGpu, buildTargetHeadGraphGpu } from './graphs/gpu';
 import { Provider, candidates, sessionOptions, unavailableReason } from './providers';
 import { SafetensorsStore } from './safetensors';
@@ -44,7 +44,6 @@ export class Scratch {
 
 export interface RunLayerOptions {
   collect?: Collect;
-  precision?: Precision;
   /** Reusable buffers for the collected activations. */
   scratch?: Scratch;
   /** Where to write hidden_out (T, D); a new array otherwise. */
@@ -83,19 +82,39 @@ export class MambaModel {
     private readonly sessionOpts: ort.InferenceSession.SessionOptions,
   ) {}
 
-  /** int8 decoding graphs, built on first use from the checkpoint (not kept in memory twice). */
-  private int8?: Promise<{ layers: ort.InferenceSession[]; head: ort.InferenceSession }>;
+  /** The int8 decoding step (all layers + head in one graph), built on first use from the checkpoint. */
+  private int8Step?: Promise<ort.InferenceSession>;
 
-  private sessions(precision: Precision): Promise<{ layers: ort.InferenceSession[]; head: ort.InferenceSession }> {
-    if (precision === 'fp32') return Promise.resolve({ layers: this.layers, head: this.head });
-    this.int8 ??= (async () => {
+  /**
+   * One decoding step: the token's embedding row through every layer (updating `states` in
+   * place) and the LM head; returns the next-token log-probabilities. fp32 runs the per-layer
+   * graphs; int8 runs one fused graph with int8 projections (a step is bound by reading weights).
+   */
+  async step(hidden: Float32Array, states: LayerState[], precision: Precision = 'fp32', signal?: AbortSignal): Promise<Float32Array> {
+    const { dInner: E, dState: N, convKernel: K, dModel: D } = this.config;
+    if (precision === 'fp32') {
+      let h = hidden;
+      for (let l = 0; l < states.length; l++) {
+        const out = await this.runLayer(l, h, states[l], { signal });
+        states[l] = out.state;
+        h = out.hidden;
+      }
+      return this.logprobs(h);
+    }
+    this.int8Step ??= (async () => {
       const w = loadWeights(SafetensorsStore.open(this.dir), this.config);
-      const layers: ort.InferenceSession[] = [];
-      for (let i = 0; i < this.config.layers; i++) layers.push(await ort.InferenceSession.create(buildLayerGraphCpu(this.config, w.layers[i], i, 'int8'), this.sessionOpts));
-      const head = await ort.InferenceSession.create(buildHeadGraph(this.config, w.normF, w.lmHead, 'int8'), this.sessionOpts);
-      return { layers, head };
+      return ort.InferenceSession.create(buildDecodeStepGraph(this.config, w.layers, w.normF, w.lmHead, 'int8'), this.sessionOpts);
     })();
-    return this.int8;
+    const session = await this.int8Step;
+    throwIfAborted(signal);
+    const feeds: Record<string, ort.Tensor> = { hidden: new ort.Tensor('float32', hidden, [1, D]) };
+    states.forEach((st, i) => {
+      feeds[`conv_state_${i}`] = new ort.Tensor('float32', st.conv, [K - 1, E]);
+      feeds[`ssm_state_${i}`] = new ort.Tensor('float32', st.ssm, [E, N]);
+    });
+    const r = await session.run(feeds);
+    states.forEach((_, i) => (states[i] = { conv: r[`conv_state_out_${i}`].data as Float32Array, ssm: r[`ssm_state_out_${i}`].data as Float32Array }));
+    return r.logprobs.data as Float32Array;
   }
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<MambaModel> {
@@ -150,6 +169,10 @@ export class MambaModel {
           dtype: w.dtype,
         };
         const model = new MambaModel(dir, config, tokenizer, facts, provider, notes, w.embeddings, A, D, layers, head, targetHead, so);
+        // GPU kernels want long chunks; WebGPU guarantees storage bindings of 128 MiB only, and the
+        // scan's decay input is (chunk, E·N) floats.
+        if (provider === 'cuda') model.chunkTokens = 2048;
+        else if (provider === 'webgpu') model.chunkTokens = Math.max(64, Math.min(2048, 2 ** Math.floor(Math.log2(2 ** 25 / (config.dInner * config.dState)))));
         model.loadMs = Date.now() - t0;
         return model;
       } catch (e) {
@@ -180,8 +203,8 @@ export class MambaModel {
    * With `collect`, also return u, Δ, B, C for every row (influence scoring), and y with 'identity'.
    */
   async runLayer(l: number, hidden: Float32Array, state: LayerState, o: RunLayerOptions = {}): Promise<LayerOutput> {
-    const { collect = false, precision = 'fp32', scratch, into, signal } = o;
-    const session = (await this.sessions(precision)).layers[l];
+    const { collect = false, scratch, into, signal } = o;
+    const session = this.layers[l];
     const { dModel: D, dInner: E, dState: N, convKernel: K } = this.config;
     const T = hidden.length / D;
     const buffer = (name: string, n: number) => scratch?.get(name, n) ?? new Float32Array(n);
@@ -213,9 +236,9 @@ export class MambaModel {
   }
 
   /** Log-probabilities over the vocabulary for each of the P rows of `hidden`: (P, V). */
-  async logprobs(hidden: Float32Array, precision: Precision = 'fp32'): Promise<Float32Array> {
+  async logprobs(hidden: Float32Array): Promise<Float32Array> {
     const P = hidden.length / this.config.dModel;
-    const r = await (await this.sessions(precision)).head.run({ hidden: new ort.Tensor('float32', hidden, [P, this.config.dModel]) });
+    const r = await this.head.run({ hidden: new ort.Tensor('float32', hidden, [P, this.config.dModel]) });
     return r.logprobs.data as Float32Array;
   }
 
@@ -238,8 +261,8 @@ export class MambaModel {
   }
 
   async dispose(): Promise<void> {
-    const int8 = this.int8 ? await this.int8 : undefined;
-    for (const s of [...this.layers, this.head, this.targetHead, ...(int8 ? [...int8.layers, int8.head] : [])]) await s.release();
+    const int8 = this.int8Step ? [await this.int8Step] : [];
+    for (const s of [...this.layers, this.head, this.targetHead, ...int8]) await s.release();
   }
 }
 

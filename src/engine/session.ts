@@ -280,13 +280,7 @@ export class SimbaSession {
         break;
       }
       if (step === max - 1) break;
-      let h = this.model.embed([id]);
-      for (let l = 0; l < states.length; l++) {
-        const out = await this.model.runLayer(l, h, states[l], { precision: opts.precision });
-        states[l] = out.state;
-        h = out.hidden;
-      }
-      logprobs = await this.model.logprobs(h, opts.precision);
+      logprobs = await this.model.step(this.model.embed([id]), states, opts.precision, opts.signal);
     }
     const decodeMs = performance.now() - d0;
     return { text, ids, logprobs: chosen, prefillMs, msPerToken: ids.length ? decodeMs / ids.length : 0 };

@@ -3,6 +3,10 @@
 // identity holds per channel on real layers, and offsets are UTF-16.
 import * as assert from 'assert';
 import { SimbaSession, scheduleCounts, resolveSimbaOptions, klDivergence } from '../../src/engine';
+import * as ort from 'onnxruntime-node';
+import { buildDecodeStepGraph } from '../../src/engine/graphs/cpu';
+import { loadWeights } from '../../src/engine/weights';
+import { SafetensorsStore } from '../../src/engine/safetensors';
 import { writeCheckpoint } from '../helpers/checkpoint';
 
 const TEXT = 'import os\n\ndef walk(root):\n    for name in os.listdir(root):\n        yield os.path.join(root, name)\n'.repeat(4);
@@ -165,14 +169,8 @@ describe('int8 decoding', () => {
     const s = await SimbaSession.load({ modelDir: writeCheckpoint({ seed: 11 }), device: 'cpu' });
     const ids = (await s.tokenize(TEXT)).map((t) => t.id);
     const r = await s.run(ids, resolveSimbaOptions({ schedule: 'dense' }));
-    const step = async (precision: 'fp32' | 'int8') => {
-      let h = s.model.embed([ids[3]]);
-      for (let l = 0; l < r.states.length; l++) {
-        const st = { conv: r.states[l].conv.slice(), ssm: r.states[l].ssm.slice() };
-        h = (await s.model.runLayer(l, h, st, { precision })).hidden;
-      }
-      return s.model.logprobs(h, precision);
-    };
+    const step = (precision: 'fp32' | 'int8') =>
+      s.model.step(s.model.embed([ids[3]]), r.states.map((st) => ({ conv: st.conv.slice(), ssm: st.ssm.slice() })), precision);
     const a = await step('fp32');
     const b = await step('int8');
     assert.ok(maxAbsDiff(a, b) > 0, 'int8 graph is not in use');
@@ -181,6 +179,30 @@ describe('int8 decoding', () => {
     assert.ok(kl < 0.01, `KL(fp32 || int8) = ${kl} nats`);
     const argmax = (x: Float32Array) => x.indexOf(Math.max(...x));
     assert.strictEqual(argmax(b), argmax(a));
+    await s.dispose();
+  });
+});
+
+describe('fused decoding step graph', () => {
+  it('in fp32 equals the per-layer graphs (the single-row state update is the scan step)', async () => {
+    const dir = writeCheckpoint({ seed: 13 });
+    const s = await SimbaSession.load({ modelDir: dir, device: 'cpu' });
+    const c = s.model.config;
+    const w = loadWeights(SafetensorsStore.open(dir), c);
+    const fused = await ort.InferenceSession.create(buildDecodeStepGraph(c, w.layers, w.normF, w.lmHead, 'fp32'));
+    const ids = (await s.tokenize(TEXT)).map((t) => t.id);
+    const r = await s.run(ids, resolveSimbaOptions({ schedule: 'dense' }));
+    const states = r.states.map((st) => ({ conv: st.conv.slice(), ssm: st.ssm.slice() }));
+    const want = await s.model.step(s.model.embed([ids[5]]), states, 'fp32');
+    const feeds: Record<string, ort.Tensor> = { hidden: new ort.Tensor('float32', s.model.embed([ids[5]]), [1, c.dModel]) };
+    r.states.forEach((st, i) => {
+      feeds[`conv_state_${i}`] = new ort.Tensor('float32', st.conv, [c.convKernel - 1, c.dInner]);
+      feeds[`ssm_state_${i}`] = new ort.Tensor('float32', st.ssm, [c.dInner, c.dState]);
+    });
+    const got = await fused.run(feeds);
+    assert.ok(maxAbsDiff(got.logprobs.data as Float32Array, want) < 1e-4);
+    states.forEach((st, i) => assert.ok(maxAbsDiff(got[`ssm_state_out_${i}`].data as Float32Array, st.ssm) < 1e-5, `layer ${i} state`));
+    await fused.release();
     await s.dispose();
   });
 });

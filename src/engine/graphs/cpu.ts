@@ -83,15 +83,28 @@ function scanBody(E: number, N: number, A: string): ReturnType<GraphBuilder['gra
   return b.graph();
 }
 
-export function buildLayerGraphCpu(c: MambaConfig, w: LayerWeights, index: number, precision: Precision = 'fp32'): Uint8Array {
-  const { dModel: D, dInner: E, dState: N, dtRank: R, convKernel: K } = c;
-  const g = new GraphBuilder(`mamba_layer_${index}_cpu`);
-  const hidden = g.input('hidden', ['L', D]);
-  const convState = g.input('conv_state', [K - 1, E]);
-  const ssmState = g.input('ssm_state', [E, N]);
+interface MixerValues {
+  hiddenOut: string;
+  convOut: string;
+  ssmOut: string;
+  u: string;
+  delta: string;
+  B: string;
+  C: string;
+  y: string;
+}
 
-  const xn = rmsNorm(g, hidden, g.weight('norm.weight', w.norm, [D]), c.eps);
-  const xz = projection(g, xn, 'in_proj', w.inProj, 2 * E, D, precision, w.inProjBias);
+/**
+ * One Mamba-1 block (norm, in_proj, causal conv, x_proj, dt_proj, selective scan, gate,
+ * out_proj, residual) added to graph `g`, its weights named under `prefix`.
+ * mode 'scan': any number of rows, the scan as an ONNX Scan over time.
+ * mode 'step': exactly one row (a decoding step), the state update written out directly.
+ */
+function mambaBlock(g: GraphBuilder, c: MambaConfig, w: LayerWeights, prefix: string, hidden: string, convState: string, ssmState: string, precision: Precision, mode: 'scan' | 'step'): MixerValues {
+  const { dModel: D, dInner: E, dState: N, dtRank: R, convKernel: K } = c;
+  const name = (n: string) => prefix + n;
+  const xn = rmsNorm(g, hidden, g.weight(name('norm.weight'), w.norm, [D]), c.eps);
+  const xz = projection(g, xn, name('in_proj'), w.inProj, 2 * E, D, precision, w.inProjBias);
   const [x, z] = g.opN('Split', [xz, g.ints([E, E])], { axis: 1 }, 2);
 
   // Causal depthwise convolution over [conv_state; x]: out_t = Σ_k w[:, k] ⊙ xc[t + k].
@@ -102,35 +115,77 @@ export function buildLayerGraphCpu(c: MambaConfig, w: LayerWeights, index: numbe
     for (let e = 0; e < E; e++) tap[e] = w.convWeight[e * K + k];
     const end = k === K - 1 ? INT64_MAX : -(K - 1 - k);
     const rows = g.op('Slice', [xc, g.ints([k]), g.ints([end]), g.ints([0])]);
-    const term = g.op('Mul', [rows, g.weight(`conv1d.tap${k}`, tap, [E])]);
+    const term = g.op('Mul', [rows, g.weight(name(`conv1d.tap${k}`), tap, [E])]);
     conv = k === 0 ? term : g.op('Add', [conv, term]);
   }
-  if (w.convBias) conv = g.op('Add', [conv, g.weight('conv1d.bias', w.convBias, [E])]);
+  if (w.convBias) conv = g.op('Add', [conv, g.weight(name('conv1d.bias'), w.convBias, [E])]);
   const convOut = g.op('Slice', [xc, g.ints([-(K - 1)]), g.ints([INT64_MAX]), g.ints([0])]);
   const u = silu(g, conv);
 
-  const dbc = projection(g, u, 'x_proj', w.xProj, R + 2 * N, E, precision);
+  const dbc = projection(g, u, name('x_proj'), w.xProj, R + 2 * N, E, precision);
   const [dtLow, B, C] = g.opN('Split', [dbc, g.ints([R, N, N])], { axis: 1 }, 3);
-  const delta = g.op('Softplus', [linear(g, dtLow, g.weight('dt_proj.weight', w.dtProj, [E, R]), g.weight('dt_proj.bias', w.dtBias, [E]))]);
+  const delta = g.op('Softplus', [linear(g, dtLow, g.weight(name('dt_proj.weight'), w.dtProj, [E, R]), g.weight(name('dt_proj.bias'), w.dtBias, [E]))]);
 
-  // The scan runs over time; every scan input is shaped so a step's slice broadcasts directly.
-  const A = g.weight('A', w.A, [E, N]);
-  const col = (v: string) => g.op('Unsqueeze', [v, g.ints([2])]); // (L, X) -> (L, X, 1)
-  const row = (v: string) => g.op('Unsqueeze', [v, g.ints([1])]); // (L, X) -> (L, 1, X)
-  const scanInputs = [col(delta), col(g.op('Mul', [delta, u])), row(B), col(C)];
-  const [hLast, ys] = g.opN('Scan', [ssmState, ...scanInputs], { body: scanBody(E, N, A), num_scan_inputs: 4 }, 2);
-
-  const y = g.op('Add', [g.op('Squeeze', [ys, g.ints([2])]), g.op('Mul', [u, g.weight('D', w.D, [E])])]);
+  const A = g.weight(name('A'), w.A, [E, N]);
+  let ssmOut: string;
+  let ySsm: string;
+  if (mode === 'scan') {
+    // The scan runs over time; every scan input is shaped so a step's slice broadcasts directly.
+    const col = (v: string) => g.op('Unsqueeze', [v, g.ints([2])]); // (L, X) -> (L, X, 1)
+    const row = (v: string) => g.op('Unsqueeze', [v, g.ints([1])]); // (L, X) -> (L, 1, X)
+    const scanInputs = [col(delta), col(g.op('Mul', [delta, u])), row(B), col(C)];
+    const [hLast, ys] = g.opN('Scan', [ssmState, ...scanInputs], { body: scanBody(E, N, A), num_scan_inputs: 4 }, 2);
+    ssmOut = hLast;
+    ySsm = g.op('Squeeze', [ys, g.ints([2])]);
+  } else {
+    // One step: h' = exp(Δ ⊗ A) ⊙ h + (Δu) ⊗ B, y = h' · C, with (1, X) rows reshaped.
+    const asCol = (v: string) => g.op('Reshape', [v, g.ints([-1, 1])]);
+    const dA = g.op('Exp', [g.op('Mul', [asCol(delta), A])]);
+    ssmOut = g.op('Add', [g.op('Mul', [dA, ssmState]), g.op('Mul', [asCol(g.op('Mul', [delta, u])), B])]);
+    ySsm = g.op('Reshape', [g.op('MatMul', [ssmOut, asCol(C)]), g.ints([1, E])]);
+  }
+  const y = g.op('Add', [ySsm, g.op('Mul', [u, g.weight(name('D'), w.D, [E])])]);
   const gated = g.op('Mul', [y, silu(g, z)]);
-  const out = projection(g, gated, 'out_proj', w.outProj, D, E, precision, w.outProjBias);
-  g.output(g.op('Add', [hidden, out]), 'hidden_out', ['L', D]);
-  g.output(convOut, 'conv_state_out', [K - 1, E]);
-  g.output(hLast, 'ssm_state_out', [E, N]);
-  g.output(u, 'u', ['L', E]);
-  g.output(delta, 'delta', ['L', E]);
-  g.output(B, 'B', ['L', N]);
-  g.output(C, 'C', ['L', N]);
-  g.output(y, 'y', ['L', E]);
+  const out = projection(g, gated, name('out_proj'), w.outProj, D, E, precision, w.outProjBias);
+  return { hiddenOut: g.op('Add', [hidden, out]), convOut, ssmOut, u, delta, B, C, y };
+}
+
+export function buildLayerGraphCpu(c: MambaConfig, w: LayerWeights, index: number, precision: Precision = 'fp32'): Uint8Array {
+  const { dModel: D, dInner: E, dState: N, convKernel: K } = c;
+  const g = new GraphBuilder(`mamba_layer_${index}_cpu`);
+  const hidden = g.input('hidden', ['L', D]);
+  const convState = g.input('conv_state', [K - 1, E]);
+  const ssmState = g.input('ssm_state', [E, N]);
+  const v = mambaBlock(g, c, w, '', hidden, convState, ssmState, precision, 'scan');
+  g.output(v.hiddenOut, 'hidden_out', ['L', D]);
+  g.output(v.convOut, 'conv_state_out', [K - 1, E]);
+  g.output(v.ssmOut, 'ssm_state_out', [E, N]);
+  g.output(v.u, 'u', ['L', E]);
+  g.output(v.delta, 'delta', ['L', E]);
+  g.output(v.B, 'B', ['L', N]);
+  g.output(v.C, 'C', ['L', N]);
+  g.output(v.y, 'y', ['L', E]);
+  return g.model();
+}
+
+/**
+ * One decoding step through every layer and the LM head in a single graph: one session run per
+ * token instead of one per layer, and no Scan for a single row. Inputs hidden (1, D) and each
+ * layer's conv_state_i / ssm_state_i; outputs logprobs (1, V) and the new states.
+ */
+export function buildDecodeStepGraph(c: MambaConfig, layers: LayerWeights[], normF: Float32Array, lmHead: Float32Array, precision: Precision): Uint8Array {
+  const { dModel: D, dInner: E, dState: N, convKernel: K } = c;
+  const g = new GraphBuilder('mamba_decode_step');
+  let h = g.input('hidden', [1, D]);
+  layers.forEach((w, i) => {
+    const v = mambaBlock(g, c, w, `layers.${i}.`, h, g.input(`conv_state_${i}`, [K - 1, E]), g.input(`ssm_state_${i}`, [E, N]), precision, 'step');
+    g.output(v.convOut, `conv_state_out_${i}`, [K - 1, E]);
+    g.output(v.ssmOut, `ssm_state_out_${i}`, [E, N]);
+    h = v.hiddenOut;
+  });
+  const xn = rmsNorm(g, h, g.weight('norm_f.weight', normF, [D]), c.eps);
+  const logits = projection(g, xn, 'lm_head', lmHead, c.vocabSize, D, precision);
+  g.output(g.op('LogSoftmax', [logits], { axis: 1 }), 'logprobs', [1, c.vocabSize]);
   return g.model();
 }
 
