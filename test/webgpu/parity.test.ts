@@ -43,13 +43,14 @@ for (const m of MODELS) {
     it('chunked prefill on the GPU (chunks of 48 tokens) equals the CPU in one chunk', async () => {
       const dense = resolveSimbaOptions({ schedule: 'dense' });
       const a = await cpu.lastLogprobs(await cpu.run(ids, dense));
+      const chunk = gpu.model.chunkTokens;
       gpu.model.chunkTokens = 48;
       try {
         const b = await gpu.lastLogprobs(await gpu.run(ids, dense));
         const d = maxAbsDiff(a, b);
         assert.ok(d <= TOL, `max |Δ log p| = ${d}`);
       } finally {
-        gpu.model.chunkTokens = 256;
+        gpu.model.chunkTokens = chunk;
       }
     });
 

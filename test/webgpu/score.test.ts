@@ -1,36 +1,56 @@
 // The GPU influence scorer (chunks walked from the end, CumSum for S, no Scan) against the CPU
-// scorer on real layer activations, with small chunks so the carried Σ Δ is exercised.
+// scorer on real layer activations (from the CPU layer graph run directly), with small chunks so
+// the carried Σ Δ is exercised.
 import * as assert from 'assert';
-import { SimbaSession } from '../../src/engine';
+import * as path from 'path';
+import * as ort from 'onnxruntime-node';
+import { parseConfig } from '../../src/engine/config';
+import { buildLayerGraphCpu } from '../../src/engine/graphs/cpu';
 import { GpuInfluenceScorer } from '../../src/engine/gpuScore';
+import { InfluenceScorer } from '../../src/engine/influence';
 import { sessionOptions } from '../../src/engine/providers';
+import { SafetensorsStore } from '../../src/engine/safetensors';
+import { TextTokenizer } from '../../src/engine/tokenizer';
+import { loadWeights } from '../../src/engine/weights';
 import { MODELS, sampleText } from './models';
 
 describe('GPU influence scorer', function () {
   for (const m of MODELS.slice(1)) {
     it(`${m.name}: same scores and channel sums as the CPU scorer (chunks of 16 and whole)`, async function () {
-      const cpu = await SimbaSession.load({ modelDir: m.dir(), device: 'cpu' });
-      const gpu = await GpuInfluenceScorer.create(cpu.model.config.dInner, cpu.model.config.dState, sessionOptions('webgpu'));
+      const dir = m.dir();
+      const c = parseConfig(path.join(dir, 'config.json'));
+      const w = loadWeights(SafetensorsStore.open(dir), c);
+      const { dModel: D, dInner: E, dState: N, convKernel: K } = c;
+      const ids = (await TextTokenizer.load(path.join(dir, 'tokenizer.json')).encode(sampleText(1500))).map((t) => t.id).slice(0, 200);
+      const T = ids.length;
+      const cpuScorer = await InfluenceScorer.create(E, N, sessionOptions('cpu'));
+      const gpuScorer = await GpuInfluenceScorer.create(E, N, sessionOptions('webgpu'));
       try {
-        const ids = (await cpu.tokenize(sampleText(1500))).map((t) => t.id).slice(0, 200);
-        const E = cpu.model.config.dInner;
-        let h = cpu.model.embed(ids);
-        for (let l = 0; l < cpu.model.config.layers; l++) {
-          const out = await cpu.model.runLayer(l, h, cpu.model.emptyState(), 'scores');
-          const want = await cpu.scoreLayer(l, out, 'signed-max');
+        let h: Float32Array = new Float32Array(T * D);
+        ids.forEach((id, i) => h.set(w.embeddings.subarray(id * D, (id + 1) * D), i * D));
+        for (let l = 0; l < c.layers; l++) {
+          const layer = await ort.InferenceSession.create(buildLayerGraphCpu(c, w.layers[l], l), sessionOptions('cpu'));
+          const r = await layer.run({
+            hidden: new ort.Tensor('float32', h, [T, D]),
+            conv_state: new ort.Tensor('float32', new Float32Array((K - 1) * E), [K - 1, E]),
+            ssm_state: new ort.Tensor('float32', new Float32Array(E * N), [E, N]),
+          });
+          await layer.release();
+          const act = { u: r.u.data as Float32Array, delta: r.delta.data as Float32Array, B: r.B.data as Float32Array, C: r.C.data as Float32Array };
+          const want = await cpuScorer.score(act, w.layers[l].A, 'signed-max');
+          let scale = 0;
+          for (const v of want.scores) scale = Math.max(scale, Math.abs(v));
           for (const chunk of [16, 4096]) {
-            gpu.chunkTokens = chunk;
-            const got = await gpu.score({ u: out.u!, delta: out.delta!, B: out.B!, C: out.C! }, cpu.model.A[l], 'signed-max');
-            let scale = 0;
-            for (const v of want.scores) scale = Math.max(scale, Math.abs(v));
-            for (let t = 0; t < ids.length; t++) assert.ok(Math.abs(got.scores[t] - want.scores[t]) <= 1e-4 * Math.max(1, scale), `layer ${l} chunk ${chunk} token ${t}: ${got.scores[t]} vs ${want.scores[t]}`);
+            gpuScorer.chunkTokens = chunk;
+            const got = await gpuScorer.score(act, w.layers[l].A, 'signed-max');
+            for (let t = 0; t < T; t++) assert.ok(Math.abs(got.scores[t] - want.scores[t]) <= 1e-4 * Math.max(1, scale), `layer ${l} chunk ${chunk} token ${t}: ${got.scores[t]} vs ${want.scores[t]}`);
             for (let e = 0; e < E; e++) assert.ok(Math.abs(got.channelSum[e] - want.channelSum[e]) <= 1e-4 * Math.max(1, Math.abs(want.channelSum[e])), `layer ${l} channel ${e}`);
           }
-          h = out.hidden;
+          h = r.hidden_out.data as Float32Array;
         }
       } finally {
-        await gpu.dispose();
-        await cpu.dispose();
+        await gpuScorer.dispose();
+        await cpuScorer.dispose();
       }
     });
   }
