@@ -3,7 +3,7 @@
 // the same weights, and tools/reference's PyTorch reference (bench/bench_gpu_torch.py).
 //
 //   node dist/bench-gpu.js [--device auto|cuda|webgpu] [--shapes 130m,2.8b] [--tokens 8192,32768]
-//                          [--keep 0.1] [--decode 64] [--repeat 2] [--chunk 2048] [--no-torch]
+//                          [--keep 0.1] [--decode 64] [--repeat 2] [--chunk N (default: the engine's)] [--no-torch]
 //                          [--python PATH] [--cache DIR] [--json PATH] [--allow-cpu]
 //
 // Shapes are random-weight checkpoints of the public models' sizes (written once, streamed to
@@ -60,7 +60,7 @@ function parseArgs(argv: string[]): Args {
     keep: 0.1,
     decode: 64,
     repeat: 2,
-    chunk: 2048,
+    chunk: 0,
     torch: true,
     python: process.env.SIMBA_PYTHON ?? 'python3',
     cache: path.join(ROOT, '.cache', 'bench-gpu'),
@@ -189,7 +189,7 @@ async function child(a: Args, shape: string): Promise<EngineResult> {
     await s.dispose();
     return { ...res, error: `no GPU provider started (${s.deviceNotes.join('; ')})` };
   }
-  s.model.chunkTokens = a.chunk;
+  if (a.chunk > 0) s.model.chunkTokens = a.chunk;
   const vocab = s.model.config.vocabSize;
   const dense = resolveSimbaOptions({ schedule: 'dense' });
   const simba = resolveSimbaOptions({ keepRatio: a.keep });
