@@ -173,10 +173,6 @@ export class MambaModel {
         // scan's decay input is (chunk, E·N) floats.
         if (provider === 'cuda') model.chunkTokens = 2048;
         else if (provider === 'webgpu') model.chunkTokens = Math.max(64, Math.min(2048, 2 ** Math.floor(Math.log2(2 ** 25 / (config.dInner * config.dState)))));
-        // GPU kernels want long chunks; WebGPU guarantees storage bindings of 128 MiB only, and the
-        // scan's decay input is (chunk, E·N) floats.
-        if (provider === 'cuda') model.chunkTokens = 2048;
-        else if (provider === 'webgpu') model.chunkTokens = Math.max(64, Math.min(2048, 2 ** Math.floor(Math.log2(2 ** 25 / (config.dInner * config.dState)))));
         model.loadMs = Date.now() - t0;
         return model;
       } catch (e) {
