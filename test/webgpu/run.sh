@@ -11,9 +11,13 @@ if [ -z "${VK_ICD_FILENAMES:-}" ]; then
   if [ ! -f "$LIB/vk_swiftshader_icd.json" ]; then
     echo "test:webgpu: fetching SwiftShader (Debian chromium-common) into .cache/swiftshader" >&2
     tmp="$(mktemp -d)"
-    if ! (cd "$tmp" && apt-get download chromium-common >/dev/null); then
-      echo "test:webgpu: 'apt-get download chromium-common' failed (needs a Debian/Ubuntu apt source; run apt-get update first)" >&2
-      rm -rf "$tmp"; exit 1
+    if ! (cd "$tmp" && apt-get download chromium-common >/dev/null 2>&1); then
+      # Stale or missing package lists: refresh them once (needs root) and retry.
+      [ "$(id -u)" = 0 ] && apt-get update -qq >/dev/null 2>&1 || true
+      if ! (cd "$tmp" && apt-get download chromium-common >/dev/null); then
+        echo "test:webgpu: 'apt-get download chromium-common' failed (needs a Debian/Ubuntu apt source with chromium-common; try apt-get update)" >&2
+        rm -rf "$tmp"; exit 1
+      fi
     fi
     rm -rf "$SS.part" && mkdir -p "$SS.part"
     dpkg -x "$tmp"/chromium-common_*.deb "$SS.part/all"
