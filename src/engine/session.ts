@@ -3,6 +3,7 @@
 // continuations by recurrent decoding from a prefill's states. No vscode import.
 import * as fs from 'fs';
 import * as path from 'path';
+import { GpuDecoder } from './gpuDecode';
 import { GpuInfluenceScorer } from './gpuScore';
 import { InfluenceScorer } from './influence';
 import { LayerOutput, LayerState, MambaModel } from './model';
@@ -258,6 +259,21 @@ export class SimbaSession {
 
   private prefixCache?: { key: string; ids: number[]; states: LayerState[] };
 
+  /**
+   * On a GPU provider, fp32 decoding keeps the states on the device between tokens (gpuDecode.ts).
+   * Built on first use (its own copy of the layer weights on the device); undefined on the CPU or
+   * when it cannot start, and decoding then goes through model.step.
+   */
+  private deviceDecoder?: Promise<GpuDecoder | undefined>;
+  private decoderBusy = false;
+
+  private decoderFor(precision: Precision | undefined): Promise<GpuDecoder | undefined> {
+    const provider = this.model.provider;
+    if (provider === 'cpu' || (precision ?? 'fp32') !== 'fp32') return Promise.resolve(undefined);
+    this.deviceDecoder ??= GpuDecoder.create(this.model.dir, this.model.config, provider).catch(() => undefined);
+    return this.deviceDecoder;
+  }
+
   /** The decoding loop: pick a token, run it through every layer with its state, repeat. */
   async decodeFrom(states: LayerState[], logprobs: Float32Array, prefillMs: number, opts: GenerateOptions = {}): Promise<Generation> {
     const max = opts.maxTokens ?? 32;
@@ -266,27 +282,43 @@ export class SimbaSession {
     const eos = this.model.config.eosTokenId ?? 0;
     const ids: number[] = [];
     const chosen: number[] = [];
+    // One decoding at a time owns the device-resident states; a concurrent one uses model.step.
+    let dec: GpuDecoder | undefined;
+    if (max > 1 && !this.decoderBusy) {
+      this.decoderBusy = true;
+      dec = await this.decoderFor(opts.precision);
+      if (!dec) this.decoderBusy = false;
+    }
     const d0 = performance.now();
     let text = '';
-    for (let step = 0; step < max; step++) {
-      throwIfAborted(opts.signal);
-      const id = temperature > 0 ? sample(logprobs, temperature, opts.topK ?? 40, random) : topK(logprobs, 1)[0];
-      if (opts.stop === 'document' && id === eos) break;
-      ids.push(id);
-      chosen.push(logprobs[id]);
-      text = await this.model.tokenizer.decode(ids);
-      if (opts.stop === 'line' && text.includes('\n')) {
-        text = text.slice(0, text.indexOf('\n'));
-        break;
+    let decodeMs = 0;
+    try {
+      dec?.setStates(states);
+      for (let step = 0; step < max; step++) {
+        throwIfAborted(opts.signal);
+        const id = temperature > 0 ? sample(logprobs, temperature, opts.topK ?? 40, random) : topK(logprobs, 1)[0];
+        if (opts.stop === 'document' && id === eos) break;
+        ids.push(id);
+        chosen.push(logprobs[id]);
+        text = await this.model.tokenizer.decode(ids);
+        if (opts.stop === 'line' && text.includes('\n')) {
+          text = text.slice(0, text.indexOf('\n'));
+          break;
+        }
+        if (step === max - 1) break;
+        logprobs = dec ? await dec.step(id) : await this.model.step(this.model.embed([id]), states, opts.precision, opts.signal);
       }
-      if (step === max - 1) break;
-      logprobs = await this.model.step(this.model.embed([id]), states, opts.precision, opts.signal);
+      decodeMs = performance.now() - d0;
+      // The caller's states end where decoding ended, as with model.step.
+      if (dec) (await dec.download()).forEach((st, l) => (states[l] = st));
+    } finally {
+      if (dec) this.decoderBusy = false;
     }
-    const decodeMs = performance.now() - d0;
     return { text, ids, logprobs: chosen, prefillMs, msPerToken: ids.length ? decodeMs / ids.length : 0 };
   }
 
   async dispose(): Promise<void> {
+    await (await this.deviceDecoder)?.dispose();
     await this.scorer.dispose();
     await this.model.dispose();
   }

@@ -71,6 +71,8 @@ for (const m of MODELS) {
       const text = sampleText(600);
       const a = await cpu.generate(text, { maxTokens: 8 });
       const b = await gpu.generate(text, { maxTokens: 8 });
+      const used = await (gpu as unknown as { deviceDecoder?: Promise<unknown> }).deviceDecoder;
+      assert.ok(used, 'WebGPU decoding did not keep its states on the device (no GpuDecoder)');
       assert.deepStrictEqual(b.ids, a.ids);
       const d = maxAbsDiff(a.logprobs, b.logprobs);
       assert.ok(d <= TOL, `max |Δ log p| = ${d}`);
