@@ -41,13 +41,21 @@ export class GpuDecoder {
     const w = loadWeights(SafetensorsStore.open(dir), config);
     const base = sessionOptions(provider, threads);
     const keep = { ...base, preferredOutputLocation: Object.fromEntries(ON_DEVICE.map((n) => [n, 'gpu-buffer'])) } as ort.InferenceSession.SessionOptions;
-    const layers: ort.InferenceSession[] = [];
-    for (let i = 0; i < config.layers; i++) layers.push(await ort.InferenceSession.create(buildLayerGraphGpu(config, w.layers[i], i), keep));
-    const head = await ort.InferenceSession.create(buildHeadGraphGpu(config, w.normF, w.lmHead), base);
-    const g = new GraphBuilder('download');
-    g.output(g.op('Identity', [g.input('x', ['a', 'b'])]), 'y', ['a', 'b']);
-    const download1 = await ort.InferenceSession.create(g.model(), base);
-    return new GpuDecoder(config, w.embeddings, layers, head, download1);
+    const created: ort.InferenceSession[] = [];
+    const create = async (bytes: Uint8Array, so: ort.InferenceSession.SessionOptions) => created[created.push(await ort.InferenceSession.create(bytes, so)) - 1];
+    try {
+      const layers: ort.InferenceSession[] = [];
+      for (let i = 0; i < config.layers; i++) layers.push(await create(buildLayerGraphGpu(config, w.layers[i], i), keep));
+      const head = await create(buildHeadGraphGpu(config, w.normF, w.lmHead), base);
+      const g = new GraphBuilder('download');
+      g.output(g.op('Identity', [g.input('x', ['a', 'b'])]), 'y', ['a', 'b']);
+      const download1 = await create(g.model(), base);
+      return new GpuDecoder(config, w.embeddings, layers, head, download1);
+    } catch (e) {
+      // Out of device memory for the second copy of the weights, say: give back what was made.
+      for (const s of created) await s.release().catch(() => undefined);
+      throw e;
+    }
   }
 
   /** Start from host states (e.g. a prefill's): they are uploaded on the first step. */
