@@ -176,7 +176,9 @@ export class MambaModel {
         model.loadMs = Date.now() - t0;
         return model;
       } catch (e) {
-        notes.push(`${provider}: failed to start (${ortMessage(e)})`);
+        const why = ortMessage(e);
+        const hint = provider === 'webgpu' && process.platform === 'linux' && /adapter/i.test(why) ? '; on Linux WebGPU needs a Vulkan driver: libvulkan.so.1 and a GPU ICD' : '';
+        notes.push(`${provider}: failed to start (${why}${hint})`);
         for (const s of created) await s.release().catch(() => undefined);
       }
     }
