@@ -3,6 +3,8 @@
 // through messages (lib/messages.ts). In the standalone report the analysis is embedded.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { Analysis } from '../src/engine/types';
 import { HEAT_BUCKETS, heatRgb } from './lib/colors';
 import { aliveCounts, flopsSaved, highwayTokens, influenceAtLayer, layerCount, rankNormalise, OverlayMetric } from './lib/metrics';
@@ -50,6 +52,13 @@ function layout(): void {
       h('label', { for: 'keep-ratio' }, 'keep ratio'),
       h('input', { id: 'keep-ratio', type: 'range', min: '0.02', max: '1', step: '0.01', value: String(state.keepRatio), 'aria-label': 'keep ratio' }),
       h('span', { id: 'keep-ratio-value' }, state.keepRatio.toFixed(2))),
+    h('span', { class: 'slider', id: 'overlay-controls' },
+      h('label', {}, 'overlay'),
+      h('vscode-single-select', { id: 'overlay-metric', 'aria-label': 'overlay metric' },
+        h('vscode-option', { value: 'retention' }, 'retention depth'),
+        h('vscode-option', { value: 'influence' }, 'influence'),
+        h('vscode-option', { value: 'surprisal' }, 'surprisal')),
+      h('vscode-single-select', { id: 'overlay-layer', 'aria-label': 'layer of the influence overlay' }, h('vscode-option', { value: '-1' }, 'last layer'))),
     h('vscode-button', { id: 'cancel', class: 'hidden', secondary: '' }, 'Cancel'),
     h('span', { id: 'progress-text', class: 'muted' }),
     h('span', { id: 'legend', class: 'legend', title: 'low → high' }),
@@ -97,6 +106,18 @@ function layout(): void {
     post({ type: 'rerun', keepRatio: state.keepRatio });
   });
   $('cancel').addEventListener('click', () => post({ type: 'cancel' }));
+  $('overlay-controls').classList.toggle('hidden', reportMode);
+  const metricSel = $<HTMLElement & { value: string }>('overlay-metric');
+  const layerSel = $<HTMLElement & { value: string }>('overlay-layer');
+  const sendOverlay = () => {
+    state.metric = metricSel.value as OverlayMetric;
+    state.layer = Number(layerSel.value);
+    layerSel.classList.toggle('hidden', state.metric !== 'influence');
+    saveState();
+    post({ type: 'overlay', metric: state.metric, layer: state.layer });
+  };
+  metricSel.addEventListener('change', sendOverlay);
+  layerSel.addEventListener('change', sendOverlay);
   wireHeatmap();
   wireHighway();
   window.addEventListener('resize', () => drawAll());
@@ -429,6 +450,7 @@ function setAnalysis(a: Analysis, text: string | undefined, stale = false): void
     $<HTMLInputElement>('keep-ratio').value = String(a.options.keepRatio);
     $('keep-ratio-value').textContent = a.options.keepRatio.toFixed(2);
   }
+  fillLayerOptions(layerCount(a));
   $('empty').classList.add('hidden');
   $('content').classList.remove('hidden');
   $('stale').classList.toggle('hidden', !stale);
@@ -443,6 +465,23 @@ function setAnalysis(a: Analysis, text: string | undefined, stale = false): void
   document.body.dataset.keepRatio = String(a.options?.keepRatio ?? '');
   post({ type: 'rendered', what: 'analysis', detail: { tokens: a.tokens.length, ms, lanes: lanes.length, keepRatio: a.options?.keepRatio } });
   if (state.scrollY) window.scrollTo(0, state.scrollY);
+}
+
+function fillLayerOptions(L: number): void {
+  const sel = $<HTMLElement & { value: string }>('overlay-layer');
+  if (sel.childElementCount === L + 1) return;
+  sel.innerHTML = '';
+  sel.append(h('vscode-option', { value: '-1' }, 'last layer'));
+  for (let l = 0; l < L; l++) sel.append(h('vscode-option', { value: String(l) }, `layer ${l}`));
+  showOverlaySettings();
+}
+
+function showOverlaySettings(): void {
+  const m = $<HTMLElement & { value: string }>('overlay-metric');
+  const l = $<HTMLElement & { value: string }>('overlay-layer');
+  m.value = state.metric;
+  l.value = String(state.layer);
+  l.classList.toggle('hidden', state.metric !== 'influence');
 }
 
 function setBusy(b: boolean, label?: string): void {
@@ -465,6 +504,7 @@ window.addEventListener('message', (e) => {
       state.keepRatio = m.keepRatio; state.metric = m.metric; state.layer = m.layer;
       $<HTMLInputElement>('keep-ratio').value = String(m.keepRatio);
       $('keep-ratio-value').textContent = m.keepRatio.toFixed(2);
+      showOverlaySettings();
       saveState();
       break;
     case 'error': $('progress-text').textContent = m.message; break;

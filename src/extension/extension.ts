@@ -62,7 +62,8 @@ class Controller implements vscode.Disposable {
       onInsert: (text) => void this.insert(text),
       onRerun: (keepRatio) => void this.rerun(keepRatio),
       onCancel: () => this.cancel(),
-      onLayer: (layer) => void vscode.workspace.getConfiguration('simba').update('overlay.layer', layer, vscode.ConfigurationTarget.Global),
+      onOverlay: (metric, layer) => void this.chooseMetric(metric, layer),
+      settings: () => { const c = readConfig(); return { keepRatio: c.keepRatio, metric: c.overlayMetric, layer: c.overlayLayer }; },
     });
     this.completions = new SimbaInlineCompletions(this.engine, this.out);
 
@@ -271,7 +272,8 @@ class Controller implements vscode.Disposable {
   }
 
   private updateOverlayItem(): void {
-    const ed = vscode.window.activeTextEditor;
+    // With the panel focused there is no active text editor: show the analysed one's state.
+    const ed = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.lastUri);
     const r = ed ? this.results.get(ed.document.uri.toString()) : undefined;
     if (!r) { this.overlayItem.hide(); return; }
     const cfg = readConfig();
@@ -418,7 +420,11 @@ class Controller implements vscode.Disposable {
   }
 
   private onConfig(e: vscode.ConfigurationChangeEvent): void {
-    if (e.affectsConfiguration('simba.overlay')) this.refreshEditors();
+    if (e.affectsConfiguration('simba.overlay') || e.affectsConfiguration('simba.keepRatio')) {
+      this.refreshEditors();
+      const c = readConfig();
+      this.panel.post({ type: 'settings', keepRatio: c.keepRatio, metric: c.overlayMetric, layer: c.overlayLayer });
+    }
   }
 
   dispose(): void {

@@ -4,13 +4,16 @@ import * as vscode from 'vscode';
 import type { Analysis } from '../engine/types';
 import { shellHtml, randomNonce } from '../../webview/report';
 import { FromWebview, ToWebview, parseFromWebview } from '../../webview/lib/messages';
+import type { OverlayMetric } from '../../webview/lib/metrics';
 
 export interface PanelHandlers {
   onReveal(offset: number): void;
   onInsert(text: string): void;
   onRerun(keepRatio: number): void;
   onCancel(): void;
-  onLayer(layer: number): void;
+  onOverlay(metric: OverlayMetric, layer: number): void;
+  /** Current overlay settings, sent to the webview when it (re)loads. */
+  settings(): { keepRatio: number; metric: OverlayMetric; layer: number };
 }
 
 export class SimbaPanel implements vscode.Disposable {
@@ -61,6 +64,7 @@ export class SimbaPanel implements vscode.Disposable {
     switch (m.type) {
       case 'ready':
         this.ready = true;
+        this.post({ type: 'settings', ...this.handlers.settings() });
         if (this.last) this.post({ type: 'analysis', ...this.last });
         if (this.busy) this.post({ type: 'busy', ...this.busy });
         break;
@@ -68,7 +72,7 @@ export class SimbaPanel implements vscode.Disposable {
       case 'insert': this.handlers.onInsert(m.text); break;
       case 'rerun': this.handlers.onRerun(m.keepRatio); break;
       case 'cancel': this.handlers.onCancel(); break;
-      case 'layer': this.handlers.onLayer(m.layer); break;
+      case 'overlay': this.handlers.onOverlay(m.metric, m.layer); break;
       case 'rendered':
         this.rendered.push({ what: m.what, detail: m.detail });
         if (this.rendered.length > 50) this.rendered.shift();

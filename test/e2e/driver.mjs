@@ -249,5 +249,7 @@ try {
   record('e2e harness', false, e);
 }
 if (failures.length) console.log(`failed: ${failures.join(' | ')}`);
+if (!failed && process.env.SIMBA_E2E_KEEP !== '1') fs.rmSync(WORK, { recursive: true, force: true });
+else console.log(`work dir kept: ${WORK}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

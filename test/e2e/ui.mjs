@@ -16,7 +16,13 @@ async function until(fn, ms = 30000, what = 'condition', sleepMs = 200) {
   }
 }
 
+async function focusWorkbench(page) {
+  // Keys typed while a webview has focus may not reach the workbench: click the title bar first.
+  await page.locator('.part.titlebar').click({ position: { x: 300, y: 10 }, timeout: 3000 }).catch(() => {});
+}
+
 async function command(page, title) {
+  await focusWorkbench(page);
   await page.keyboard.press('Escape');
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
@@ -28,6 +34,7 @@ async function command(page, title) {
 }
 
 async function openFile(page, name) {
+  await focusWorkbench(page);
   await page.keyboard.press('Escape');
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
@@ -96,6 +103,7 @@ async function notification(page, text, ms = 30000) {
 }
 
 async function setTheme(ctx, theme) {
+  await focusWorkbench(ctx.page);
   await ctx.page.keyboard.press('Escape');
   await ctx.page.keyboard.press('Control+K');
   await ctx.page.keyboard.press('Control+T');
@@ -149,7 +157,8 @@ export const uiTests = [
   },
   {
     name: 'hover over a token shows retention depth and influence',
-    fn: async ({ page }) => {
+    fn: async (ctx) => {
+      const { page } = ctx;
       const span = page.locator('.monaco-editor .view-line span span', { hasText: 'variance' }).first();
       const box = await span.boundingBox();
       await page.mouse.move(box.x + 3, box.y + box.height / 2);
@@ -158,6 +167,7 @@ export const uiTests = [
       await hover.waitFor({ state: 'visible', timeout: 15000 });
       const text = await hover.textContent();
       if (!/id \d+/.test(text) || !/influence per layer|surprisal/.test(text)) throw new Error(`hover: ${text}`);
+      await page.screenshot({ path: path.join(ctx.shots, 'hover-dark.png'), clip: { x: 320, y: 100, width: 900, height: 480 } });
       await page.mouse.move(5, 5);
       await page.keyboard.press('Escape');
     },
@@ -192,6 +202,29 @@ export const uiTests = [
     },
   },
   {
+    name: 'the overlay selector in the panel switches the editor to influence at a layer',
+    fn: async (ctx) => {
+      const f = webview(ctx.page);
+      const pick = async (id, value) => {
+        const sel = f.locator(id);
+        await sel.click();
+        const opt = f.locator(`${id} vscode-option[value="${value}"]`);
+        // The dropdown lists the options in the element's shadow root; fall back to setting the value.
+        const shown = ctx.page.frameLocator(WEBVIEW).frameLocator('#active-frame').locator(`${id} >> internal:text="${await opt.textContent()}"i`).last();
+        try { await shown.click({ timeout: 3000 }); } catch {
+          await sel.evaluate((el, v) => { el.value = v; el.dispatchEvent(new Event('change')); }, value);
+        }
+      };
+      await pick('#overlay-metric', 'influence');
+      await ctx.page.locator('.statusbar-item', { hasText: /Simba: influence L\d+/ }).first().waitFor({ timeout: 10000 });
+      await pick('#overlay-layer', '2');
+      await ctx.page.locator('.statusbar-item', { hasText: 'Simba: influence L2' }).first().waitFor({ timeout: 10000 });
+      await expectOverlay(ctx, 'dark');
+      await pick('#overlay-metric', 'retention');
+      await ctx.page.locator('.statusbar-item', { hasText: 'Simba: retention' }).first().waitFor({ timeout: 10000 });
+    },
+  },
+  {
     name: 'the panel keeps its zoom when hidden and shown again',
     fn: async ({ page }) => {
       const f = webview(page);
@@ -201,10 +234,13 @@ export const uiTests = [
       const view = await c.getAttribute('data-view');
       if (view === `0-${await c.getAttribute('data-tokens')}`) throw new Error(`not zoomed: ${view}`);
       // Hide the panel behind another editor in its group, then show it again.
-      await page.locator('.tab', { hasText: 'Simba Lens' }).first().click();
+      // (quick open from the first group, Ctrl+Enter: open to the side, i.e. in the panel's group)
+      await page.locator('.monaco-editor .view-lines').first().click({ position: { x: 200, y: 10 } });
+      await page.keyboard.press('Escape');
       await page.keyboard.press('Control+P');
       await page.locator('.quick-input-widget input').fill('notes.md');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'notes.md' }).first().click();
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'notes.md' }).first().waitFor({ timeout: 10000 });
+      await page.keyboard.press('Control+Enter');
       await until(async () => !(await page.locator(WEBVIEW).isVisible()), 10000, 'panel hidden');
       await command(page, 'Simba: Show Highway Panel');
       await until(async () => (await webview(page).locator('#heatmap').getAttribute('data-view')) === view, 20000, `zoom ${view} restored`);

@@ -19,7 +19,8 @@ export type FromWebview =
   | { type: 'insert'; text: string }
   | { type: 'rerun'; keepRatio: number }
   | { type: 'cancel' }
-  | { type: 'layer'; layer: number }
+  /** Change the editor overlay: metric, and the layer for influence (-1 = last). */
+  | { type: 'overlay'; metric: OverlayMetric; layer: number }
   /** Test hook: the webview reports what it drew (read by the UI tests through the DOM too). */
   | { type: 'rendered'; what: string; detail?: Record<string, unknown> };
 
@@ -34,7 +35,7 @@ export function parseFromWebview(m: unknown): FromWebview | undefined {
     case 'reveal': return num(o.offset) && o.offset >= 0 ? { type: 'reveal', offset: Math.floor(o.offset) } : undefined;
     case 'insert': return typeof o.text === 'string' && o.text.length <= 10000 ? { type: 'insert', text: o.text } : undefined;
     case 'rerun': return num(o.keepRatio) && o.keepRatio > 0 && o.keepRatio <= 1 ? { type: 'rerun', keepRatio: o.keepRatio } : undefined;
-    case 'layer': return num(o.layer) && o.layer >= 0 ? { type: 'layer', layer: Math.floor(o.layer) } : undefined;
+    case 'overlay': return (o.metric === 'influence' || o.metric === 'retention' || o.metric === 'surprisal') && num(o.layer) && o.layer >= -1 ? { type: 'overlay', metric: o.metric, layer: Math.floor(o.layer) } : undefined;
     case 'rendered': return typeof o.what === 'string' ? { type: 'rendered', what: o.what, detail: (o.detail && typeof o.detail === 'object') ? o.detail as Record<string, unknown> : undefined } : undefined;
     default: return undefined;
   }

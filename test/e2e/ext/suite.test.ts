@@ -143,6 +143,27 @@ describe('Simba Lens in the extension host', function () {
     assert.strictEqual(api.overlay.applied.get(ed.document.uri.toString()), undefined);
   });
 
+  it('decorates a 100k-token document quickly with at most 8 decoration types', async () => {
+    const ed = await openFixture('long.txt');
+    const text = ed.document.getText();
+    const n = Math.min(100000, Math.floor(text.length / 4));
+    const L = 24;
+    const tokens = Array.from({ length: n }, (_, i) => ({ id: i % 50000, start: i * 4, end: i * 4 + 4 }));
+    const retention = tokens.map((_, i) => 1 + ((i * 2654435761) >>> 0) % L);
+    const a = { ...api.result((await openFixture('sample.py')).document.uri)?.analysis, tokens, retention, influence: undefined, surprisal: undefined,
+      model: { ...api.engine.lastLoad!.facts, layers: L }, predictionOffset: n * 4 } as unknown as Analysis;
+    const ed2 = await openFixture('long.txt');
+    const t0 = Date.now();
+    api.overlay.apply(ed2, { analysis: a, metric: 'retention', layer: -1 });
+    const ms = Date.now() - t0;
+    const applied = api.overlay.applied.get(ed2.document.uri.toString())!;
+    assert.ok(applied.ranges <= 20000, `${applied.ranges} ranges`);
+    assert.strictEqual(applied.perBucket.length, 8);
+    assert.ok(ms < 1500, `apply took ${ms} ms`);
+    api.overlay.clear(ed2);
+    void ed;
+  });
+
   it('Export Analysis writes JSON and a standalone HTML report', async () => {
     await openFixture('sample.py');
     await vscode.commands.executeCommand('simba.analyzeDocument');
