@@ -133,18 +133,21 @@ export class EngineClient implements vscode.Disposable {
       // The caller is answered at once; the engine stops at its next check. If it does not
       // within hardCancelMs (a long layer on a long document), the process is restarted.
       rejectCancel(new CancelledError());
-      setTimeout(() => { if (!settled && this.child === child) this.hardStop(child, 'cancelled run did not stop'); }, this.hardCancelMs);
+      if (method === Methods.analyze) {
+        setTimeout(() => { if (!settled && this.child === child) this.hardStop(child, `cancelled run ${params.runId} did not stop within ${this.hardCancelMs} ms`); }, this.hardCancelMs);
+      }
     });
     const pid = child?.pid;
     try {
       if (token?.isCancellationRequested) throw new CancelledError();
-      return await Promise.race([conn.sendRequest(method, params, src.token) as Promise<R>, cancelled]);
+      const request = conn.sendRequest(method, params, src.token) as Promise<R>;
+      request.then(() => { settled = true; }, () => { settled = true; });
+      return await Promise.race([request, cancelled]);
     } catch (e) {
       if (token?.isCancellationRequested || (e instanceof ResponseError && e.code === ErrorCodes.cancelled)) throw new CancelledError();
       if (this.child?.pid !== pid || !this.conn) throw new EngineDiedError('the engine process stopped during the request');
       throw e;
     } finally {
-      settled = true;
       sub?.dispose();
       src.dispose();
     }
