@@ -323,6 +323,27 @@ export const uiTests = [
     },
   },
   {
+    name: 'Select Device and Select Model from their quick picks reload the model',
+    timeout: 90000,
+    fn: async ({ page }) => {
+      const pickRow = async (text) => {
+        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+        await row.waitFor({ timeout: 10000 });
+        await row.click();
+      };
+      await command(page, 'Simba: Select Device');
+      await pickRow('ONNX Runtime CPU');
+      await notification(page, 'loaded on cpu', 60000);
+      await command(page, 'Simba: Select Model');
+      await pickRow('Bundled model');
+      await page.locator('.notification-toast', { hasText: 'loaded on' }).nth(0).waitFor({ timeout: 60000 });
+      await command(page, 'Simba: Select Device');
+      await pickRow('best available');
+      await page.locator('.statusbar-item').filter({ hasText: / · (cpu|webgpu|cuda)/ }).first().waitFor({ timeout: 60000 });
+      await command(page, 'Notifications: Clear All Notifications');
+    },
+  },
+  {
     name: 'kill the engine process: the user is told once and analysis works again',
     timeout: 150000,
     fn: async (ctx) => {

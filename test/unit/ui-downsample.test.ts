@@ -49,6 +49,15 @@ describe('ui: heatmap downsampling', () => {
     const ms = Date.now() - t0;
     assert.ok(ms < 1000, `${ms} ms`);
   });
+  it('builds the matrix of 100k tokens × 64 layers in reasonable time', () => {
+    const a = bigAnalysis(100000, 64);
+    const t0 = Date.now();
+    const m = buildHeatMatrix(a);
+    const out = new Float32Array(1500);
+    for (let l = 0; l < 64; l++) downsampleRow(m, l, 0, m.tokens, 1500, out);
+    const ms = Date.now() - t0;
+    assert.ok(ms < 3000, `${ms} ms`);
+  });
   it('zoom keeps the anchor and pan clamps to the document', () => {
     const [a, b] = zoomView(0, 1000, 500, 0.5, 1000);
     assert.deepStrictEqual([a, b], [250, 750]);

@@ -43,17 +43,24 @@ export function normalise(values: ArrayLike<number>): Float64Array {
  * dominate), so ranks give the heatmap and the overlay an even spread of colours.
  */
 export function rankNormalise(values: ArrayLike<number>): Float64Array {
-  const idx: number[] = [];
-  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) idx.push(i);
+  let m = 0;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) m++;
   const out = new Float64Array(values.length).fill(NaN);
-  if (idx.length === 1) { out[idx[0]] = 0.5; return out; }
-  idx.sort((a, b) => values[a] - values[b]);
-  for (let k = 0; k < idx.length;) {
-    let j = k;
-    while (j + 1 < idx.length && values[idx[j + 1]] === values[idx[k]]) j++;
-    const r = (k + j) / 2 / (idx.length - 1);
-    for (let m = k; m <= j; m++) out[idx[m]] = r;
-    k = j + 1;
+  if (m === 0) return out;
+  const sorted = new Float64Array(m);
+  for (let i = 0, k = 0; i < values.length; i++) if (Number.isFinite(values[i])) sorted[k++] = values[i];
+  sorted.sort(); // numeric, native
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) continue;
+    if (m === 1) { out[i] = 0.5; continue; }
+    // first index >= v and first index > v: ties share their mean rank
+    let lo = 0, hi = m;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid] < v) lo = mid + 1; else hi = mid; }
+    const first = lo;
+    hi = m;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid] <= v) lo = mid + 1; else hi = mid; }
+    out[i] = (first + lo - 1) / 2 / (m - 1);
   }
   return out;
 }
