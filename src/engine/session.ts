@@ -8,12 +8,12 @@ import { GpuInfluenceScorer } from './gpuScore';
 import { InfluenceScorer } from './influence';
 import { LayerOutput, LayerState, MambaModel } from './model';
 import { sessionOptions } from './providers';
-import { Precision } from './graphs/cpu';
+import type { Precision } from './types';
 import { RunResult, runLayers } from './run';
 import { resolveSimbaOptions, runFlops, scheduleCounts } from './simba';
 import { throwIfAborted } from './errors';
 import { mulberry32 } from './random';
-import { ANALYSIS_SCHEMA, Analysis, DeviceChoice, SimbaOptions, TokenProb, TokenSpan } from './types';
+import { ANALYSIS_SCHEMA, Analysis, DeviceChoice, GenerateOptions, SimbaOptions, TokenProb, TokenSpan } from './types';
 
 export interface AnalyzeOptions {
   /** Analyse the text up to this UTF-16 offset (the cursor); later text is not processed. */
@@ -24,20 +24,6 @@ export interface AnalyzeOptions {
   dense?: boolean;
   source?: string;
   onProgress?: (tokensDone: number, tokensTotal: number) => void;
-  signal?: AbortSignal;
-}
-
-export interface GenerateOptions {
-  maxTokens?: number;
-  /** 0 = greedy. */
-  temperature?: number;
-  topK?: number;
-  stop?: 'none' | 'line' | 'document';
-  seed?: number;
-  /** Prefill with Simba pruning (default: dense prefill). */
-  simba?: Partial<SimbaOptions>;
-  /** Weights of the decoding steps: fp32 (exact, default) or int8 (a quarter of the bytes per token). */
-  precision?: Precision;
   signal?: AbortSignal;
 }
 

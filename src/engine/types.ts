@@ -85,3 +85,20 @@ export interface Analysis {
   options?: SimbaOptions;
   timing: Timing;
 }
+
+/** Weight precision of decoding steps: fp32 (exact) or int8 (a quarter of the bytes per token). */
+export type Precision = 'fp32' | 'int8';
+
+export interface GenerateOptions {
+  maxTokens?: number;
+  /** 0 = greedy. */
+  temperature?: number;
+  topK?: number;
+  stop?: 'none' | 'line' | 'document';
+  seed?: number;
+  /** Prefill with Simba pruning (default: dense prefill). */
+  simba?: Partial<SimbaOptions>;
+  /** Weights of the decoding steps (default fp32). */
+  precision?: Precision;
+  signal?: AbortSignal;
+}

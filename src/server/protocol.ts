@@ -1,5 +1,5 @@
 // JSON-RPC protocol between the extension host and the engine process. No vscode import.
-import type { Analysis, DeviceChoice, ModelFacts, SimbaOptions } from '../engine/types';
+import type { Analysis, DeviceChoice, GenerateOptions, ModelFacts, SimbaOptions } from '../engine/types';
 
 export const Methods = {
   load: 'simba/load',
@@ -29,15 +29,9 @@ export interface AnalyzeParams {
 }
 export type AnalyzeResult = Analysis;
 
-export interface GenerateParams {
+export interface GenerateParams extends Omit<GenerateOptions, 'signal'> {
   runId: string;
   text: string;
-  maxTokens?: number;
-  temperature?: number;
-  topK?: number;
-  stop?: 'none' | 'line' | 'document';
-  seed?: number;
-  simba?: Partial<SimbaOptions>;
   /** Inline completion: reuse the cached prefill states when only the end of the text changed. */
   reusePrefix?: boolean;
 }

@@ -12,6 +12,7 @@ import { MambaConfig } from '../config';
 import { GraphBuilder } from '../onnx/builder';
 import { DataType } from '../onnx/proto';
 import { LayerWeights } from '../weights';
+import type { Precision } from '../types';
 
 const INT64_MAX = Number.MAX_SAFE_INTEGER; // ONNX Slice clamps out-of-range ends
 
@@ -27,8 +28,7 @@ export function linear(g: GraphBuilder, x: string, weight: string, bias?: string
   return g.op('Gemm', bias ? [x, weight, bias] : [x, weight], { transB: 1 });
 }
 
-/** Weight precision of a graph's projections: fp32 (exact), or int8 for decoding speed. */
-export type Precision = 'fp32' | 'int8';
+export type { Precision } from '../types';
 
 /**
  * A projection x · Wᵀ (+ b) with W (out, in) from the checkpoint. In int8 the weight is stored
