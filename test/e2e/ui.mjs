@@ -323,6 +323,39 @@ export const uiTests = [
     },
   },
   {
+    name: 'Export Analysis writes a standalone HTML report that renders in a browser',
+    timeout: 90000,
+    fn: async (ctx) => {
+      const { page } = ctx;
+      await openFile(page, 'sample.py');
+      await command(page, 'Simba: Analyze Document');
+      await expectOverlay(ctx, 'dark');
+      await command(page, 'Simba: Export Analysis');
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'export analysis' }).waitFor({ timeout: 10000 });
+      await page.locator('.quick-input-widget input').fill('HTML report');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'standalone page' }).first().waitFor({ timeout: 10000 });
+      await page.keyboard.press('Enter');
+      // The save dialog (VS Code's simple file dialog in the browser) proposes <name>.simba.html.
+      const input = page.locator('.quick-input-widget input');
+      await until(async () => /sample\.simba\.html$/.test(await input.inputValue()), 15000, 'save dialog');
+      await page.keyboard.press('Enter');
+      const file = path.join(ctx.ws, 'sample.simba.html');
+      await until(() => fs.existsSync(file) && fs.statSync(file).size > 10000, 20000, `${file} written`);
+      const report = await page.context().newPage();
+      try {
+        await report.goto(`file://${file}`);
+        await report.locator('body[data-rendered="1"]').waitFor({ timeout: 20000 });
+        const tokens = Number(await report.locator('#heatmap').getAttribute('data-tokens'));
+        if (!(tokens > 100)) throw new Error(`report tokens ${tokens}`);
+        const sugg = await report.locator('#sugg td.tok').count();
+        if (!(sugg > 0)) throw new Error('report has no suggestions');
+        await report.setViewportSize({ width: 1400, height: 900 });
+        await ctx.sleep(300);
+        await report.screenshot({ path: path.join(ctx.shots, 'report-light.png') });
+      } finally { await report.close(); }
+    },
+  },
+  {
     name: 'Select Device and Select Model from their quick picks reload the model',
     timeout: 90000,
     fn: async ({ page }) => {
@@ -332,12 +365,15 @@ export const uiTests = [
         await row.click();
       };
       await command(page, 'Simba: Select Device');
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'select device' }).waitFor({ timeout: 10000 });
       await pickRow('ONNX Runtime CPU');
       await notification(page, 'loaded on cpu', 60000);
       await command(page, 'Simba: Select Model');
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'select model' }).waitFor({ timeout: 10000 });
       await pickRow('Bundled model');
       await page.locator('.notification-toast', { hasText: 'loaded on' }).nth(0).waitFor({ timeout: 60000 });
       await command(page, 'Simba: Select Device');
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'select device' }).waitFor({ timeout: 10000 });
       await pickRow('best available');
       await page.locator('.statusbar-item').filter({ hasText: / · (cpu|webgpu|cuda)/ }).first().waitFor({ timeout: 60000 });
       await command(page, 'Notifications: Clear All Notifications');
