@@ -64,7 +64,12 @@ function layout(): void {
     h('span', { id: 'legend', class: 'legend', title: 'low → high' }),
   );
   const progress = h('vscode-progress-bar', { id: 'progress', class: 'hidden', indeterminate: '' });
-  const empty = h('div', { id: 'empty', class: 'muted' }, reportMode ? 'No analysis in this report.' : 'Run "Simba: Analyze Document" or "Simba: Analyze to Cursor" to fill this panel.');
+  const empty = h('div', { id: 'empty', class: 'muted' }, reportMode ? 'No analysis in this report.' : 'Run "Simba: Analyze Document" or "Simba: Analyze to Cursor" to fill this panel, or ');
+  if (!reportMode) {
+    const go = h('vscode-button', { id: 'analyze-empty' }, 'Analyze the document beside this panel');
+    go.addEventListener('click', () => post({ type: 'analyze' }));
+    empty.append(h('div', { class: 'empty-action' }, go));
+  }
   const body = h('div', { id: 'content', class: 'hidden grid' },
     h('div', { class: 'main-col' },
       h('section', { id: 'heatmap-section' },

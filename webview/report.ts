@@ -69,6 +69,7 @@ export const PANEL_CSS = `
   .slider { display: flex; align-items: center; gap: 6px; }
   input[type=range] { accent-color: var(--vscode-button-background); width: 140px; }
   #empty { margin-top: 40px; text-align: center; }
+  .empty-action { margin-top: 12px; }
   .stale { color: var(--vscode-editorWarning-foreground, #cca700); }
   .grid { display: grid; grid-template-columns: minmax(0, 1fr); gap: 0 20px; }
   @media (min-width: 1000px) { .grid { grid-template-columns: minmax(0, 3fr) minmax(320px, 2fr); } }

@@ -62,6 +62,10 @@ class Controller implements vscode.Disposable {
       onInsert: (text) => void this.insert(text),
       onRerun: (keepRatio) => void this.rerun(keepRatio),
       onCancel: () => this.cancel(),
+      onAnalyze: () => {
+        const ed = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.lastUri) ?? vscode.window.visibleTextEditors[0];
+        if (ed) void this.analyze(ed.document, {});
+      },
       onOverlay: (metric, layer) => void this.chooseMetric(metric, layer),
       settings: () => { const c = readConfig(); return { keepRatio: c.keepRatio, metric: c.overlayMetric, layer: c.overlayLayer }; },
     });

@@ -11,6 +11,7 @@ export interface PanelHandlers {
   onInsert(text: string): void;
   onRerun(keepRatio: number): void;
   onCancel(): void;
+  onAnalyze(): void;
   onOverlay(metric: OverlayMetric, layer: number): void;
   /** Current overlay settings, sent to the webview when it (re)loads. */
   settings(): { keepRatio: number; metric: OverlayMetric; layer: number };
@@ -72,6 +73,7 @@ export class SimbaPanel implements vscode.Disposable {
       case 'insert': this.handlers.onInsert(m.text); break;
       case 'rerun': this.handlers.onRerun(m.keepRatio); break;
       case 'cancel': this.handlers.onCancel(); break;
+      case 'analyze': this.handlers.onAnalyze(); break;
       case 'overlay': this.handlers.onOverlay(m.metric, m.layer); break;
       case 'rendered':
         this.rendered.push({ what: m.what, detail: m.detail });

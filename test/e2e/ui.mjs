@@ -397,4 +397,20 @@ export const uiTests = [
       if (!again.length || again.some((p) => out.includes(p))) throw new Error(`engine pids ${out} -> ${again}`);
     },
   },
+  {
+    name: 'Clear empties the panel; its Analyze button fills it again',
+    timeout: 120000,
+    fn: async (ctx) => {
+      const { page } = ctx;
+      await openFile(page, 'sample.py');
+      await command(page, 'Simba: Show Highway Panel');
+      await command(page, 'Simba: Clear');
+      const f = webview(page);
+      await f.locator('#analyze-empty').waitFor({ state: 'visible', timeout: 15000 });
+      await until(async () => (await decorationColors(page)).length === 0, 10000, 'overlay cleared');
+      await f.locator('#analyze-empty').click();
+      await until(async () => { const r = await readPanel(page); return r.tokens > 0 && (await f.locator('#content').isVisible()); }, 60000, 'panel filled');
+      await expectOverlay(ctx, 'dark');
+    },
+  },
 ];

@@ -9,6 +9,7 @@ describe('ui: webview message protocol', () => {
     assert.deepStrictEqual(parseFromWebview({ type: 'insert', text: ' the' }), { type: 'insert', text: ' the' });
     assert.deepStrictEqual(parseFromWebview({ type: 'rerun', keepRatio: 0.3 }), { type: 'rerun', keepRatio: 0.3 });
     assert.deepStrictEqual(parseFromWebview({ type: 'cancel', extra: 1 }), { type: 'cancel' });
+    assert.deepStrictEqual(parseFromWebview({ type: 'analyze' }), { type: 'analyze' });
     assert.deepStrictEqual(parseFromWebview({ type: 'overlay', metric: 'influence', layer: 3 }), { type: 'overlay', metric: 'influence', layer: 3 });
     assert.deepStrictEqual(parseFromWebview({ type: 'overlay', metric: 'retention', layer: -1 }), { type: 'overlay', metric: 'retention', layer: -1 });
   });

@@ -19,6 +19,8 @@ export type FromWebview =
   | { type: 'insert'; text: string }
   | { type: 'rerun'; keepRatio: number }
   | { type: 'cancel' }
+  /** Analyze the document shown beside the panel (or the last analysed one). */
+  | { type: 'analyze' }
   /** Change the editor overlay: metric, and the layer for influence (-1 = last). */
   | { type: 'overlay'; metric: OverlayMetric; layer: number }
   /** Test hook: the webview reports what it drew (read by the UI tests through the DOM too). */
@@ -31,7 +33,7 @@ export function parseFromWebview(m: unknown): FromWebview | undefined {
   if (!m || typeof m !== 'object') return undefined;
   const o = m as Record<string, unknown>;
   switch (o.type) {
-    case 'ready': case 'cancel': return { type: o.type };
+    case 'ready': case 'cancel': case 'analyze': return { type: o.type };
     case 'reveal': return num(o.offset) && o.offset >= 0 ? { type: 'reveal', offset: Math.floor(o.offset) } : undefined;
     case 'insert': return typeof o.text === 'string' && o.text.length <= 10000 ? { type: 'insert', text: o.text } : undefined;
     case 'rerun': return num(o.keepRatio) && o.keepRatio > 0 && o.keepRatio <= 1 ? { type: 'rerun', keepRatio: o.keepRatio } : undefined;
