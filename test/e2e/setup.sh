@@ -35,8 +35,11 @@ CS="$DIR/code-server/node_modules/code-server"
 if [ ! -f "$DIR/code-server/.done" ]; then
   log "installing code-server@$CODE_SERVER_VERSION (several minutes, native builds)"
   mkdir -p "$DIR/code-server"
+  # code-server's postinstall reads the Node version from npm_config_user_agent; under
+  # `npm run test:e2e` the outer npm (Node 20) exported its own, which the inner npm would
+  # inherit as config, so drop it and let the inner npm (run by Node 24) set it afresh.
   (cd "$DIR/code-server" && echo '{"private":true}' > package.json && \
-    PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" npm i --no-save --no-package-lock "code-server@$CODE_SERVER_VERSION" >&2)
+    env -u npm_config_user_agent PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" npm i --no-save --no-package-lock "code-server@$CODE_SERVER_VERSION" >&2)
   touch "$DIR/code-server/.done"
 fi
 
