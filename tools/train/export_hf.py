@@ -1,45 +1,22 @@
 """Writes a MambaLM as a Hugging Face MambaForCausalLM folder: config.json, model.safetensors, tokenizer.json."""
-import json, os, shutil, struct
-import numpy as np
+import json, os, shutil, sys
 import torch
 
 
+# One safetensors reader/writer for the project's Python tools: tools/reference's.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+import safetensors_io  # noqa: E402
+
+
 def save_safetensors(tensors, path, metadata=None):
-    """tensors: dict name -> torch.Tensor (float32). Minimal safetensors writer (little-endian)."""
-    names = sorted(tensors)
-    header, offset, blobs = {}, 0, []
-    for n in names:
-        a = tensors[n].detach().cpu().contiguous().float().numpy().astype("<f4")
-        b = a.tobytes()
-        header[n] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
-        offset += len(b)
-        blobs.append(b)
-    if metadata:
-        header["__metadata__"] = metadata
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
+    """tensors: dict name -> torch.Tensor, written as F32 in name order."""
+    arrays = {n: tensors[n].detach().cpu().contiguous().float().numpy() for n in sorted(tensors)}
+    safetensors_io.save_file(arrays, path, "F32", metadata)
 
 
 def load_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for k, v in header.items():
-        if k == "__metadata__":
-            continue
-        assert v["dtype"] == "F32"
-        s, e = v["data_offsets"]
-        out[k] = torch.from_numpy(np.frombuffer(data[s:e], dtype="<f4").copy().reshape(v["shape"]))
-    return out
+    """dict name -> float32 torch.Tensor."""
+    return {n: torch.from_numpy(a) for n, (a, _) in safetensors_io.load_file(path).items()}
 
 
 def export(model, out_dir, tokenizer_path, metadata=None):
