@@ -44,8 +44,8 @@ export class SimbaInlineCompletions implements vscode.InlineCompletionItemProvid
       let r = await ask(prefix, cfg.completion.multiline ? 'document' : 'line');
       if (token.isCancellationRequested) return undefined;
       let text = r.text;
-      if (!cfg.completion.multiline && !text.trim() && !prefix.endsWith('\n')) {
-        // The model wants to end the line here: offer the next line instead.
+      if (!cfg.completion.multiline && !text.trim()) {
+        // The model wants to end the line here (or leave a blank line): offer the next line.
         const next = await ask(prefix + '\n', 'line');
         if (token.isCancellationRequested) return undefined;
         if (next.text.trim()) { text = '\n' + next.text; r = { ...next, ids: [...r.ids, ...next.ids] }; }
