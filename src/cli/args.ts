@@ -39,3 +39,10 @@ export function str(p: Parsed, name: string): string | undefined {
   const v = p.options.get(name);
   return v === true ? undefined : v;
 }
+
+/** An option that takes one of `allowed` values. */
+export function choice<T extends string>(p: Parsed, name: string, allowed: readonly T[], fallback: T): T {
+  const v = str(p, name) ?? fallback;
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}, got "${v}"`);
+  return v as T;
+}

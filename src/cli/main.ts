@@ -3,14 +3,14 @@
 //                           [--keep-ratio R] [--schedule S] [--selection S] [--score S]
 //                           [--residual drop|carry] [--seed N] [--to OFFSET] [--no-dense]
 //                           [--json PATH] [--html PATH]
-//   simba-lens generate FILE [--model DIR] [--device D] [--max-tokens N] [--temperature T]
+//   simba-lens generate FILE [--model DIR] [--device D] [--max-tokens N] [--temperature T] [--precision P]
 //                           [--stop none|line|document] [--keep-ratio R ...]
 //   simba-lens eval FILE... [--contexts 1024,2048] [--tail 128] [--json PATH]
 import * as fs from 'fs';
 import * as path from 'path';
-import { SimbaSession, Analysis, DeviceChoice, SimbaOptions } from '../engine';
+import { SimbaSession, Analysis, DeviceChoice, Precision, SimbaOptions } from '../engine';
 import { readDocument } from '../engine/document';
-import { Parsed, UsageError, num, parseArgs, str } from './args';
+import { Parsed, UsageError, choice, num, parseArgs, str } from './args';
 import { runEvalCommand } from './eval';
 import { renderReportHtml } from '../../webview/report';
 
@@ -21,7 +21,8 @@ const USAGE = `usage:
                           [--residual drop|carry] [--seed N] [--to OFFSET] [--no-dense]
                           [--json PATH] [--html PATH]
   simba-lens generate FILE [--model DIR] [--device D] [--max-tokens N] [--temperature T]
-                          [--stop none|line|document] [--seed N] [--keep-ratio R] [--schedule S]
+                          [--stop none|line|document] [--precision fp32|int8] [--seed N]
+                          [--keep-ratio R] [--schedule S]
   simba-lens eval FILE... [--model DIR] [--contexts 1024,2048] [--tail 128] [--json PATH]
 The bundled model is used unless --model names a Hugging Face Mamba checkpoint folder.`;
 
@@ -40,8 +41,7 @@ export function simbaFrom(p: Parsed): Partial<SimbaOptions> {
 }
 
 export async function openSession(p: Parsed): Promise<SimbaSession> {
-  const device = (str(p, 'device') ?? 'auto') as DeviceChoice;
-  if (!['auto', 'cpu', 'webgpu', 'cuda'].includes(device)) throw new UsageError(`--device must be auto, cpu, webgpu or cuda`);
+  const device = choice<DeviceChoice>(p, 'device', ['auto', 'cpu', 'webgpu', 'cuda'], 'auto');
   const s = await SimbaSession.load({ modelDir: str(p, 'model'), device, threads: num(p, 'threads') });
   for (const note of s.deviceNotes) process.stderr.write(`note: ${note}\n`);
   return s;
@@ -104,16 +104,17 @@ async function analyze(argv: string[]): Promise<void> {
 }
 
 async function generate(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, [...SESSION_OPTS, ...SIMBA_OPTS, 'max-tokens', 'temperature', 'top-k', 'stop']);
+  const p = parseArgs(argv, [...SESSION_OPTS, ...SIMBA_OPTS, 'max-tokens', 'temperature', 'top-k', 'stop', 'precision']);
   const file = p.positionals[0];
   if (!file) throw new UsageError('generate takes one FILE');
   const text = readDocument(file);
-  const stop = (str(p, 'stop') ?? 'none') as 'none' | 'line' | 'document';
+  const stop = choice(p, 'stop', ['none', 'line', 'document'] as const, 'none');
+  const precision = choice<Precision>(p, 'precision', ['fp32', 'int8'], 'fp32');
   const s = await openSession(p);
   try {
     const simba = simbaFrom(p);
     const pruned = simba.keepRatio !== undefined || simba.schedule !== undefined;
-    const g = await s.generate(text, { maxTokens: num(p, 'max-tokens', 32), temperature: num(p, 'temperature', 0), topK: num(p, 'top-k', 40), seed: num(p, 'seed', 0), stop, simba: pruned ? simba : undefined });
+    const g = await s.generate(text, { maxTokens: num(p, 'max-tokens', 32), temperature: num(p, 'temperature', 0), topK: num(p, 'top-k', 40), seed: num(p, 'seed', 0), stop, precision, simba: pruned ? simba : undefined });
     process.stdout.write(g.text + '\n');
     process.stderr.write(`${g.ids.length} tokens, prefill ${g.prefillMs.toFixed(0)} ms, decode ${g.msPerToken.toFixed(1)} ms/token on ${s.deviceUsed}\n`);
   } finally {

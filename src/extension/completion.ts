@@ -37,6 +37,7 @@ export class SimbaInlineCompletions implements vscode.InlineCompletionItemProvid
         text,
         maxTokens: cfg.completion.maxTokens,
         temperature: cfg.completion.temperature,
+        precision: cfg.completion.precision,
         stop,
         simba: simbaOptions(cfg),
         reusePrefix: true,

@@ -1,6 +1,6 @@
 // Reading the simba.* settings.
 import * as vscode from 'vscode';
-import type { DeviceChoice, Schedule, Selection, SimbaOptions } from '../engine/types';
+import type { DeviceChoice, Precision, Schedule, Selection, SimbaOptions } from '../engine/types';
 import type { OverlayMetric } from '../../webview/lib/metrics';
 
 export interface SimbaConfig {
@@ -15,7 +15,7 @@ export interface SimbaConfig {
   overlayLayer: number;
   autoReanalyze: boolean;
   autoReanalyzeDelayMs: number;
-  completion: { enable: boolean; debounceMs: number; maxTokens: number; multiline: boolean; temperature: number; maxContextChars: number };
+  completion: { enable: boolean; debounceMs: number; maxTokens: number; multiline: boolean; temperature: number; precision: Precision; maxContextChars: number };
 }
 
 export function readConfig(): SimbaConfig {
@@ -38,6 +38,7 @@ export function readConfig(): SimbaConfig {
       maxTokens: Math.max(1, Math.min(256, c.get<number>('completion.maxTokens', 24))),
       multiline: c.get<boolean>('completion.multiline', false),
       temperature: Math.max(0, c.get<number>('completion.temperature', 0)),
+      precision: c.get<string>('completion.precision', 'fp32') === 'int8' ? 'int8' : 'fp32',
       maxContextChars: Math.max(256, c.get<number>('completion.maxContextChars', 16000)),
     },
   };

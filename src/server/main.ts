@@ -119,7 +119,7 @@ connection.onRequest(Methods.generate, async (p: GenerateParams, token: Cancella
       if (ac.signal.aborted) throw new Error('cancelled');
       const s = await ensureSession();
       const o = {
-        maxTokens: p.maxTokens, temperature: p.temperature, topK: p.topK, stop: p.stop, seed: p.seed,
+        maxTokens: p.maxTokens, temperature: p.temperature, topK: p.topK, stop: p.stop, seed: p.seed, precision: p.precision,
         simba: p.simba, signal: ac.signal,
       };
       // complete() reuses the cached prefill states when only the end of the text changed.

@@ -66,6 +66,18 @@ describe('command line', () => {
     assert.match(r.err, /5 tokens, prefill \d+ ms, decode [\d.]+ ms\/token on cpu/);
   });
 
+  it('generate --precision int8 decodes with int8 weights; a bad choice is a usage error', async () => {
+    const r = await run(['generate', src, '--model', MODEL, '--max-tokens', '4', '--precision', 'int8', '--stop', 'document']);
+    assert.strictEqual(r.code, 0, r.err);
+    assert.match(r.err, /4 tokens, prefill \d+ ms, decode [\d.]+ ms\/token on cpu/);
+    const bad = await run(['generate', src, '--model', MODEL, '--precision', 'int4']);
+    assert.strictEqual(bad.code, 2);
+    assert.match(bad.err, /--precision must be fp32 or int8, got "int4"/);
+    const stop = await run(['generate', src, '--model', MODEL, '--stop', 'paragraph']);
+    assert.strictEqual(stop.code, 2);
+    assert.match(stop.err, /--stop must be none, line or document, got "paragraph"/);
+  });
+
   it('refuses a binary file with a clear message', async () => {
     const bin = path.join(dir, 'x.bin');
     fs.writeFileSync(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 1, 2, 3]));
