@@ -4,7 +4,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { GpuDecoder } from './gpuDecode';
-import { GpuInfluenceScorer } from './gpuScore';
 import { InfluenceScorer } from './influence';
 import { LayerOutput, LayerState, MambaModel } from './model';
 import { sessionOptions } from './providers';
@@ -87,8 +86,7 @@ export class SimbaSession {
     if (!opts.modelDir) model.facts.name = 'simba-lens bundled model';
     const so = sessionOptions(model.provider, opts.threads);
     const { dInner: E, dState: N } = model.config;
-    // GPU providers score without a Scan (it would run on the CPU provider): gpuScore.ts.
-    const scorer = model.provider === 'cpu' ? await InfluenceScorer.create(E, N, so) : ((await GpuInfluenceScorer.create(E, N, so)) as unknown as InfluenceScorer);
+    const scorer = await InfluenceScorer.create(E, N, so, model.provider === 'cpu' ? 2 ** 21 : 2 ** 24);
     return new SimbaSession(model, scorer, opts.device ?? 'auto');
   }
 

@@ -102,21 +102,35 @@ describe('engine (random checkpoint)', function () {
     }
   }
 
-  it('the influence identity Σ_t Δy_T(t) + D⊙u_T = y_T holds per channel on every layer', async () => {
+  it('the influence identity Σ_t Δy_T(t) + D⊙u_T = y_T holds per channel on every layer, in one chunk or many', async () => {
     const { layers: Ly, dInner: E } = s.model.config;
     let h = s.model.embed(ids);
     const T = ids.length;
-    for (let l = 0; l < Ly; l++) {
-      const out = await s.model.runLayer(l, h, s.model.emptyState(), { collect: 'identity' });
-      const { channelSum } = await s.scoreLayer(l, out);
-      let worst = 0;
-      for (let e = 0; e < E; e++) {
-        const yT = out.y![(T - 1) * E + e];
-        const rebuilt = channelSum[e] + s.model.D[l][e] * out.u![(T - 1) * E + e];
-        worst = Math.max(worst, Math.abs(rebuilt - yT) / (1e-3 + Math.abs(yT)));
+    const scorer = s.scorerForEval;
+    const whole = scorer.chunkTokens;
+    assert.ok(whole >= T && T > 3 * 16, 'the default chunk holds the text; chunks of 16 split it');
+    try {
+      for (let l = 0; l < Ly; l++) {
+        const out = await s.model.runLayer(l, h, s.model.emptyState(), { collect: 'identity' });
+        const scores: Float32Array[] = [];
+        for (const chunk of [whole, 16]) {
+          scorer.chunkTokens = chunk; // many chunks: S_t carries Σ Δ of the later chunks
+          const { channelSum, scores: sc } = await s.scoreLayer(l, out);
+          scores.push(sc);
+          let worst = 0;
+          for (let e = 0; e < E; e++) {
+            const yT = out.y![(T - 1) * E + e];
+            const rebuilt = channelSum[e] + s.model.D[l][e] * out.u![(T - 1) * E + e];
+            worst = Math.max(worst, Math.abs(rebuilt - yT) / (1e-3 + Math.abs(yT)));
+          }
+          assert.ok(worst < 1e-3, `layer ${l}, chunks of ${chunk}: worst relative error ${worst}`);
+        }
+        const scale = Math.max(...scores[0].map(Math.abs));
+        assert.ok(maxAbsDiff(scores[0], scores[1]) <= 1e-5 * scale, `layer ${l}: chunked scores differ`);
+        h = out.hidden;
       }
-      assert.ok(worst < 1e-3, `layer ${l}: worst relative error ${worst}`);
-      h = out.hidden;
+    } finally {
+      scorer.chunkTokens = whole;
     }
   });
 

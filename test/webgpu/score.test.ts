@@ -1,12 +1,11 @@
-// The GPU influence scorer (chunks walked from the end, CumSum for S, no Scan) against the CPU
-// scorer on real layer activations (from the CPU layer graph run directly), with small chunks so
-// the carried Σ Δ is exercised.
+// The influence scorer (chunks walked from the end, CumSum for S, no Scan) on the WebGPU provider
+// against the same scorer on the CPU provider, on real layer activations (from the CPU layer graph
+// run directly), with small chunks on the GPU so the carried Σ Δ is exercised.
 import * as assert from 'assert';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { parseConfig } from '../../src/engine/config';
 import { buildLayerGraphCpu } from '../../src/engine/graphs/cpu';
-import { GpuInfluenceScorer } from '../../src/engine/gpuScore';
 import { InfluenceScorer } from '../../src/engine/influence';
 import { sessionOptions } from '../../src/engine/providers';
 import { SafetensorsStore } from '../../src/engine/safetensors';
@@ -24,7 +23,7 @@ describe('GPU influence scorer', function () {
       const ids = (await TextTokenizer.load(path.join(dir, 'tokenizer.json')).encode(sampleText(1500))).map((t) => t.id).slice(0, 200);
       const T = ids.length;
       const cpuScorer = await InfluenceScorer.create(E, N, sessionOptions('cpu'));
-      const gpuScorer = await GpuInfluenceScorer.create(E, N, sessionOptions('webgpu'));
+      const gpuScorer = await InfluenceScorer.create(E, N, sessionOptions('webgpu'), 2 ** 24);
       try {
         let h: Float32Array = new Float32Array(T * D);
         ids.forEach((id, i) => h.set(w.embeddings.subarray(id * D, (id + 1) * D), i * D));

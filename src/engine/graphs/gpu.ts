@@ -117,33 +117,3 @@ export function buildTargetHeadGraphGpu(c: MambaConfig, normF: Float32Array, lmH
   g.output(g.op('GatherElements', [logSoftmax(g, logits), targets], { axis: 1 }), 'target_logprobs', ['P', 1]);
   return encodeModel({ graph: g.graph(), opsets: GPU_OPSETS });
 }
-
-/**
- * The Simba influence score of one chunk of a layer's alive tokens, for GPU providers (no Scan):
- *   Δy_T(t)[e] = u_t[e]·Δ_t[e]·Σ_n C_T[n]·B_t[n]·exp(A[e,n]·S_t[e]),  S_t = Σ_{k>t} Δ_k
- * S comes from a reverse exclusive CumSum over the chunk plus `S_after` (Σ Δ over the tokens
- * after the chunk, carried by the host from the chunk's `delta_sum`), so the host walks chunks
- * from the last to the first and the (chunk, E, N) decay tensor is bounded by the chunk size.
- * Outputs: signed_max, abs_max, mean_abs (chunk), channel_sum (E), delta_sum (1, E).
- */
-export function buildScoreGraphGpu(E: number, N: number): Uint8Array {
-  const g = new GraphBuilder('simba_influence_gpu');
-  const u = g.input('u', ['L', E]);
-  const delta = g.input('delta', ['L', E]);
-  const after = g.input('S_after', [1, E]);
-  const B = g.input('B', ['L', N]);
-  const cT = g.input('C_T', [1, N]);
-  const A = g.input('A', [E, N]);
-  const S = g.op('Add', [g.op('CumSum', [delta, g.ints([0])], { exclusive: 1, reverse: 1 }), after]);
-  const decay = g.op('Exp', [g.op('Mul', [g.op('Unsqueeze', [S, g.ints([2])]), A])]); // (L, E, N)
-  const bc = g.op('Unsqueeze', [g.op('Mul', [B, cT]), g.ints([2])]); // (L, N, 1)
-  const mixed = g.op('Squeeze', [g.op('MatMul', [decay, bc]), g.ints([2])]); // (L, E)
-  const contrib = g.op('Mul', [g.op('Mul', [u, delta]), mixed]);
-  const abs = g.op('Abs', [contrib]);
-  g.output(g.op('ReduceMax', [contrib], { axes: [1], keepdims: 0 }), 'signed_max', ['L']);
-  g.output(g.op('ReduceMax', [abs], { axes: [1], keepdims: 0 }), 'abs_max', ['L']);
-  g.output(g.op('ReduceMean', [abs], { axes: [1], keepdims: 0 }), 'mean_abs', ['L']);
-  g.output(g.op('ReduceSum', [contrib, g.ints([0])], { keepdims: 0 }), 'channel_sum', [E]);
-  g.output(g.op('ReduceSum', [delta, g.ints([0])], { keepdims: 1 }), 'delta_sum', [1, E]);
-  return encodeModel({ graph: g.graph(), opsets: GPU_OPSETS });
-}
