@@ -12,7 +12,7 @@ const node = [
   { in: 'src/server/main.ts', out: 'server' },
   { in: 'src/cli/main.ts', out: 'cli', banner: '#!/usr/bin/env node' },
   { in: 'bench/bench.ts', out: 'bench' },
-].filter((e) => fs.existsSync(e.in));
+];
 
 const builds = node.map((e) => ({
   entryPoints: { [e.out]: e.in },
@@ -28,24 +28,22 @@ const builds = node.map((e) => ({
   logLevel: 'warning',
 }));
 
-if (fs.existsSync('webview/main.ts')) {
-  builds.push({
-    entryPoints: { webview: 'webview/main.ts' },
-    outdir: 'dist',
-    bundle: true,
-    platform: 'browser',
-    target: 'es2022',
-    format: 'iife',
-    sourcemap: !production,
-    minify: production,
-    loader: { '.css': 'text' },
-    logLevel: 'warning',
-  });
-}
+builds.push({
+  entryPoints: { webview: 'webview/main.ts' },
+  outdir: 'dist',
+  bundle: true,
+  platform: 'browser',
+  target: 'es2022',
+  format: 'iife',
+  sourcemap: !production,
+  minify: production,
+  loader: { '.css': 'text' },
+  logLevel: 'warning',
+});
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
-  if (fs.existsSync('dist/cli.js')) fs.chmodSync('dist/cli.js', 0o755);
+  fs.chmodSync('dist/cli.js', 0o755);
 }

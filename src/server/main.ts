@@ -4,7 +4,7 @@ import {
   createMessageConnection, IPCMessageReader, IPCMessageWriter, StreamMessageReader, StreamMessageWriter,
   ResponseError, CancellationToken, MessageConnection,
 } from 'vscode-jsonrpc/node';
-import { SimbaSession, bundledModelDir } from '../engine';
+import { Generation, SimbaSession, bundledModelDir } from '../engine';
 import {
   Methods, ErrorCodes, LoadParams, LoadResult, AnalyzeParams, GenerateParams, GenerateResult,
   CancelParams, InfoResult, ProgressParams,
@@ -123,10 +123,8 @@ connection.onRequest(Methods.generate, async (p: GenerateParams, token: Cancella
         simba: p.simba, signal: ac.signal,
       };
       // complete() reuses the cached prefill states when only the end of the text changed.
-      const r = p.reusePrefix && typeof (s as { complete?: unknown }).complete === 'function'
-        ? await (s as unknown as { complete(t: string, o: object): Promise<GenerateResult> }).complete(p.text, o)
-        : await s.generate(p.text, o);
-      return { text: r.text, ids: r.ids, msPerToken: r.msPerToken, prefillMs: r.prefillMs, reused: (r as { reused?: number }).reused };
+      const r: Generation & { reused?: number } = p.reusePrefix ? await s.complete(p.text, o) : await s.generate(p.text, o);
+      return { text: r.text, ids: r.ids, msPerToken: r.msPerToken, prefillMs: r.prefillMs, reused: r.reused };
     });
   } catch (e) {
     throw toError(e, ac.signal);

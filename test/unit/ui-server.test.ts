@@ -1,31 +1,23 @@
 // The engine process's JSON-RPC protocol (load, analyze with progress, cancel, generate, info),
-// driven over Node IPC exactly as the extension does, with the fake engine standing in.
+// driven over Node IPC exactly as the extension does: dist/server.js (built by `npm test`) with
+// the real engine and the bundled model.
 import * as assert from 'assert';
 import * as cp from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import * as esbuild from 'esbuild';
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter, MessageConnection, CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
 import { Methods, ErrorCodes, ProgressParams, InfoResult, LoadResult } from '../../src/server/protocol';
 import type { Analysis } from '../../src/engine/types';
 
 const root = path.join(__dirname, '../..');
 
-describe('ui: engine process protocol (fake engine)', function () {
+describe('ui: engine process protocol (real engine, bundled model)', function () {
   this.timeout(60000);
   let child: cp.ChildProcess;
   let conn: MessageConnection;
   const progress: ProgressParams[] = [];
 
-  before(async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simba-server-'));
-    const out = path.join(dir, 'server.js');
-    await esbuild.build({
-      entryPoints: [path.join(root, 'src/server/main.ts')], outfile: out, bundle: true, platform: 'node', format: 'cjs', logLevel: 'error',
-      plugins: [{ name: 'fake', setup(b) { b.onResolve({ filter: /^\.\.\/engine$/ }, () => ({ path: path.join(root, 'test/fakes/fakeEngine.ts') })); } }],
-    });
-    child = cp.fork(out, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, SIMBA_FAKE_MS_PER_CHUNK: '30' } });
+  before(() => {
+    child = cp.fork(path.join(root, 'dist/server.js'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     conn = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
     conn.onNotification(Methods.progress, (p: ProgressParams) => progress.push(p));
     conn.listen();
@@ -33,16 +25,17 @@ describe('ui: engine process protocol (fake engine)', function () {
   after(() => { conn?.dispose(); child?.kill(); });
 
   it('loads a model and reports its facts and pid', async () => {
-    const r = (await conn.sendRequest(Methods.load, {})) as LoadResult;
-    assert.strictEqual(r.facts.name, 'fake-mamba');
+    const r = (await conn.sendRequest(Methods.load, { device: 'cpu' })) as LoadResult;
+    assert.strictEqual(r.facts.layers, 8);
+    assert.strictEqual(r.deviceUsed, 'cpu');
     assert.strictEqual(r.pid, child.pid);
     const info = (await conn.sendRequest(Methods.info)) as InfoResult;
     assert.ok(info.loaded);
   });
 
   it('reports a load error as a JSON-RPC error and keeps serving', async () => {
-    await assert.rejects(conn.sendRequest(Methods.load, { modelDir: '/does-not-exist' }), (e: ResponseError<unknown>) => /no checkpoint/.test(e.message));
-    await conn.sendRequest(Methods.load, {});
+    await assert.rejects(conn.sendRequest(Methods.load, { modelDir: '/does-not-exist' }), (e: ResponseError<unknown>) => /does-not-exist/.test(e.message));
+    await conn.sendRequest(Methods.load, { device: 'cpu' });
   });
 
   it('analyzes with progress notifications', async () => {
