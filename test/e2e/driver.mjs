@@ -64,7 +64,7 @@ function userDir(name, settings) {
 
 function env() {
   const xdg = path.join(WORK, 'xdg');
-  return { ...process.env, SIMBA_FAKE_MS_PER_CHUNK: '40', XDG_CONFIG_HOME: `${xdg}/config`, XDG_DATA_HOME: `${xdg}/data`, XDG_CACHE_HOME: `${xdg}/cache`, PATH: `${path.dirname(N24)}:${process.env.PATH}` };
+  return { ...process.env, XDG_CONFIG_HOME: `${xdg}/config`, XDG_DATA_HOME: `${xdg}/data`, XDG_CACHE_HOME: `${xdg}/cache`, PATH: `${path.dirname(N24)}:${process.env.PATH}` };
 }
 
 function installVsix(extDir) {
