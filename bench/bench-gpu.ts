@@ -25,7 +25,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { SimbaSession, resolveSimbaOptions } from '../src/engine';
 import { GpuDecoder } from '../src/engine/gpuDecode';
-import { byteTokenizerJson, configJson, rng, TinyShape } from '../test/helpers/checkpoint';
+import { TinyShape, writeBenchCheckpoint } from '../test/helpers/checkpoint';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -86,68 +86,6 @@ function parseArgs(argv: string[]): Args {
   }
   for (const s of a.shapes) if (!SHAPES[s]) throw new Error(`unknown shape ${s} (have ${Object.keys(SHAPES).join(', ')})`);
   return a;
-}
-
-/**
- * Write a random float32 checkpoint tensor by tensor (a 2.8b one is 11 GB: no single buffer).
- * Init in the spirit of HF's: N(0, 0.02²) projections and embeddings, out_proj / √layers,
- * A = -(1..N), D = 1, Δ bias = softplus⁻¹(log-uniform [1e-3, 1e-1]), unit norms.
- */
-function writeBigCheckpoint(dir: string, s: TinyShape, seed = 1): void {
-  if (fs.existsSync(path.join(dir, 'model.safetensors'))) return;
-  fs.mkdirSync(dir, { recursive: true });
-  const r = rng(seed);
-  const normal = (std: number) => () => std * Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
-  const E = s.expand * s.dModel;
-  const specs: { name: string; shape: number[]; f: (i: number) => number }[] = [];
-  const put = (name: string, shape: number[], f: (i: number) => number) => specs.push({ name, shape, f });
-  put('backbone.embeddings.weight', [s.vocab, s.dModel], normal(0.02));
-  for (let l = 0; l < s.layers; l++) {
-    const p = `backbone.layers.${l}`;
-    put(`${p}.norm.weight`, [s.dModel], () => 1);
-    put(`${p}.mixer.in_proj.weight`, [2 * E, s.dModel], normal(0.02));
-    put(`${p}.mixer.conv1d.weight`, [E, 1, s.convKernel], () => (r() * 2 - 1) / Math.sqrt(s.convKernel));
-    put(`${p}.mixer.conv1d.bias`, [E], () => (r() * 2 - 1) / Math.sqrt(s.convKernel));
-    put(`${p}.mixer.x_proj.weight`, [s.dtRank + 2 * s.dState, E], normal(0.02));
-    put(`${p}.mixer.dt_proj.weight`, [E, s.dtRank], () => (r() * 2 - 1) / Math.sqrt(s.dtRank));
-    put(`${p}.mixer.dt_proj.bias`, [E], () => {
-      const dt = Math.exp(r() * (Math.log(0.1) - Math.log(0.001)) + Math.log(0.001));
-      return dt + Math.log(-Math.expm1(-dt));
-    });
-    put(`${p}.mixer.A_log`, [E, s.dState], (i) => Math.log((i % s.dState) + 1));
-    put(`${p}.mixer.D`, [E], () => 1);
-    put(`${p}.mixer.out_proj.weight`, [s.dModel, E], normal(0.02 / Math.sqrt(s.layers)));
-  }
-  put('backbone.norm_f.weight', [s.dModel], () => 1);
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const t of specs) {
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * 4;
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let json = JSON.stringify(header);
-  while ((8 + json.length) % 8) json += ' ';
-  const tmp = path.join(dir, 'model.safetensors.part');
-  const fd = fs.openSync(tmp, 'w');
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  fs.writeSync(fd, len);
-  fs.writeSync(fd, json);
-  for (const t of specs) {
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    const block = 1 << 22;
-    for (let s0 = 0; s0 < n; s0 += block) {
-      const m = Math.min(block, n - s0);
-      const data = new Float32Array(m);
-      for (let i = 0; i < m; i++) data[i] = t.f(s0 + i);
-      fs.writeSync(fd, new Uint8Array(data.buffer));
-    }
-  }
-  fs.closeSync(fd);
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(configJson(s), null, 2));
-  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(byteTokenizerJson(260)));
-  fs.renameSync(tmp, path.join(dir, 'model.safetensors'));
 }
 
 function randomIds(n: number, vocab: number, seed = 1): number[] {
@@ -256,7 +194,7 @@ async function main(): Promise<void> {
   for (const shape of a.shapes) {
     const dir = path.join(a.cache, shape);
     process.stderr.write(`bench:gpu: ${shape}: checkpoint ${dir}\n`);
-    writeBigCheckpoint(dir, SHAPES[shape]);
+    writeBenchCheckpoint(dir, SHAPES[shape]);
     const argv = process.argv.slice(2).filter((x, i, all) => x !== '--child' && all[i - 1] !== '--child');
     const c = spawnSync(process.execPath, [...process.execArgv, process.argv[1], ...argv, '--child', shape], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
     let engine: EngineResult;

@@ -7,7 +7,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { SimbaSession, bundledModelDir, resolveSimbaOptions } from '../src/engine';
-import { writeCheckpoint } from '../test/helpers/checkpoint';
+import { writeBenchCheckpoint } from '../test/helpers/checkpoint';
 
 const ROOT = path.resolve(__dirname, '..');
 const PY = process.env.SIMBA_PYTHON ?? '/usr/bin/python3';
@@ -96,11 +96,9 @@ function reference(model: string, tokens: number[], threads: number): Record<str
 
 /** A checkpoint of Mamba-130m's shape with random weights (created once, cached). */
 function random130m(): string {
-  const dir = path.join(ROOT, '.cache/bench/mamba-130m-shape');
-  if (!fs.existsSync(path.join(dir, 'model.safetensors'))) {
-    process.stderr.write('creating a random 130m-shaped checkpoint in .cache/bench …\n');
-    writeCheckpoint({ dir, seed: 130, shape: { dModel: 768, layers: 24, dState: 16, expand: 2, dtRank: 48, convKernel: 4, vocab: 50280, tied: true } });
-  }
+  const dir = path.join(ROOT, '.cache/bench/mamba-130m-shape-hf-init');
+  if (!fs.existsSync(path.join(dir, 'model.safetensors'))) process.stderr.write('creating a random 130m-shaped checkpoint in .cache/bench …\n');
+  writeBenchCheckpoint(dir, { dModel: 768, layers: 24, dState: 16, expand: 2, dtRank: 48, convKernel: 4, vocab: 50280, tied: true }, 130);
   return dir;
 }
 
@@ -138,7 +136,7 @@ async function main(argv: string[]): Promise<void> {
     }
     const d = spawnChild({ task: 'decode', model: dir, tokens: 256, threads });
     const rd = ref?.decodeMsPerToken;
-    say(`decode: ${d.msPerToken.toFixed(2)} ms/token fp32, ${d.int8MsPerToken.toFixed(2)} ms/token int8 weights (reference ${rd ? rd.toFixed(2) : 'n/a'} ms/token${rd ? `, ratio ${(rd / d.msPerToken).toFixed(2)}× fp32` : ''})`);
+    say(`decode: ${d.msPerToken.toFixed(2)} ms/token fp32, ${d.int8MsPerToken.toFixed(2)} ms/token int8 weights (reference ${rd ? `${rd.toFixed(2)} ms/token, best of 1 and ${threads} threads: ${ref?.decodeThreads}` : 'n/a'}${rd ? `, ratio ${(rd / d.msPerToken).toFixed(2)}× fp32` : ''})`);
     const simbaTokens = quick ? 2048 : 8192;
     const sb = spawnChild({ task: 'simba', model: dir, tokens: simbaTokens, threads });
     say(`simba ρ=0.1 at ${simbaTokens} tokens: dense ${sb.denseMs.toFixed(0)} ms, simba ${sb.simbaMs.toFixed(0)} ms, speed-up ${sb.speedup.toFixed(2)}× (ideal 1.82×), scoring ${(100 * sb.scoringShare).toFixed(1)}% of layer time`);

@@ -40,9 +40,22 @@ export function configJson(s: TinyShape): Record<string, unknown> {
   };
 }
 
-export function randomTensors(s: TinyShape, seed = 1): Map<string, { shape: number[]; data: Float32Array }> {
+/** Samplers over one seeded stream: N(0, std²) (Box–Muller) and Mamba's Δ-bias init. */
+function samplers(seed: number) {
   const r = rng(seed);
-  const normal = (std: number) => () => std * Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+  return {
+    r,
+    normal: (std: number) => () => std * Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r()),
+    // softplus⁻¹ of Δ log-uniform in [1e-3, 1e-1], as Mamba initialises dt_proj.bias.
+    dtBias: () => {
+      const dt = Math.exp(r() * (Math.log(0.1) - Math.log(0.001)) + Math.log(0.001));
+      return dt + Math.log(-Math.expm1(-dt));
+    },
+  };
+}
+
+export function randomTensors(s: TinyShape, seed = 1): Map<string, { shape: number[]; data: Float32Array }> {
+  const { normal, dtBias } = samplers(seed);
   const E = s.expand * s.dModel;
   const m = new Map<string, { shape: number[]; data: Float32Array }>();
   const put = (name: string, shape: number[], f: (i: number) => number) => {
@@ -60,11 +73,7 @@ export function randomTensors(s: TinyShape, seed = 1): Map<string, { shape: numb
     put(`${p}.mixer.conv1d.bias`, [E], normal(0.1));
     put(`${p}.mixer.x_proj.weight`, [s.dtRank + 2 * s.dState, E], normal(0.2));
     put(`${p}.mixer.dt_proj.weight`, [E, s.dtRank], normal(0.3));
-    // dt bias: softplus⁻¹ of Δ in [1e-3, 1e-1], as Mamba initialises it.
-    put(`${p}.mixer.dt_proj.bias`, [E], () => {
-      const dt = Math.exp(r() * (Math.log(0.1) - Math.log(0.001)) + Math.log(0.001));
-      return dt + Math.log(-Math.expm1(-dt));
-    });
+    put(`${p}.mixer.dt_proj.bias`, [E], dtBias);
     put(`${p}.mixer.A_log`, [E, s.dState], (i) => Math.log((i % s.dState) + 1));
     put(`${p}.mixer.D`, [E], () => 1);
     put(`${p}.mixer.out_proj.weight`, [s.dModel, E], normal(0.1));
@@ -187,4 +196,65 @@ export function writeCheckpoint(o: WriteOptions = {}): string {
     fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
   }
   return dir;
+}
+
+/**
+ * A random float32 checkpoint for benchmarks, written tensor by tensor (a 2.8b one is 11 GB: no
+ * single buffer); skipped when `dir` already holds one. Init in the spirit of HF's, so that
+ * activations and Δ stay in a trained model's range whatever the width: N(0, 0.02²) projections
+ * and embeddings, out_proj / √layers, A = -(1..N), D = 1, Δ bias = softplus⁻¹(log-uniform
+ * [1e-3, 1e-1]), unit norms. (randomTensors' fixed scales blow up at 130m width: Δ reaches ~150
+ * and exp(A·Δ) lands in subnormals, which made PyTorch's exp 100× slower.)
+ */
+export function writeBenchCheckpoint(dir: string, s: TinyShape, seed = 1): void {
+  if (fs.existsSync(path.join(dir, 'model.safetensors'))) return;
+  fs.mkdirSync(dir, { recursive: true });
+  const { r, normal, dtBias } = samplers(seed);
+  const E = s.expand * s.dModel;
+  const specs: { name: string; shape: number[]; f: (i: number) => number }[] = [];
+  const put = (name: string, shape: number[], f: (i: number) => number) => specs.push({ name, shape, f });
+  put('backbone.embeddings.weight', [s.vocab, s.dModel], normal(0.02));
+  for (let l = 0; l < s.layers; l++) {
+    const p = `backbone.layers.${l}`;
+    put(`${p}.norm.weight`, [s.dModel], () => 1);
+    put(`${p}.mixer.in_proj.weight`, [2 * E, s.dModel], normal(0.02));
+    put(`${p}.mixer.conv1d.weight`, [E, 1, s.convKernel], () => (r() * 2 - 1) / Math.sqrt(s.convKernel));
+    put(`${p}.mixer.conv1d.bias`, [E], () => (r() * 2 - 1) / Math.sqrt(s.convKernel));
+    put(`${p}.mixer.x_proj.weight`, [s.dtRank + 2 * s.dState, E], normal(0.02));
+    put(`${p}.mixer.dt_proj.weight`, [E, s.dtRank], () => (r() * 2 - 1) / Math.sqrt(s.dtRank));
+    put(`${p}.mixer.dt_proj.bias`, [E], dtBias);
+    put(`${p}.mixer.A_log`, [E, s.dState], (i) => Math.log((i % s.dState) + 1));
+    put(`${p}.mixer.D`, [E], () => 1);
+    put(`${p}.mixer.out_proj.weight`, [s.dModel, E], normal(0.02 / Math.sqrt(s.layers)));
+  }
+  put('backbone.norm_f.weight', [s.dModel], () => 1);
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const t of specs) {
+    const bytes = t.shape.reduce((a, b) => a * b, 1) * 4;
+    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  while ((8 + json.length) % 8) json += ' ';
+  const tmp = path.join(dir, 'model.safetensors.part');
+  const fd = fs.openSync(tmp, 'w');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  fs.writeSync(fd, len);
+  fs.writeSync(fd, json);
+  for (const t of specs) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const block = 1 << 22;
+    for (let s0 = 0; s0 < n; s0 += block) {
+      const m = Math.min(block, n - s0);
+      const data = new Float32Array(m);
+      for (let i = 0; i < m; i++) data[i] = t.f(s0 + i);
+      fs.writeSync(fd, new Uint8Array(data.buffer));
+    }
+  }
+  fs.closeSync(fd);
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(configJson(s), null, 2));
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(byteTokenizerJson(260)));
+  fs.renameSync(tmp, path.join(dir, 'model.safetensors'));
 }
