@@ -203,8 +203,9 @@ export function writeCheckpoint(o: WriteOptions = {}): string {
  * single buffer); skipped when `dir` already holds one. Init in the spirit of HF's, so that
  * activations and Δ stay in a trained model's range whatever the width: N(0, 0.02²) projections
  * and embeddings, out_proj / √layers, A = -(1..N), D = 1, Δ bias = softplus⁻¹(log-uniform
- * [1e-3, 1e-1]), unit norms. (randomTensors' fixed scales blow up at 130m width: Δ reaches ~150
- * and exp(A·Δ) lands in subnormals, which made PyTorch's exp 100× slower.)
+ * [1e-3, 1e-1]), unit norms. (randomTensors' fixed scales blow up at 130m width: Δ reaches ~150,
+ * exp(A·S) underflows a few tokens back, and the influence scorer's early exit skips most of the
+ * work it does on a real checkpoint.)
  */
 export function writeBenchCheckpoint(dir: string, s: TinyShape, seed = 1): void {
   if (fs.existsSync(path.join(dir, 'model.safetensors'))) return;
