@@ -120,9 +120,9 @@ def main():
         out["peakRssMBBySize"][str(n)] = round(r["peakRssMB"], 1)
         out["peakRssMB"] = max(out["peakRssMB"], round(r["peakRssMB"], 1))
     if a.decode > 0:
-        # Decoding is ~40 tiny ops per layer: with several intra-op threads PyTorch spends its time
-        # waking them (5x slower than one thread on a 2-core VM), so the reference gets the best
-        # of one thread and --threads.
+        # Decoding is ~40 tiny ops per layer: with 2 intra-op threads it ran 5x slower than with
+        # one on a 2-core VM (most likely worker wake-ups), so the reference gets the best of one
+        # thread and --threads.
         for t in sorted({1, a.threads}):
             cmd = base.copy()
             cmd[cmd.index("--threads") + 1] = str(t)
