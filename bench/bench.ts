@@ -97,7 +97,6 @@ function reference(model: string, tokens: number[], threads: number): Record<str
 /** A checkpoint of Mamba-130m's shape with random weights (created once, cached). */
 function random130m(): string {
   const dir = path.join(ROOT, '.cache/bench/mamba-130m-shape-hf-init');
-  if (!fs.existsSync(path.join(dir, 'model.safetensors'))) process.stderr.write('creating a random 130m-shaped checkpoint in .cache/bench …\n');
   writeBenchCheckpoint(dir, { dModel: 768, layers: 24, dState: 16, expand: 2, dtRank: 48, convKernel: 4, vocab: 50280, tied: true }, 130);
   return dir;
 }

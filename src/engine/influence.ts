@@ -1,6 +1,6 @@
 // Influence scores of one layer's alive tokens on that layer's output at the last position
 // (graphs/score.ts), on any provider: chunks of tokens from the last to the first, carrying Σ Δ
-// of the later chunks. Memory O(T·E) plus one (chunk, E, N) tensor.
+// of the later chunks. Memory O(T·E) plus one (chunk, N, E) decay tensor.
 import * as ort from 'onnxruntime-node';
 import { buildScoreGraph } from './graphs/score';
 import { ScoreReduce } from './types';

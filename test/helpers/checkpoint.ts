@@ -209,6 +209,7 @@ export function writeCheckpoint(o: WriteOptions = {}): string {
  */
 export function writeBenchCheckpoint(dir: string, s: TinyShape, seed = 1): void {
   if (fs.existsSync(path.join(dir, 'model.safetensors'))) return;
+  process.stderr.write(`writing a random checkpoint (d_model ${s.dModel}, ${s.layers} layers) to ${dir} …\n`);
   fs.mkdirSync(dir, { recursive: true });
   const { r, normal, dtBias } = samplers(seed);
   const E = s.expand * s.dModel;
