@@ -1,7 +1,10 @@
 // Bundles the extension, the engine process, the command line and the benchmark for Node, and
-// the panel's script for the browser. Native packages stay external: they ship in node_modules.
+// the panel's script for the browser, and compiles the native influence kernel. Native packages
+// stay external: they ship in node_modules.
+import { spawnSync } from 'child_process';
 import * as esbuild from 'esbuild';
 import * as fs from 'fs';
+import { createRequire } from 'module';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -41,6 +44,22 @@ builds.push({
   logLevel: 'warning',
 });
 
+// native/influence.c → dist/influence.node: a Node-API addon, so one build serves every Node and
+// Electron version. Optional: without a C compiler the engine scores with the ONNX graph (slower)
+// and says so, so a failed compile warns instead of failing the build.
+function buildNative() {
+  const include = createRequire(import.meta.url)('node-api-headers').include_dir;
+  const args = ['-O3', '-fPIC', '-shared', '-pthread', '-Wall', '-Wno-psabi', `-I${include}`, '-o', 'dist/influence.node', 'native/influence.c', '-lm'];
+  if (process.platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
+  const r = spawnSync(process.env.CC || 'cc', args, { encoding: 'utf8' });
+  if (r.status !== 0) {
+    fs.rmSync('dist/influence.node', { force: true });
+    console.warn(`warning: the native influence kernel did not compile; the engine will score with the ONNX graph.\n${r.error?.message ?? r.stderr}`);
+  } else if (r.stderr) process.stderr.write(r.stderr);
+}
+
+fs.mkdirSync('dist', { recursive: true });
+buildNative();
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {

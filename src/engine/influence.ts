@@ -1,8 +1,15 @@
-// Influence scores of one layer's alive tokens on that layer's output at the last position
-// (graphs/score.ts), on any provider: chunks of tokens from the last to the first, carrying Σ Δ
-// of the later chunks. Memory O(T·E) plus one (chunk, N, E) decay tensor.
+// Influence scores of one layer's alive tokens on that layer's output at the last position.
+// Two implementations of the same formula (simba-method.md §2), checked against each other and
+// against the PyTorch reference's fixtures:
+// - NativeInfluenceScorer (CPU): the fused kernel in native/influence.c, one pass with no
+//   tensor (~4× faster than the graph on the CPU: the graph's ops each make a pass over memory);
+// - GraphInfluenceScorer (GPU providers, and the CPU when the kernel was not built): the ONNX
+//   graph of graphs/score.ts, chunks of tokens from the last to the first, carrying Σ Δ of the
+//   later chunks. Memory O(T·E) plus one (chunk, N, E) decay tensor.
 import * as ort from 'onnxruntime-node';
 import { buildScoreGraph } from './graphs/score';
+import { loadNativeKernel, NativeKernel } from './native';
+import { Provider } from './providers';
 import { ScoreReduce } from './types';
 
 export interface LayerActivations {
@@ -22,8 +29,53 @@ export interface InfluenceResult {
 const UNDERFLOW = 110;
 
 const OUTPUT: Record<ScoreReduce, string> = { 'signed-max': 'signed_max', 'abs-max': 'abs_max', 'mean-abs': 'mean_abs' };
+const REDUCE_CODE: Record<ScoreReduce, number> = { 'signed-max': 0, 'abs-max': 1, 'mean-abs': 2 };
 
-export class InfluenceScorer {
+export interface InfluenceScorer {
+  /** Which implementation runs: said in the engine's device notes and the bench. */
+  readonly kind: 'native' | 'graph';
+  score(act: LayerActivations, A: Float32Array, reduce: ScoreReduce): Promise<InfluenceResult>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * The scorer for a provider: the native kernel on the CPU when it loads, else the graph. `notes`
+ * receives why the kernel is not used, for the user.
+ */
+export async function createInfluenceScorer(provider: Provider, E: number, N: number, options: ort.InferenceSession.SessionOptions, threads: number, notes: string[] = []): Promise<InfluenceScorer> {
+  if (provider === 'cpu') {
+    const kernel = loadNativeKernel();
+    if (typeof kernel !== 'string') return new NativeInfluenceScorer(kernel, E, N, threads);
+    notes.push(`influence scoring: ${kernel}; using the ONNX graph instead (about 4× slower on the CPU)`);
+  }
+  return GraphInfluenceScorer.create(E, N, options, provider === 'cpu' ? 2 ** 21 : 2 ** 24);
+}
+
+export class NativeInfluenceScorer implements InfluenceScorer {
+  readonly kind = 'native';
+  constructor(
+    private readonly kernel: NativeKernel,
+    private readonly E: number,
+    private readonly N: number,
+    private readonly threads: number,
+  ) {}
+
+  // Synchronous on the engine process's thread (the kernel runs `threads` threads of its own and
+  // takes tens of milliseconds per layer); async only to share the interface with the graph.
+  async score(act: LayerActivations, A: Float32Array, reduce: ScoreReduce): Promise<InfluenceResult> {
+    const { E, N } = this;
+    const T = act.delta.length / E;
+    const scores = new Float32Array(T);
+    const channelSum = new Float64Array(E);
+    this.kernel.score(act.u, act.delta, act.B, act.C.subarray((T - 1) * N, T * N), A, scores, channelSum, REDUCE_CODE[reduce], this.threads);
+    return { scores, channelSum };
+  }
+
+  async dispose(): Promise<void> {}
+}
+
+export class GraphInfluenceScorer implements InfluenceScorer {
+  readonly kind = 'graph';
   /** Tokens per chunk: the decay tensor is chunk × E × N floats. */
   chunkTokens: number;
 
@@ -41,8 +93,8 @@ export class InfluenceScorer {
    * (chunks of 64 tokens ran 2.6× faster than chunks of 256 on the 130m shape); GPU kernels want
    * large launches (2^24, 64 MiB).
    */
-  static async create(E: number, N: number, options: ort.InferenceSession.SessionOptions, chunkElements = 2 ** 21): Promise<InfluenceScorer> {
-    return new InfluenceScorer(await ort.InferenceSession.create(buildScoreGraph(E, N), options), E, N, chunkElements);
+  static async create(E: number, N: number, options: ort.InferenceSession.SessionOptions, chunkElements = 2 ** 21): Promise<GraphInfluenceScorer> {
+    return new GraphInfluenceScorer(await ort.InferenceSession.create(buildScoreGraph(E, N), options), E, N, chunkElements);
   }
 
   async score(act: LayerActivations, A: Float32Array, reduce: ScoreReduce): Promise<InfluenceResult> {

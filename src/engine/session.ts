@@ -2,9 +2,10 @@
 // (pruned run + dense run, influence, retention, next-token distributions, FLOPs) and generates
 // continuations by recurrent decoding from a prefill's states. No vscode import.
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { GpuDecoder } from './gpuDecode';
-import { InfluenceScorer } from './influence';
+import { createInfluenceScorer, InfluenceScorer } from './influence';
 import { LayerOutput, LayerState, MambaModel } from './model';
 import { sessionOptions } from './providers';
 import type { Precision } from './types';
@@ -86,7 +87,7 @@ export class SimbaSession {
     if (!opts.modelDir) model.facts.name = 'simba-lens bundled model';
     const so = sessionOptions(model.provider, opts.threads);
     const { dInner: E, dState: N } = model.config;
-    const scorer = await InfluenceScorer.create(E, N, so, model.provider === 'cpu' ? 2 ** 21 : 2 ** 24);
+    const scorer = await createInfluenceScorer(model.provider, E, N, so, opts.threads ?? os.availableParallelism(), model.deviceNotes);
     return new SimbaSession(model, scorer, opts.device ?? 'auto');
   }
 

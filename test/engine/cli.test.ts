@@ -1,6 +1,7 @@
 // The command line over the real engine: analyze writes the documented JSON and the HTML report,
 // generate continues a file, and bad input gets a clear message and a non-zero exit.
 import * as assert from 'assert';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -99,5 +100,22 @@ describe('command line', () => {
     r = await run(['analyze', src, '--frobnicate']);
     assert.strictEqual(r.code, 2);
     assert.match(r.err, /unknown option --frobnicate/);
+  });
+
+  it('without the native kernel the engine scores with the ONNX graph, says so, and keeps the same tokens', () => {
+    // A child process each (built dist/cli.js): the kernel is chosen once per process.
+    const BUNDLED = path.resolve(__dirname, '../../media/model');
+    const sample = path.resolve(__dirname, '../../media/samples/concurrent_futures_base.py');
+    const analyse = (env: NodeJS.ProcessEnv, out: string) => {
+      const r = spawnSync(process.execPath, [path.resolve(__dirname, '../../dist/cli.js'), 'analyze', sample, '--model', BUNDLED, '--device', 'cpu', '--to', '6000', '--json', out], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      assert.strictEqual(r.status, 0, r.stderr);
+      return { err: r.stderr, a: JSON.parse(fs.readFileSync(out, 'utf8')) as Analysis };
+    };
+    const native = analyse({}, path.join(dir, 'native.json'));
+    const graph = analyse({ SIMBA_LENS_NO_NATIVE: '1' }, path.join(dir, 'graph.json'));
+    assert.doesNotMatch(native.err, /influence scoring/);
+    assert.match(graph.err, /note: influence scoring: the native kernel is switched off \(SIMBA_LENS_NO_NATIVE\); using the ONNX graph/);
+    assert.ok(native.a.tokens.length > 1000);
+    assert.deepStrictEqual(graph.a.retention, native.a.retention);
   });
 });

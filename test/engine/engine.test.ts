@@ -8,6 +8,8 @@ import { buildDecodeStepGraph } from '../../src/engine/graphs/cpu';
 import { loadWeights } from '../../src/engine/weights';
 import { SafetensorsStore } from '../../src/engine/safetensors';
 import { writeCheckpoint } from '../helpers/checkpoint';
+import { GraphInfluenceScorer, InfluenceResult } from '../../src/engine/influence';
+import { sessionOptions } from '../../src/engine/providers';
 
 const TEXT = 'import os\n\ndef walk(root):\n    for name in os.listdir(root):\n        yield os.path.join(root, name)\n'.repeat(4);
 
@@ -102,35 +104,42 @@ describe('engine (random checkpoint)', function () {
     }
   }
 
-  it('the influence identity Σ_t Δy_T(t) + D⊙u_T = y_T holds per channel on every layer, in one chunk or many', async () => {
-    const { layers: Ly, dInner: E } = s.model.config;
+  it('the influence identity Σ_t Δy_T(t) + D⊙u_T = y_T holds per channel on every layer, for the native kernel and the graph in one chunk or many; all agree on every reduction', async () => {
+    const { layers: Ly, dInner: E, dState: N } = s.model.config;
     let h = s.model.embed(ids);
     const T = ids.length;
-    const scorer = s.scorerForEval;
-    const whole = scorer.chunkTokens;
-    assert.ok(whole >= T && T > 3 * 16, 'the default chunk holds the text; chunks of 16 split it');
+    const native = s.scorerForEval;
+    assert.strictEqual(native.kind, 'native', `the CPU session should score with the native kernel (notes: ${s.deviceNotes.join('; ')})`);
+    const graph = await GraphInfluenceScorer.create(E, N, sessionOptions('cpu'));
+    assert.ok(graph.chunkTokens >= T && T > 3 * 16, 'the default chunk holds the text; chunks of 16 split it');
     try {
       for (let l = 0; l < Ly; l++) {
         const out = await s.model.runLayer(l, h, s.model.emptyState(), { collect: 'identity' });
-        const scores: Float32Array[] = [];
-        for (const chunk of [whole, 16]) {
-          scorer.chunkTokens = chunk; // many chunks: S_t carries Σ Δ of the later chunks
-          const { channelSum, scores: sc } = await s.scoreLayer(l, out);
-          scores.push(sc);
-          let worst = 0;
-          for (let e = 0; e < E; e++) {
-            const yT = out.y![(T - 1) * E + e];
-            const rebuilt = channelSum[e] + s.model.D[l][e] * out.u![(T - 1) * E + e];
-            worst = Math.max(worst, Math.abs(rebuilt - yT) / (1e-3 + Math.abs(yT)));
+        const act = { u: out.u!, delta: out.delta!, B: out.B!, C: out.C! };
+        for (const reduce of ['signed-max', 'abs-max', 'mean-abs'] as const) {
+          const runs: [string, InfluenceResult][] = [['native', await native.score(act, s.model.A[l], reduce)]];
+          for (const chunk of [graph.chunkTokens, 16]) {
+            const whole = graph.chunkTokens;
+            graph.chunkTokens = chunk; // many chunks: S_t carries Σ Δ of the later chunks
+            runs.push([`graph, chunks of ${chunk}`, await graph.score(act, s.model.A[l], reduce)]);
+            graph.chunkTokens = whole;
           }
-          assert.ok(worst < 1e-3, `layer ${l}, chunks of ${chunk}: worst relative error ${worst}`);
+          const scale = Math.max(...runs[0][1].scores.map(Math.abs));
+          for (const [name, { channelSum, scores }] of runs) {
+            let worst = 0;
+            for (let e = 0; e < E; e++) {
+              const yT = out.y![(T - 1) * E + e];
+              const rebuilt = channelSum[e] + s.model.D[l][e] * out.u![(T - 1) * E + e];
+              worst = Math.max(worst, Math.abs(rebuilt - yT) / (1e-3 + Math.abs(yT)));
+            }
+            assert.ok(worst < 1e-3, `layer ${l}, ${name}: worst relative error ${worst}`);
+            assert.ok(maxAbsDiff(scores, runs[0][1].scores) <= 1e-5 * scale, `layer ${l}, ${reduce}: ${name} differs from the native kernel`);
+          }
         }
-        const scale = Math.max(...scores[0].map(Math.abs));
-        assert.ok(maxAbsDiff(scores[0], scores[1]) <= 1e-5 * scale, `layer ${l}: chunked scores differ`);
         h = out.hidden;
       }
     } finally {
-      scorer.chunkTokens = whole;
+      await graph.dispose();
     }
   });
 

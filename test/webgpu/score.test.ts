@@ -6,7 +6,7 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { parseConfig } from '../../src/engine/config';
 import { buildLayerGraphCpu } from '../../src/engine/graphs/cpu';
-import { InfluenceScorer } from '../../src/engine/influence';
+import { GraphInfluenceScorer } from '../../src/engine/influence';
 import { sessionOptions } from '../../src/engine/providers';
 import { SafetensorsStore } from '../../src/engine/safetensors';
 import { TextTokenizer } from '../../src/engine/tokenizer';
@@ -22,8 +22,8 @@ describe('GPU influence scorer', function () {
       const { dModel: D, dInner: E, dState: N, convKernel: K } = c;
       const ids = (await TextTokenizer.load(path.join(dir, 'tokenizer.json')).encode(sampleText(1500))).map((t) => t.id).slice(0, 200);
       const T = ids.length;
-      const cpuScorer = await InfluenceScorer.create(E, N, sessionOptions('cpu'));
-      const gpuScorer = await InfluenceScorer.create(E, N, sessionOptions('webgpu'), 2 ** 24);
+      const cpuScorer = await GraphInfluenceScorer.create(E, N, sessionOptions('cpu'));
+      const gpuScorer = await GraphInfluenceScorer.create(E, N, sessionOptions('webgpu'), 2 ** 24);
       try {
         let h: Float32Array = new Float32Array(T * D);
         ids.forEach((id, i) => h.set(w.embeddings.subarray(id * D, (id + 1) * D), i * D));

@@ -1,0 +1,30 @@
+// Loads the native influence kernel (native/influence.c, built by esbuild.mjs into
+// dist/influence.node). Optional: where it was not built (no C compiler, not x86-64 Linux or
+// macOS) the engine scores with the ONNX graph instead and says so.
+import * as fs from 'fs';
+import * as path from 'path';
+
+export interface NativeKernel {
+  /** See native/influence.c: fills `scores` (T) and adds into `channelSum` (E). */
+  score(u: Float32Array, delta: Float32Array, B: Float32Array, cT: Float32Array, A: Float32Array, scores: Float32Array, channelSum: Float64Array, reduce: number, threads: number): void;
+}
+
+let loaded: NativeKernel | string | undefined;
+
+/** The kernel, or why it is not available. */
+export function loadNativeKernel(): NativeKernel | string {
+  if (loaded !== undefined) return loaded;
+  // Bundled code runs from dist/; tests run the sources from src/engine/.
+  const candidates = [path.join(__dirname, 'influence.node'), path.resolve(__dirname, '../../dist/influence.node')];
+  const file = candidates.find((f) => fs.existsSync(f));
+  if (process.env.SIMBA_LENS_NO_NATIVE) loaded = 'the native kernel is switched off (SIMBA_LENS_NO_NATIVE)';
+  else if (!file) loaded = `the native kernel was not built (no ${candidates[0]}; \`npm run build\` compiles it with the C compiler \`cc\`)`;
+  else {
+    try {
+      loaded = require(file) as NativeKernel;
+    } catch (e) {
+      loaded = `the native kernel ${file} did not load (${(e as Error).message.split('\n')[0]})`;
+    }
+  }
+  return loaded;
+}
