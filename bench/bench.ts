@@ -17,6 +17,8 @@ interface Child {
   model: string;
   tokens: number;
   threads?: number;
+  /** 'graph': score with the ONNX graph instead of the native kernel (the A/B of the scorers). */
+  scorer?: 'graph';
 }
 
 function randomIds(n: number, vocab: number, seed = 1): number[] {
@@ -70,7 +72,8 @@ async function child(c: Child): Promise<Record<string, number>> {
         layer = r.layerMs.reduce((a, b) => a + b, 0);
       }
     }
-    return { denseMs, simbaMs, speedup: denseMs / simbaMs, scoringShare: scoring / layer, peakRssMB: peakRssMB() };
+    const nativeScorer = s.scorerForEval.kind === 'native' ? 1 : 0;
+    return { denseMs, simbaMs, speedup: denseMs / simbaMs, scoringShare: scoring / layer, scoringMs: scoring, nativeScorer, peakRssMB: peakRssMB() };
   }
   const t0 = performance.now();
   await s.run(ids, resolveSimbaOptions({ keepRatio: 0.1 }), { influenceEveryLayer: true });
@@ -78,7 +81,8 @@ async function child(c: Child): Promise<Record<string, number>> {
 }
 
 function spawnChild(c: Child): Record<string, number> {
-  const out = execFileSync(process.execPath, [__filename, '--child', JSON.stringify(c)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const env = c.scorer === 'graph' ? { ...process.env, SIMBA_LENS_NO_NATIVE: '1' } : process.env;
+  const out = execFileSync(process.execPath, [__filename, '--child', JSON.stringify(c)], { encoding: 'utf8', maxBuffer: 1 << 24, env });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
@@ -137,15 +141,20 @@ async function main(argv: string[]): Promise<void> {
     const rd = ref?.decodeMsPerToken;
     say(`decode: ${d.msPerToken.toFixed(2)} ms/token fp32, ${d.int8MsPerToken.toFixed(2)} ms/token int8 weights (reference ${rd ? `${rd.toFixed(2)} ms/token, best of 1 and ${threads} threads: ${ref?.decodeThreads}` : 'n/a'}${rd ? `, ratio ${(rd / d.msPerToken).toFixed(2)}× fp32` : ''})`);
     const simbaTokens = quick ? 2048 : 8192;
+    const simbaLine = (r: Record<string, number>, scorer: string) =>
+      say(`simba ρ=0.1 at ${simbaTokens} tokens, ${scorer}: dense ${r.denseMs.toFixed(0)} ms, simba ${r.simbaMs.toFixed(0)} ms, speed-up ${r.speedup.toFixed(2)}× (ideal 1.82×), scoring ${(100 * r.scoringShare).toFixed(1)}% of layer time (${r.scoringMs.toFixed(0)} ms)`);
     const sb = spawnChild({ task: 'simba', model: dir, tokens: simbaTokens, threads });
-    say(`simba ρ=0.1 at ${simbaTokens} tokens: dense ${sb.denseMs.toFixed(0)} ms, simba ${sb.simbaMs.toFixed(0)} ms, speed-up ${sb.speedup.toFixed(2)}× (ideal 1.82×), scoring ${(100 * sb.scoringShare).toFixed(1)}% of layer time`);
+    simbaLine(sb, sb.nativeScorer ? 'native scorer' : 'ONNX-graph scorer (the native kernel did not load)');
+    // The same run scored by the ONNX graph (the GPU path and the fallback), for the A/B.
+    const sg = spawnChild({ task: 'simba', model: dir, tokens: simbaTokens, threads, scorer: 'graph' });
+    simbaLine(sg, 'ONNX-graph scorer');
     const memTokens = name === '130m-shape' && !quick ? 32768 : 0;
     let mem: Record<string, number> | undefined;
     if (memTokens) {
       mem = spawnChild({ task: 'memory', model: dir, tokens: memTokens, threads });
       say(`simba analysis of ${memTokens} tokens: ${(mem.ms / 1000).toFixed(1)} s, peak RSS ${mem.peakRssMB.toFixed(0)} MB`);
     }
-    report[name] = { prefill: rows, decode: d, referenceDecodeMsPerToken: rd ?? null, simba: { tokens: simbaTokens, ...sb }, memory: mem ?? null, reference: ref };
+    report[name] = { prefill: rows, decode: d, referenceDecodeMsPerToken: rd ?? null, simba: { tokens: simbaTokens, ...sb }, simbaGraphScorer: sg, memory: mem ?? null, reference: ref };
   }
   const json = arg('--json');
   if (json) {
