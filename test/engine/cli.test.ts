@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { main } from '../../src/cli/main';
-import { ANALYSIS_SCHEMA, Analysis } from '../../src/engine';
+import { ANALYSIS_SCHEMA, Analysis, bundledModelDir } from '../../src/engine';
 
 const MODEL = path.resolve(__dirname, '../fixtures/random-tiny');
 
@@ -104,10 +104,9 @@ describe('command line', () => {
 
   it('without the native kernel the engine scores with the ONNX graph, says so, and keeps the same tokens', () => {
     // A child process each (built dist/cli.js): the kernel is chosen once per process.
-    const BUNDLED = path.resolve(__dirname, '../../media/model');
     const sample = path.resolve(__dirname, '../../media/samples/concurrent_futures_base.py');
     const analyse = (env: NodeJS.ProcessEnv, out: string) => {
-      const r = spawnSync(process.execPath, [path.resolve(__dirname, '../../dist/cli.js'), 'analyze', sample, '--model', BUNDLED, '--device', 'cpu', '--to', '6000', '--json', out], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [path.resolve(__dirname, '../../dist/cli.js'), 'analyze', sample, '--model', bundledModelDir(), '--device', 'cpu', '--to', '6000', '--json', out], { env: { ...process.env, ...env }, encoding: 'utf8' });
       assert.strictEqual(r.status, 0, r.stderr);
       return { err: r.stderr, a: JSON.parse(fs.readFileSync(out, 'utf8')) as Analysis };
     };

@@ -111,19 +111,19 @@ describe('engine (random checkpoint)', function () {
     const native = s.scorerForEval;
     assert.strictEqual(native.kind, 'native', `the CPU session should score with the native kernel (notes: ${s.deviceNotes.join('; ')})`);
     const graph = await GraphInfluenceScorer.create(E, N, sessionOptions('cpu'));
-    assert.ok(graph.chunkTokens >= T && T > 3 * 16, 'the default chunk holds the text; chunks of 16 split it');
+    const whole = graph.chunkTokens;
+    assert.ok(whole >= T && T > 3 * 16, 'the default chunk holds the text; chunks of 16 split it');
     try {
       for (let l = 0; l < Ly; l++) {
         const out = await s.model.runLayer(l, h, s.model.emptyState(), { collect: 'identity' });
         const act = { u: out.u!, delta: out.delta!, B: out.B!, C: out.C! };
         for (const reduce of ['signed-max', 'abs-max', 'mean-abs'] as const) {
           const runs: [string, InfluenceResult][] = [['native', await native.score(act, s.model.A[l], reduce)]];
-          for (const chunk of [graph.chunkTokens, 16]) {
-            const whole = graph.chunkTokens;
+          for (const chunk of [whole, 16]) {
             graph.chunkTokens = chunk; // many chunks: S_t carries Σ Δ of the later chunks
             runs.push([`graph, chunks of ${chunk}`, await graph.score(act, s.model.A[l], reduce)]);
-            graph.chunkTokens = whole;
           }
+          graph.chunkTokens = whole;
           const scale = Math.max(...runs[0][1].scores.map(Math.abs));
           for (const [name, { channelSum, scores }] of runs) {
             let worst = 0;
