@@ -5,11 +5,12 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
-import type { Analysis } from '../src/engine/types';
-import { HEAT_BUCKETS, heatRgb } from './lib/colors';
-import { aliveCounts, flopsSaved, highwayTokens, influenceAtLayer, layerCount, rankNormalise, OverlayMetric } from './lib/metrics';
-import { buildHeatMatrix, downsampleRow, HeatMatrix, panView, xToToken, zoomView } from './lib/downsample';
-import { FromWebview, parseToWebview } from './lib/messages';
+import type { Analysis } from '../src/shared/analysis';
+import { HEAT_BUCKETS, heatRgb } from '../src/shared/colors';
+import { aliveCounts, flopsSaved, highwayTokens, influenceAtLayer, layerCount, rankNormalise } from '../src/shared/metrics';
+import type { OverlayMetric } from '../src/shared/options';
+import { buildHeatMatrix, downsampleRow, HeatMatrix, panView, xToToken, zoomView } from '../src/shared/heatMatrix';
+import { FromWebview, parseToWebview } from '../src/shared/messages';
 
 interface VsCodeApi { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void }
 declare function acquireVsCodeApi(): VsCodeApi;

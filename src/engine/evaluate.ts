@@ -5,7 +5,7 @@ import { MambaModel } from './model';
 import { runLayers } from './run';
 import { resolveSimbaOptions, runFlops, scheduleCounts, selectKept } from './simba';
 import { SimbaSession } from './session';
-import { SimbaOptions } from './types';
+import { SimbaOptions } from '../shared/analysis';
 
 export interface EvalRow {
   method: string;

@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { buildScoreGraph } from './graphs/score';
 import { loadNativeKernel, NativeKernel } from './native';
 import { Provider } from './providers';
-import { ScoreReduce } from './types';
+import type { ScoreReduce } from '../shared/options';
 
 export interface LayerActivations {
   u: Float32Array; // (T, E)

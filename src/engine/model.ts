@@ -9,7 +9,7 @@ import { buildHeadGraphGpu, buildLayerGraphGpu, buildTargetHeadGraphGpu } from '
 import { Provider, candidates, sessionOptions, unavailableReason } from './providers';
 import { SafetensorsStore } from './safetensors';
 import { TextTokenizer } from './tokenizer';
-import { DeviceChoice, ModelFacts } from './types';
+import { DeviceChoice, ModelFacts } from '../shared/analysis';
 import { checkWeights, loadLayerWeights, loadTopWeights, loadWeights, parameterCount } from './weights';
 
 export interface LayerState {

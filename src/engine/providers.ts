@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { DeviceChoice } from './types';
+import { DeviceChoice } from '../shared/analysis';
 
 export type Provider = 'cpu' | 'webgpu' | 'cuda';
 

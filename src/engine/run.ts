@@ -5,7 +5,7 @@ import { InfluenceScorer } from './influence';
 import { LayerState, MambaModel, Scratch } from './model';
 import { scheduleCounts, selectKept } from './simba';
 import { throwIfAborted } from './errors';
-import { SimbaOptions } from './types';
+import { SimbaOptions } from '../shared/analysis';
 
 export interface RunOptions {
   simba: SimbaOptions;

@@ -8,12 +8,17 @@ import { GpuDecoder } from './gpuDecode';
 import { createInfluenceScorer, InfluenceScorer } from './influence';
 import { LayerOutput, LayerState, MambaModel } from './model';
 import { sessionOptions } from './providers';
-import type { Precision } from './types';
+import type { Precision } from '../shared/analysis';
 import { RunResult, runLayers } from './run';
 import { resolveSimbaOptions, runFlops, scheduleCounts } from './simba';
 import { throwIfAborted } from './errors';
 import { mulberry32 } from './random';
-import { ANALYSIS_SCHEMA, Analysis, DeviceChoice, GenerateOptions, SimbaOptions, TokenProb, TokenSpan } from './types';
+import { ANALYSIS_SCHEMA, Analysis, DeviceChoice, GenerateOptions as GenerateRequest, Generation, SimbaOptions, TokenProb, TokenSpan } from '../shared/analysis';
+
+export type { Generation };
+export interface GenerateOptions extends GenerateRequest {
+  signal?: AbortSignal;
+}
 
 export interface AnalyzeOptions {
   /** Analyse the text up to this UTF-16 offset (the cursor); later text is not processed. */
@@ -27,14 +32,6 @@ export interface AnalyzeOptions {
   signal?: AbortSignal;
 }
 
-export interface Generation {
-  text: string;
-  ids: number[];
-  /** log p of each chosen token, from the decoding step that chose it. */
-  logprobs: number[];
-  prefillMs: number;
-  msPerToken: number;
-}
 
 /** The model folder shipped with the extension (media/model), found from wherever we run. */
 export function bundledModelDir(): string {
@@ -208,7 +205,7 @@ export class SimbaSession {
    * adds text at the end, just the new tokens run (as a continuation chunk through every layer)
    * instead of a new prefill. Returns whether the cache was used.
    */
-  async complete(text: string, opts: GenerateOptions = {}): Promise<Generation & { reused: number }> {
+  async complete(text: string, opts: GenerateOptions = {}): Promise<Generation> {
     const ids = (await this.tokenize(text)).map((t) => t.id);
     if (ids.length === 0) throw new Error('nothing to continue: the text has no tokens');
     const simba = resolveSimbaOptions(opts.simba ?? { schedule: 'dense', keepRatio: 1 });
@@ -299,7 +296,7 @@ export class SimbaSession {
     } finally {
       if (dec) this.decoderBusy = false;
     }
-    return { text, ids, logprobs: chosen, prefillMs, msPerToken: ids.length ? decodeMs / ids.length : 0 };
+    return { text, ids, logprobs: chosen, prefillMs, msPerToken: ids.length ? decodeMs / ids.length : 0, reused: 0 };
   }
 
   async dispose(): Promise<void> {

@@ -2,28 +2,18 @@
 // stay (the selection), and the FLOPs of a run, as shared/design/simba-method.md §3-§4 and
 // tools/reference/README.md define them.
 import { MambaConfig } from './config';
-import { Schedule, Selection, SimbaOptions } from './types';
+import { DEFAULT_SIMBA, RESIDUAL_MODES, SCHEDULES, SCORE_REDUCTIONS, SELECTIONS, Schedule, Selection, SimbaOptions, oneOf } from '../shared/options';
 
-export const DEFAULT_SIMBA: SimbaOptions = {
-  keepRatio: 0.1,
-  schedule: 'linear',
-  selection: 'simba',
-  score: 'signed-max',
-  residual: 'drop',
-  seed: 0,
-};
-
-const SCHEDULES: Schedule[] = ['linear', 'uniform', 'inverse', 'dense'];
-const SELECTIONS: Selection[] = ['simba', 'random', 'recent'];
+export { DEFAULT_SIMBA };
 
 /** Fill defaults and refuse nonsense with a message a user can act on. */
 export function resolveSimbaOptions(o: Partial<SimbaOptions> = {}): SimbaOptions {
   const r = { ...DEFAULT_SIMBA, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as SimbaOptions;
   if (!(r.keepRatio > 0 && r.keepRatio <= 1)) throw new Error(`keep ratio must be in (0, 1], got ${r.keepRatio}`);
-  if (!SCHEDULES.includes(r.schedule)) throw new Error(`unknown schedule "${r.schedule}" (one of ${SCHEDULES.join(', ')})`);
-  if (!SELECTIONS.includes(r.selection)) throw new Error(`unknown selection "${r.selection}" (one of ${SELECTIONS.join(', ')})`);
-  if (!['signed-max', 'abs-max', 'mean-abs'].includes(r.score)) throw new Error(`unknown score reduction "${r.score}"`);
-  if (!['drop', 'carry'].includes(r.residual)) throw new Error(`unknown residual mode "${r.residual}"`);
+  oneOf('schedule', SCHEDULES, r.schedule);
+  oneOf('selection', SELECTIONS, r.selection);
+  oneOf('score reduction', SCORE_REDUCTIONS, r.score);
+  oneOf('residual mode', RESIDUAL_MODES, r.residual);
   return r;
 }
 

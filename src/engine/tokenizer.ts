@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import { Tokenizer } from 'tokenizers';
 import { CheckpointError } from './errors';
-import { TokenSpan } from './types';
+import { TokenSpan } from '../shared/analysis';
 
 export class TextTokenizer {
   private constructor(

@@ -1,7 +1,7 @@
 // Reading the simba.* settings.
 import * as vscode from 'vscode';
-import type { DeviceChoice, Precision, Schedule, Selection, SimbaOptions } from '../engine/types';
-import type { OverlayMetric } from '../../webview/lib/metrics';
+import type { DeviceChoice, Precision, Schedule, Selection, SimbaOptions } from '../shared/options';
+import type { OverlayMetric } from '../shared/options';
 
 export interface SimbaConfig {
   modelPath: string;

@@ -10,7 +10,7 @@ import {
   Methods, LoadParams, LoadResult, AnalyzeParams, GenerateParams, GenerateResult, ProgressParams,
   InfoResult, ErrorCodes,
 } from '../server/protocol';
-import type { Analysis } from '../engine/types';
+import type { Analysis } from '../shared/analysis';
 
 export class CancelledError extends Error { constructor() { super('cancelled'); this.name = 'CancelledError'; } }
 export class EngineDiedError extends Error { constructor(msg: string) { super(msg); this.name = 'EngineDiedError'; } }

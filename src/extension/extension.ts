@@ -1,15 +1,16 @@
 // Simba Lens: activation, commands, overlay, hover, panel, inline completions, status bar.
 import * as vscode from 'vscode';
 import * as fs from 'fs';
-import type { Analysis, DeviceChoice } from '../engine/types';
+import type { Analysis, DeviceChoice } from '../shared/analysis';
 import { EngineClient, CancelledError, EngineDiedError } from './engineClient';
 import { Overlay, hoverFor, resolveLayer } from './overlay';
 import { SimbaPanel } from './panel';
 import { SimbaInlineCompletions } from './completion';
 import { readConfig, simbaOptions } from './config';
-import { HEAT_BUCKETS, heatHex, ThemeKind } from '../../webview/lib/colors';
-import { OVERLAY_METRICS, OverlayMetric, layerCount } from '../../webview/lib/metrics';
-import { renderReportHtml } from '../../webview/report';
+import { HEAT_BUCKETS, heatHex, ThemeKind } from '../shared/colors';
+import { layerCount } from '../shared/metrics';
+import { OVERLAY_METRICS, OverlayMetric } from '../shared/options';
+import { renderReportHtml } from '../report/shell';
 
 interface DocResult { analysis: Analysis; version: number; stale: boolean; text: string; toOffset?: number }
 

@@ -2,11 +2,12 @@
 // aggregated so a 100k-token document stays smooth, overview-ruler marks for the top buckets,
 // and a hover per token.
 import * as vscode from 'vscode';
-import type { Analysis } from '../engine/types';
-import { HEAT_BUCKETS, heatColorId } from '../../webview/lib/colors';
-import { OverlayMetric, metricValues, clampLayer, layerCount, tokenAt, influenceAtLayer } from '../../webview/lib/metrics';
-import { aggregateRanges, rangesByBucket } from '../../webview/lib/aggregate';
-import { bucketOf } from '../../webview/lib/colors';
+import type { Analysis } from '../shared/analysis';
+import { HEAT_BUCKETS, heatColorId } from '../shared/colors';
+import type { OverlayMetric } from '../shared/options';
+import { metricValues, clampLayer, layerCount, tokenAt, influenceAtLayer } from '../shared/metrics';
+import { aggregateRanges, rangesByBucket } from './decorationRanges';
+import { bucketOf } from '../shared/colors';
 
 export const MAX_DECORATION_RANGES = 20000;
 

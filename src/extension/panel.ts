@@ -1,10 +1,10 @@
 // The Simba Lens panel host: one WebviewPanel with a strict CSP; the webview keeps its view
 // state with setState and the host sends the last analysis again whenever it is (re)created.
 import * as vscode from 'vscode';
-import type { Analysis } from '../engine/types';
-import { shellHtml, randomNonce } from '../../webview/report';
-import { FromWebview, ToWebview, parseFromWebview } from '../../webview/lib/messages';
-import type { OverlayMetric } from '../../webview/lib/metrics';
+import type { Analysis } from '../shared/analysis';
+import { shellHtml, randomNonce } from '../report/shell';
+import { FromWebview, ToWebview, parseFromWebview } from '../shared/messages';
+import type { OverlayMetric } from '../shared/options';
 
 export interface PanelHandlers {
   onReveal(offset: number): void;

@@ -1,5 +1,5 @@
 // JSON-RPC protocol between the extension host and the engine process. No vscode import.
-import type { Analysis, DeviceChoice, GenerateOptions, ModelFacts, SimbaOptions } from '../engine/types';
+import type { Analysis, DeviceChoice, GenerateOptions, ModelFacts, SimbaOptions } from '../shared/analysis';
 
 export const Methods = {
   load: 'simba/load',

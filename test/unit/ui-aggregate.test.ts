@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { aggregateRanges, rangesByBucket } from '../../webview/lib/aggregate';
+import { aggregateRanges, rangesByBucket } from '../../src/extension/decorationRanges';
 
 const spans = (n: number, w = 3) => Array.from({ length: n }, (_, i) => ({ start: i * w, end: i * w + w }));
 

@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { HEAT_BUCKETS, bucketOf, heatHex, heatRgb, heatAlpha, contributedColors, heatColorId } from '../../webview/lib/colors';
+import { HEAT_BUCKETS, bucketOf, heatHex, heatRgb, heatAlpha, contributedColors, heatColorId } from '../../src/shared/colors';
 
 describe('ui: colour scales', () => {
   it('buckets [0,1] into HEAT_BUCKETS bins, NaN to -1', () => {

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
-import type { Analysis } from '../../src/engine/types';
-import { buildHeatMatrix, downsampleRow, xToToken, zoomView, panView } from '../../webview/lib/downsample';
+import type { Analysis } from '../../src/shared/analysis';
+import { buildHeatMatrix, downsampleRow, xToToken, zoomView, panView } from '../../src/shared/heatMatrix';
 import { tinyAnalysis } from './ui-metrics.test';
 
 function bigAnalysis(n: number, L: number): Analysis {

@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { parseFromWebview, parseToWebview } from '../../webview/lib/messages';
+import { parseFromWebview, parseToWebview } from '../../src/shared/messages';
 import { tinyAnalysis } from './ui-metrics.test';
 
 describe('ui: webview message protocol', () => {

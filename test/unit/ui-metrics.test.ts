@@ -1,6 +1,6 @@
 import * as assert from 'assert';
-import type { Analysis } from '../../src/engine/types';
-import { metricValues, influenceAtLayer, normalise, rankNormalise, quantile, aliveCounts, highwayTokens, flopsSaved, tokenAt } from '../../webview/lib/metrics';
+import type { Analysis } from '../../src/shared/analysis';
+import { metricValues, influenceAtLayer, normalise, rankNormalise, quantile, aliveCounts, highwayTokens, flopsSaved, tokenAt } from '../../src/shared/metrics';
 
 export function tinyAnalysis(): Analysis {
   // 6 tokens, 3 layers; token 5 is the prediction point.

@@ -6,7 +6,7 @@ import * as cp from 'child_process';
 import * as path from 'path';
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter, MessageConnection, CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
 import { Methods, ErrorCodes, ProgressParams, InfoResult, LoadResult } from '../../src/server/protocol';
-import type { Analysis } from '../../src/engine/types';
+import type { Analysis } from '../../src/shared/analysis';
 
 const root = path.join(__dirname, '../..');
 

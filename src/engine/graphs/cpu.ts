@@ -12,7 +12,7 @@ import { MambaConfig } from '../config';
 import { GraphBuilder } from '../onnx/builder';
 import { DataType } from '../onnx/proto';
 import { LayerWeights } from '../weights';
-import type { Precision } from '../types';
+import type { Precision } from '../../shared/analysis';
 
 const INT64_MAX = Number.MAX_SAFE_INTEGER; // ONNX Slice clamps out-of-range ends
 
@@ -28,7 +28,7 @@ export function linear(g: GraphBuilder, x: string, weight: string, bias?: string
   return g.op('Gemm', bias ? [x, weight, bias] : [x, weight], { transB: 1 });
 }
 
-export type { Precision } from '../types';
+export type { Precision } from '../../shared/analysis';
 
 /**
  * A projection x · Wᵀ (+ b) with W (out, in) from the checkpoint. In int8 the weight is stored

@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { SimbaApi } from '../../../src/extension/extension';
-import type { Analysis } from '../../../src/engine/types';
+import type { Analysis } from '../../../src/shared/analysis';
 
 const EXT_ID = 'simba-lens.simba-lens';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,10 +1,11 @@
-// Plain data shared by the engine, the engine process, the extension, the webview and the
-// command line. No vscode import, no onnxruntime import: everything here is JSON-serialisable.
+// The analysis schema: what one Simba run produces, read by the engine process, the extension,
+// the webview, the report and the command line. Plain JSON-serialisable data.
+import type { DeviceChoice, Precision, SimbaOptions, Stop } from './options';
+
+export type { DeviceChoice, Precision, SimbaOptions } from './options';
 
 /** The schema id written into every analysis JSON. Bump the suffix on a breaking change. */
 export const ANALYSIS_SCHEMA = 'simba-lens/analysis@1';
-
-export type DeviceChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 
 /** One token of the analysed text. Offsets are UTF-16 code units, as VS Code counts them. */
 export interface TokenSpan {
@@ -42,20 +43,6 @@ export interface Timing {
   scoringMs?: number;
 }
 
-export type Schedule = 'linear' | 'uniform' | 'inverse' | 'dense';
-export type Selection = 'simba' | 'random' | 'recent';
-export type ScoreReduce = 'signed-max' | 'abs-max' | 'mean-abs';
-export type ResidualMode = 'drop' | 'carry';
-
-export interface SimbaOptions {
-  keepRatio: number;
-  schedule: Schedule;
-  selection: Selection;
-  score: ScoreReduce;
-  residual: ResidualMode;
-  seed: number;
-}
-
 export interface Analysis {
   schema: typeof ANALYSIS_SCHEMA;
   /** The file or document analysed, when known. */
@@ -86,19 +73,40 @@ export interface Analysis {
   timing: Timing;
 }
 
-/** Weight precision of decoding steps: fp32 (exact) or int8 (a quarter of the bytes per token). */
-export type Precision = 'fp32' | 'int8';
-
 export interface GenerateOptions {
   maxTokens?: number;
   /** 0 = greedy. */
   temperature?: number;
   topK?: number;
-  stop?: 'none' | 'line' | 'document';
+  stop?: Stop;
   seed?: number;
   /** Prefill with Simba pruning (default: dense prefill). */
   simba?: Partial<SimbaOptions>;
   /** Weights of the decoding steps (default fp32). */
   precision?: Precision;
-  signal?: AbortSignal;
+}
+
+/** A continuation produced by recurrent decoding. */
+export interface Generation {
+  text: string;
+  ids: number[];
+  /** log p of each chosen token, from the decoding step that chose it. */
+  logprobs: number[];
+  prefillMs: number;
+  msPerToken: number;
+  /** Tokens whose states came from the prefix cache instead of a new prefill. */
+  reused: number;
+}
+
+/** What an analysis request asks for (the engine adds cancellation and progress). */
+export interface AnalyzeOptions {
+  /** Analyse the text up to this UTF-16 offset (the cursor); later text is not processed. */
+  toOffset?: number;
+  simba?: Partial<SimbaOptions>;
+  /** Number of next-token suggestions. */
+  topK?: number;
+  /** Also run the dense model (next.dense, KL, agreement, surprisal). Default true. */
+  dense?: boolean;
+  /** The file or document analysed, recorded in the analysis. */
+  source?: string;
 }

@@ -1,8 +1,6 @@
-// Per-token values of the overlay metrics, normalised to [0,1]. Pure: no DOM, no vscode import.
-import type { Analysis } from '../../src/engine/types';
-
-export type OverlayMetric = 'influence' | 'retention' | 'surprisal';
-export const OVERLAY_METRICS: OverlayMetric[] = ['influence', 'retention', 'surprisal'];
+// Per-token values of the overlay metrics, normalised to [0,1], and the statistics they use.
+import type { Analysis } from './analysis';
+import type { OverlayMetric } from './options';
 
 export function layerCount(a: Analysis): number {
   return a.model?.layers || a.influence?.score.length || 1;

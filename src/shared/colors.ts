@@ -1,5 +1,5 @@
 // Colour scales shared by the editor overlay (theme colours contributed in package.json), the
-// panel's canvas heatmap and the standalone HTML report. Pure: no DOM, no vscode import.
+// panel's canvas heatmap and the standalone HTML report.
 
 /** Number of colour buckets: the overlay creates exactly this many decoration types per metric. */
 export const HEAT_BUCKETS = 8;

@@ -1,18 +1,12 @@
-// Downsampling of the tokens × layers matrix for the canvas heatmap. Pure.
-import type { Analysis } from '../../src/engine/types';
-import { influenceAtLayer, layerCount, rankNormalise } from './metrics';
+// The tokens × layers heat matrix and its downsampling, zoom and pan for the canvas heatmap.
+import type { Analysis } from './analysis';
+import { AnalysisView, HeatMatrix } from './analysisView';
 
-/** Dense layers × tokens matrix of rank-normalised influence (NaN = token not alive at that layer). */
-export interface HeatMatrix { layers: number; tokens: number; data: Float32Array }
+export type { HeatMatrix } from './analysisView';
 
+/** The heat matrix of one analysis (an AnalysisView builds and keeps it). */
 export function buildHeatMatrix(a: Analysis): HeatMatrix {
-  const L = layerCount(a), n = a.tokens.length;
-  const data = new Float32Array(L * n).fill(NaN);
-  for (let l = 0; l < L; l++) {
-    const row = rankNormalise(influenceAtLayer(a, l));
-    data.set(row, l * n);
-  }
-  return { layers: L, tokens: n, data };
+  return new AnalysisView(a).heatMatrix();
 }
 
 /**

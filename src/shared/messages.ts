@@ -1,6 +1,7 @@
-// The message protocol between the extension host and the panel webview. Pure.
-import type { Analysis } from '../../src/engine/types';
-import type { OverlayMetric } from './metrics';
+// The message protocol between the extension host and the panel webview, with validators for
+// both directions (each side treats the other's messages as untrusted input).
+import type { Analysis } from './analysis';
+import { KEEP_RATIO, OVERLAY_METRICS, OverlayMetric, isOneOf } from './options';
 
 /** Extension host -> webview. */
 export type ToWebview =
@@ -36,8 +37,8 @@ export function parseFromWebview(m: unknown): FromWebview | undefined {
     case 'ready': case 'cancel': case 'analyze': return { type: o.type };
     case 'reveal': return num(o.offset) && o.offset >= 0 ? { type: 'reveal', offset: Math.floor(o.offset) } : undefined;
     case 'insert': return typeof o.text === 'string' && o.text.length <= 10000 ? { type: 'insert', text: o.text } : undefined;
-    case 'rerun': return num(o.keepRatio) && o.keepRatio > 0 && o.keepRatio <= 1 ? { type: 'rerun', keepRatio: o.keepRatio } : undefined;
-    case 'overlay': return (o.metric === 'influence' || o.metric === 'retention' || o.metric === 'surprisal') && num(o.layer) && o.layer >= -1 ? { type: 'overlay', metric: o.metric, layer: Math.floor(o.layer) } : undefined;
+    case 'rerun': return num(o.keepRatio) && o.keepRatio > 0 && o.keepRatio <= KEEP_RATIO.maximum! ? { type: 'rerun', keepRatio: o.keepRatio } : undefined;
+    case 'overlay': return isOneOf(OVERLAY_METRICS, o.metric) && num(o.layer) && o.layer >= -1 ? { type: 'overlay', metric: o.metric, layer: Math.floor(o.layer) } : undefined;
     case 'rendered': return typeof o.what === 'string' ? { type: 'rendered', what: o.what, detail: (o.detail && typeof o.detail === 'object') ? o.detail as Record<string, unknown> : undefined } : undefined;
     default: return undefined;
   }
@@ -52,7 +53,7 @@ export function parseToWebview(m: unknown): ToWebview | undefined {
     case 'progress': return num(o.done) && num(o.total) ? o as ToWebview : undefined;
     case 'busy': return typeof o.busy === 'boolean' ? o as ToWebview : undefined;
     case 'stale': return typeof o.stale === 'boolean' ? o as ToWebview : undefined;
-    case 'settings': return num(o.keepRatio) && num(o.layer) && typeof o.metric === 'string' ? o as ToWebview : undefined;
+    case 'settings': return num(o.keepRatio) && num(o.layer) && isOneOf(OVERLAY_METRICS, o.metric) ? o as ToWebview : undefined;
     case 'error': return typeof o.message === 'string' ? o as ToWebview : undefined;
     case 'clear': return { type: 'clear' };
     default: return undefined;

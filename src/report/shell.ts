@@ -3,8 +3,8 @@
 // No vscode import: the command line uses renderReportHtml too.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Analysis } from '../src/engine/types';
-import { HEAT_BUCKETS, heatHex } from './lib/colors';
+import type { Analysis } from '../shared/analysis';
+import { HEAT_BUCKETS, heatHex } from '../shared/colors';
 
 export interface ShellOptions {
   /** Panel: URI of dist/webview.js as the webview sees it. */

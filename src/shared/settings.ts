@@ -1,0 +1,52 @@
+// The simba.* settings: key, default, choices and range, as package.json's
+// contributes.configuration declares them (a unit test holds the two together). The extension's
+// Config reads every setting through this table, so a default is written in one place.
+import {
+  DEFAULT_DEVICE, DEFAULT_OVERLAY_METRIC, DEFAULT_PRECISION, DEFAULT_SIMBA, DEVICES, KEEP_RATIO, OVERLAY_METRICS, PRECISIONS,
+  SCHEDULES, SELECTIONS, TOP_K,
+} from './options';
+
+interface StringSetting<T extends string = string> {
+  readonly type: 'string';
+  readonly default: T;
+  readonly enum?: readonly T[];
+}
+interface NumberSetting {
+  readonly type: 'number';
+  readonly default: number;
+  readonly minimum?: number;
+  readonly maximum?: number;
+}
+interface BooleanSetting {
+  readonly type: 'boolean';
+  readonly default: boolean;
+}
+export type Setting = StringSetting | NumberSetting | BooleanSetting;
+
+const choice = <T extends string>(list: readonly T[], d: T): StringSetting<T> => ({ type: 'string', default: d, enum: list });
+const num = (d: number, minimum?: number, maximum?: number): NumberSetting => ({ type: 'number', default: d, minimum, maximum });
+const bool = (d: boolean): BooleanSetting => ({ type: 'boolean', default: d });
+
+/** Every setting under `simba.`, by its key without the prefix. */
+export const SETTINGS = {
+  modelPath: { type: 'string', default: '' } as StringSetting,
+  device: choice(DEVICES, DEFAULT_DEVICE),
+  keepRatio: num(KEEP_RATIO.default, KEEP_RATIO.minimum, KEEP_RATIO.maximum),
+  schedule: choice(SCHEDULES, DEFAULT_SIMBA.schedule),
+  selection: choice(SELECTIONS, DEFAULT_SIMBA.selection),
+  topK: num(TOP_K.default, TOP_K.minimum, TOP_K.maximum),
+  compareDense: bool(true),
+  'overlay.metric': choice(OVERLAY_METRICS, DEFAULT_OVERLAY_METRIC),
+  'overlay.layer': num(-1, -1),
+  autoReanalyze: bool(false),
+  autoReanalyzeDelayMs: num(1500, 200),
+  'completion.enable': bool(true),
+  'completion.debounceMs': num(300, 0),
+  'completion.maxTokens': num(24, 1, 256),
+  'completion.multiline': bool(false),
+  'completion.temperature': num(0, 0, 2),
+  'completion.precision': choice(PRECISIONS, DEFAULT_PRECISION),
+  'completion.maxContextChars': num(16000, 256),
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;
