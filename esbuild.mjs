@@ -15,6 +15,7 @@ const node = [
   { in: 'src/server/main.ts', out: 'server' },
   { in: 'src/cli/main.ts', out: 'cli', banner: '#!/usr/bin/env node' },
   { in: 'bench/bench.ts', out: 'bench' },
+  { in: 'bench/bench-gpu.ts', out: 'bench-gpu' },
 ];
 
 const builds = node.map((e) => ({
