@@ -4,7 +4,7 @@
 // hidden and shown again comes back as it was.
 import type { Analysis } from '../src/shared/analysis';
 import { AnalysisView } from '../src/shared/analysisView';
-import type { OverlayMetric } from '../src/shared/options';
+import { isOneOf, OVERLAY_METRICS, OverlayMetric } from '../src/shared/options';
 
 interface Store { getState(): unknown; setState(s: unknown): void }
 
@@ -31,6 +31,7 @@ export class PanelState {
   constructor(private readonly store?: Store) {
     const saved = (store?.getState() ?? {}) as Partial<Record<string, unknown>>;
     for (const k of PERSISTED) if (typeof saved[k] === typeof this[k]) (this as Record<string, unknown>)[k] = saved[k];
+    if (!isOneOf(OVERLAY_METRICS, this.metric)) this.metric = 'influence';
   }
 
   setAnalysis(a: Analysis, text: string | undefined, stale: boolean): void {

@@ -58,6 +58,7 @@ describe('ui: panel state', () => {
     assert.strictEqual(p.keepRatio, 0.1);
     assert.strictEqual(p.metric, 'retention');
     assert.strictEqual(p.busy, false, 'busy is not persisted');
+    assert.strictEqual(new PanelState({ getState: () => ({ metric: 'bogus' }), setState: () => {} }).metric, 'influence');
     const a = tinyAnalysis();
     a.options = { keepRatio: 0.3, schedule: 'linear', selection: 'simba', score: 'signed-max', residual: 'drop', seed: 0 };
     p.setAnalysis(a, 'abcdefghijklmnopqrstuvwxyz', true);
