@@ -127,7 +127,7 @@ export function panelDom() {
   const num = (s) => Number(String(s).replace(/\D/g, ''));
   const label = (s) => q(s)?.getAttribute('aria-label') ?? '';
   const heat = /^Influence heatmap: (.+) tokens × (\d+) layers, showing tokens (.+)–(.+)$/.exec(label('#heatmap'));
-  const hw = /^Highway diagram: (.+) highway tokens of .+ · (.+) lanes drawn$/.exec(label('#highway'));
+  const hw = /^Highway diagram, \d+ layers: (.+) highway tokens of .+ · (.+) lanes drawn;/.exec(label('#highway'));
   const renders = performance.getEntriesByName('simba-lens: render analysis');
   const facts = q('#facts')?.textContent ?? '';
   return {

@@ -15,9 +15,9 @@ function geometry(v: AnalysisView, w: number, hh: number) {
   return { n, L, pw, x, y };
 }
 
-/** The diagram in one sentence: shown under it and given to screen readers. */
-function summary(v: AnalysisView): string {
-  return `${v.highway().length.toLocaleString()} highway tokens of ${v.tokens.toLocaleString()} reach the prediction point through ${v.layers} layers · ${v.lanes().length.toLocaleString()} lanes drawn`;
+/** The diagram's counts: shown under it (short, the panel may be narrow). */
+function caption(v: AnalysisView): string {
+  return `${v.highway().length.toLocaleString()} highway tokens of ${v.tokens.toLocaleString()} · ${v.lanes().length.toLocaleString()} lanes drawn`;
 }
 
 export function highwayChart(state: PanelState): Chart {
@@ -82,8 +82,8 @@ export function highwayChart(state: PanelState): Chart {
     ctx.fillText('L0', ML - 4, y(0.5)); ctx.fillText(`L${L - 1}`, ML - 4, y(L - 0.5));
     ctx.textAlign = 'left'; ctx.textBaseline = 'top';
     ctx.fillText('start of text', ML, y(0) + 2);
-    c.setAttribute('aria-label', `Highway diagram: ${summary(v)}`);
-    if (!hovering) readout.textContent = summary(v);
+    c.setAttribute('aria-label', `Highway diagram, ${L} layers: ${caption(v)}; highway tokens are those that reach the prediction point`);
+    if (!hovering) readout.textContent = caption(v);
   }
 
   /** The lane nearest the pointer, within 12 px. */
@@ -104,9 +104,9 @@ export function highwayChart(state: PanelState): Chart {
     hovering = !!ln;
     readout.textContent = ln
       ? `highway token ${ln.i} ${state.tokenLabel(ln.i)} · top-layer influence (normalised) ${ln.v.toFixed(2)}`
-      : state.view ? summary(state.view) : ' ';
+      : state.view ? caption(state.view) : ' ';
   });
-  c.addEventListener('mouseleave', () => { hovering = false; readout.textContent = state.view ? summary(state.view) : ' '; });
+  c.addEventListener('mouseleave', () => { hovering = false; readout.textContent = state.view ? caption(state.view) : ' '; });
   c.addEventListener('click', (e) => { const ln = nearest(e); if (ln && state.analysis) post({ type: 'reveal', offset: state.analysis.tokens[ln.i].start }); });
 
   return { draw };
