@@ -12,7 +12,7 @@ import { SimbaSession, Analysis, DeviceChoice, Precision, SimbaOptions } from '.
 import { readDocument } from '../engine/document';
 import { Parsed, UsageError, choice, num, parseArgs, str } from './args';
 import { runEvalCommand } from './eval';
-import { renderReportHtml } from '../report/shell';
+import { renderReportHtml } from '../report';
 
 const USAGE = `usage:
   simba-lens analyze FILE [--model DIR] [--device auto|cpu|webgpu|cuda] [--top-k K]

@@ -10,7 +10,7 @@ import { readConfig, simbaOptions } from './config';
 import { HEAT_BUCKETS, heatHex, ThemeKind } from '../shared/colors';
 import { layerCount } from '../shared/metrics';
 import { OVERLAY_METRICS, OverlayMetric } from '../shared/options';
-import { renderReportHtml } from '../report/shell';
+import { renderReportHtml } from '../report';
 
 interface DocResult { analysis: Analysis; version: number; stale: boolean; text: string; toOffset?: number }
 

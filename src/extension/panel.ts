@@ -2,7 +2,7 @@
 // state with setState and the host sends the last analysis again whenever it is (re)created.
 import * as vscode from 'vscode';
 import type { Analysis } from '../shared/analysis';
-import { shellHtml, randomNonce } from '../report/shell';
+import { shellHtml, randomNonce } from '../report';
 import { FromWebview, ToWebview, parseFromWebview } from '../shared/messages';
 import type { OverlayMetric } from '../shared/options';
 

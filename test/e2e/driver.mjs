@@ -201,7 +201,7 @@ function syntheticAnalysis(n, L) {
 }
 
 async function runReportTests(browser) {
-  await esbuild.build({ bundle: true, platform: 'node', format: 'cjs', entryPoints: [path.join(ROOT, 'src/report/shell.ts')], outfile: path.join(WORK, 'report.cjs'), logLevel: 'warning' });
+  await esbuild.build({ bundle: true, platform: 'node', format: 'cjs', entryPoints: [path.join(ROOT, 'src/report/index.ts')], outfile: path.join(WORK, 'report.cjs'), logLevel: 'warning' });
   const { renderReportHtml } = createRequire(import.meta.url)(path.join(WORK, 'report.cjs'));
   const script = fs.readFileSync(path.join(ROOT, 'dist/webview.js'), 'utf8');
   const file = path.join(WORK, 'report-32k.html');
@@ -213,9 +213,10 @@ async function runReportTests(browser) {
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
     await page.goto(`file://${file}`);
-    await page.locator('body[data-rendered="1"]').waitFor({ timeout: 20000 });
-    const ms = Number(await page.locator('body').getAttribute('data-render-ms'));
-    const tokens = Number(await page.locator('#heatmap').getAttribute('data-tokens'));
+    const { panelDom } = await import(path.join(ROOT, 'test/e2e/ui.mjs'));
+    await page.locator('#heatmap[aria-label^="Influence heatmap"]').waitFor({ timeout: 20000 });
+    const { renderMs, tokens } = await page.evaluate(panelDom);
+    const ms = Math.round(renderMs);
     log(`report: 32768 × 24 rendered in ${ms} ms`);
     if (errors.length) throw new Error(`errors in the report page: ${errors.join(' | ')}`);
     if (tokens !== 32768) throw new Error(`heatmap tokens ${tokens}`);
@@ -224,7 +225,7 @@ async function runReportTests(browser) {
     const c = page.locator('#heatmap');
     await c.hover();
     for (let i = 0; i < 5; i++) await page.mouse.wheel(0, -200);
-    const view = await c.getAttribute('data-view');
+    const { view } = await page.evaluate(panelDom);
     const [a, b] = view.split('-').map(Number);
     if (!(b - a < 32768 / 2)) throw new Error(`zoomed view ${view}`);
     await page.close();

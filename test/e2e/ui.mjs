@@ -117,21 +117,37 @@ async function setTheme(ctx, theme) {
   await ctx.sleep(800);
 }
 
+/**
+ * What the panel (or the report) shows, read the way a user or a screen reader would: the canvases'
+ * captions (aria-label), the suggestions table, the run facts and the busy state. `rendered` and
+ * `renderMs` come from the page's User Timing entries. Runs in the page: self-contained.
+ */
+export function panelDom() {
+  const q = (s) => document.querySelector(s);
+  const num = (s) => Number(String(s).replace(/\D/g, ''));
+  const label = (s) => q(s)?.getAttribute('aria-label') ?? '';
+  const heat = /^Influence heatmap: (.+) tokens × (\d+) layers, showing tokens (.+)–(.+)$/.exec(label('#heatmap'));
+  const hw = /^Highway diagram, \d+ layers: (.+) highway tokens of .+ · (.+) lanes drawn;/.exec(label('#highway'));
+  const renders = performance.getEntriesByName('simba-lens: render analysis');
+  const facts = q('#facts')?.textContent ?? '';
+  return {
+    tokens: heat ? num(heat[1]) : 0, layers: heat ? num(heat[2]) : 0,
+    // The view window as tokens [first, last + 1).
+    view: heat ? `${num(heat[3])}-${num(heat[4]) + 1}` : '',
+    lanes: hw ? num(hw[2]) : 0, highway: hw ? num(hw[1]) : 0,
+    suggestions: document.querySelectorAll('#sugg td.tok[data-kind=pruned]').length, dense: document.querySelectorAll('#sugg td.tok[data-kind=dense]').length,
+    summary: q('#sugg-summary')?.textContent, facts,
+    rendered: renders.length, renderMs: renders.length ? renders[renders.length - 1].duration : NaN,
+    keepRatio: /keep ratio ([\d.]+)/.exec(facts)?.[1],
+    busy: q('#app')?.getAttribute('aria-busy') ?? 'false',
+  };
+}
+
 async function readPanel(page) {
   const f = webview(page);
   await f.locator('#heatmap').waitFor({ state: 'visible', timeout: 60000 });
   // One evaluate, so every field comes from the same render.
-  return f.locator('body').evaluate((body) => {
-    const q = (s) => document.querySelector(s);
-    return {
-      tokens: Number(q('#heatmap').dataset.tokens), layers: Number(q('#heatmap').dataset.layers),
-      lanes: Number(q('#highway').dataset.lanes), highway: Number(q('#highway').dataset.highway),
-      suggestions: document.querySelectorAll('#sugg td.tok[data-kind=pruned]').length, dense: document.querySelectorAll('#sugg td.tok[data-kind=dense]').length,
-      summary: q('#sugg-summary').textContent, facts: q('#facts').textContent,
-      rendered: Number(body.dataset.rendered), renderMs: Number(body.dataset.renderMs), keepRatio: body.dataset.keepRatio,
-      busy: body.dataset.busy,
-    };
-  });
+  return f.locator('body').evaluate(panelDom);
 }
 
 export const uiTests = [
@@ -231,8 +247,8 @@ export const uiTests = [
       const c = f.locator('#heatmap');
       await c.hover();
       for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -200);
-      const view = await c.getAttribute('data-view');
-      if (view === `0-${await c.getAttribute('data-tokens')}`) throw new Error(`not zoomed: ${view}`);
+      const { view, tokens } = await readPanel(page);
+      if (view === `0-${tokens}`) throw new Error(`not zoomed: ${view}`);
       // Hide the panel behind another editor in its group, then show it again.
       // (quick open from the first group, Ctrl+Enter: open to the side, i.e. in the panel's group)
       await page.locator('.monaco-editor .view-lines').first().click({ position: { x: 200, y: 10 } });
@@ -243,7 +259,7 @@ export const uiTests = [
       await page.keyboard.press('Control+Enter');
       await until(async () => !(await page.locator(WEBVIEW).isVisible()), 10000, 'panel hidden');
       await command(page, 'Simba: Show Highway Panel');
-      await until(async () => (await webview(page).locator('#heatmap').getAttribute('data-view')) === view, 20000, `zoom ${view} restored`);
+      await until(async () => (await readPanel(page)).view === view, 20000, `zoom ${view} restored`);
       await page.keyboard.press('Escape');
       await webview(page).locator('#heatmap').dblclick();
     },
@@ -344,8 +360,8 @@ export const uiTests = [
       const report = await page.context().newPage();
       try {
         await report.goto(`file://${file}`);
-        await report.locator('body[data-rendered="1"]').waitFor({ timeout: 20000 });
-        const tokens = Number(await report.locator('#heatmap').getAttribute('data-tokens'));
+        await report.locator('#heatmap[aria-label^="Influence heatmap"]').waitFor({ timeout: 20000 });
+        const { tokens } = await report.evaluate(panelDom);
         if (!(tokens > 100)) throw new Error(`report tokens ${tokens}`);
         const sugg = await report.locator('#sugg td.tok').count();
         if (!(sugg > 0)) throw new Error('report has no suggestions');

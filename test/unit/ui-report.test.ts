@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { renderReportHtml, shellHtml } from '../../src/report/shell';
+import { renderReportHtml, shellHtml } from '../../src/report';
 import { tinyAnalysis } from './ui-metrics.test';
 
 describe('ui: HTML shell and standalone report', () => {
