@@ -1,9 +1,10 @@
-// Execution-provider choice. ORT does not fall back by itself (a provider that fails to start
-// throws), so `auto` tries the GPU providers in order and records why each one did not run.
+// The ONNX Runtime side of the engine: session options, which execution providers to try for a
+// request, why one cannot run, and the one fallback loop (resolveProvider). ORT does not fall
+// back by itself: a provider that fails to start throws, so we try the next and say why.
 import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { DeviceChoice } from '../shared/analysis';
+import type { DeviceChoice } from '../shared/options';
 
 export type Provider = 'cpu' | 'webgpu' | 'cuda';
 
@@ -56,4 +57,51 @@ export function sessionOptions(p: Provider, threads?: number): ort.InferenceSess
     // cores, as on a developer's machine running an editor; they yield instead.
     extra: { session: { set_denormal_as_zero: '1', intra_op: { allow_spinning: '0' } } },
   };
+}
+
+/** ORT's first error line without its source location and failed-check prefix. */
+export function ortMessage(e: unknown): string {
+  const line = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  return line.replace(/^\S*onnxruntime_src\S* .*? was false\. /, '');
+}
+
+/**
+ * Start `start` on each candidate provider for `requested` in turn (as onnxruntime-web's
+ * resolveBackend does): the first that succeeds wins; every provider skipped or failed leaves a
+ * note saying why. Throws with all the notes when none starts.
+ */
+export async function resolveProvider<T>(requested: DeviceChoice, start: (p: Provider) => Promise<T>): Promise<{ provider: Provider; value: T; notes: string[] }> {
+  const notes: string[] = [];
+  for (const provider of candidates(requested)) {
+    const why = unavailableReason(provider);
+    if (why) {
+      notes.push(why);
+      continue;
+    }
+    try {
+      return { provider, value: await start(provider), notes };
+    } catch (e) {
+      const msg = ortMessage(e);
+      const hint = provider === 'webgpu' && process.platform === 'linux' && /adapter/i.test(msg) ? '; on Linux WebGPU needs a Vulkan driver: libvulkan.so.1 and a GPU ICD' : '';
+      notes.push(`${provider}: failed to start (${msg}${hint})`);
+    }
+  }
+  throw new Error(`no execution provider could run the model: ${notes.join('; ')}`);
+}
+
+/**
+ * Create a session per graph (graphs are built one at a time, so only one graph's bytes are held).
+ * `smoke` feeds run once on each session first: a GPU provider can start and still fail on its
+ * first kernel (driver, shader, limits). On any failure every session made so far is released.
+ */
+export async function createSessions(graphs: Iterable<Uint8Array>, options: ort.InferenceSession.SessionOptions, smoke?: () => Record<string, ort.Tensor>): Promise<ort.InferenceSession[]> {
+  const created: ort.InferenceSession[] = [];
+  try {
+    for (const bytes of graphs) created.push(await ort.InferenceSession.create(bytes, options));
+    if (smoke) for (const s of created) await s.run(smoke(), [s.outputNames[0]]);
+    return created;
+  } catch (e) {
+    for (const s of created) await s.release().catch(() => undefined);
+    throw e;
+  }
 }

@@ -1,6 +1,6 @@
-// The weights of a Hugging Face Mamba checkpoint, by layer, as float32 with checked shapes.
+// The tensors of a Hugging Face Mamba-1 checkpoint (names and shapes), by layer, as float32.
 import { MambaConfig } from './config';
-import { SafetensorsStore } from './safetensors';
+import { SafetensorsStore } from '../../safetensors';
 
 export interface LayerWeights {
   norm: Float32Array; // (D)

@@ -10,7 +10,7 @@
 // run on one. No Scan also means no op falls back to the CPU under a GPU provider.
 // Outputs: signed_max, abs_max, mean_abs (chunk), channel_sum (E: the influence identity test
 // adds it up against the scan's own y_T), delta_sum (1, E).
-import { GraphBuilder } from '../onnx/builder';
+import { GraphBuilder } from '../../onnx/builder';
 
 export function buildScoreGraph(E: number, N: number): Uint8Array {
   const g = new GraphBuilder('simba_influence');
