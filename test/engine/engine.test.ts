@@ -13,7 +13,7 @@ import { loadWeights } from '../../src/engine/families/mamba1/weights';
 import { writeCheckpoint } from '../helpers/checkpoint';
 import { GraphInfluenceScorer, InfluenceResult, createInfluenceScorer } from '../../src/engine/families/mamba1/influence';
 import { sessionOptions } from '../../src/engine/runtime';
-import { loadNativeKernel } from '../../src/engine/native';
+import { requireNativeKernel } from '../helpers/native';
 
 const TEXT = 'import os\n\ndef walk(root):\n    for name in os.listdir(root):\n        yield os.path.join(root, name)\n'.repeat(4);
 
@@ -118,12 +118,7 @@ describe('engine (random checkpoint)', function () {
   }
 
   it('the influence identity Σ_t Δy_T(t) + D⊙u_T = y_T holds per channel on every layer, for the native kernel and the graph in one chunk or many; all agree on every reduction', async function () {
-    const kernel = loadNativeKernel();
-    if (typeof kernel === 'string') {
-      // CI builds the kernel and must test it; elsewhere a machine without a C compiler skips.
-      if (process.env.CI === 'true') assert.fail(`CI requires the native influence kernel (dist/influence.node): ${kernel}`);
-      this.skip(); // reason: `kernel` (no C compiler when `npm run build` ran)
-    }
+    requireNativeKernel(this);
     const c = s.checkpoint.config as MambaConfig;
     const { layers: Ly, dInner: E, dState: N } = c;
     const w = loadWeights(s.checkpoint.store, c);
