@@ -47,14 +47,14 @@ export function sessionOptions(p: Provider, threads?: number): ort.InferenceSess
     ...(threads ? { intraOpNumThreads: threads } : {}),
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    // One session per layer: per-session arenas would each keep their peak activations
-    // (24 layers x ~25 MB for a 130m model); plain allocation keeps memory to one layer's.
+    // One session per layer: per-session arenas would each keep their peak activations;
+    // plain allocation keeps memory to one layer's.
     enableCpuMemArena: false,
     logSeverityLevel: 3,
     // Decaying SSM states drift into subnormal floats, which x86 computes ~100x slower; they are
     // below 1e-38, so flushing them to zero changes no result we report.
-    // Spinning intra-op threads collapse (10x slower, measured) when other processes hold the
-    // cores, as on a developer's machine running an editor; they yield instead.
+    // Spinning intra-op threads collapse when other processes hold the cores (an editor on a
+    // developer's machine); they yield instead.
     extra: { session: { set_denormal_as_zero: '1', intra_op: { allow_spinning: '0' } } },
   };
 }

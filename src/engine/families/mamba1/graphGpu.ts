@@ -15,13 +15,12 @@
 //     with kv heads = E, d_k = N, d_v = 1, decay_t[e, n] = Δ_t[e]·A[e, n], q_t = C_t (one query
 //     head, shared by every channel: inverse GQA), k_t = B_t (one key head, shared likewise)
 //     and v_t[e] = Δ_t[e]·u_t[e]. The product k·v = Δ_t[e]·B_t[n]·u_t[e] is Mamba's input term;
-//     putting Δ into v rather than into k keeps the key a (L, N) tensor instead of (L, E·N)
-//     (checked against the other placement, which ORT computes identically). scale = 1.
+//     putting Δ into v rather than into k keeps the key a (L, N) tensor instead of (L, E·N).
+//     scale = 1.
 //
-// Both ops are checked in ORT 1.30 (the version we ship): kernels exist for the CPU and WebGPU
-// providers (and CUDA); on WebGPU LinearAttention needs d_k ≤ 256 (d_state is 16) and neither op
-// supports the state_window attribute (we do not use it). The decay tensor is (L, E·N): the host
-// feeds long documents in chunks (the family's chunkTokens), which bounds it.
+// On WebGPU LinearAttention needs d_k ≤ 256 (d_state is 16; what ORT 1.30 supports is in
+// docs/results/engine-notes.md). The decay tensor is (L, E·N): the host feeds long documents
+// in chunks (the family's chunkTokens), which bounds it.
 import { MambaConfig } from './config';
 import { GraphBuilder } from '../../onnx/builder';
 import { LayerWeights } from './weights';

@@ -2,7 +2,7 @@
 // Two implementations of the same formula (docs/method.md §2), checked against each other and
 // against the PyTorch reference's fixtures:
 // - NativeInfluenceScorer (CPU): the fused kernel in native/influence.c, one pass with no
-//   tensor (~4× faster than the graph on the CPU: the graph's ops each make a pass over memory);
+//   tensor (the graph's ops each make a pass over memory; docs/results/engine-notes.md);
 // - GraphInfluenceScorer (GPU providers, and the CPU when the kernel was not built): the ONNX
 //   graph of scoreGraph.ts, chunks of tokens from the last to the first, carrying Σ Δ of the
 //   later chunks. Memory O(T·E) plus one (chunk, N, E) decay tensor.
@@ -86,9 +86,8 @@ export class GraphInfluenceScorer implements InfluenceScorer {
   }
 
   /**
-   * `chunkElements` bounds the decay tensor: on the CPU 2^21 floats (8 MiB) keeps it in cache
-   * (chunks of 64 tokens ran 2.6× faster than chunks of 256 on the 130m shape); GPU kernels want
-   * large launches (2^24, 64 MiB).
+   * `chunkElements` bounds the decay tensor: on the CPU 2^21 floats (8 MiB) keeps it in cache;
+   * GPU kernels want large launches (2^24, 64 MiB).
    */
   static async create(E: number, N: number, options: ort.InferenceSession.SessionOptions, chunkElements = 2 ** 21): Promise<GraphInfluenceScorer> {
     return new GraphInfluenceScorer(await ort.InferenceSession.create(buildScoreGraph(E, N), options), E, N, chunkElements);
