@@ -10,9 +10,8 @@
 // disk, into --cache, default .cache/bench-gpu): 130m (d_model 768, 24 layers) and 2.8b
 // (d_model 2560, 64 layers), d_state 16, vocab 50280, float32. Per shape, in its own process:
 // dense prefill and Simba (ρ = --keep, linear schedule) prefill at each --tokens, and decoding
-// ms/token two ways: fp32 model steps with the states copied to the host and back each token
-// (int8 precision is not used; a concurrent Decoder also takes this path) and the Decoder's
-// device-resident states (what SimbaSession.generate uses on a GPU provider). Times are the best of --repeat after a warm-up run.
+// ms/token two ways: model steps with the states copied to the host and back each token, and the
+// Decoder with its states kept on the device (what SimbaSession.generate uses on a GPU provider). Times are the best of --repeat after a warm-up run.
 //
 // The table marks each result against the targets in docs/results/engine-notes.md.
 //
