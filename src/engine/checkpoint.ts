@@ -49,7 +49,7 @@ export class Checkpoint {
     const { family, config } = loadConfig(path.join(abs, 'config.json'));
     const tokenizer = TextTokenizer.load(path.join(abs, 'tokenizer.json'));
     const store = SafetensorsStore.open(abs);
-    family.checkWeights(store, config); // every tensor is validated before any graph is built
+    const dtype = family.checkWeights(store, config); // every tensor is validated before any graph is built
     if (tokenizer.vocabSize > config.vocabSize) {
       throw new CheckpointError(path.join(abs, 'tokenizer.json'), `tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`);
     }
@@ -62,7 +62,7 @@ export class Checkpoint {
       dState: config.dState,
       vocabSize: config.vocabSize,
       parameters: family.parameterCount(config),
-      dtype: store.dtypeOf('backbone.embeddings.weight') ?? 'F32',
+      dtype,
     };
     return new Checkpoint(abs, family, config, store, tokenizer, facts);
   }

@@ -6,7 +6,10 @@ import type { ModelConfig, ModelFamily } from './types';
 
 export type * from './types';
 
-/** Every family, in the order config.json is matched against them. */
+/**
+ * Every family, in the order config.json is matched against them. Each is typed by its own config;
+ * the engine only hands a family the config that family parsed, so they are listed as the base type.
+ */
 export const FAMILIES: readonly ModelFamily[] = [mamba1 as unknown as ModelFamily];
 
 /** Hints for architectures we recognise but do not read yet. */

@@ -54,8 +54,8 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
   matches(raw: Record<string, unknown>): boolean;
   /** Validate config.json into the numbers the family needs (errors name `file`). */
   parseConfig(raw: Record<string, unknown>, file: string): C;
-  /** Check every tensor's presence, dtype and shape without reading data. */
-  checkWeights(store: SafetensorsStore, c: C): void;
+  /** Check every tensor's presence, dtype and shape without reading data; returns the weights' dtype (e.g. "BF16"). */
+  checkWeights(store: SafetensorsStore, c: C): string;
   parameterCount(c: C): number;
   /** Embedding rows (V, D) and the head's weights. */
   topWeights(store: SafetensorsStore, c: C): HeadWeights & { embeddings: Float32Array; dtype: string };
