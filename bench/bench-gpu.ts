@@ -10,11 +10,10 @@
 // disk, into --cache, default .cache/bench-gpu): 130m (d_model 768, 24 layers) and 2.8b
 // (d_model 2560, 64 layers), d_state 16, vocab 50280, float32. Per shape, in its own process:
 // dense prefill and Simba (ρ = --keep, linear schedule) prefill at each --tokens, and decoding
-// ms/token two ways: model.step (states copied to the host and back each token) and GpuDecoder
-// (states kept on the device, what SimbaSession.decodeFrom uses on a GPU provider). Times are the best of --repeat after a warm-up run.
+// ms/token two ways: model steps with the states copied to the host and back each token, and the
+// Decoder with its states kept on the device (what SimbaSession.generate uses on a GPU provider). Times are the best of --repeat after a warm-up run.
 //
-// Targets (issue 5, one H100): 130m at 32k tokens ≤ 150 ms, 2.8b at 32k ≤ 1 s, 130m decode
-// ≤ 2 ms/token, and ≥ 3× transformers. The table marks each.
+// The table marks each result against the targets in docs/results/engine-notes.md.
 //
 // On the device machine (no Node, no network): carry node (xz), dist/bench-gpu.js and
 // node_modules/onnxruntime-node (+ onnxruntime-common) and, for WebGPU, the Vulkan loader; CUDA
@@ -23,9 +22,8 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { SimbaSession, resolveSimbaOptions } from '../src/engine';
-import { GpuDecoder } from '../src/engine/gpuDecode';
-import { TinyShape, writeBenchCheckpoint } from '../test/helpers/checkpoint';
+import { Decoder, Engine, resolveSimbaOptions } from '../src/engine';
+import { TinyShape, writeBenchCheckpoint } from './checkpoints';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -121,14 +119,15 @@ async function best(repeat: number, f: () => Promise<unknown>): Promise<number> 
 /** One shape, in its own process: load, warm up, time prefill (dense, Simba) and decoding. */
 async function child(a: Args, shape: string): Promise<EngineResult> {
   const dir = path.join(a.cache, shape);
-  const s = await SimbaSession.load({ modelDir: dir, device: a.device });
-  const res: EngineResult = { shape, provider: s.deviceUsed, notes: s.deviceNotes, loadMs: s.model.loadMs, denseMs: {}, simbaMs: {}, decodeMsPerToken: NaN };
-  if (s.deviceUsed === 'cpu' && !a.allowCpu) {
+  const s = await Engine.load({ modelDir: dir, device: a.device });
+  const provider = s.model.provider;
+  const res: EngineResult = { shape, provider, notes: s.model.deviceNotes, loadMs: s.model.loadMs, denseMs: {}, simbaMs: {}, decodeMsPerToken: NaN };
+  if (provider === 'cpu' && !a.allowCpu) {
     await s.dispose();
-    return { ...res, error: `no GPU provider started (${s.deviceNotes.join('; ')})` };
+    return { ...res, error: `no GPU provider started (${s.model.deviceNotes.join('; ')})` };
   }
   if (a.chunk > 0) s.model.chunkTokens = a.chunk;
-  const vocab = s.model.config.vocabSize;
+  const vocab = s.checkpoint.config.vocabSize;
   const dense = resolveSimbaOptions({ schedule: 'dense' });
   const simba = resolveSimbaOptions({ keepRatio: a.keep });
   await s.run(randomIds(2048, vocab, 9), dense); // warm-up: shader compilation, allocations
@@ -140,21 +139,18 @@ async function child(a: Args, shape: string): Promise<EngineResult> {
   }
   const r = await s.run(randomIds(1024, vocab, 3), dense);
   const last = await s.lastLogprobs(r);
-  const copy = () => r.states.map((st) => ({ conv: st.conv.slice(), ssm: st.ssm.slice() }));
   // Host round trip: every layer's states copied to the host and back at each token.
-  const host = copy();
-  for (let i = 0; i < 4; i++) await s.model.step(s.model.embed([5 + i]), host);
+  const host = r.state.clone();
+  for (let i = 0; i < 4; i++) await s.model.step(s.model.embedding(5 + i), host);
   let t0 = performance.now();
-  for (let i = 0; i < a.decode; i++) await s.model.step(s.model.embed([10 + (i % 200)]), host);
+  for (let i = 0; i < a.decode; i++) await s.model.step(s.model.embedding(10 + (i % 200)), host);
   res.decodeMsPerToken = (performance.now() - t0) / a.decode;
-  if (s.deviceUsed !== 'cpu') {
-    // States kept on the device (GpuDecoder), as SimbaSession.decodeFrom does on a GPU provider.
-    const dec = await GpuDecoder.create(dir, s.model.config, s.deviceUsed as 'cuda' | 'webgpu');
-    dec.setStates(copy());
-    for (let i = 0; i < 4; i++) await dec.step(5 + i);
-    t0 = performance.now();
-    for (let i = 0; i < a.decode; i++) await dec.step(10 + (i % 200));
-    res.decodeOnDeviceMsPerToken = (performance.now() - t0) / a.decode;
+  if (provider !== 'cpu') {
+    // States kept on the device, as SimbaSession.generate does on a GPU provider.
+    const dec = new Decoder(s);
+    await dec.decodeFrom(r.state.clone(), last, 0, { maxTokens: 5 }); // builds the device decoder
+    const g = await dec.decodeFrom(r.state.clone(), last, 0, { maxTokens: a.decode + 1 });
+    res.decodeOnDeviceMsPerToken = g.msPerToken;
     await dec.dispose();
   }
   await s.dispose();

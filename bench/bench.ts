@@ -6,8 +6,8 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { SimbaSession, bundledModelDir, resolveSimbaOptions } from '../src/engine';
-import { writeBenchCheckpoint } from '../test/helpers/checkpoint';
+import { Decoder, Engine, bundledModelDir, resolveSimbaOptions } from '../src/engine';
+import { writeBenchCheckpoint } from './checkpoints';
 
 const ROOT = path.resolve(__dirname, '..');
 const PY = process.env.SIMBA_PYTHON ?? '/usr/bin/python3';
@@ -32,8 +32,8 @@ function randomIds(n: number, vocab: number, seed = 1): number[] {
 const peakRssMB = () => process.resourceUsage().maxRSS / 1024;
 
 async function child(c: Child): Promise<Record<string, number>> {
-  const s = await SimbaSession.load({ modelDir: c.model, device: 'cpu', threads: c.threads });
-  const vocab = Math.min(s.model.config.vocabSize, s.model.tokenizer.vocabSize);
+  const s = await Engine.load({ modelDir: c.model, device: 'cpu', threads: c.threads });
+  const vocab = Math.min(s.checkpoint.config.vocabSize, s.checkpoint.tokenizer.vocabSize);
   const dense = resolveSimbaOptions({ schedule: 'dense' });
   await s.run(randomIds(64, vocab, 9), dense); // warm-up: first runs allocate
   const ids = randomIds(c.tokens, vocab);
@@ -46,10 +46,10 @@ async function child(c: Child): Promise<Record<string, number>> {
   if (c.task === 'decode') {
     const r = await s.run(ids, dense);
     const last = await s.lastLogprobs(r);
-    const copy = () => r.states.map((st) => ({ conv: st.conv.slice(), ssm: st.ssm.slice() }));
-    await s.decodeFrom(copy(), last, 0, { maxTokens: 2, precision: 'int8' }); // builds the int8 graphs
-    const fp32 = await s.decodeFrom(copy(), last, 0, { maxTokens: 33 });
-    const int8 = await s.decodeFrom(copy(), last, 0, { maxTokens: 33, precision: 'int8' });
+    const dec = new Decoder(s);
+    await dec.decodeFrom(r.state.clone(), last, 0, { maxTokens: 2, precision: 'int8' }); // builds the int8 graphs
+    const fp32 = await dec.decodeFrom(r.state.clone(), last, 0, { maxTokens: 33 });
+    const int8 = await dec.decodeFrom(r.state.clone(), last, 0, { maxTokens: 33, precision: 'int8' });
     return { msPerToken: fp32.msPerToken, int8MsPerToken: int8.msPerToken, peakRssMB: peakRssMB() };
   }
   if (c.task === 'simba') {
@@ -72,7 +72,7 @@ async function child(c: Child): Promise<Record<string, number>> {
         layer = r.layerMs.reduce((a, b) => a + b, 0);
       }
     }
-    const nativeScorer = s.scorerForEval.kind === 'native' ? 1 : 0;
+    const nativeScorer = s.scorer.kind === 'native' ? 1 : 0;
     return { denseMs, simbaMs, speedup: denseMs / simbaMs, scoringShare: scoring / layer, scoringMs: scoring, nativeScorer, peakRssMB: peakRssMB() };
   }
   const t0 = performance.now();

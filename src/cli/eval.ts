@@ -1,16 +1,17 @@
 // simba-lens eval: the paper's claims measured on real held-out text (see README "Evaluation").
 import * as fs from 'fs';
 import * as path from 'path';
-import { DistanceRow, evaluate, influenceByDistance, summarize } from '../engine/evaluate';
-import { readDocument } from '../engine/document';
+import { DEFAULT_SIMBA, DistanceRow, evaluate, influenceByDistance, readDocument, summarize } from '../engine';
 import { UsageError, num, parseArgs, str } from './args';
-import { openSession, writeOut } from './main';
+import { openEngine, writeOut } from './common';
 
-/** The default evaluation set: held-out files the bundled model never trained on. */
+/** The default evaluation set (held-out files the bundled model never trained on), from the repository root. */
+export const HELDOUT_DIR = 'data/heldout';
+
 export function defaultEvalFiles(): string[] {
   let dir = __dirname;
   for (let i = 0; i < 6; i++) {
-    const d = path.join(dir, 'test', 'data', 'heldout');
+    const d = path.join(dir, HELDOUT_DIR);
     if (fs.existsSync(d)) {
       return fs
         .readdirSync(d)
@@ -20,7 +21,7 @@ export function defaultEvalFiles(): string[] {
     }
     dir = path.dirname(dir);
   }
-  throw new UsageError('no FILE given and the default held-out set (test/data/heldout) was not found');
+  throw new UsageError(`no FILE given and the default held-out set (${HELDOUT_DIR}) was not found`);
 }
 
 export async function runEvalCommand(argv: string[]): Promise<void> {
@@ -29,8 +30,8 @@ export async function runEvalCommand(argv: string[]): Promise<void> {
   const contexts = (str(p, 'contexts') ?? '1024,2048,4096').split(',').map(Number);
   if (contexts.some((c) => !Number.isInteger(c) || c < 16)) throw new UsageError('--contexts takes token counts like 1024,2048');
   const tail = num(p, 'tail', 128)!;
-  const keepRatio = num(p, 'keep-ratio', 0.1)!;
-  const s = await openSession(p);
+  const keepRatio = num(p, 'keep-ratio', DEFAULT_SIMBA.keepRatio)!;
+  const s = await openEngine(p);
   try {
     const docs = files.map((f) => ({ name: path.basename(f), text: readDocument(f) }));
     const t0 = Date.now();
@@ -41,7 +42,7 @@ export async function runEvalCommand(argv: string[]): Promise<void> {
       onRow: (r) => process.stderr.write(`${r.file} ${r.contextTokens} ${r.method}: loss ${r.loss.toFixed(4)} flops ${r.flopsRatio.toFixed(3)} time ${r.timeRatio.toFixed(3)}\n`),
     });
     const table = summarize(rows);
-    console.log(`model ${s.facts.name}, keep ratio ${keepRatio}, tail ${tail} tokens, ${docs.length} files, device ${s.deviceUsed}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    console.log(`model ${s.checkpoint.facts.name}, keep ratio ${keepRatio}, tail ${tail} tokens, ${docs.length} files, device ${s.model.provider}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     console.log('| context | method | files | tail loss (nats) | FLOPs ratio | time ratio |');
     console.log('|---:|---|---:|---:|---:|---:|');
     for (const r of table) console.log(`| ${r.contextTokens} | ${r.method} | ${r.files} | ${r.loss.toFixed(4)} | ${r.flopsRatio.toFixed(3)} | ${r.timeRatio.toFixed(3)} |`);
@@ -67,7 +68,7 @@ export async function runEvalCommand(argv: string[]): Promise<void> {
     }
     const json = str(p, 'json');
     if (json) {
-      writeOut(json, JSON.stringify({ schema: 'simba-lens/eval@1', model: s.facts.name, keepRatio, tail, contexts, rows, distance }, null, 1));
+      writeOut(json, JSON.stringify({ schema: 'simba-lens/eval@1', model: s.checkpoint.facts.name, keepRatio, tail, contexts, rows, distance }, null, 1));
       console.log(`wrote ${json}`);
     }
   } finally {

@@ -6,52 +6,24 @@
 //   simba-lens generate FILE [--model DIR] [--device D] [--max-tokens N] [--temperature T] [--precision P]
 //                           [--stop none|line|document] [--keep-ratio R ...]
 //   simba-lens eval FILE... [--contexts 1024,2048] [--tail 128] [--json PATH]
-import * as fs from 'fs';
 import * as path from 'path';
-import { SimbaSession, Analysis, DeviceChoice, Precision, SimbaOptions } from '../engine';
-import { readDocument } from '../engine/document';
-import { Parsed, UsageError, choice, num, parseArgs, str } from './args';
+import { Analysis, DEFAULT_PRECISION, DEVICES, PRECISIONS, RESIDUAL_MODES, SCHEDULES, SCORE_REDUCTIONS, SELECTIONS, STOPS, TOP_K, readDocument } from '../engine';
+import { UsageError, choice, num, parseArgs, str } from './args';
+import { SESSION_OPTS, SIMBA_OPTS, alts, openSession, simbaFrom, writeOut } from './common';
 import { runEvalCommand } from './eval';
 import { renderReportHtml } from '../report';
 
 const USAGE = `usage:
-  simba-lens analyze FILE [--model DIR] [--device auto|cpu|webgpu|cuda] [--top-k K]
-                          [--keep-ratio R] [--schedule linear|uniform|inverse|dense]
-                          [--selection simba|random|recent] [--score signed-max|abs-max|mean-abs]
-                          [--residual drop|carry] [--seed N] [--to OFFSET] [--no-dense]
+  simba-lens analyze FILE [--model DIR] [--device ${alts(DEVICES)}] [--top-k K]
+                          [--keep-ratio R] [--schedule ${alts(SCHEDULES)}]
+                          [--selection ${alts(SELECTIONS)}] [--score ${alts(SCORE_REDUCTIONS)}]
+                          [--residual ${alts(RESIDUAL_MODES)}] [--seed N] [--to OFFSET] [--no-dense]
                           [--json PATH] [--html PATH]
   simba-lens generate FILE [--model DIR] [--device D] [--max-tokens N] [--temperature T]
-                          [--stop none|line|document] [--precision fp32|int8] [--seed N]
+                          [--stop ${alts(STOPS)}] [--precision ${alts(PRECISIONS)}] [--seed N]
                           [--keep-ratio R] [--schedule S]
   simba-lens eval FILE... [--model DIR] [--contexts 1024,2048] [--tail 128] [--json PATH]
 The bundled model is used unless --model names a Hugging Face Mamba checkpoint folder.`;
-
-const SIMBA_OPTS = ['keep-ratio', 'schedule', 'selection', 'score', 'residual', 'seed'];
-const SESSION_OPTS = ['model', 'device', 'threads'];
-
-export function simbaFrom(p: Parsed): Partial<SimbaOptions> {
-  return {
-    keepRatio: num(p, 'keep-ratio'),
-    schedule: str(p, 'schedule') as SimbaOptions['schedule'] | undefined,
-    selection: str(p, 'selection') as SimbaOptions['selection'] | undefined,
-    score: str(p, 'score') as SimbaOptions['score'] | undefined,
-    residual: str(p, 'residual') as SimbaOptions['residual'] | undefined,
-    seed: num(p, 'seed'),
-  };
-}
-
-export async function openSession(p: Parsed): Promise<SimbaSession> {
-  const device = choice<DeviceChoice>(p, 'device', ['auto', 'cpu', 'webgpu', 'cuda'], 'auto');
-  const s = await SimbaSession.load({ modelDir: str(p, 'model'), device, threads: num(p, 'threads') });
-  for (const note of s.deviceNotes) process.stderr.write(`note: ${note}\n`);
-  return s;
-}
-
-/** Write a result file, creating its folder. */
-export function writeOut(file: string, data: string): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, data);
-}
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const show = (t: string) => JSON.stringify(t);
@@ -86,7 +58,7 @@ async function analyze(argv: string[]): Promise<void> {
   const text = readDocument(file);
   const s = await openSession(p);
   try {
-    const a = await s.analyze(text, { toOffset: num(p, 'to'), simba: simbaFrom(p), topK: num(p, 'top-k', 10), dense: !p.options.has('no-dense'), source: path.resolve(file) });
+    const a = await s.analyze(text, { toOffset: num(p, 'to'), simba: simbaFrom(p), topK: num(p, 'top-k', TOP_K.default), dense: !p.options.has('no-dense'), source: path.resolve(file) });
     console.log(summary(a));
     const json = str(p, 'json');
     if (json) {
@@ -108,8 +80,8 @@ async function generate(argv: string[]): Promise<void> {
   const file = p.positionals[0];
   if (!file) throw new UsageError('generate takes one FILE');
   const text = readDocument(file);
-  const stop = choice(p, 'stop', ['none', 'line', 'document'] as const, 'none');
-  const precision = choice<Precision>(p, 'precision', ['fp32', 'int8'], 'fp32');
+  const stop = choice(p, 'stop', STOPS, 'none');
+  const precision = choice(p, 'precision', PRECISIONS, DEFAULT_PRECISION);
   const s = await openSession(p);
   try {
     const simba = simbaFrom(p);

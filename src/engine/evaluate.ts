@@ -1,11 +1,9 @@
 // The evaluation of the paper's claims on real text: next-token loss on a protected tail
 // window given a pruned context, for each method at its FLOPs and wall time relative to dense;
 // plus "which layers are redundant": skip the same token-layers in the upper or the lower half.
-import { MambaModel } from './model';
-import { runLayers } from './run';
+import type { Engine } from './engine';
 import { resolveSimbaOptions, runFlops, scheduleCounts, selectKept } from './simba';
-import { SimbaSession } from './session';
-import { SimbaOptions } from '../shared/analysis';
+import type { SimbaOptions } from '../shared/options';
 
 export interface EvalRow {
   method: string;
@@ -47,8 +45,9 @@ interface Measured {
  * tail protected); the others pass those layers unchanged (their residual bypasses them) and
  * rejoin above. Both halves skip the same token-layers, so their FLOPs are equal.
  */
-async function runBlockSkip(session: SimbaSession, ids: number[], from: number, to: number, keep: number, isProtected: (p: number) => boolean): Promise<{ hidden: Float32Array; counts: number[] }> {
-  const m: MambaModel = session.model;
+async function runBlockSkip(e: Engine, ids: number[], from: number, to: number, keep: number, isProtected: (p: number) => boolean): Promise<{ hidden: Float32Array; counts: number[] }> {
+  const m = e.model;
+  const zero = m.emptyState();
   const { layers: Ly, dModel: D } = m.config;
   const T = ids.length;
   let hidden = m.embed(ids);
@@ -59,12 +58,12 @@ async function runBlockSkip(session: SimbaSession, ids: number[], from: number, 
     const rows = inBlock ? kept : null;
     const input = rows ? gatherRows(hidden, rows, D) : hidden;
     const needScores = l === from - 1;
-    const out = await m.runLayer(l, input, m.emptyState(), { collect: needScores && 'scores' });
+    const out = await m.runLayer(l, input, zero.layers[l], { collect: needScores && 'scores' });
     counts.push(rows ? rows.length : T);
     if (rows) rows.forEach((p, j) => hidden.set(out.hidden.subarray(j * D, (j + 1) * D), p * D));
     else hidden = out.hidden;
     if (needScores) {
-      const { scores } = await session.scoreLayer(l, out);
+      const { scores } = await e.scorer.score(l, out.activations!, 'signed-max');
       const positions = Array.from({ length: T }, (_, i) => i);
       kept = selectKept(positions, keep, 'simba', l, 0, isProtected, scores);
     }
@@ -78,33 +77,33 @@ function gatherRows(x: Float32Array, rows: number[], D: number): Float32Array {
   return out;
 }
 
-async function measure(session: SimbaSession, ids: number[], tail: number, method: Method, keepRatio: number): Promise<Measured> {
+async function measure(e: Engine, ids: number[], tail: number, method: Method, keepRatio: number): Promise<Measured> {
   const T = ids.length;
   const first = T - 1 - tail; // positions first..T-2 predict the tail's targets; T-1 is kept too
   const isProtected = (p: number) => p >= first;
   const targets = ids.slice(first + 1);
-  const D = session.model.config.dModel;
+  const D = e.checkpoint.config.dModel;
   const t0 = performance.now();
   let rows: Float32Array;
   let tokenLayers: number[];
   if (method.skip) {
-    const Ly = session.model.config.layers;
+    const Ly = e.checkpoint.config.layers;
     const half = Math.floor(Ly / 2);
     const [from, to] = method.skip === 'upper-half' ? [Ly - half, Ly] : [1, 1 + half];
     const nProtect = T - first;
     const keep = Math.max(nProtect, Math.round(keepRatio * T));
-    const r = await runBlockSkip(session, ids, from, to, keep, isProtected);
+    const r = await runBlockSkip(e, ids, from, to, keep, isProtected);
     rows = r.hidden.subarray(first * D, (T - 1) * D);
     tokenLayers = r.counts;
   } else {
     const o = resolveSimbaOptions({ keepRatio, ...method.simba });
-    const r = await runLayers(session.model, session.scorerForEval, ids, { simba: o, protect: isProtected });
+    const r = await e.run(ids, o, { protect: isProtected });
     // Protected positions are alive at the top; they are the last rows, in order.
     const n = r.top.positions.length;
     rows = r.top.hidden.subarray((n - (T - first)) * D, (n - 1) * D);
     tokenLayers = r.counts;
   }
-  const logprobs = await session.model.targetLogprobs(rows, targets);
+  const logprobs = await e.model.targetLogprobs(rows, targets);
   return { logprobs, tokenLayers, ms: performance.now() - t0 };
 }
 
@@ -117,25 +116,25 @@ export interface EvalOptions {
 }
 
 /** Evaluate every method on the first `context` tokens of each file that is long enough. */
-export async function evaluate(session: SimbaSession, files: { name: string; text: string }[], o: EvalOptions): Promise<EvalRow[]> {
+export async function evaluate(e: Engine, files: { name: string; text: string }[], o: EvalOptions): Promise<EvalRow[]> {
   const rows: EvalRow[] = [];
   const methods = o.methods ?? DEFAULT_METHODS;
-  const c = session.model.config;
+  const { family, config: c } = e.checkpoint;
   const warmed = new Set<number>();
   for (const f of files) {
-    const ids = (await session.tokenize(f.text)).map((t) => t.id);
+    const ids = (await e.tokenize(f.text)).map((t) => t.id);
     for (const ctx of o.contexts) {
       if (ids.length < ctx) continue;
       const window = ids.slice(0, ctx);
       const readouts = o.tail + 1;
-      const denseFlops = runFlops(c, scheduleCounts(ctx, c.layers, 1, 'dense'), readouts);
+      const denseFlops = runFlops(family, c, scheduleCounts(ctx, c.layers, 1, 'dense'), readouts);
       let denseMs = 0;
       if (!warmed.has(ctx)) {
-        await measure(session, window, o.tail, methods[0], o.keepRatio); // first run pays allocation
+        await measure(e, window, o.tail, methods[0], o.keepRatio); // first run pays allocation
         warmed.add(ctx);
       }
       for (const method of methods) {
-        const m = await measure(session, window, o.tail, method, o.keepRatio);
+        const m = await measure(e, window, o.tail, method, o.keepRatio);
         if (method.name === 'dense') denseMs = m.ms;
         let loss = 0;
         for (const lp of m.logprobs) loss -= lp;
@@ -144,7 +143,7 @@ export async function evaluate(session: SimbaSession, files: { name: string; tex
           file: f.name,
           contextTokens: ctx,
           loss: loss / m.logprobs.length,
-          flopsRatio: runFlops(c, m.tokenLayers, readouts) / denseFlops,
+          flopsRatio: runFlops(family, c, m.tokenLayers, readouts) / denseFlops,
           timeRatio: denseMs ? m.ms / denseMs : 1,
         };
         rows.push(row);
@@ -173,12 +172,12 @@ export const DISTANCE_BANDS = [1, 16, 64, 256, 1024, 4096, Infinity];
  * The "highway" claim: does a token's influence on the prediction decay less with distance in
  * the pruned run than in the dense one? Top-layer influence (abs-max) by distance band.
  */
-export async function influenceByDistance(session: SimbaSession, file: string, ids: number[], keepRatio: number): Promise<DistanceRow[]> {
+export async function influenceByDistance(e: Engine, file: string, ids: number[], keepRatio: number): Promise<DistanceRow[]> {
   const rows: DistanceRow[] = [];
   const T = ids.length;
   for (const method of ['dense', 'simba'] as const) {
     const o = resolveSimbaOptions({ keepRatio: method === 'dense' ? 1 : keepRatio, schedule: method === 'dense' ? 'dense' : 'linear', score: 'abs-max' });
-    const r = await runLayers(session.model, session.scorerForEval, ids, { simba: o, influenceEveryLayer: true });
+    const r = await e.run(ids, o, { influenceEveryLayer: true });
     const top = r.alive.length - 1;
     for (let b = 0; b + 1 < DISTANCE_BANDS.length; b++) {
       const [from, to] = [DISTANCE_BANDS[b], DISTANCE_BANDS[b + 1]];

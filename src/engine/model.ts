@@ -1,31 +1,19 @@
-// A loaded Mamba checkpoint: config, tokenizer, weights and one ORT session per layer graph.
-// Runs a layer over a sequence in chunks (carrying conv and SSM state), and the LM head.
-import * as path from 'path';
+// A checkpoint's ORT sessions on one execution provider: a stateful graph per layer and the LM
+// heads. Runs a layer over a sequence in chunks (carrying its state), a decoding step, the head.
 import * as ort from 'onnxruntime-node';
-import { MambaConfig, parseConfig } from './config';
-import { CheckpointError, throwIfAborted } from './errors';
-import { Precision, buildDecodeStepGraph, buildHeadGraph, buildLayerGraphCpu, buildTargetHeadGraph } from './graphs/cpu';
-import { buildHeadGraphGpu, buildLayerGraphGpu, buildTargetHeadGraphGpu } from './graphs/gpu';
-import { Provider, candidates, sessionOptions, unavailableReason } from './providers';
-import { SafetensorsStore } from './safetensors';
-import { TextTokenizer } from './tokenizer';
-import { DeviceChoice, ModelFacts } from '../shared/analysis';
-import { checkWeights, loadLayerWeights, loadTopWeights, loadWeights, parameterCount } from './weights';
+import { Checkpoint } from './checkpoint';
+import { throwIfAborted } from './errors';
+import { buildHeadGraph } from './graphs/heads';
+import { Provider, createSessions, resolveProvider, sessionOptions } from './runtime';
+import { DecodingState, LayerState } from './state';
+import type { DeviceChoice, Precision } from '../shared/options';
 
-export interface LayerState {
-  conv: Float32Array; // (K-1, E)
-  ssm: Float32Array; // (E, N)
-}
-
-/** What one layer produced over a whole sequence. The scoring fields exist when asked for. */
+/** What one layer produced over a whole sequence; `activations` when asked for (`collect`). */
 export interface LayerOutput {
   hidden: Float32Array; // (T, D)
   state: LayerState;
-  u?: Float32Array; // (T, E)
-  delta?: Float32Array; // (T, E)
-  B?: Float32Array; // (T, N)
-  C?: Float32Array; // (T, N)
-  y?: Float32Array; // (T, E)
+  /** The family's scoring outputs by name, (T, width) each, e.g. u, delta, B, C (and y). */
+  activations?: Record<string, Float32Array>;
 }
 
 /**
@@ -42,6 +30,9 @@ export class Scratch {
   }
 }
 
+/** `collect`: nothing extra, what scoring needs, or that plus what the identity test reads. */
+export type Collect = false | 'scores' | 'identity';
+
 export interface RunLayerOptions {
   collect?: Collect;
   /** Reusable buffers for the collected activations. */
@@ -52,144 +43,74 @@ export interface RunLayerOptions {
   signal?: AbortSignal;
 }
 
-export interface LoadOptions {
+export interface ModelOptions {
   device?: DeviceChoice;
   threads?: number;
 }
 
-const SCORING_OUTPUTS = ['u', 'delta', 'B', 'C'] as const;
-/** `collect`: nothing extra, what scoring needs, or that plus y (the influence identity test). */
-export type Collect = false | 'scores' | 'identity';
+interface Sessions {
+  layers: ort.InferenceSession[];
+  head: ort.InferenceSession;
+  targetHead: ort.InferenceSession;
+}
 
-export class MambaModel {
-  /** Prefill chunk length: bounds the (chunk, E, N) tensors of the scan's discretisation. */
-  chunkTokens = 256;
-
-  private constructor(
-    readonly dir: string,
-    readonly config: MambaConfig,
-    readonly tokenizer: TextTokenizer,
-    readonly facts: ModelFacts,
-    readonly provider: Provider,
-    readonly deviceNotes: string[],
-    private readonly embeddings: Float32Array,
-    /** A = -exp(A_log) and D per layer, kept host-side for influence scoring. */
-    readonly A: Float32Array[],
-    readonly D: Float32Array[],
-    private readonly layers: ort.InferenceSession[],
-    private readonly head: ort.InferenceSession,
-    private readonly targetHead: ort.InferenceSession,
-    private readonly sessionOpts: ort.InferenceSession.SessionOptions,
-  ) {}
-
-  /** The int8 decoding step (all layers + head in one graph), built on first use from the checkpoint. */
+export class Model {
+  /** Prefill chunk length: bounds the per-chunk tensors of the layer graph. */
+  chunkTokens: number;
+  loadMs = 0;
+  readonly sessionOptions: ort.InferenceSession.SessionOptions;
+  private readonly embeddings: Float32Array;
+  private readonly sessions: Sessions;
+  /** The fused int8 decoding step, built on first use from the checkpoint. */
   private int8Step?: Promise<ort.InferenceSession>;
 
-  /**
-   * One decoding step: the token's embedding row through every layer (updating `states` in
-   * place) and the LM head; returns the next-token log-probabilities. fp32 runs the per-layer
-   * graphs; int8 runs one fused graph with int8 projections (a step is bound by reading weights).
-   */
-  async step(hidden: Float32Array, states: LayerState[], precision: Precision = 'fp32', signal?: AbortSignal): Promise<Float32Array> {
-    const { dInner: E, dState: N, convKernel: K, dModel: D } = this.config;
-    if (precision === 'fp32') {
-      let h = hidden;
-      for (let l = 0; l < states.length; l++) {
-        const out = await this.runLayer(l, h, states[l], { signal });
-        states[l] = out.state;
-        h = out.hidden;
-      }
-      return this.logprobs(h);
-    }
-    this.int8Step ??= (async () => {
-      const w = loadWeights(SafetensorsStore.open(this.dir), this.config);
-      return ort.InferenceSession.create(buildDecodeStepGraph(this.config, w.layers, w.normF, w.lmHead, 'int8'), this.sessionOpts);
-    })();
-    const session = await this.int8Step;
-    throwIfAborted(signal);
-    const feeds: Record<string, ort.Tensor> = { hidden: new ort.Tensor('float32', hidden, [1, D]) };
-    states.forEach((st, i) => {
-      feeds[`conv_state_${i}`] = new ort.Tensor('float32', st.conv, [K - 1, E]);
-      feeds[`ssm_state_${i}`] = new ort.Tensor('float32', st.ssm, [E, N]);
-    });
-    const r = await session.run(feeds);
-    states.forEach((_, i) => (states[i] = { conv: r[`conv_state_out_${i}`].data as Float32Array, ssm: r[`ssm_state_out_${i}`].data as Float32Array }));
-    return r.logprobs.data as Float32Array;
+  private constructor(
+    readonly checkpoint: Checkpoint,
+    readonly provider: Provider,
+    readonly deviceNotes: string[],
+    o: { sessions: Sessions; embeddings: Float32Array; sessionOptions: ort.InferenceSession.SessionOptions },
+  ) {
+    this.sessions = o.sessions;
+    this.embeddings = o.embeddings;
+    this.sessionOptions = o.sessionOptions;
+    this.chunkTokens = checkpoint.family.chunkTokens(checkpoint.config, provider);
   }
 
-  static async load(dir: string, opts: LoadOptions = {}): Promise<MambaModel> {
+  get config() {
+    return this.checkpoint.config;
+  }
+
+  /** Build the sessions on the first provider for `device` that starts (runtime.resolveProvider). */
+  static async load(ck: Checkpoint, o: ModelOptions = {}): Promise<Model> {
     const t0 = Date.now();
-    const config = parseConfig(path.join(dir, 'config.json'));
-    if (config.convKernel < 2) throw new CheckpointError(path.join(dir, 'config.json'), `conv_kernel ${config.convKernel} is not supported (need at least 2)`);
-    const tokenizer = TextTokenizer.load(path.join(dir, 'tokenizer.json'));
-    const store = SafetensorsStore.open(dir);
-    checkWeights(store, config); // every tensor is validated before any graph is built
-    const w = loadTopWeights(store, config);
-    if (tokenizer.vocabSize > config.vocabSize) {
-      throw new CheckpointError(path.join(dir, 'tokenizer.json'), `tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`);
-    }
-    const notes: string[] = [];
-    const requested = opts.device ?? 'auto';
-    for (const provider of candidates(requested)) {
-      const why = unavailableReason(provider);
-      if (why) {
-        notes.push(why);
-        continue;
-      }
-      // CPU: the scan as an ONNX Scan. GPU providers: LinearAttention + CausalConvWithState
-      // (graphs/gpu.ts), since a Scan would fall back to the CPU provider at every step.
-      const buildLayer = provider === 'cpu' ? buildLayerGraphCpu : buildLayerGraphGpu;
-      const created: ort.InferenceSession[] = [];
+    const { family, config: c, store } = ck;
+    const top = family.topWeights(store, c);
+    const { provider, value, notes } = await resolveProvider(o.device ?? 'auto', async (p) => {
+      const so = sessionOptions(p, o.threads);
+      const gpu = p !== 'cpu';
+      // CPU: the scan as an ONNX Scan. GPU providers: a formulation without Scan, which would fall
+      // back to the CPU provider at every step.
+      const graphs = function* () {
+        for (let i = 0; i < c.layers; i++) yield family.buildLayerGraph(store, c, i, gpu ? 'gpu' : 'cpu');
+      };
+      const layers = await createSessions(graphs(), so, gpu ? () => smokeFeeds(ck) : undefined);
       try {
-        const so = sessionOptions(provider, opts.threads);
-        const create = async (bytes: Uint8Array) => created[created.push(await ort.InferenceSession.create(bytes, so)) - 1];
-        const layers: ort.InferenceSession[] = [];
-        const A: Float32Array[] = [];
-        const D: Float32Array[] = [];
-        for (let i = 0; i < config.layers; i++) {
-          const lw = loadLayerWeights(store, config, i);
-          A.push(lw.A);
-          D.push(lw.D);
-          layers.push(await create(buildLayer(config, lw, i)));
-        }
-        const gpu = provider !== 'cpu';
-        const head = await create((gpu ? buildHeadGraphGpu : buildHeadGraph)(config, w.normF, w.lmHead));
-        const targetHead = await create((gpu ? buildTargetHeadGraphGpu : buildTargetHeadGraph)(config, w.normF, w.lmHead));
-        // A GPU provider can start and still fail on its first kernel (driver, shader, limits).
-        if (gpu) await smokeTest(config, layers);
-        const facts: ModelFacts = {
-          name: path.basename(path.resolve(dir)),
-          path: path.resolve(dir),
-          layers: config.layers,
-          dModel: config.dModel,
-          dInner: config.dInner,
-          dState: config.dState,
-          vocabSize: config.vocabSize,
-          parameters: parameterCount(config),
-          dtype: w.dtype,
-        };
-        const model = new MambaModel(dir, config, tokenizer, facts, provider, notes, w.embeddings, A, D, layers, head, targetHead, so);
-        // GPU kernels want long chunks; WebGPU guarantees storage bindings of 128 MiB only, and the
-        // scan's decay input is (chunk, E·N) floats.
-        if (provider === 'cuda') model.chunkTokens = 2048;
-        else if (provider === 'webgpu') model.chunkTokens = Math.max(64, Math.min(2048, 2 ** Math.floor(Math.log2(2 ** 25 / (config.dInner * config.dState)))));
-        model.loadMs = Date.now() - t0;
-        return model;
+        const [head, targetHead] = await createSessions([buildHeadGraph(c, top, { gpu }), buildHeadGraph(c, top, { gpu, targets: true })], so);
+        return { sessions: { layers, head, targetHead }, sessionOptions: so };
       } catch (e) {
-        const why = ortMessage(e);
-        const hint = provider === 'webgpu' && process.platform === 'linux' && /adapter/i.test(why) ? '; on Linux WebGPU needs a Vulkan driver: libvulkan.so.1 and a GPU ICD' : '';
-        notes.push(`${provider}: failed to start (${why}${hint})`);
-        for (const s of created) await s.release().catch(() => undefined);
+        for (const s of layers) await s.release().catch(() => undefined);
+        throw e;
       }
-    }
-    throw new Error(`no execution provider could run the model: ${notes.join('; ')}`);
+    });
+    const model = new Model(ck, provider, notes, { ...value, embeddings: top.embeddings });
+    model.loadMs = Date.now() - t0;
+    return model;
   }
 
-  loadMs = 0;
-
-  emptyState(): LayerState {
-    const { convKernel: K, dInner: E, dState: N } = this.config;
-    return { conv: new Float32Array((K - 1) * E), ssm: new Float32Array(E * N) };
+  emptyState(): DecodingState {
+    const { conv, ssm } = this.checkpoint.stateShapes();
+    const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+    return DecodingState.empty(this.config.layers, size(conv), size(ssm));
   }
 
   /** Embedding rows for the ids: (T, D). */
@@ -200,35 +121,45 @@ export class MambaModel {
     return out;
   }
 
+  /** The embedding row of one token (a decoding step's input). */
+  embedding(id: number): Float32Array {
+    const D = this.config.dModel;
+    return this.embeddings.slice(id * D, (id + 1) * D);
+  }
+
   /**
-   * Run layer `l` over T rows of `hidden`, starting from `state`, in chunks.
-   * With `collect`, also return u, Δ, B, C for every row (influence scoring), and y with 'identity'.
+   * Run layer `l` over T rows of `hidden`, starting from `state`, in chunks. With `collect`, also
+   * return the family's scoring activations for every row.
    */
   async runLayer(l: number, hidden: Float32Array, state: LayerState, o: RunLayerOptions = {}): Promise<LayerOutput> {
     const { collect = false, scratch, into, signal } = o;
-    const session = this.layers[l];
-    const { dModel: D, dInner: E, dState: N, convKernel: K } = this.config;
+    const session = this.sessions.layers[l];
+    const D = this.config.dModel;
+    const { conv: convShape, ssm: ssmShape } = this.checkpoint.stateShapes();
     const T = hidden.length / D;
-    const buffer = (name: string, n: number) => scratch?.get(name, n) ?? new Float32Array(n);
+    const acts = this.checkpoint.family.activations(this.config);
+    const widths: Record<string, number> = collect === 'identity' ? acts.identity : collect ? acts.scores : {};
     const out: LayerOutput = { hidden: into ?? new Float32Array(T * D), state };
-    const widths = { u: E, delta: E, B: N, C: N, y: E };
-    const extra = collect === 'identity' ? ([...SCORING_OUTPUTS, 'y'] as const) : collect ? SCORING_OUTPUTS : ([] as const);
-    for (const k of extra) out[k] = buffer(k, T * widths[k]);
+    const targets: [string, Float32Array, number][] = [['hidden_out', out.hidden, D]];
+    if (collect) {
+      out.activations = {};
+      for (const [k, w] of Object.entries(widths)) {
+        out.activations[k] = scratch?.get(k, T * w) ?? new Float32Array(T * w);
+        targets.push([k, out.activations[k], w]);
+      }
+    }
     // Outputs are written straight into our buffers (pre-allocated output tensors): no copy, and
     // no per-chunk arrays left for the garbage collector.
-    const names = ['hidden_out', ...extra] as const;
-    const width = (k: (typeof names)[number]) => (k === 'hidden_out' ? D : widths[k]);
-    const target = (k: (typeof names)[number]) => (k === 'hidden_out' ? out.hidden : out[k]!);
     for (let s = 0; s < T; s += this.chunkTokens) {
       throwIfAborted(signal);
       const n = Math.min(this.chunkTokens, T - s);
       const fetches: Record<string, ort.Tensor | null> = { conv_state_out: null, ssm_state_out: null };
-      for (const k of names) fetches[k] = new ort.Tensor('float32', target(k).subarray(s * width(k), (s + n) * width(k)), [n, width(k)]);
+      for (const [k, buf, w] of targets) fetches[k] = new ort.Tensor('float32', buf.subarray(s * w, (s + n) * w), [n, w]);
       const r = await session.run(
         {
           hidden: new ort.Tensor('float32', hidden.subarray(s * D, (s + n) * D), [n, D]),
-          conv_state: new ort.Tensor('float32', out.state.conv, [K - 1, E]),
-          ssm_state: new ort.Tensor('float32', out.state.ssm, [E, N]),
+          conv_state: new ort.Tensor('float32', out.state.conv, convShape),
+          ssm_state: new ort.Tensor('float32', out.state.ssm, ssmShape),
         },
         fetches,
       );
@@ -237,10 +168,42 @@ export class MambaModel {
     return out;
   }
 
+  /**
+   * One decoding step: the token's embedding row through every layer (updating `state` in place)
+   * and the LM head; returns the next-token log-probabilities. fp32 runs the per-layer graphs;
+   * int8 runs the family's fused step graph with int8 projections.
+   */
+  async step(hidden: Float32Array, state: DecodingState, precision: Precision = 'fp32', signal?: AbortSignal): Promise<Float32Array> {
+    const layers = state.layers;
+    if (precision === 'fp32') {
+      let h = hidden;
+      for (let l = 0; l < layers.length; l++) {
+        const out = await this.runLayer(l, h, layers[l], { signal });
+        layers[l] = out.state;
+        h = out.hidden;
+      }
+      return this.logprobs(h);
+    }
+    const { family, store, config } = this.checkpoint;
+    if (!family.buildDecodeStepGraph) throw new Error(`${family.name}: int8 decoding is not available for this model family`);
+    this.int8Step ??= ort.InferenceSession.create(family.buildDecodeStepGraph(store, config, 'int8'), this.sessionOptions);
+    const session = await this.int8Step;
+    throwIfAborted(signal);
+    const { conv, ssm } = this.checkpoint.stateShapes();
+    const feeds: Record<string, ort.Tensor> = { hidden: new ort.Tensor('float32', hidden, [1, config.dModel]) };
+    layers.forEach((st, i) => {
+      feeds[`conv_state_${i}`] = new ort.Tensor('float32', st.conv, conv);
+      feeds[`ssm_state_${i}`] = new ort.Tensor('float32', st.ssm, ssm);
+    });
+    const r = await session.run(feeds);
+    layers.forEach((_, i) => (layers[i] = { conv: r[`conv_state_out_${i}`].data as Float32Array, ssm: r[`ssm_state_out_${i}`].data as Float32Array }));
+    return r.logprobs.data as Float32Array;
+  }
+
   /** Log-probabilities over the vocabulary for each of the P rows of `hidden`: (P, V). */
   async logprobs(hidden: Float32Array): Promise<Float32Array> {
-    const P = hidden.length / this.config.dModel;
-    const r = await this.head.run({ hidden: new ort.Tensor('float32', hidden, [P, this.config.dModel]) });
+    const D = this.config.dModel;
+    const r = await this.sessions.head.run({ hidden: new ort.Tensor('float32', hidden, [hidden.length / D, D]) });
     return r.logprobs.data as Float32Array;
   }
 
@@ -253,7 +216,7 @@ export class MambaModel {
       const n = Math.min(chunk, P - s);
       const t = new BigInt64Array(n);
       for (let i = 0; i < n; i++) t[i] = BigInt(targets[s + i]);
-      const r = await this.targetHead.run({
+      const r = await this.sessions.targetHead.run({
         hidden: new ort.Tensor('float32', hidden.subarray(s * D, (s + n) * D), [n, D]),
         targets: new ort.Tensor('int64', t, [n, 1]),
       });
@@ -264,24 +227,15 @@ export class MambaModel {
 
   async dispose(): Promise<void> {
     const int8 = this.int8Step ? [await this.int8Step] : [];
-    for (const s of [...this.layers, this.head, this.targetHead, ...int8]) await s.release();
+    const { layers, head, targetHead } = this.sessions;
+    for (const s of [...layers, head, targetHead, ...int8]) await s.release();
   }
 }
 
-/** Run every layer once on two tokens from zero states: proves the provider can execute them. */
-async function smokeTest(c: MambaConfig, layers: ort.InferenceSession[]): Promise<void> {
-  const { dModel: D, dInner: E, dState: N, convKernel: K } = c;
-  for (const s of layers) {
-    await s.run({
-      hidden: new ort.Tensor('float32', new Float32Array(2 * D).fill(0.1), [2, D]),
-      conv_state: new ort.Tensor('float32', new Float32Array((K - 1) * E), [K - 1, E]),
-      ssm_state: new ort.Tensor('float32', new Float32Array(E * N), [E, N]),
-    }, ['hidden_out']);
-  }
-}
-
-/** ORT's first error line without its source location and failed-check prefix. */
-function ortMessage(e: unknown): string {
-  const line = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-  return line.replace(/^\S*onnxruntime_src\S* .*? was false\. /, '');
+/** Two tokens from zero states: enough to prove a provider can execute a layer graph. */
+function smokeFeeds(ck: Checkpoint): Record<string, ort.Tensor> {
+  const D = ck.config.dModel;
+  const { conv, ssm } = ck.stateShapes();
+  const zeros = (s: number[]) => new ort.Tensor('float32', new Float32Array(s.reduce((a, b) => a * b, 1)), s);
+  return { hidden: new ort.Tensor('float32', new Float32Array(2 * D).fill(0.1), [2, D]), conv_state: zeros(conv), ssm_state: zeros(ssm) };
 }

@@ -18,7 +18,7 @@ export function loadNativeKernel(): NativeKernel | string {
   const candidates = [path.join(__dirname, 'influence.node'), path.resolve(__dirname, '../../dist/influence.node')];
   const file = candidates.find((f) => fs.existsSync(f));
   if (process.env.SIMBA_LENS_NO_NATIVE) loaded = 'the native kernel is switched off (SIMBA_LENS_NO_NATIVE)';
-  else if (!file) loaded = `the native kernel was not built (no ${candidates[0]}; \`npm run build\` compiles it with the C compiler \`cc\`)`;
+  else if (!file) loaded = `the native kernel was not built (no ${[...new Set(candidates)].join(' or ')}; \`npm run build\` compiles it with the C compiler \`cc\`)`;
   else {
     try {
       loaded = require(file) as NativeKernel;

@@ -1,11 +1,12 @@
 // One layer-major run over a token sequence: layer l runs over the tokens alive at l, their
 // influence is scored with layer l's own u, Δ, B, C, the top n_{l+1} are kept (original order
 // restored), their residual rows gathered, and layer l+1 runs over the shortened sequence.
-import { InfluenceScorer } from './influence';
-import { LayerState, MambaModel, Scratch } from './model';
+import type { LayerScorer } from './families';
+import { Model, Scratch } from './model';
 import { scheduleCounts, selectKept } from './simba';
 import { throwIfAborted } from './errors';
-import { SimbaOptions } from '../shared/analysis';
+import { DecodingState, LayerState } from './state';
+import type { SimbaOptions } from '../shared/options';
 
 export interface RunOptions {
   simba: SimbaOptions;
@@ -30,13 +31,13 @@ export interface RunResult {
   top: { positions: Int32Array; hidden: Float32Array };
   /** With residual "carry": the residual of every position as it was when pruned: (T, D). */
   carried?: Float32Array;
-  /** Each layer's conv/SSM state after its last token: where decoding continues. */
-  states: LayerState[];
+  /** Each layer's state after its last token: where decoding continues. */
+  state: DecodingState;
   layerMs: number[];
   scoringMs: number;
 }
 
-export async function runLayers(model: MambaModel, scorer: InfluenceScorer, ids: ArrayLike<number>, o: RunOptions): Promise<RunResult> {
+export async function runLayers(model: Model, scorer: LayerScorer, ids: ArrayLike<number>, o: RunOptions): Promise<RunResult> {
   const { layers: Ly, dModel: D } = model.config;
   const T = ids.length;
   const last = T - 1;
@@ -49,6 +50,7 @@ export async function runLayers(model: MambaModel, scorer: InfluenceScorer, ids:
   const influence: (Float32Array | undefined)[] = [];
   const retention = new Int32Array(T).fill(Ly);
   const states: LayerState[] = [];
+  const zero = model.emptyState();
   const layerMs: number[] = [];
   const carried = o.simba.residual === 'carry' ? new Float32Array(T * D) : undefined;
   let scoringMs = 0;
@@ -67,14 +69,14 @@ export async function runLayers(model: MambaModel, scorer: InfluenceScorer, ids:
     const next = l + 1 < Ly ? counts[l + 1] : pos.length;
     const prunes = next < pos.length;
     const needScores = (prunes && o.simba.selection === 'simba') || !!o.influenceEveryLayer;
-    const out = await model.runLayer(l, hidden, model.emptyState(), { collect: needScores && 'scores', scratch, into: other.subarray(0, hidden.length), signal: o.signal });
+    const out = await model.runLayer(l, hidden, zero.layers[l], { collect: needScores && 'scores', scratch, into: other.subarray(0, hidden.length), signal: o.signal });
     [cur, other] = [other, cur];
     hidden = out.hidden;
     states.push(out.state);
     let scores: Float32Array | undefined;
     if (needScores) {
       const s0 = performance.now();
-      scores = (await scorer.score({ u: out.u!, delta: out.delta!, B: out.B!, C: out.C! }, model.A[l], o.simba.score)).scores;
+      scores = (await scorer.score(l, out.activations!, o.simba.score)).scores;
       scoringMs += performance.now() - s0;
     }
     influence.push(scores);
@@ -102,5 +104,5 @@ export async function runLayers(model: MambaModel, scorer: InfluenceScorer, ids:
   }
   const topPositions = alive[Ly - 1];
   if (carried) topPositions.forEach((p, j) => carried.set(hidden.subarray(j * D, (j + 1) * D), p * D));
-  return { counts, alive, influence, retention, top: { positions: topPositions, hidden }, carried, states, layerMs, scoringMs };
+  return { counts, alive, influence, retention, top: { positions: topPositions, hidden }, carried, state: new DecodingState(states), layerMs, scoringMs };
 }

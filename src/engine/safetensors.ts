@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CheckpointError } from './errors';
-import { readJson } from './config';
+import { readJson } from './json';
 
 export interface TensorEntry {
   file: string;

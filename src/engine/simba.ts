@@ -1,7 +1,7 @@
 // Simba's hierarchical pruning: how many tokens enter each layer (the schedule), which ones
-// stay (the selection), and the FLOPs of a run, as shared/design/simba-method.md §3-§4 and
+// stay (the selection), and the FLOPs of a run, as docs/method.md §3 and §6 and
 // tools/reference/README.md define them.
-import { MambaConfig } from './config';
+import type { ModelConfig, ModelFamily } from './families';
 import { DEFAULT_SIMBA, RESIDUAL_MODES, SCHEDULES, SCORE_REDUCTIONS, SELECTIONS, Schedule, Selection, SimbaOptions, oneOf } from '../shared/options';
 
 export { DEFAULT_SIMBA };
@@ -111,19 +111,8 @@ export function selectKept(
   return order.slice(0, keep).sort((a, b) => a - b);
 }
 
-/** FLOPs of one token through one layer (multiply-add = 2 FLOPs), per the method doc §4. */
-export function layerFlopsPerToken(c: MambaConfig): number {
-  const { dModel: D, dInner: E, dState: N, dtRank: R, convKernel: K } = c;
-  const inProj = 2 * D * 2 * E;
-  const conv = 2 * K * E;
-  const xProj = 2 * E * (R + 2 * N);
-  const dtProj = 2 * R * E;
-  const scan = 6 * E * N; // discretisation (Δ⊗A, Δu⊗B), h = dA⊙h + dBu, y = C·h
-  const outProj = 2 * E * D;
-  return inProj + conv + xProj + dtProj + scan + outProj;
-}
-
-export function runFlops(c: MambaConfig, counts: number[], readouts: number): number {
-  const perToken = layerFlopsPerToken(c);
+/** FLOPs of a run: each layer's tokens through that layer, plus the LM head per read-out row. */
+export function runFlops(family: ModelFamily, c: ModelConfig, counts: number[], readouts: number): number {
+  const perToken = family.layerFlopsPerToken(c);
   return counts.reduce((a, n) => a + n * perToken, 0) + readouts * 2 * c.dModel * c.vocabSize;
 }

@@ -122,8 +122,8 @@ connection.onRequest(Methods.generate, async (p: GenerateParams, token: Cancella
         maxTokens: p.maxTokens, temperature: p.temperature, topK: p.topK, stop: p.stop, seed: p.seed, precision: p.precision,
         simba: p.simba, signal: ac.signal,
       };
-      // complete() reuses the cached prefill states when only the end of the text changed.
-      const r: Generation & { reused?: number } = p.reusePrefix ? await s.complete(p.text, o) : await s.generate(p.text, o);
+      // generate() reuses the cached prefill states when only the end of the text changed.
+      const r: Generation = await s.generate(p.text, o);
       return { text: r.text, ids: r.ids, msPerToken: r.msPerToken, prefillMs: r.prefillMs, reused: r.reused };
     });
   } catch (e) {

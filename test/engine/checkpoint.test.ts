@@ -3,11 +3,10 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { SimbaSession, CheckpointError } from '../../src/engine';
-import { MambaModel } from '../../src/engine/model';
 import { TINY, configJson, randomTensors, safetensorsBytes, writeCheckpoint } from '../helpers/checkpoint';
 
 async function refused(dir: string, file: RegExp, problem: RegExp): Promise<void> {
-  await assert.rejects(MambaModel.load(dir, { device: 'cpu' }), (e: unknown) => {
+  await assert.rejects(SimbaSession.load({ modelDir: dir, device: 'cpu' }), (e: unknown) => {
     assert.ok(e instanceof CheckpointError, `expected CheckpointError, got ${e}`);
     assert.match(e.file, file);
     assert.match(e.problem, problem);

@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { main } from '../../src/cli/main';
 import { ANALYSIS_SCHEMA, Analysis, bundledModelDir } from '../../src/engine';
+import { requireNativeKernel } from '../helpers/native';
 
 const MODEL = path.resolve(__dirname, '../fixtures/random-tiny');
 
@@ -102,7 +103,8 @@ describe('command line', () => {
     assert.match(r.err, /unknown option --frobnicate/);
   });
 
-  it('without the native kernel the engine scores with the ONNX graph, says so, and keeps the same tokens', () => {
+  it('without the native kernel the engine scores with the ONNX graph, says so, and keeps the same tokens', function () {
+    requireNativeKernel(this);
     // A child process each (built dist/cli.js): the kernel is chosen once per process.
     const sample = path.resolve(__dirname, '../../media/samples/concurrent_futures_base.py');
     const analyse = (env: NodeJS.ProcessEnv, out: string) => {

@@ -3,8 +3,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { SimbaSession, resolveSimbaOptions, SimbaOptions } from '../../src/engine';
-import { RunResult } from '../../src/engine/run';
+import { Decoder, Engine, SimbaSession, resolveSimbaOptions, RunResult, SimbaOptions } from '../../src/engine';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIXTURES = path.join(ROOT, 'test/fixtures');
@@ -58,13 +57,18 @@ describe('engine vs PyTorch reference fixtures', () => {
   for (const file of files) {
     const fx: Fixture = JSON.parse(fs.readFileSync(path.join(FIXTURES, file), 'utf8'));
     describe(fx.name, function () {
-      let s: SimbaSession;
+      let s: Engine;
+      let session: SimbaSession;
       before(async function () {
         const dir = path.join(ROOT, fx.checkpoint.path);
         if (!fs.existsSync(path.join(dir, 'config.json'))) throw new Error(`fixture checkpoint ${dir} is missing`);
-        s = await SimbaSession.load({ modelDir: dir, device: 'cpu' });
+        s = await Engine.load({ modelDir: dir, device: 'cpu' });
+        session = await SimbaSession.load({ modelDir: dir, device: 'cpu' });
       });
-      after(() => s?.dispose());
+      after(async () => {
+        await s?.dispose();
+        await session?.dispose();
+      });
 
       it('tokenizes the text to the reference ids', async () => {
         assert.deepStrictEqual((await s.tokenize(fx.text.text)).map((t) => t.id), fx.ids);
@@ -72,7 +76,7 @@ describe('engine vs PyTorch reference fixtures', () => {
 
       it(`dense prefill log-probs match (max |Δ| ≤ ${TOL})`, async () => {
         const r = await s.run(fx.ids, resolveSimbaOptions({ schedule: 'dense' }));
-        const D = s.model.config.dModel;
+        const D = s.checkpoint.config.dModel;
         const target = await s.model.targetLogprobs(r.top.hidden.subarray(0, (fx.ids.length - 1) * D), fx.ids.slice(1));
         assert.ok(maxAbsDiff(target, fx.dense.targetLogprobs) <= TOL, `targets: ${maxAbsDiff(target, fx.dense.targetLogprobs)}`);
         const last = await s.lastLogprobs(r);
@@ -83,7 +87,7 @@ describe('engine vs PyTorch reference fixtures', () => {
       });
 
       it('greedy decoding after a dense prefill matches', async () => {
-        const g = await s.generate(fx.text.text, { maxTokens: fx.dense.greedy.ids.length });
+        const g = await session.generate(fx.text.text, { maxTokens: fx.dense.greedy.ids.length });
         assertGreedy(g.ids, fx.dense.greedy, 'dense');
       });
 
@@ -106,11 +110,11 @@ describe('engine vs PyTorch reference fixtures', () => {
           const last = await s.lastLogprobs(r);
           assert.ok(maxAbsDiff(last, c.lastLogSoftmax) <= TOL, `pruned last: ${maxAbsDiff(last, c.lastLogSoftmax)}`);
           if (r.carried) {
-            const D = s.model.config.dModel;
+            const D = s.checkpoint.config.dModel;
             const all = await s.model.targetLogprobs(r.carried.subarray(0, (fx.ids.length - 1) * D), fx.ids.slice(1));
             assert.ok(maxAbsDiff(all, c.targetLogprobs) <= TOL, `carry read-out: ${maxAbsDiff(all, c.targetLogprobs)}`);
           }
-          const g = await s.decodeFrom(r.states, last, 0, { maxTokens: c.greedy.ids.length });
+          const g = await new Decoder(s).decodeFrom(r.state, last, 0, { maxTokens: c.greedy.ids.length });
           assertGreedy(g.ids, c.greedy, c.name);
         });
       }

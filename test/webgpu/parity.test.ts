@@ -2,7 +2,7 @@
 // CPU path (ONNX Scan) through the engine's public session: the same next-token log-probs
 // (max |Δ| ≤ 1e-3), the same kept sets under Simba, the same greedy decoding.
 import * as assert from 'assert';
-import { SimbaSession, resolveSimbaOptions } from '../../src/engine';
+import { Decoder, Engine, resolveSimbaOptions } from '../../src/engine';
 import { BUNDLED, MODELS, hasBundled, sampleText } from './models';
 
 const TOL = 1e-3;
@@ -16,15 +16,15 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 for (const m of MODELS) {
   describe(`WebGPU vs CPU: ${m.name}`, function () {
-    let cpu: SimbaSession;
-    let gpu: SimbaSession;
+    let cpu: Engine;
+    let gpu: Engine;
     let ids: number[];
 
     before(async function () {
       if (m.dir() === BUNDLED && !hasBundled()) this.skip();
-      cpu = await SimbaSession.load({ modelDir: m.dir(), device: 'cpu' });
-      gpu = await SimbaSession.load({ modelDir: m.dir(), device: 'webgpu' });
-      assert.strictEqual(gpu.deviceUsed, 'webgpu', `the WebGPU provider did not start: ${gpu.deviceNotes.join('; ')}`);
+      cpu = await Engine.load({ modelDir: m.dir(), device: 'cpu' });
+      gpu = await Engine.load({ modelDir: m.dir(), device: 'webgpu' });
+      assert.strictEqual(gpu.model.provider, 'webgpu', `the WebGPU provider did not start: ${gpu.model.deviceNotes.join('; ')}`);
       ids = (await cpu.tokenize(sampleText())).map((t) => t.id).slice(0, 256);
     });
     after(async () => {
@@ -69,10 +69,11 @@ for (const m of MODELS) {
 
     it('greedy decoding: same tokens, same log-probs', async () => {
       const text = sampleText(600);
-      const a = await cpu.generate(text, { maxTokens: 8 });
-      const b = await gpu.generate(text, { maxTokens: 8 });
-      const used = await (gpu as unknown as { deviceDecoder?: Promise<unknown> }).deviceDecoder;
-      assert.ok(used, 'WebGPU decoding did not keep its states on the device (no GpuDecoder)');
+      const gpuDecoder = new Decoder(gpu);
+      const a = await new Decoder(cpu).generate(text, { maxTokens: 8 });
+      const b = await gpuDecoder.generate(text, { maxTokens: 8 });
+      assert.ok(await gpuDecoder.onDevice(), 'WebGPU decoding did not keep its states on the device (no GpuDecoder)');
+      await gpuDecoder.dispose();
       assert.deepStrictEqual(b.ids, a.ids);
       const d = maxAbsDiff(a.logprobs, b.logprobs);
       assert.ok(d <= TOL, `max |Δ log p| = ${d}`);

@@ -5,15 +5,14 @@
 //   node --require tsx/cjs test/webgpu/placement-child.ts <checkpoint dir> <provider> [cpu-layers]
 // `cpu-layers` builds the CPU formulation of layer 0 instead (the negative control: its Scan must
 // be seen landing on the CPU provider, or the parser would pass anything).
-import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { SimbaSession } from '../../src/engine';
-import { parseConfig } from '../../src/engine/config';
-import { buildLayerGraphCpu } from '../../src/engine/graphs/cpu';
+import { Checkpoint } from '../../src/engine/checkpoint';
+import { MambaConfig } from '../../src/engine/families/mamba1/config';
+import { buildLayerGraphCpu } from '../../src/engine/families/mamba1/graphCpu';
+import { loadWeights } from '../../src/engine/families/mamba1/weights';
 import { GpuDecoder } from '../../src/engine/gpuDecode';
-import { Provider, sessionOptions } from '../../src/engine/providers';
-import { SafetensorsStore } from '../../src/engine/safetensors';
-import { loadWeights } from '../../src/engine/weights';
+import { Provider, sessionOptions } from '../../src/engine/runtime';
 
 /** The graph name in an ONNX ModelProto: field 7 (graph), then its field 2 (name). */
 function graphName(bytes: Uint8Array): string {
@@ -61,13 +60,14 @@ async function main(): Promise<void> {
     return create(bytes, { ...opts, logSeverityLevel: 0, logVerbosityLevel: 0, logId: id });
   };
   if (variant === 'cpu-layers') {
-    const c = parseConfig(path.join(dir, 'config.json'));
-    const w = loadWeights(SafetensorsStore.open(dir), c);
+    const ck = Checkpoint.open(dir);
+    const c = ck.config as MambaConfig;
+    const w = loadWeights(ck.store, c);
     await (await ort.InferenceSession.create(buildLayerGraphCpu(c, w.layers[0], 0), sessionOptions(provider))).release();
   } else {
     const s = await SimbaSession.load({ modelDir: dir, device: provider });
     if (s.deviceUsed !== provider) throw new Error(`the engine fell back to ${s.deviceUsed}: ${s.deviceNotes.join('; ')}`);
-    const dec = await GpuDecoder.create(dir, s.model.config, provider as 'webgpu' | 'cuda');
+    const dec = await GpuDecoder.create(Checkpoint.open(dir), provider as 'webgpu' | 'cuda');
     await dec.dispose();
     await s.dispose();
   }

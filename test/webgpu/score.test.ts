@@ -2,25 +2,24 @@
 // against the same scorer on the CPU provider, on real layer activations (from the CPU layer graph
 // run directly), with small chunks on the GPU so the carried Σ Δ is exercised.
 import * as assert from 'assert';
-import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { parseConfig } from '../../src/engine/config';
-import { buildLayerGraphCpu } from '../../src/engine/graphs/cpu';
-import { GraphInfluenceScorer } from '../../src/engine/influence';
-import { sessionOptions } from '../../src/engine/providers';
-import { SafetensorsStore } from '../../src/engine/safetensors';
-import { TextTokenizer } from '../../src/engine/tokenizer';
-import { loadWeights } from '../../src/engine/weights';
+import { Checkpoint } from '../../src/engine/checkpoint';
+import { MambaConfig } from '../../src/engine/families/mamba1/config';
+import { buildLayerGraphCpu } from '../../src/engine/families/mamba1/graphCpu';
+import { GraphInfluenceScorer } from '../../src/engine/families/mamba1/influence';
+import { loadWeights } from '../../src/engine/families/mamba1/weights';
+import { sessionOptions } from '../../src/engine/runtime';
 import { MODELS, sampleText } from './models';
 
 describe('GPU influence scorer', function () {
   for (const m of MODELS.slice(1)) {
     it(`${m.name}: same scores and channel sums as the CPU scorer (chunks of 16 and whole)`, async function () {
       const dir = m.dir();
-      const c = parseConfig(path.join(dir, 'config.json'));
-      const w = loadWeights(SafetensorsStore.open(dir), c);
+      const ck = Checkpoint.open(dir);
+      const c = ck.config as MambaConfig;
+      const w = loadWeights(ck.store, c);
       const { dModel: D, dInner: E, dState: N, convKernel: K } = c;
-      const ids = (await TextTokenizer.load(path.join(dir, 'tokenizer.json')).encode(sampleText(1500))).map((t) => t.id).slice(0, 200);
+      const ids = (await ck.tokenizer.encode(sampleText(1500))).map((t) => t.id).slice(0, 200);
       const T = ids.length;
       const cpuScorer = await GraphInfluenceScorer.create(E, N, sessionOptions('cpu'));
       const gpuScorer = await GraphInfluenceScorer.create(E, N, sessionOptions('webgpu'), 2 ** 24);

@@ -8,7 +8,7 @@ checks that recurrent single-token decoding reproduces the prefill logits at eve
 and prints a greedy continuation. Compute dtype is float64 by default (the fixtures' "true
 reference"); --float32 for speed.
 
-Per layer (docs: shared/design/simba-method.md §1):
+Per layer (docs/method.md §1):
     r = h;  x̂ = RMSNorm(h)·w_norm;  [x; z] = in_proj(x̂)
     u = SiLU(causal_depthwise_conv(x) + b_conv);  [δ; B; C] = x_proj(u)
     Δ = softplus(dt_proj(δ));  A = -exp(A_log)

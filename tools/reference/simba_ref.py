@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference implementation of Simba hierarchical token pruning (shared/design/simba-method.md §2-§3).
+"""Reference implementation of Simba hierarchical token pruning (docs/method.md §2-§3).
 
     /usr/bin/python3 tools/reference/simba_ref.py CHECKPOINT_DIR [--tokens 48]
 

@@ -49,7 +49,7 @@ def main():
     ap.add_argument("files", nargs="*")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    files = a.files or sorted(f for f in glob.glob(os.path.join(ROOT, "test", "data", "heldout", "*"))
+    files = a.files or sorted(f for f in glob.glob(os.path.join(ROOT, "data", "heldout", "*"))
                               if not os.path.basename(f).startswith(("LICENSES", "README")))
     model = load_model(a.model)
     tok = Tokenizer.from_file(os.path.join(a.model, "tokenizer.json"))

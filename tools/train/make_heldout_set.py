@@ -1,4 +1,4 @@
-"""Copies the default evaluation set (test/data/heldout/) and the demo samples (media/samples/)
+"""Copies the default evaluation set (data/heldout/) and the demo samples (media/samples/)
 from the HELD-OUT split made by prepare_data.py. Every file here was excluded from tokenizer and model training."""
 import hashlib, os, shutil, sys
 
@@ -49,5 +49,5 @@ def copy_set(items, dest, title):
 
 
 if __name__ == "__main__":
-    copy_set(EVAL, os.path.join(ROOT, "test", "data", "heldout"), "Held-out evaluation set")
+    copy_set(EVAL, os.path.join(ROOT, "data", "heldout"), "Held-out evaluation set")
     copy_set(SAMPLES, os.path.join(ROOT, "media", "samples"), "Sample files")

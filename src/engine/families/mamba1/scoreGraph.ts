@@ -4,13 +4,12 @@
 // S comes from a reverse exclusive CumSum over the chunk plus `S_after` (Σ Δ over the tokens
 // after the chunk, carried by the host from the chunk's `delta_sum`), so the host walks chunks
 // from the last to the first and the (chunk, N, E) decay tensor is bounded by the chunk size;
-// no (tokens, E, N) tensor exists. The sum over n is a batched mat-vec. On the CPU this is
-// ~2× faster than a reverse Scan over time with an (E, N) state (130m shape, 4k tokens, Δ in
-// [1e-3, 1e-1]: 82-106 vs 190 ms), because bulk Exp and MatMul use every core and a Scan's steps
-// run on one. No Scan also means no op falls back to the CPU under a GPU provider.
+// no (tokens, E, N) tensor exists. The sum over n is a batched mat-vec: bulk Exp and MatMul use
+// every core where a Scan's steps run on one, and no op falls back to the CPU under a GPU
+// provider (measurements: docs/results/engine-notes.md).
 // Outputs: signed_max, abs_max, mean_abs (chunk), channel_sum (E: the influence identity test
 // adds it up against the scan's own y_T), delta_sum (1, E).
-import { GraphBuilder } from '../onnx/builder';
+import { GraphBuilder } from '../../onnx/builder';
 
 export function buildScoreGraph(E: number, N: number): Uint8Array {
   const g = new GraphBuilder('simba_influence');
@@ -21,9 +20,7 @@ export function buildScoreGraph(E: number, N: number): Uint8Array {
   const cT = g.input('C_T', [1, N]);
   const A = g.input('A', [E, N]);
   const S = g.op('Add', [g.op('CumSum', [delta, g.ints([0])], { exclusive: 1, reverse: 1 }), after]);
-  // Laid out (L, N, E) so the broadcast Mul pairs whole rows of E channels (the (L, E, N) layout
-  // broadcast S over a trailing axis of 1 and took longer than the Exp: 1.65 vs 2.0-2.5 ms per
-  // 85-token chunk on the 130m shape).
+  // Laid out (L, N, E) so the broadcast Mul pairs whole rows of E channels (faster than (L, E, N)).
   const At = g.op('Transpose', [A], { perm: [1, 0] }); // (N, E)
   const decay = g.op('Exp', [g.op('Mul', [g.op('Unsqueeze', [S, g.ints([1])]), At])]); // (L, N, E)
   const bc = g.op('Unsqueeze', [g.op('Mul', [B, cT]), g.ints([1])]); // (L, 1, N)

@@ -1,28 +1,25 @@
 // Influence scores of one layer's alive tokens on that layer's output at the last position.
-// Two implementations of the same formula (simba-method.md §2), checked against each other and
+// Two implementations of the same formula (docs/method.md §2), checked against each other and
 // against the PyTorch reference's fixtures:
 // - NativeInfluenceScorer (CPU): the fused kernel in native/influence.c, one pass with no
-//   tensor (~4× faster than the graph on the CPU: the graph's ops each make a pass over memory);
+//   tensor (the graph's ops each make a pass over memory; docs/results/engine-notes.md);
 // - GraphInfluenceScorer (GPU providers, and the CPU when the kernel was not built): the ONNX
-//   graph of graphs/score.ts, chunks of tokens from the last to the first, carrying Σ Δ of the
+//   graph of scoreGraph.ts, chunks of tokens from the last to the first, carrying Σ Δ of the
 //   later chunks. Memory O(T·E) plus one (chunk, N, E) decay tensor.
 import * as ort from 'onnxruntime-node';
-import { buildScoreGraph } from './graphs/score';
-import { loadNativeKernel, NativeKernel } from './native';
-import { Provider } from './providers';
-import type { ScoreReduce } from '../shared/options';
+import { buildScoreGraph } from './scoreGraph';
+import { loadNativeKernel, NativeKernel } from '../../native';
+import { Provider } from '../../runtime';
+import type { InfluenceResult } from '../types';
+import type { ScoreReduce } from '../../../shared/options';
+
+export type { InfluenceResult };
 
 export interface LayerActivations {
   u: Float32Array; // (T, E)
   delta: Float32Array; // (T, E)
   B: Float32Array; // (T, N)
   C: Float32Array; // (T, N)
-}
-
-export interface InfluenceResult {
-  scores: Float32Array; // (T)
-  /** Σ_t Δy_T(t)[e] for each channel: with D⊙u_T it must equal the scan's y_T. */
-  channelSum: Float64Array; // (E)
 }
 
 /** exp(x) is exactly 0 in float32 below about -103.97; beyond this every term has vanished. */
@@ -89,9 +86,8 @@ export class GraphInfluenceScorer implements InfluenceScorer {
   }
 
   /**
-   * `chunkElements` bounds the decay tensor: on the CPU 2^21 floats (8 MiB) keeps it in cache
-   * (chunks of 64 tokens ran 2.6× faster than chunks of 256 on the 130m shape); GPU kernels want
-   * large launches (2^24, 64 MiB).
+   * `chunkElements` bounds the decay tensor: on the CPU 2^21 floats (8 MiB) keeps it in cache;
+   * GPU kernels want large launches (2^24, 64 MiB).
    */
   static async create(E: number, N: number, options: ort.InferenceSession.SessionOptions, chunkElements = 2 ** 21): Promise<GraphInfluenceScorer> {
     return new GraphInfluenceScorer(await ort.InferenceSession.create(buildScoreGraph(E, N), options), E, N, chunkElements);

@@ -1,6 +1,6 @@
-// The weights of a Hugging Face Mamba checkpoint, by layer, as float32 with checked shapes.
+// The tensors of a Hugging Face Mamba-1 checkpoint (names and shapes), by layer, as float32.
 import { MambaConfig } from './config';
-import { SafetensorsStore } from './safetensors';
+import { SafetensorsStore } from '../../safetensors';
 
 export interface LayerWeights {
   norm: Float32Array; // (D)
@@ -57,13 +57,14 @@ function untiedHead(store: SafetensorsStore, c: MambaConfig): boolean {
   return !c.tieWordEmbeddings && store.has('lm_head.weight');
 }
 
-/** Check every tensor's presence, dtype, shape and extent without reading the data. */
-export function checkWeights(store: SafetensorsStore, c: MambaConfig): void {
+/** Check every tensor's presence, dtype, shape and extent without reading the data; returns the embeddings' dtype. */
+export function checkWeights(store: SafetensorsStore, c: MambaConfig): string {
   const { dModel: D, vocabSize: V } = c;
   const all: [string, number[]][] = [['backbone.embeddings.weight', [V, D]], ['backbone.norm_f.weight', [D]]];
   if (untiedHead(store, c)) all.push(['lm_head.weight', [V, D]]);
   for (let i = 0; i < c.layers; i++) all.push(...layerShapes(c, i));
   for (const [name, shape] of all) store.check(name, shape);
+  return store.dtypeOf('backbone.embeddings.weight') ?? 'F32';
 }
 
 /** One layer's weights (read when its graph is built, then dropped: peak memory stays low). */

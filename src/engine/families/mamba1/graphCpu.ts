@@ -8,60 +8,14 @@
 // The selective scan is an ONNX Scan over time whose body discretises and updates the (E, N)
 // state one step at a time, so no (tokens, E, N) tensor exists anywhere. The host still feeds
 // long documents in chunks (chunked prefill) to bound the (chunk, E) activations and outputs.
-import { MambaConfig } from '../config';
-import { GraphBuilder } from '../onnx/builder';
-import { DataType } from '../onnx/proto';
-import { LayerWeights } from '../weights';
-import type { Precision } from '../../shared/analysis';
+import { MambaConfig } from './config';
+import { GraphBuilder } from '../../onnx/builder';
+import { LayerWeights } from './weights';
+import { HeadWeights, headOnto } from '../../graphs/heads';
+import { linear, projection, rmsNorm, silu } from '../../graphs/ops';
+import type { Precision } from '../../../shared/options';
 
 const INT64_MAX = Number.MAX_SAFE_INTEGER; // ONNX Slice clamps out-of-range ends
-
-/** RMSNorm(x) * w over the last axis, as HF's MambaRMSNorm computes it. */
-export function rmsNorm(g: GraphBuilder, x: string, weight: string, eps: number): string {
-  const ms = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
-  const inv = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [ms, g.scalar(eps)])])]);
-  return g.op('Mul', [g.op('Mul', [x, inv]), weight]);
-}
-
-/** x · Wᵀ (+ b) for a 2-D x and a PyTorch-layout (out, in) weight. */
-export function linear(g: GraphBuilder, x: string, weight: string, bias?: string): string {
-  return g.op('Gemm', bias ? [x, weight, bias] : [x, weight], { transB: 1 });
-}
-
-export type { Precision } from '../../shared/analysis';
-
-/**
- * A projection x · Wᵀ (+ b) with W (out, in) from the checkpoint. In int8 the weight is stored
- * transposed and quantised symmetrically per output column, and ORT's DynamicQuantizeMatMul
- * quantises x on the fly: a decoding step reads a quarter of the bytes, and decoding is bound
- * by reading weights.
- */
-export function projection(g: GraphBuilder, x: string, name: string, w: Float32Array, out: number, inp: number, precision: Precision, bias?: Float32Array): string {
-  const b = bias && g.weight(`${name}.bias`, bias, [out]);
-  if (precision === 'fp32') return linear(g, x, g.weight(`${name}.weight`, w, [out, inp]), b);
-  const { q, scale } = quantizeColumns(w, out, inp);
-  const inputs = [x, g.weightInt8(`${name}.weight_q`, q, [inp, out]), g.weight(`${name}.weight_scale`, scale, [out])];
-  if (b) inputs.push('', b);
-  return g.opN('DynamicQuantizeMatMul', inputs, {}, 1, 'com.microsoft')[0];
-}
-
-/** Symmetric int8 quantisation of W (out, in) per output row, returned transposed as (in, out). */
-export function quantizeColumns(w: Float32Array, out: number, inp: number): { q: Int8Array; scale: Float32Array } {
-  const q = new Int8Array(out * inp);
-  const scale = new Float32Array(out);
-  for (let o = 0; o < out; o++) {
-    let m = 0;
-    for (let i = 0; i < inp; i++) m = Math.max(m, Math.abs(w[o * inp + i]));
-    const s = m > 0 ? m / 127 : 1;
-    scale[o] = s;
-    for (let i = 0; i < inp; i++) q[i * out + o] = Math.round(w[o * inp + i] / s);
-  }
-  return { q, scale };
-}
-
-function silu(g: GraphBuilder, x: string): string {
-  return g.op('Mul', [x, g.op('Sigmoid', [x])]);
-}
 
 /**
  * The per-step body of the selective scan, with the discretisation fused in so that each step
@@ -173,7 +127,7 @@ export function buildLayerGraphCpu(c: MambaConfig, w: LayerWeights, index: numbe
  * token instead of one per layer, and no Scan for a single row. Inputs hidden (1, D) and each
  * layer's conv_state_i / ssm_state_i; outputs logprobs (1, V) and the new states.
  */
-export function buildDecodeStepGraph(c: MambaConfig, layers: LayerWeights[], normF: Float32Array, lmHead: Float32Array, precision: Precision): Uint8Array {
+export function buildDecodeStepGraph(c: MambaConfig, layers: LayerWeights[], head: HeadWeights, precision: Precision): Uint8Array {
   const { dModel: D, dInner: E, dState: N, convKernel: K } = c;
   const g = new GraphBuilder('mamba_decode_step');
   let h = g.input('hidden', [1, D]);
@@ -183,30 +137,6 @@ export function buildDecodeStepGraph(c: MambaConfig, layers: LayerWeights[], nor
     g.output(v.ssmOut, `ssm_state_out_${i}`, [E, N]);
     h = v.hiddenOut;
   });
-  const xn = rmsNorm(g, h, g.weight('norm_f.weight', normF, [D]), c.eps);
-  const logits = projection(g, xn, 'lm_head', lmHead, c.vocabSize, D, precision);
-  g.output(g.op('LogSoftmax', [logits], { axis: 1 }), 'logprobs', [1, c.vocabSize]);
-  return g.model();
-}
-
-/** Final norm + LM head + log-softmax over the rows given (the read-out positions). */
-export function buildHeadGraph(c: MambaConfig, normF: Float32Array, lmHead: Float32Array, precision: Precision = 'fp32'): Uint8Array {
-  const g = new GraphBuilder('mamba_head');
-  const hidden = g.input('hidden', ['P', c.dModel]);
-  const xn = rmsNorm(g, hidden, g.weight('norm_f.weight', normF, [c.dModel]), c.eps);
-  const logits = projection(g, xn, 'lm_head', lmHead, c.vocabSize, c.dModel, precision);
-  g.output(g.op('LogSoftmax', [logits], { axis: 1 }), 'logprobs', ['P', c.vocabSize]);
-  return g.model();
-}
-
-/** Like the head, but returns only log p(target) per row: surprisal without a (P, V) result. */
-export function buildTargetHeadGraph(c: MambaConfig, normF: Float32Array, lmHead: Float32Array): Uint8Array {
-  const g = new GraphBuilder('mamba_head_targets');
-  const hidden = g.input('hidden', ['P', c.dModel]);
-  const targets = g.input('targets', ['P', 1], DataType.INT64);
-  const xn = rmsNorm(g, hidden, g.weight('norm_f.weight', normF, [c.dModel]), c.eps);
-  const logits = linear(g, xn, g.weight('lm_head.weight', lmHead, [c.vocabSize, c.dModel]));
-  const lp = g.op('GatherElements', [g.op('LogSoftmax', [logits], { axis: 1 }), targets], { axis: 1 });
-  g.output(lp, 'target_logprobs', ['P', 1]);
+  g.output(headOnto(g, c, head, h, { precision }), 'logprobs', [1, c.vocabSize]);
   return g.model();
 }

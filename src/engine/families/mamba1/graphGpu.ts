@@ -15,29 +15,17 @@
 //     with kv heads = E, d_k = N, d_v = 1, decay_t[e, n] = Δ_t[e]·A[e, n], q_t = C_t (one query
 //     head, shared by every channel: inverse GQA), k_t = B_t (one key head, shared likewise)
 //     and v_t[e] = Δ_t[e]·u_t[e]. The product k·v = Δ_t[e]·B_t[n]·u_t[e] is Mamba's input term;
-//     putting Δ into v rather than into k keeps the key a (L, N) tensor instead of (L, E·N)
-//     (checked against the other placement, which ORT computes identically). scale = 1.
+//     putting Δ into v rather than into k keeps the key a (L, N) tensor instead of (L, E·N).
+//     scale = 1.
 //
-// Both ops are checked in ORT 1.30 (the version we ship): kernels exist for the CPU and WebGPU
-// providers (and CUDA); on WebGPU LinearAttention needs d_k ≤ 256 (d_state is 16) and neither op
-// supports the state_window attribute (we do not use it). The decay tensor is (L, E·N): the host
-// feeds long documents in chunks (MambaModel.chunkTokens), which bounds it.
-import { MambaConfig } from '../config';
-import { GraphBuilder } from '../onnx/builder';
-import { encodeModel } from '../onnx/proto';
-import { LayerWeights } from '../weights';
-import { DataType } from '../onnx/proto';
-import { linear, rmsNorm } from './cpu';
-
-/** The opset imports a GPU layer graph needs: the default domain and ORT's contrib domain. */
-export const GPU_OPSETS = [
-  { domain: '', version: 17 },
-  { domain: 'com.microsoft', version: 1 },
-];
-
-function silu(g: GraphBuilder, x: string): string {
-  return g.op('Mul', [x, g.op('Sigmoid', [x])]);
-}
+// On WebGPU LinearAttention needs d_k ≤ 256 (d_state is 16; what ORT 1.30 supports is in
+// docs/results/engine-notes.md). The decay tensor is (L, E·N): the host feeds long documents
+// in chunks (the family's chunkTokens), which bounds it.
+import { MambaConfig } from './config';
+import { GraphBuilder } from '../../onnx/builder';
+import { LayerWeights } from './weights';
+import { GPU_OPSETS } from '../../graphs/heads';
+import { linear, rmsNorm, silu } from '../../graphs/ops';
 
 export function buildLayerGraphGpu(c: MambaConfig, w: LayerWeights, index: number): Uint8Array {
   const { dModel: D, dInner: E, dState: N, dtRank: R, convKernel: K } = c;
@@ -85,35 +73,5 @@ export function buildLayerGraphGpu(c: MambaConfig, w: LayerWeights, index: numbe
   g.output(B, 'B', ['L', N]);
   g.output(C, 'C', ['L', N]);
   g.output(y, 'y', ['L', E]);
-  return encodeModel({ graph: g.graph(), opsets: GPU_OPSETS });
-}
-
-/**
- * log-softmax over the last axis from plain reductions: ORT 1.30's WebGPU provider has no
- * LogSoftmax kernel (it would run on the CPU provider, with a copy of the logits each way).
- */
-function logSoftmax(g: GraphBuilder, x: string): string {
-  const shifted = g.op('Sub', [x, g.op('ReduceMax', [x], { axes: [1], keepdims: 1 })]);
-  return g.op('Sub', [shifted, g.op('Log', [g.op('ReduceSum', [g.op('Exp', [shifted]), g.ints([1])], { keepdims: 1 })])]);
-}
-
-/** Final norm + LM head + log-softmax, as graphs/cpu.ts's buildHeadGraph, all on the GPU. */
-export function buildHeadGraphGpu(c: MambaConfig, normF: Float32Array, lmHead: Float32Array): Uint8Array {
-  const g = new GraphBuilder('mamba_head_gpu');
-  const hidden = g.input('hidden', ['P', c.dModel]);
-  const xn = rmsNorm(g, hidden, g.weight('norm_f.weight', normF, [c.dModel]), c.eps);
-  const logits = linear(g, xn, g.weight('lm_head.weight', lmHead, [c.vocabSize, c.dModel]));
-  g.output(logSoftmax(g, logits), 'logprobs', ['P', c.vocabSize]);
-  return encodeModel({ graph: g.graph(), opsets: GPU_OPSETS });
-}
-
-/** log p(target) per row, as graphs/cpu.ts's buildTargetHeadGraph, all on the GPU. */
-export function buildTargetHeadGraphGpu(c: MambaConfig, normF: Float32Array, lmHead: Float32Array): Uint8Array {
-  const g = new GraphBuilder('mamba_head_targets_gpu');
-  const hidden = g.input('hidden', ['P', c.dModel]);
-  const targets = g.input('targets', ['P', 1], DataType.INT64);
-  const xn = rmsNorm(g, hidden, g.weight('norm_f.weight', normF, [c.dModel]), c.eps);
-  const logits = linear(g, xn, g.weight('lm_head.weight', lmHead, [c.vocabSize, c.dModel]));
-  g.output(g.op('GatherElements', [logSoftmax(g, logits), targets], { axis: 1 }), 'target_logprobs', ['P', 1]);
-  return encodeModel({ graph: g.graph(), opsets: GPU_OPSETS });
+  return g.model(17, GPU_OPSETS);
 }

@@ -1,0 +1,83 @@
+// One analysis of a text: the pruned run (and the dense run), then the Analysis object the UI,
+// the report and the command line read: next-token lists, KL and top-k agreement, retention,
+// influence, surprisal, FLOPs and timing.
+import type { Engine } from './engine';
+import { throwIfAborted } from './errors';
+import type { RunResult } from './run';
+import { klDivergence, topK } from './sampler';
+import { resolveSimbaOptions, runFlops, scheduleCounts } from './simba';
+import { ANALYSIS_SCHEMA, Analysis, AnalyzeOptions as AnalyzeRequest, TokenProb } from '../shared/analysis';
+import { DeviceChoice, TOP_K } from '../shared/options';
+
+export interface AnalyzeOptions extends AnalyzeRequest {
+  onProgress?: (tokensDone: number, tokensTotal: number) => void;
+  signal?: AbortSignal;
+}
+
+async function describe(e: Engine, logprobs: Float32Array, k: number): Promise<TokenProb[]> {
+  return Promise.all(topK(logprobs, k).map(async (id) => ({ id, text: await e.checkpoint.tokenizer.tokenText(id), logprob: logprobs[id] })));
+}
+
+export async function analyze(e: Engine, requested: DeviceChoice, text: string, opts: AnalyzeOptions = {}): Promise<Analysis> {
+  const t0 = performance.now();
+  const simba = resolveSimbaOptions(opts.simba);
+  const k = opts.topK ?? TOP_K.default;
+  const tokens = await e.tokenize(text, opts.toOffset);
+  if (tokens.length === 0) throw new Error('nothing to analyze: the text before the prediction point has no tokens');
+  const tokenizeMs = performance.now() - t0;
+  const ids = tokens.map((t) => t.id);
+  const { checkpoint: ck, model } = e;
+  const denseToo = opts.dense ?? true;
+  const prunedIsDense = simba.schedule === 'dense' || simba.keepRatio >= 1;
+  const passes = denseToo && !prunedIsDense ? 2 : 1;
+  const progress = (base: number) => (d: number, tot: number) => opts.onProgress?.(Math.round(((base + d / tot) / passes) * ids.length), ids.length);
+
+  const p0 = performance.now();
+  const pruned = await e.run(ids, simba, { influenceEveryLayer: true, onProgress: progress(0), signal: opts.signal });
+  const prefillMs = performance.now() - p0;
+  const prunedLp = await e.lastLogprobs(pruned);
+  const dense: RunResult | undefined = prunedIsDense ? pruned : denseToo ? await e.run(ids, { ...simba, schedule: 'dense', keepRatio: 1 }, { onProgress: progress(1), signal: opts.signal }) : undefined;
+  throwIfAborted(opts.signal);
+
+  const analysis: Analysis = {
+    schema: ANALYSIS_SCHEMA,
+    source: opts.source,
+    model: ck.facts,
+    device: { requested, used: model.provider, notes: model.deviceNotes },
+    tokens,
+    predictionOffset: tokens[tokens.length - 1].end,
+    next: { pruned: await describe(e, prunedLp, k) },
+    retention: Array.from(pruned.retention),
+    influence: {
+      alive: pruned.alive.map((a) => Array.from(a)),
+      score: pruned.influence.map((s) => (s ? Array.from(s) : [])),
+    },
+    flops: {
+      pruned: runFlops(ck.family, ck.config, pruned.counts, 1),
+      dense: runFlops(ck.family, ck.config, scheduleCounts(ids.length, ck.config.layers, 1, 'dense'), 1),
+    },
+    options: simba,
+    timing: { loadMs: model.loadMs, tokenizeMs, prefillMs, totalMs: 0, layerMs: pruned.layerMs, scoringMs: pruned.scoringMs },
+  };
+  if (dense) {
+    const denseLp = dense === pruned ? prunedLp : await e.lastLogprobs(dense);
+    analysis.next.dense = await describe(e, denseLp, k);
+    analysis.next.kl = klDivergence(denseLp, prunedLp);
+    const a = new Set(analysis.next.dense.map((t) => t.id));
+    analysis.next.topkAgreement = analysis.next.pruned!.filter((t) => a.has(t.id)).length / k;
+    analysis.surprisal = await surprisal(e, dense, ids);
+  }
+  analysis.timing.totalMs = performance.now() - t0;
+  return analysis;
+}
+
+/** -log p(token | prefix) per token from the dense run; the first token has none. */
+async function surprisal(e: Engine, dense: RunResult, ids: number[]): Promise<(number | null)[]> {
+  const out: (number | null)[] = [null];
+  if (ids.length > 1) {
+    const D = e.checkpoint.config.dModel;
+    const lp = await e.model.targetLogprobs(dense.top.hidden.subarray(0, (ids.length - 1) * D), ids.slice(1));
+    for (const v of lp) out.push(-v);
+  }
+  return out;
+}

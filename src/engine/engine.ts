@@ -1,0 +1,56 @@
+// The loaded engine under a session: a checkpoint, its model on one provider and the influence
+// scorer, with layer-major runs over token ids. The session, the decoder, the evaluation and the
+// bench are built on it; it is public for the programs that measure the method itself.
+import * as os from 'os';
+import { Checkpoint, bundledModelDir } from './checkpoint';
+import type { LayerScorer } from './families';
+import { Model } from './model';
+import { RunOptions, RunResult, runLayers } from './run';
+import { sessionOptions } from './runtime';
+import type { DeviceChoice, SimbaOptions } from '../shared/options';
+import type { TokenSpan } from '../shared/analysis';
+
+export interface LoadOptions {
+  /** A Hugging Face checkpoint folder; the bundled model when omitted. */
+  modelDir?: string;
+  device?: DeviceChoice;
+  threads?: number;
+}
+
+export class Engine {
+  private constructor(
+    readonly checkpoint: Checkpoint,
+    readonly model: Model,
+    readonly scorer: LayerScorer,
+  ) {}
+
+  static async load(o: LoadOptions = {}): Promise<Engine> {
+    const ck = Checkpoint.open(o.modelDir ?? bundledModelDir());
+    const model = await Model.load(ck, { device: o.device, threads: o.threads });
+    const ctx = { provider: model.provider, sessionOptions: sessionOptions(model.provider, o.threads), threads: o.threads ?? os.availableParallelism(), notes: model.deviceNotes };
+    const scorer = await ck.family.createScorer(ck.store, ck.config, ctx);
+    return new Engine(ck, model, scorer);
+  }
+
+  async tokenize(text: string, toOffset?: number): Promise<TokenSpan[]> {
+    const end = toOffset === undefined ? text.length : Math.max(0, Math.min(text.length, toOffset));
+    return this.checkpoint.tokenizer.encode(text.slice(0, end));
+  }
+
+  /** One layer-major run (pruned or dense) over token ids. */
+  run(ids: ArrayLike<number>, simba: SimbaOptions, extra: Omit<RunOptions, 'simba'> = {}): Promise<RunResult> {
+    return runLayers(this.model, this.scorer, ids, { simba, ...extra });
+  }
+
+  /** Log-probabilities of the next token after the run's prediction point. */
+  lastLogprobs(r: RunResult): Promise<Float32Array> {
+    const D = this.checkpoint.config.dModel;
+    const n = r.top.positions.length;
+    return this.model.logprobs(r.top.hidden.subarray((n - 1) * D, n * D));
+  }
+
+  async dispose(): Promise<void> {
+    await this.scorer.dispose();
+    await this.model.dispose();
+  }
+}

@@ -1,0 +1,32 @@
+// The model families the engine reads, and the dispatch from a checkpoint's config.json to one.
+import { CheckpointError } from '../errors';
+import { readJson } from '../json';
+import { mamba1 } from './mamba1';
+import type { ModelConfig, ModelFamily } from './types';
+
+export type * from './types';
+
+/**
+ * Every family, in the order config.json is matched against them. Each is typed by its own config;
+ * the engine only hands a family the config that family parsed, so they are listed as the base type.
+ */
+export const FAMILIES: readonly ModelFamily[] = [mamba1 as unknown as ModelFamily];
+
+/** Hints for architectures we recognise but do not read yet. */
+const NOT_YET: Record<string, string> = { mamba2: 'Mamba-2', falcon_mamba: 'FalconMamba' };
+
+/** Read config.json and parse it with the family it belongs to. */
+export function loadConfig(file: string): { family: ModelFamily; config: ModelConfig } {
+  const raw = readJson(file);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CheckpointError(file, 'expected a JSON object');
+  const c = raw as Record<string, unknown>;
+  const family = FAMILIES.find((f) => f.matches(c));
+  if (!family) {
+    const archs = Array.isArray(c.architectures) ? (c.architectures as unknown[]) : [];
+    const what = c.model_type ?? archs[0] ?? 'unknown';
+    const later = NOT_YET[String(c.model_type)];
+    const hint = later ? ` (${later} checkpoints are not supported yet)` : '';
+    throw new CheckpointError(file, `unsupported architecture "${String(what)}": expected a Mamba-1 checkpoint (model_type "mamba")${hint}`);
+  }
+  return { family, config: family.parseConfig(c, file) };
+}
