@@ -62,18 +62,27 @@ export class EngineServer {
     return promise;
   }
 
-  /** Run fn on the session in its turn, aborted when the request is cancelled. */
+  /**
+   * Run fn on the session in its turn, aborted when the request is cancelled. A request cancelled
+   * while it waits for its turn is answered at once (and never runs).
+   */
   private async job<R>(method: string, token: CancellationToken, fn: (s: SimbaSession, signal: AbortSignal) => Promise<R>): Promise<R> {
     const ac = new AbortController();
-    const sub = token.onCancellationRequested(() => ac.abort());
+    let started = false;
+    let dequeue: (e: Error) => void = () => undefined;
+    const waiting = new Promise<never>((_, reject) => { dequeue = reject; });
+    const sub = token.onCancellationRequested(() => { ac.abort(); if (!started) dequeue(new Error('cancelled')); });
     this.running.set(ac, method);
     try {
-      return await this.serial(async () => {
+      const work = this.serial(async () => {
+        started = true;
         if (ac.signal.aborted) throw new Error('cancelled');
         const s = this.session;
         if (!s) throw new ResponseError(ErrorCodes.notLoaded, 'no model loaded: send simba/load with a model folder first');
         return await fn(s, ac.signal);
       });
+      work.catch(() => undefined);
+      return await Promise.race([work, waiting]);
     } catch (e) {
       throw ac.signal.aborted ? new ResponseError(ErrorCodes.cancelled, 'cancelled') : asResponseError(e);
     } finally {
