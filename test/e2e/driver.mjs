@@ -22,6 +22,8 @@ const { chromium } = require('playwright-core');
 const VSIX = path.join(ROOT, 'dist/simba-lens-linux-x64.vsix');
 // Screenshots go to an ignored folder; test/e2e/refresh-screenshots.sh copies them into docs/.
 const SHOTS = path.join(ROOT, 'out/screenshots');
+// The report renderer: src/report/index.ts once the report folder has one, else its shell.
+const REPORT = ['src/report/index.ts', 'src/report/shell.ts'].map((f) => path.join(ROOT, f)).find((f) => fs.existsSync(f));
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'simba-e2e-'));
 const log = (...a) => console.error('[e2e]', ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -157,7 +159,7 @@ async function runUiTests(ws, extDir) {
     await runReportTests(browser);
     const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
     const page = await context.newPage();
-    await esbuild.build({ bundle: true, platform: 'node', format: 'esm', entryPoints: [path.join(ROOT, 'webview/lib/colors.ts')], outfile: path.join(WORK, 'colors.mjs'), logLevel: 'warning' });
+    await esbuild.build({ bundle: true, platform: 'node', format: 'esm', entryPoints: [path.join(ROOT, 'src/shared/colors.ts')], outfile: path.join(WORK, 'colors.mjs'), logLevel: 'warning' });
     const colors = await import(path.join(WORK, 'colors.mjs'));
     const ctx = { page, port, ws, user, shots: SHOTS, root: ROOT, work: WORK, log, sleep, extDir, colors };
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
@@ -203,7 +205,7 @@ function syntheticAnalysis(n, L) {
 }
 
 async function runReportTests(browser) {
-  await esbuild.build({ bundle: true, platform: 'node', format: 'cjs', entryPoints: [path.join(ROOT, 'webview/report.ts')], outfile: path.join(WORK, 'report.cjs'), logLevel: 'warning' });
+  await esbuild.build({ bundle: true, platform: 'node', format: 'cjs', entryPoints: [REPORT], outfile: path.join(WORK, 'report.cjs'), logLevel: 'warning' });
   const { renderReportHtml } = createRequire(import.meta.url)(path.join(WORK, 'report.cjs'));
   const script = fs.readFileSync(path.join(ROOT, 'dist/webview.js'), 'utf8');
   const file = path.join(WORK, 'report-32k.html');
