@@ -76,4 +76,24 @@ describe('extension: engine client (real engine process)', function () {
     assert.strictEqual(engine.restarts, 1);
     assert.ok((await engine.generate('x = ', { maxTokens: 2 })).ids.length > 0);
   });
+
+  it('restarts an engine that does not stop within hardCancelMs of a cancel, without a crash report', async () => {
+    const quick = new EngineClient({ serverPath: path.join(root, 'dist/server.js'), log: () => undefined, hardCancelMs: 1 });
+    const seen: EngineCrash[] = [];
+    quick.onDidCrash((c) => seen.push(c));
+    try {
+      await quick.configure({ modelDir: bundled, device: 'cpu' });
+      const pid = quick.pid;
+      const cts = new CancellationTokenSource();
+      const a = quick.analyze('word '.repeat(60000), {}, { token: cts.token });
+      await new Promise((r) => setTimeout(r, 200));
+      cts.cancel();
+      await assert.rejects(a, (e) => e instanceof CancelledError);
+      await until(() => quick.state === 'ready' && quick.pid !== pid, 30000, 'restart after the hard stop');
+      assert.strictEqual(quick.restarts, 1);
+      assert.deepStrictEqual(seen, []);
+    } finally {
+      quick.dispose();
+    }
+  });
 });
