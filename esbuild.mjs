@@ -11,8 +11,8 @@ const production = process.argv.includes('--production');
 const external = ['vscode', 'onnxruntime-node', 'tokenizers'];
 
 const node = [
-  { in: 'src/extension/extension.ts', out: 'extension' },
-  { in: 'src/server/main.ts', out: 'server' },
+  { in: 'src/extension/main.ts', out: 'extension' },
+  { in: 'src/engine-process/main.ts', out: 'server' },
   { in: 'src/cli/main.ts', out: 'cli', banner: '#!/usr/bin/env node' },
   { in: 'bench/bench.ts', out: 'bench' },
   { in: 'bench/bench-gpu.ts', out: 'bench-gpu' },

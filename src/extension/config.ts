@@ -1,51 +1,58 @@
-// Reading the simba.* settings.
+// The simba.* settings, read through src/shared/settings.ts: every default, choice list and range
+// comes from that table (which a unit test holds equal to package.json), none is written here.
 import * as vscode from 'vscode';
-import type { DeviceChoice, Precision, Schedule, Selection, SimbaOptions } from '../shared/options';
-import type { OverlayMetric } from '../shared/options';
+import { SETTINGS, SettingKey } from '../shared/settings';
+import type { DeviceChoice, OverlayMetric, Precision, Schedule, Selection, SimbaOptions } from '../shared/options';
 
-export interface SimbaConfig {
-  modelPath: string;
-  device: DeviceChoice;
-  keepRatio: number;
-  schedule: Schedule;
-  selection: Selection;
-  topK: number;
-  dense: boolean;
-  overlayMetric: OverlayMetric;
-  overlayLayer: number;
-  autoReanalyze: boolean;
-  autoReanalyzeDelayMs: number;
-  completion: { enable: boolean; debounceMs: number; maxTokens: number; multiline: boolean; temperature: number; precision: Precision; maxContextChars: number };
+type SettingValue<K extends SettingKey> = (typeof SETTINGS)[K]['default'];
+
+/** The value of simba.<key>: the user's when it is valid (numbers clamped into range), else the default. */
+export function readSetting<K extends SettingKey>(key: K, c = vscode.workspace.getConfiguration('simba')): SettingValue<K> {
+  const s = SETTINGS[key] as (typeof SETTINGS)[SettingKey];
+  const v = c.get<unknown>(key);
+  switch (s.type) {
+    case 'string': {
+      const list = 'enum' in s ? (s.enum as readonly string[] | undefined) : undefined;
+      return (typeof v === 'string' && (!list || list.includes(v)) ? v : s.default) as SettingValue<K>;
+    }
+    case 'number': {
+      if (typeof v !== 'number' || !Number.isFinite(v)) return s.default as SettingValue<K>;
+      return Math.min(s.maximum ?? Infinity, Math.max(s.minimum ?? -Infinity, v)) as SettingValue<K>;
+    }
+    case 'boolean': return (typeof v === 'boolean' ? v : s.default) as SettingValue<K>;
+  }
 }
 
-export function readConfig(): SimbaConfig {
-  const c = vscode.workspace.getConfiguration('simba');
-  return {
-    modelPath: c.get<string>('modelPath', '') ?? '',
-    device: c.get<DeviceChoice>('device', 'auto'),
-    keepRatio: clamp(c.get<number>('keepRatio', 0.1), 0.01, 1),
-    schedule: c.get<Schedule>('schedule', 'linear'),
-    selection: c.get<Selection>('selection', 'simba'),
-    topK: Math.max(1, Math.min(50, c.get<number>('topK', 10))),
-    dense: c.get<boolean>('compareDense', true),
-    overlayMetric: c.get<OverlayMetric>('overlay.metric', 'retention'),
-    overlayLayer: c.get<number>('overlay.layer', -1),
-    autoReanalyze: c.get<boolean>('autoReanalyze', false),
-    autoReanalyzeDelayMs: Math.max(200, c.get<number>('autoReanalyzeDelayMs', 1500)),
-    completion: {
-      enable: c.get<boolean>('completion.enable', true),
-      debounceMs: Math.max(0, c.get<number>('completion.debounceMs', 300)),
-      maxTokens: Math.max(1, Math.min(256, c.get<number>('completion.maxTokens', 24))),
-      multiline: c.get<boolean>('completion.multiline', false),
-      temperature: Math.max(0, c.get<number>('completion.temperature', 0)),
-      precision: c.get<string>('completion.precision', 'fp32') === 'int8' ? 'int8' : 'fp32',
-      maxContextChars: Math.max(256, c.get<number>('completion.maxContextChars', 16000)),
-    },
+/** Typed getters over the settings; each read sees the current configuration. */
+export class Config {
+  get modelPath(): string { return readSetting('modelPath'); }
+  get device(): DeviceChoice { return readSetting('device'); }
+  get keepRatio(): number { return readSetting('keepRatio'); }
+  get schedule(): Schedule { return readSetting('schedule'); }
+  get selection(): Selection { return readSetting('selection'); }
+  get topK(): number { return readSetting('topK'); }
+  get compareDense(): boolean { return readSetting('compareDense'); }
+  get overlayMetric(): OverlayMetric { return readSetting('overlay.metric'); }
+  get overlayLayer(): number { return readSetting('overlay.layer'); }
+  get autoReanalyze(): boolean { return readSetting('autoReanalyze'); }
+  get autoReanalyzeDelayMs(): number { return readSetting('autoReanalyzeDelayMs'); }
+  readonly completion = {
+    get enable(): boolean { return readSetting('completion.enable'); },
+    get debounceMs(): number { return readSetting('completion.debounceMs'); },
+    get maxTokens(): number { return readSetting('completion.maxTokens'); },
+    get multiline(): boolean { return readSetting('completion.multiline'); },
+    get temperature(): number { return readSetting('completion.temperature'); },
+    get precision(): Precision { return readSetting('completion.precision'); },
+    get maxContextChars(): number { return readSetting('completion.maxContextChars'); },
   };
-}
 
-export function simbaOptions(cfg: SimbaConfig, keepRatio?: number): Partial<SimbaOptions> {
-  return { keepRatio: keepRatio ?? cfg.keepRatio, schedule: cfg.schedule, selection: cfg.selection };
-}
+  /** The Simba pruning options of an analysis or a completion's prefill. */
+  simba(keepRatio = this.keepRatio): Partial<SimbaOptions> {
+    return { keepRatio, schedule: this.schedule, selection: this.selection };
+  }
 
-function clamp(x: number, lo: number, hi: number): number { return Math.max(lo, Math.min(hi, Number.isFinite(x) ? x : lo)); }
+  /** Write a user setting (Select Model, Select Device). */
+  update(key: SettingKey, value: unknown): Thenable<void> {
+    return vscode.workspace.getConfiguration('simba').update(key, value, vscode.ConfigurationTarget.Global);
+  }
+}

@@ -1,151 +1,191 @@
-// The extension's side of the engine process: forks dist/server.js, speaks JSON-RPC over IPC,
-// restarts a dead engine (telling the user once), and keeps the editor working meanwhile.
-import * as vscode from 'vscode';
+// The extension's side of the engine process: forks dist/server.js, speaks the typed protocol of
+// src/engine-process/protocol.ts over Node IPC, restarts a dead engine, and restarts one that does
+// not stop within hardCancelMs of a cancelled analysis. No vscode import (tested under mocha):
+// the extension tells the user about crashes through onDidCrash.
 import * as cp from 'child_process';
 import {
-  createMessageConnection, IPCMessageReader, IPCMessageWriter, MessageConnection,
-  CancellationTokenSource as RpcCancellationSource, ResponseError,
+  CancellationToken, CancellationTokenSource, createMessageConnection, Disposable, Emitter, Event, IPCMessageReader, IPCMessageWriter,
+  MessageConnection, RequestType, ResponseError,
 } from 'vscode-jsonrpc/node';
 import {
-  Methods, LoadParams, LoadResult, AnalyzeParams, GenerateParams, GenerateResult, ProgressParams,
-  InfoResult, ErrorCodes,
-} from '../server/protocol';
-import type { Analysis } from '../shared/analysis';
+  AnalyzeProgress, AnalyzeProgressValue, AnalyzeRequest, ErrorCodes, GenerateRequest, InfoRequest, InfoResult, LoadParams, LoadRequest,
+  LoadResult, LogNotification, ShutdownRequest,
+} from '../engine-process/protocol';
+import type { Analysis, AnalyzeOptions, GenerateOptions, Generation } from '../shared/analysis';
 
 export class CancelledError extends Error { constructor() { super('cancelled'); this.name = 'CancelledError'; } }
 export class EngineDiedError extends Error { constructor(msg: string) { super(msg); this.name = 'EngineDiedError'; } }
 
-type EngineState = 'stopped' | 'starting' | 'ready' | 'dead';
+/**
+ * stopped → starting (process forked) → loading (simba/load sent) → ready (a model is loaded) or
+ * failed (the load failed; the next request tries again); dead: the process stopped unexpectedly
+ * (it is restarted unless it keeps stopping).
+ */
+export type EngineState = 'stopped' | 'starting' | 'loading' | 'ready' | 'failed' | 'dead';
 
-export class EngineClient implements vscode.Disposable {
+export interface EngineCrash {
+  why: string;
+  /** False when it stopped more than MAX_DEATHS times in a minute and is left stopped. */
+  restarting: boolean;
+}
+
+export interface EngineClientOptions {
+  /** The engine process's script (dist/server.js). */
+  serverPath: string;
+  log(line: string): void;
+  /** Milliseconds a cancelled analysis may keep the engine busy before the process is restarted. */
+  hardCancelMs?: number;
+}
+
+const MAX_DEATHS = 5;
+const RESTART_DELAY_MS = 300;
+
+export class EngineClient implements Disposable {
   private child?: cp.ChildProcess;
   private conn?: MessageConnection;
   private loaded?: Promise<LoadResult>;
-  private loadParams: LoadParams = {};
+  private loadParams?: LoadParams;
   private disposed = false;
-  private toldUser = false;
   private deaths: number[] = [];
-  private runSeq = 0;
-  state: EngineState = 'stopped';
+  private expectedExit?: cp.ChildProcess;
+  private progressSeq = 0;
+  private readonly hardCancelMs: number;
+  private currentState: EngineState = 'stopped';
   lastLoad?: LoadResult;
+  /** Restarts after the process stopped (unexpectedly or by a hard stop). */
   restarts = 0;
 
-  private readonly progressEmitter = new vscode.EventEmitter<ProgressParams>();
-  readonly onProgress = this.progressEmitter.event;
-  private readonly stateEmitter = new vscode.EventEmitter<EngineState>();
-  readonly onState = this.stateEmitter.event;
+  private readonly stateEmitter = new Emitter<EngineState>();
+  readonly onState: Event<EngineState> = this.stateEmitter.event;
+  private readonly crashEmitter = new Emitter<EngineCrash>();
+  readonly onDidCrash: Event<EngineCrash> = this.crashEmitter.event;
 
-  constructor(private readonly serverPath: string, private readonly out: vscode.OutputChannel) {}
+  constructor(private readonly opts: EngineClientOptions) {
+    this.hardCancelMs = opts.hardCancelMs ?? 3000;
+  }
 
+  get state(): EngineState { return this.currentState; }
   get pid(): number | undefined { return this.child?.pid; }
 
-  private setState(s: EngineState): void { this.state = s; this.stateEmitter.fire(s); }
+  private setState(s: EngineState): void {
+    if (s === this.currentState) return;
+    this.currentState = s;
+    this.stateEmitter.fire(s);
+  }
 
   private start(): MessageConnection {
     if (this.conn) return this.conn;
     this.setState('starting');
-    const child = cp.fork(this.serverPath, [], {
+    const child = cp.fork(this.opts.serverPath, [], {
       execArgv: [],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     });
     this.child = child;
-    child.stdout?.on('data', (d: Buffer) => this.out.append(d.toString()));
-    child.stderr?.on('data', (d: Buffer) => this.out.append(d.toString()));
+    const echo = (d: Buffer) => this.opts.log(d.toString().replace(/\n$/, ''));
+    child.stdout?.on('data', echo);
+    child.stderr?.on('data', echo);
     const conn = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
-    conn.onNotification(Methods.progress, (p: ProgressParams) => this.progressEmitter.fire(p));
-    conn.onNotification(Methods.log, (p: { message: string }) => this.out.appendLine(`[engine] ${p.message}`));
-    conn.onError(([e]) => this.out.appendLine(`[engine] connection error: ${e?.message ?? e}`));
+    conn.onNotification(LogNotification, (p) => this.opts.log(`[engine] ${p.message}`));
+    conn.onError(([e]) => this.opts.log(`[engine] connection error: ${e?.message ?? e}`));
     conn.listen();
     this.conn = conn;
-    this.out.appendLine(`[engine] started pid ${child.pid}`);
+    this.opts.log(`[engine] started pid ${child.pid}`);
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
-    child.on('error', (e) => this.out.appendLine(`[engine] process error: ${e.message}`));
-    this.setState('ready');
+    child.on('error', (e) => this.opts.log(`[engine] process error: ${e.message}`));
     return conn;
   }
 
-  private onExit(child: cp.ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (child !== this.child) return;
+  private drop(): void {
     this.conn?.dispose();
     this.conn = undefined;
     this.child = undefined;
     this.loaded = undefined;
-    if (this.disposed) return;
+  }
+
+  private onExit(child: cp.ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child !== this.child) return;
+    this.drop();
+    if (this.disposed) { this.setState('stopped'); return; }
     if (this.expectedExit === child) {
       this.expectedExit = undefined;
-      this.restarts++;
-      this.start();
-      void this.ensureLoaded().catch((e) => this.out.appendLine(`[engine] reload failed: ${e?.message ?? e}`));
+      this.restartNow();
       return;
     }
     const why = signal ? `signal ${signal}` : `exit code ${code}`;
-    this.out.appendLine(`[engine] process ${child.pid} stopped (${why})`);
+    this.opts.log(`[engine] process ${child.pid} stopped (${why})`);
     this.setState('dead');
     const now = Date.now();
     this.deaths = this.deaths.filter((t) => now - t < 60000);
     this.deaths.push(now);
-    if (this.deaths.length > 5) {
-      void vscode.window.showErrorMessage(`Simba engine keeps stopping (${why}); not restarting it again. Run "Simba: Restart Engine" to try again.`);
-      return;
-    }
-    if (!this.toldUser) {
-      this.toldUser = true;
-      void vscode.window.showWarningMessage(`Simba engine process stopped unexpectedly (${why}) and was restarted. The editor is unaffected; re-run the analysis if it was interrupted.`);
-    }
-    setTimeout(() => {
-      if (this.disposed || this.conn) return;
-      this.restarts++;
-      this.start();
-      void this.ensureLoaded().catch((e) => this.out.appendLine(`[engine] reload failed: ${e?.message ?? e}`));
-    }, 300);
+    const restarting = this.deaths.length <= MAX_DEATHS;
+    this.crashEmitter.fire({ why, restarting });
+    if (restarting) setTimeout(() => { if (!this.disposed && !this.conn) this.restartNow(); }, RESTART_DELAY_MS);
   }
 
-  /** Set the model/device for the next load; reloads in the running engine. */
-  async configure(p: LoadParams): Promise<LoadResult> {
-    this.loadParams = { modelDir: p.modelDir || undefined, device: p.device ?? 'auto' };
+  private restartNow(): void {
+    this.restarts++;
+    void this.ensureLoaded().catch((e) => this.opts.log(`[engine] reload failed: ${e?.message ?? e}`));
+  }
+
+  /** Set the model folder and device and load them (in the running engine, or a new one). */
+  configure(p: LoadParams): Promise<LoadResult> {
+    this.loadParams = { ...p };
     this.loaded = undefined;
     return this.ensureLoaded();
   }
 
+  /** The current load, starting the process and sending simba/load when needed. */
   ensureLoaded(): Promise<LoadResult> {
     if (!this.loaded) {
+      const params = this.loadParams;
+      if (!params) return Promise.reject(new Error('no model configured'));
       const conn = this.start();
-      const pr = conn.sendRequest(Methods.load, this.loadParams) as Promise<LoadResult>;
-      this.loaded = pr.then((r) => { this.lastLoad = r; this.setState('ready'); return r; });
-      this.loaded.catch(() => { this.loaded = undefined; });
+      this.setState('loading');
+      const loaded = conn.sendRequest(LoadRequest, params).then((r) => {
+        if (this.loaded === loaded) { this.lastLoad = r; this.setState('ready'); }
+        return r;
+      }, (e) => {
+        if (this.loaded === loaded) { this.loaded = undefined; this.setState(this.conn === conn ? 'failed' : this.currentState); }
+        throw e;
+      });
+      this.loaded = loaded;
     }
     return this.loaded;
   }
 
-  private async call<R>(method: string, params: { runId: string }, token?: vscode.CancellationToken): Promise<R> {
+  /**
+   * Send a request after the model is loaded. A cancelled token answers the caller at once with
+   * CancelledError and sends `$/cancelRequest`; with `hardStop`, an engine still busy with the
+   * request hardCancelMs later is restarted.
+   */
+  private async call<P, R>(type: RequestType<P, R, void>, params: P, token?: CancellationToken, hardStop = false): Promise<R> {
+    if (token?.isCancellationRequested) throw new CancelledError();
     await this.ensureLoaded();
     const conn = this.start();
     const child = this.child;
-    const src = new RpcCancellationSource();
+    const src = new CancellationTokenSource();
     let settled = false;
     let rejectCancel: (e: Error) => void = () => undefined;
     const cancelled = new Promise<never>((_, reject) => { rejectCancel = reject; });
     cancelled.catch(() => undefined);
     const sub = token?.onCancellationRequested(() => {
       src.cancel();
-      void conn.sendRequest(Methods.cancel, { runId: params.runId }).catch(() => undefined);
-      // The caller is answered at once; the engine stops at its next check. If it does not
-      // within hardCancelMs (a long layer on a long document), the process is restarted.
       rejectCancel(new CancelledError());
-      if (method === Methods.analyze) {
-        setTimeout(() => { if (!settled && this.child === child) this.hardStop(child, `cancelled run ${params.runId} did not stop within ${this.hardCancelMs} ms`); }, this.hardCancelMs);
+      if (hardStop) {
+        setTimeout(() => {
+          if (!settled && this.child === child) this.hardStop(child, `a cancelled ${type.method} did not stop within ${this.hardCancelMs} ms`);
+        }, this.hardCancelMs);
       }
     });
-    const pid = child?.pid;
     try {
       if (token?.isCancellationRequested) throw new CancelledError();
-      const request = conn.sendRequest(method, params, src.token) as Promise<R>;
+      const request = conn.sendRequest(type, params, src.token);
       request.then(() => { settled = true; }, () => { settled = true; });
       return await Promise.race([request, cancelled]);
     } catch (e) {
       if (token?.isCancellationRequested || (e instanceof ResponseError && e.code === ErrorCodes.cancelled)) throw new CancelledError();
-      if (this.child?.pid !== pid || !this.conn) throw new EngineDiedError('the engine process stopped during the request');
+      if (this.child !== child || !this.conn) throw new EngineDiedError('the engine process stopped during the request');
       throw e;
     } finally {
       sub?.dispose();
@@ -153,56 +193,44 @@ export class EngineClient implements vscode.Disposable {
     }
   }
 
-  /** Milliseconds a cancelled request may keep the engine busy before the process is restarted. */
-  hardCancelMs = 3000;
-  private expectedExit?: cp.ChildProcess;
-
-  /** Restart the engine on purpose (no warning to the user): used when a cancel does not land. */
+  /** Restart the engine on purpose (no crash report): a cancel that did not land. */
   private hardStop(child: cp.ChildProcess | undefined, why: string): void {
     if (!child) return;
-    this.out.appendLine(`[engine] restarting pid ${child.pid}: ${why}`);
+    this.opts.log(`[engine] restarting pid ${child.pid}: ${why}`);
     this.expectedExit = child;
     child.kill('SIGKILL');
   }
 
-  nextRunId(kind: string): string { return `${kind}-${++this.runSeq}`; }
-
-  analyze(p: Omit<AnalyzeParams, 'runId'> & { runId?: string }, token?: vscode.CancellationToken): Promise<Analysis> {
-    return this.call<Analysis>(Methods.analyze, { ...p, runId: p.runId ?? this.nextRunId('analyze') }, token);
+  analyze(text: string, options: AnalyzeOptions, o: { token?: CancellationToken; onProgress?: (p: AnalyzeProgressValue) => void } = {}): Promise<Analysis> {
+    const progressToken = `analyze-${++this.progressSeq}`;
+    const sub = o.onProgress && this.start().onProgress(AnalyzeProgress, progressToken, o.onProgress);
+    return this.call(AnalyzeRequest, { text, options, progressToken }, o.token, true).finally(() => sub?.dispose());
   }
 
-  generate(p: Omit<GenerateParams, 'runId'>, token?: vscode.CancellationToken): Promise<GenerateResult> {
-    return this.call<GenerateResult>(Methods.generate, { ...p, runId: this.nextRunId('generate') }, token);
-  }
-
-  async cancelAll(): Promise<void> {
-    if (this.conn) await this.conn.sendRequest(Methods.cancel, {}).catch(() => undefined);
+  generate(text: string, options: GenerateOptions, token?: CancellationToken): Promise<Generation> {
+    return this.call(GenerateRequest, { text, options }, token);
   }
 
   async info(): Promise<InfoResult | undefined> {
-    if (!this.conn) return undefined;
-    return (await this.conn.sendRequest(Methods.info)) as InfoResult;
+    return this.conn?.sendRequest(InfoRequest);
   }
 
-  /** Stop and start the engine (the model is loaded again on next use). */
-  async restart(): Promise<void> {
+  /** Stop the engine and start a new one with the same model. */
+  restart(): Promise<LoadResult> {
     const child = this.child;
-    this.conn?.dispose();
-    this.conn = undefined;
-    this.child = undefined;
-    this.loaded = undefined;
+    this.drop();
     child?.kill();
     this.deaths = [];
-    this.start();
+    this.setState('stopped');
+    return this.ensureLoaded();
   }
 
   dispose(): void {
     this.disposed = true;
-    try { void this.conn?.sendRequest(Methods.shutdown).catch(() => undefined); } catch { /* ignore */ }
-    const child = this.child;
-    setTimeout(() => child?.kill(), 200);
-    this.conn?.dispose();
-    this.progressEmitter.dispose();
+    const conn = this.conn, child = this.child;
+    void conn?.sendRequest(ShutdownRequest).catch(() => undefined);
+    setTimeout(() => { child?.kill(); conn?.dispose(); }, 200);
     this.stateEmitter.dispose();
+    this.crashEmitter.dispose();
   }
 }

@@ -13,7 +13,7 @@ export interface PanelHandlers {
   onCancel(): void;
   onAnalyze(): void;
   onOverlay(metric: OverlayMetric, layer: number): void;
-  /** Current overlay settings, sent to the webview when it (re)loads. */
+  /** The view state (keep ratio, overlay metric and layer), sent to the webview when it (re)loads. */
   settings(): { keepRatio: number; metric: OverlayMetric; layer: number };
 }
 
@@ -24,10 +24,7 @@ export class SimbaPanel implements vscode.Disposable {
   private busy?: { busy: boolean; label?: string };
   private ready = false;
   private readonly disposables: vscode.Disposable[] = [];
-  /** What the webview reported it drew (tests read this through the extension's API). */
-  readonly rendered: Array<{ what: string; detail?: Record<string, unknown> }> = [];
-  private readonly renderedEmitter = new vscode.EventEmitter<{ what: string; detail?: Record<string, unknown> }>();
-  readonly onRendered = this.renderedEmitter.event;
+  /** What the webview reported it drew. */
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly handlers: PanelHandlers) {
     this.disposables.push(vscode.window.registerWebviewPanelSerializer(SimbaPanel.viewType, {
@@ -55,11 +52,12 @@ export class SimbaPanel implements vscode.Disposable {
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.png');
     const script = panel.webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js'));
     panel.webview.html = shellHtml({ nonce: randomNonce(), scriptUri: script.toString(), cspSource: panel.webview.cspSource });
-    panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw), undefined, this.disposables);
+    panel.webview.onDidReceiveMessage((raw) => this.receive(raw), undefined, this.disposables);
     panel.onDidDispose(() => { if (this.panel === panel) { this.panel = undefined; this.ready = false; } }, undefined, this.disposables);
   }
 
-  private onMessage(raw: unknown): void {
+  /** A message as the webview posts it (validated: it is untrusted input). */
+  receive(raw: unknown): void {
     const m: FromWebview | undefined = parseFromWebview(raw);
     if (!m) return;
     switch (m.type) {
@@ -75,11 +73,6 @@ export class SimbaPanel implements vscode.Disposable {
       case 'cancel': this.handlers.onCancel(); break;
       case 'analyze': this.handlers.onAnalyze(); break;
       case 'overlay': this.handlers.onOverlay(m.metric, m.layer); break;
-      case 'rendered':
-        this.rendered.push({ what: m.what, detail: m.detail });
-        if (this.rendered.length > 50) this.rendered.shift();
-        this.renderedEmitter.fire({ what: m.what, detail: m.detail });
-        break;
     }
   }
 
@@ -110,6 +103,5 @@ export class SimbaPanel implements vscode.Disposable {
   dispose(): void {
     this.panel?.dispose();
     for (const d of this.disposables) d.dispose();
-    this.renderedEmitter.dispose();
   }
 }

@@ -23,9 +23,7 @@ export type FromWebview =
   /** Analyze the document shown beside the panel (or the last analysed one). */
   | { type: 'analyze' }
   /** Change the editor overlay: metric, and the layer for influence (-1 = last). */
-  | { type: 'overlay'; metric: OverlayMetric; layer: number }
-  /** Test hook: the webview reports what it drew (read by the UI tests through the DOM too). */
-  | { type: 'rendered'; what: string; detail?: Record<string, unknown> };
+  | { type: 'overlay'; metric: OverlayMetric; layer: number };
 
 const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
@@ -39,7 +37,6 @@ export function parseFromWebview(m: unknown): FromWebview | undefined {
     case 'insert': return typeof o.text === 'string' && o.text.length <= 10000 ? { type: 'insert', text: o.text } : undefined;
     case 'rerun': return num(o.keepRatio) && o.keepRatio > 0 && o.keepRatio <= KEEP_RATIO.maximum! ? { type: 'rerun', keepRatio: o.keepRatio } : undefined;
     case 'overlay': return isOneOf(OVERLAY_METRICS, o.metric) && num(o.layer) && o.layer >= -1 ? { type: 'overlay', metric: o.metric, layer: Math.floor(o.layer) } : undefined;
-    case 'rendered': return typeof o.what === 'string' ? { type: 'rendered', what: o.what, detail: (o.detail && typeof o.detail === 'object') ? o.detail as Record<string, unknown> : undefined } : undefined;
     default: return undefined;
   }
 }

@@ -1,6 +1,7 @@
 // The e2e driver: starts code-server (a real VS Code), installs the packaged .vsix, runs
 // (a) the mocha suite inside the extension host and (b) Playwright UI tests in Chromium.
 // Usage: node test/e2e/driver.mjs CACHE_DIR [--only ext|ui] [--grep TEXT]
+// Screenshots are written to out/screenshots (git-ignored), never to docs/screenshots.
 import { spawn, spawnSync, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -19,7 +20,9 @@ const CS = path.join(CACHE, 'code-server/node_modules/code-server/out/node/entry
 const require = createRequire(path.join(CACHE, 'pw/package.json'));
 const { chromium } = require('playwright-core');
 const VSIX = path.join(ROOT, 'dist/simba-lens-linux-x64.vsix');
-const SHOTS = path.join(ROOT, 'docs/screenshots');
+// Screenshots go to an ignored folder; test/e2e/refresh-screenshots.sh copies them into docs/.
+const SHOTS = path.join(ROOT, 'out/screenshots');
+// The report renderer: src/report/index.ts once the report folder has one, else its shell.
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'simba-e2e-'));
 const log = (...a) => console.error('[e2e]', ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

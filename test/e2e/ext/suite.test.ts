@@ -5,8 +5,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { SimbaApi } from '../../../src/extension/extension';
+import type { SimbaApi } from '../../../src/extension/api';
 import type { Analysis } from '../../../src/shared/analysis';
+import { AnalysisView } from '../../../src/shared/analysisView';
 
 const EXT_ID = 'simba-lens.simba-lens';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,6 +45,13 @@ describe('Simba Lens in the extension host', function () {
     assert.ok(info.pid && info.pid !== process.pid, 'engine runs in its own process');
     assert.ok(api.engine.lastLoad!.facts.layers > 0);
     assert.ok(api.engine.lastLoad!.facts.vocabSize > 0);
+    assert.strictEqual(api.engine.state, 'ready');
+  });
+
+  it('names the bundled model from its checkpoint when simba.modelPath is empty', async () => {
+    assert.ok(!vscode.workspace.getConfiguration('simba').get('modelPath'), 'simba.modelPath is empty');
+    // The engine status bar item shows lastLoad.facts.name (not the folder name "model").
+    assert.strictEqual(api.engine.lastLoad!.facts.name, 'simba-lens bundled model');
   });
 
   it('Analyze Document produces a consistent analysis and decorations', async () => {
@@ -62,7 +70,7 @@ describe('Simba Lens in the extension host', function () {
     assert.strictEqual(a.influence?.alive.length, L);
     for (let l = 1; l < L; l++) assert.ok(a.influence!.alive[l].length <= a.influence!.alive[l - 1].length, 'nested, shrinking');
     assert.ok(a.next.pruned && a.next.pruned.length > 0, 'next-token suggestions');
-    const applied = api.overlay.applied.get(ed.document.uri.toString());
+    const applied = api.overlay.decorations(ed.document.uri);
     assert.ok(applied && applied.ranges > 0 && applied.ranges <= a.tokens.length, 'decorations applied, aggregated');
     assert.ok(api.result(ed.document.uri));
   });
@@ -127,20 +135,54 @@ describe('Simba Lens in the extension host', function () {
   it('Toggle Heatmap Overlay hides and shows the decorations; Clear drops the analysis', async () => {
     const ed = await openFixture('sample.py');
     await vscode.commands.executeCommand('simba.analyzeDocument');
-    assert.ok(api.overlay.applied.get(ed.document.uri.toString()));
+    assert.ok(api.overlay.decorations(ed.document.uri));
     assert.strictEqual(await vscode.commands.executeCommand('simba.toggleOverlay'), false);
-    assert.strictEqual(api.overlay.applied.get(ed.document.uri.toString()), undefined);
+    assert.strictEqual(api.overlay.decorations(ed.document.uri), undefined);
     assert.strictEqual(await vscode.commands.executeCommand('simba.toggleOverlay'), true);
-    assert.ok(api.overlay.applied.get(ed.document.uri.toString()));
+    assert.ok(api.overlay.decorations(ed.document.uri));
     await vscode.commands.executeCommand('simba.chooseOverlayMetric', 'influence', 2);
-    assert.ok(api.overlay.applied.get(ed.document.uri.toString())!.ranges > 0);
+    assert.ok(api.overlay.decorations(ed.document.uri)!.ranges > 0);
     await vscode.commands.executeCommand('simba.chooseOverlayMetric', 'surprisal');
-    assert.ok(api.overlay.applied.get(ed.document.uri.toString())!.ranges > 0);
+    assert.ok(api.overlay.decorations(ed.document.uri)!.ranges > 0);
     await vscode.workspace.getConfiguration('simba').update('overlay.metric', undefined, vscode.ConfigurationTarget.Global);
     await vscode.workspace.getConfiguration('simba').update('overlay.layer', undefined, vscode.ConfigurationTarget.Global);
     await vscode.commands.executeCommand('simba.clear');
     assert.strictEqual(api.result(ed.document.uri), undefined);
-    assert.strictEqual(api.overlay.applied.get(ed.document.uri.toString()), undefined);
+    assert.strictEqual(api.overlay.decorations(ed.document.uri), undefined);
+  });
+
+  it('exploring in the panel changes the view, not the user\'s settings, and redraws the editors once', async () => {
+    const ed = await openFixture('sample.py');
+    await vscode.commands.executeCommand('simba.analyzeDocument');
+    const cfg = () => vscode.workspace.getConfiguration('simba');
+    const settings = () => ['keepRatio', 'overlay.metric', 'overlay.layer'].map((k) => cfg().inspect(k)?.globalValue);
+    const before = settings();
+    const uri = ed.document.uri.toString();
+    let applies = 0;
+    const sub = api.overlay.onDidApply((d) => { if (d.uri === uri) applies++; });
+    try {
+      api.panel.receive({ type: 'overlay', metric: 'influence', layer: 2 });
+      await sleep(500);
+      assert.strictEqual(applies, 1, 'the overlay picker redraws once');
+      assert.deepStrictEqual(api.viewState(), { keepRatio: 0.1, metric: 'influence', layer: 2 });
+      applies = 0;
+      api.panel.receive({ type: 'rerun', keepRatio: 0.3 });
+      await waitFor(() => api.result(ed.document.uri)?.analysis.options?.keepRatio === 0.3, 60000, 're-run at 0.3');
+      await sleep(500);
+      assert.strictEqual(applies, 1, 'the keep-ratio slider redraws once');
+      assert.strictEqual(api.viewState().keepRatio, 0.3);
+      applies = 0;
+      await vscode.commands.executeCommand('simba.chooseOverlayMetric', 'surprisal');
+      await sleep(300);
+      assert.strictEqual(applies, 1, 'Choose Overlay Metric redraws once');
+      assert.deepStrictEqual(settings(), before, 'the user\'s settings are unchanged');
+      // Changing the settings resets the view state to them.
+      await cfg().update('overlay.metric', 'retention', vscode.ConfigurationTarget.Global);
+      assert.deepStrictEqual(api.viewState(), { keepRatio: 0.1, metric: 'retention', layer: -1 });
+    } finally {
+      sub.dispose();
+      await cfg().update('overlay.metric', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   it('decorates a 100k-token document quickly with at most 8 decoration types', async () => {
@@ -154,9 +196,9 @@ describe('Simba Lens in the extension host', function () {
       model: { ...api.engine.lastLoad!.facts, layers: L }, predictionOffset: n * 4 } as unknown as Analysis;
     const ed2 = await openFixture('long.txt');
     const t0 = Date.now();
-    api.overlay.apply(ed2, { analysis: a, metric: 'retention', layer: -1 });
+    api.overlay.apply(ed2, new AnalysisView(a), 'retention', -1);
     const ms = Date.now() - t0;
-    const applied = api.overlay.applied.get(ed2.document.uri.toString())!;
+    const applied = api.overlay.decorations(ed2.document.uri)!;
     assert.ok(applied.ranges <= 20000, `${applied.ranges} ranges`);
     assert.strictEqual(applied.perBucket.length, 8);
     assert.ok(ms < 1500, `apply took ${ms} ms`);
@@ -180,15 +222,12 @@ describe('Simba Lens in the extension host', function () {
 
   it('cancels a long analysis', async () => {
     const ed = await openFixture('long.txt');
-    let progressed = 0;
-    const sub = api.engine.onProgress((p) => { progressed = Math.max(progressed, p.done); });
     const pending = api.analyze(ed.document);
     await waitFor(() => api.isRunning() || undefined, 10000, 'run started');
     await sleep(1500);
     const t0 = Date.now();
     await vscode.commands.executeCommand('simba.cancelAnalysis');
     const r = await pending;
-    sub.dispose();
     assert.ok(r === undefined, 'a cancelled analysis returns nothing');
     assert.ok(Date.now() - t0 < 2000, `cancel took ${Date.now() - t0} ms`);
     assert.ok(!api.isRunning());
@@ -221,6 +260,30 @@ describe('Simba Lens in the extension host', function () {
       { triggerKind: vscode.InlineCompletionTriggerKind.Automatic } as unknown as vscode.InlineCompletionContext, cts.token);
     cts.cancel();
     assert.strictEqual(await p, undefined);
+  });
+
+  it('cancelling an analysis does not abort an inline completion in flight', async () => {
+    const c = vscode.workspace.getConfiguration('simba');
+    // A long completion, so that it is still decoding when the analysis is cancelled.
+    await c.update('completion.maxTokens', 256, vscode.ConfigurationTarget.Global);
+    await c.update('completion.multiline', true, vscode.ConfigurationTarget.Global);
+    try {
+      const ed = await openFixture('sample.py');
+      const doc = ed.document;
+      const cts = new vscode.CancellationTokenSource();
+      const completion = api.completions.provideInlineCompletionItems(doc, doc.positionAt(doc.getText().length),
+        { triggerKind: vscode.InlineCompletionTriggerKind.Invoke } as unknown as vscode.InlineCompletionContext, cts.token);
+      await sleep(50);
+      const analysis = api.analyze(doc);
+      await waitFor(() => api.isRunning() || undefined, 10000, 'run started');
+      await vscode.commands.executeCommand('simba.cancelAnalysis');
+      assert.strictEqual(await analysis, undefined, 'the analysis was cancelled');
+      const items = await completion;
+      assert.ok(items && items.length === 1, 'the completion still arrives');
+    } finally {
+      await c.update('completion.maxTokens', undefined, vscode.ConfigurationTarget.Global);
+      await c.update('completion.multiline', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   it('Select Device cpu reloads the model on the CPU', async () => {

@@ -1,0 +1,55 @@
+// The engine process's JSON-RPC protocol, shared by the server (server.ts) and the extension's
+// client (src/extension/engineClient.ts): every request and notification as a typed object.
+// Params carry the engine's own option types from src/shared. Cancellation is JSON-RPC's own
+// `$/cancelRequest` (the CancellationToken given to sendRequest); analysis progress is `$/progress`
+// keyed by the progress token the request carries. No vscode import.
+import { NotificationType, ProgressToken, ProgressType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import type { Analysis, AnalyzeOptions, DeviceChoice, GenerateOptions, Generation, ModelFacts } from '../shared/analysis';
+
+export interface LoadParams {
+  /** The checkpoint folder. The engine never picks one itself: the extension sends the bundled one. */
+  modelDir: string;
+  device: DeviceChoice;
+}
+export interface LoadResult { facts: ModelFacts; deviceUsed: string; deviceNotes: string[]; loadMs: number; pid: number }
+
+export interface AnalyzeParams {
+  text: string;
+  options: AnalyzeOptions;
+  /** When set, `$/progress` notifications with this token report tokens done (AnalyzeProgress). */
+  progressToken?: ProgressToken;
+}
+export interface AnalyzeProgressValue { done: number; total: number }
+
+export interface GenerateParams { text: string; options: GenerateOptions }
+
+export interface InfoResult {
+  pid: number;
+  loaded: boolean;
+  facts?: ModelFacts;
+  deviceUsed?: string;
+  /** Methods of the requests in flight (running or waiting their turn). */
+  running: string[];
+  node: string;
+}
+
+/** Load (or switch to) a checkpoint on a device; later requests use it. */
+export const LoadRequest = new RequestType<LoadParams, LoadResult, void>('simba/load');
+/** Analyse a text with Simba pruning (and the dense run); progress through `$/progress`. */
+export const AnalyzeRequest = new RequestType<AnalyzeParams, Analysis, void>('simba/analyze');
+/** Continue a text by recurrent decoding, reusing the cached prefix states when it only grew. */
+export const GenerateRequest = new RequestType<GenerateParams, Generation, void>('simba/generate');
+export const InfoRequest = new RequestType0<InfoResult, void>('simba/info');
+/** Dispose the session and exit. */
+export const ShutdownRequest = new RequestType0<void, void>('simba/shutdown');
+/** Engine -> extension: a line for the output channel. */
+export const LogNotification = new NotificationType<{ message: string }>('simba/log');
+/** The value of `$/progress` notifications for an analysis. */
+export const AnalyzeProgress = new ProgressType<AnalyzeProgressValue>();
+
+/** Error codes in JSON-RPC error responses. */
+export const ErrorCodes = {
+  cancelled: -32800, // same as LSP RequestCancelled
+  engine: -32001,
+  notLoaded: -32002,
+} as const;

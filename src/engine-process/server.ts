@@ -1,0 +1,123 @@
+// The engine process's request handlers over one JSON-RPC connection: it owns the Simba session,
+// runs one job at a time (later ones wait their turn), stops a job when its request is cancelled
+// (`$/cancelRequest`), and reports analysis progress with `$/progress`. Testable in-process: give
+// it any MessageConnection (main.ts gives it the Node IPC channel or stdio).
+import { CancellationToken, MessageConnection, ProgressToken, ResponseError } from 'vscode-jsonrpc';
+import { SimbaSession } from '../engine';
+import {
+  AnalyzeProgress, AnalyzeRequest, ErrorCodes, GenerateRequest, InfoRequest, InfoResult, LoadParams, LoadRequest, LoadResult,
+  LogNotification, ShutdownRequest,
+} from './protocol';
+
+/** Progress notifications of one analysis are at most this often (the last one always goes). */
+const PROGRESS_EVERY_MS = 100;
+
+export class EngineServer {
+  private session?: SimbaSession;
+  private loading?: { key: string; promise: Promise<LoadResult> };
+  private lastLoad?: LoadResult;
+  /** Requests in flight, by their abort controller, with their method. */
+  private readonly running = new Map<AbortController, string>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** `exit` is called after a shutdown request (main.ts exits the process). */
+  constructor(private readonly conn: MessageConnection, private readonly exit: () => void = () => undefined) {
+    conn.onRequest(LoadRequest, (p) => this.serial(() => this.load(p)).catch((e) => { throw asResponseError(e); }));
+    conn.onRequest(AnalyzeRequest, (p, token) => this.job(AnalyzeRequest.method, token, (s, signal) =>
+      s.analyze(p.text, { ...p.options, signal, onProgress: this.progress(p.progressToken) })));
+    conn.onRequest(GenerateRequest, (p, token) => this.job(GenerateRequest.method, token, (s, signal) =>
+      s.generate(p.text, { ...p.options, signal })));
+    conn.onRequest(InfoRequest, () => this.info());
+    conn.onRequest(ShutdownRequest, () => this.shutdown());
+  }
+
+  log(message: string): void {
+    void this.conn.sendNotification(LogNotification, { message }).catch(() => undefined);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private async load(p: LoadParams): Promise<LoadResult> {
+    if (!p?.modelDir) throw new Error('simba/load needs a model folder (modelDir)');
+    const key = `${p.modelDir}|${p.device}`;
+    if (this.loading?.key === key) return this.loading.promise;
+    const promise = (async () => {
+      const t0 = Date.now();
+      const old = this.session;
+      this.session = undefined;
+      this.lastLoad = undefined;
+      if (old) await old.dispose().catch(() => undefined);
+      const s = await SimbaSession.load({ modelDir: p.modelDir, device: p.device });
+      this.session = s;
+      this.lastLoad = { facts: s.facts, deviceUsed: s.deviceUsed, deviceNotes: s.deviceNotes, loadMs: Date.now() - t0, pid: process.pid };
+      this.log(`loaded ${s.facts.name} on ${s.deviceUsed} in ${this.lastLoad.loadMs} ms`);
+      return this.lastLoad;
+    })();
+    this.loading = { key, promise };
+    promise.catch(() => { if (this.loading?.promise === promise) this.loading = undefined; });
+    return promise;
+  }
+
+  /**
+   * Run fn on the session in its turn, aborted when the request is cancelled. A request cancelled
+   * while it waits for its turn is answered at once (and never runs).
+   */
+  private async job<R>(method: string, token: CancellationToken, fn: (s: SimbaSession, signal: AbortSignal) => Promise<R>): Promise<R> {
+    const ac = new AbortController();
+    let started = false;
+    let dequeue: (e: Error) => void = () => undefined;
+    const waiting = new Promise<never>((_, reject) => { dequeue = reject; });
+    const sub = token.onCancellationRequested(() => { ac.abort(); if (!started) dequeue(new Error('cancelled')); });
+    this.running.set(ac, method);
+    try {
+      const work = this.serial(async () => {
+        started = true;
+        if (ac.signal.aborted) throw new Error('cancelled');
+        const s = this.session;
+        if (!s) throw new ResponseError(ErrorCodes.notLoaded, 'no model loaded: send simba/load with a model folder first');
+        return await fn(s, ac.signal);
+      });
+      work.catch(() => undefined);
+      return await Promise.race([work, waiting]);
+    } catch (e) {
+      throw ac.signal.aborted ? new ResponseError(ErrorCodes.cancelled, 'cancelled') : asResponseError(e);
+    } finally {
+      this.running.delete(ac);
+      sub.dispose();
+    }
+  }
+
+  private progress(token: ProgressToken | undefined): ((done: number, total: number) => void) | undefined {
+    if (token == null) return undefined;
+    let lastSent = 0;
+    return (done, total) => {
+      const now = Date.now();
+      if (done < total && now - lastSent < PROGRESS_EVERY_MS) return;
+      lastSent = now;
+      void this.conn.sendProgress(AnalyzeProgress, token, { done, total }).catch(() => undefined);
+    };
+  }
+
+  private info(): InfoResult {
+    return {
+      pid: process.pid, loaded: !!this.session, facts: this.lastLoad?.facts, deviceUsed: this.lastLoad?.deviceUsed,
+      running: [...this.running.values()], node: process.version,
+    };
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const ac of this.running.keys()) ac.abort();
+    await this.session?.dispose().catch(() => undefined);
+    this.session = undefined;
+    setTimeout(this.exit, 10);
+  }
+}
+
+function asResponseError(e: unknown): ResponseError<void> {
+  if (e instanceof ResponseError) return e;
+  return new ResponseError(ErrorCodes.engine, (e as Error)?.message ?? String(e));
+}

@@ -1,0 +1,29 @@
+// The extension's API: what activate() returns to other extensions and to the extension tests.
+import type * as vscode from 'vscode';
+import type { Analysis } from '../shared/analysis';
+import type { SimbaInlineCompletions } from './completion';
+import type { ViewState } from './ctx';
+import type { EngineClient } from './engineClient';
+import type { Overlay } from './overlay';
+import type { SimbaPanel } from './panel';
+import type { AnalyzeRequestOptions } from './runner';
+import type { DocResult } from './store';
+
+export interface SimbaApi {
+  /** The engine process: state, pid, restarts, the last load's model facts; ensureLoaded(), info(). */
+  readonly engine: EngineClient;
+  /** The inline completion provider and its last speed. */
+  readonly completions: SimbaInlineCompletions;
+  /** The heatmap overlay: decorations(uri) shown now, onDidApply each time an editor is decorated. */
+  readonly overlay: Overlay;
+  /** The panel: receive(message) takes a message as the webview posts it. */
+  readonly panel: SimbaPanel;
+  /** The analysis of a document, with its view and whether it is stale. */
+  result(uri: vscode.Uri): DocResult | undefined;
+  /** Keep ratio of re-runs, overlay metric and layer as the panel and the overlay show them. */
+  viewState(): ViewState;
+  isOverlayOn(): boolean;
+  isRunning(): boolean;
+  /** Analyze a document as Analyze Document does (with its progress notification). */
+  analyze(doc: vscode.TextDocument, opts?: AnalyzeRequestOptions): Promise<Analysis | undefined>;
+}

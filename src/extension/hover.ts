@@ -1,0 +1,53 @@
+// The hover over an analysed token: retention depth, surprisal, influence per layer (from the
+// analysis's AnalysisView, whose per-layer rows are built once, not on every hover) and the
+// suggestions at the prediction point.
+import * as vscode from 'vscode';
+import { showTokenInCode } from '../shared/tokenDisplay';
+import type { DocResult } from './store';
+
+const BARS = '▁▂▃▄▅▆▇█';
+/** Layers listed by value after the bars. */
+const LISTED_LAYERS = 12;
+
+function fmt(v: number): string { return Math.abs(v) >= 100 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : v.toFixed(2); }
+
+/** Markdown for the hover of token i (`text` is its text in the document). */
+export function tokenHoverMarkdown(r: DocResult, i: number, text: string): vscode.MarkdownString {
+  const { analysis: a, view } = r;
+  const L = view.layers;
+  const tok = a.tokens[i];
+  const md = new vscode.MarkdownString(undefined, true);
+  md.isTrusted = false;
+  md.appendMarkdown(`**Simba** token ${i + 1}/${a.tokens.length}: \`${showTokenInCode(text)}\` · id ${tok.id}${r.stale ? ' · *stale: the document changed since the analysis*' : ''}\n\n`);
+  const depth = a.retention?.[i];
+  if (depth != null) {
+    md.appendMarkdown(depth >= L
+      ? `- retention depth: **${depth}/${L}** — highway token, reaches the prediction point\n`
+      : `- retention depth: **${depth}/${L}** — pruned after layer ${depth}\n`);
+  }
+  const s = a.surprisal?.[i];
+  if (s != null) md.appendMarkdown(`- surprisal: **${s.toFixed(2)} nats** (p = ${Math.exp(-s).toPrecision(3)})\n`);
+  const per = view.tokenInfluence(i);
+  const fin = per.filter(Number.isFinite);
+  if (fin.length) {
+    const lo = Math.min(...fin), hi = Math.max(...fin);
+    const bars = per.map((v) => (Number.isFinite(v) ? BARS[Math.min(7, Math.floor(((v - lo) / (hi - lo || 1)) * 7.999))] : '·')).join('');
+    md.appendMarkdown(`- influence per layer: \`${bars}\`\n`);
+    const listed = per.map((v, l) => (Number.isFinite(v) ? `L${l}: ${fmt(v)}` : '')).filter(Boolean);
+    md.appendMarkdown(`  (${listed.slice(0, LISTED_LAYERS).join(', ')}${fin.length > LISTED_LAYERS ? ', …' : ''})\n`);
+  }
+  const next = a.next.pruned ?? a.next.dense;
+  if (next?.length) {
+    const label = i === a.tokens.length - 1 ? 'top next tokens' : 'top next tokens at the prediction point';
+    md.appendMarkdown(`- ${label}: ${next.slice(0, 5).map((t) => `\`${showTokenInCode(t.text)}\` ${(Math.exp(t.logprob) * 100).toFixed(1)}%`).join(', ')}\n`);
+  }
+  return md;
+}
+
+export function hoverFor(r: DocResult, doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
+  const i = r.view.tokenAt(doc.offsetAt(pos));
+  if (i < 0) return undefined;
+  const tok = r.analysis.tokens[i];
+  const range = new vscode.Range(doc.positionAt(tok.start), doc.positionAt(tok.end));
+  return new vscode.Hover(tokenHoverMarkdown(r, i, doc.getText(range)), range);
+}

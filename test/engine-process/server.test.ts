@@ -1,0 +1,73 @@
+// EngineServer in-process, over a pair of in-memory streams, with the real engine and the bundled
+// model: cancelling one request ($/cancelRequest) stops only that request.
+import * as assert from 'assert';
+import * as path from 'path';
+import { PassThrough } from 'stream';
+import {
+  CancellationTokenSource, createMessageConnection, MessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter,
+} from 'vscode-jsonrpc/node';
+import { EngineServer } from '../../src/engine-process/server';
+import { AnalyzeRequest, ErrorCodes, GenerateRequest, InfoRequest, LoadRequest, ShutdownRequest } from '../../src/engine-process/protocol';
+
+const bundled = path.join(__dirname, '../../media/model');
+
+function pair(): { client: MessageConnection; server: MessageConnection } {
+  const up = new PassThrough(), down = new PassThrough();
+  const client = createMessageConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
+  const server = createMessageConnection(new StreamMessageReader(up), new StreamMessageWriter(down));
+  return { client, server };
+}
+
+describe('engine process: EngineServer in-process', function () {
+  this.timeout(120000);
+  let client: MessageConnection;
+  let exited = 0;
+
+  before(async () => {
+    const c = pair();
+    client = c.client;
+    new EngineServer(c.server, () => { exited++; });
+    c.server.listen();
+    client.listen();
+  });
+  after(() => client?.dispose());
+
+  it('refuses work before a load, and a load without a model folder', async () => {
+    await assert.rejects(client.sendRequest(GenerateRequest, { text: 'x', options: {} }), (e: ResponseError<unknown>) => e.code === ErrorCodes.notLoaded);
+    await assert.rejects(client.sendRequest(LoadRequest, { modelDir: '', device: 'cpu' }), /model folder/);
+    assert.strictEqual((await client.sendRequest(InfoRequest)).loaded, false);
+  });
+
+  it('cancelling an analysis does not abort a generation in flight', async () => {
+    await client.sendRequest(LoadRequest, { modelDir: bundled, device: 'cpu' });
+    const analysis = new CancellationTokenSource();
+    const a = client.sendRequest(AnalyzeRequest, { text: 'word '.repeat(60000), options: {} }, analysis.token);
+    const g = client.sendRequest(GenerateRequest, { text: 'def f(x):\n    return ', options: { maxTokens: 4, stop: 'line' } });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepStrictEqual((await client.sendRequest(InfoRequest)).running.sort(), [AnalyzeRequest.method, GenerateRequest.method].sort());
+    analysis.cancel();
+    await assert.rejects(a, (e: ResponseError<unknown>) => e.code === ErrorCodes.cancelled);
+    const gen = await g;
+    assert.ok(gen.ids.length > 0, 'the generation still returns');
+    assert.strictEqual(typeof gen.reused, 'number');
+  });
+
+  it('answers a request cancelled while it waits for its turn at once', async () => {
+    const g = client.sendRequest(GenerateRequest, { text: 'def f(x):\n', options: { maxTokens: 64, stop: 'none' } });
+    const analysis = new CancellationTokenSource();
+    const a = client.sendRequest(AnalyzeRequest, { text: 'x = 1\n', options: {} }, analysis.token);
+    let generated = false;
+    void g.then(() => { generated = true; });
+    await new Promise((r) => setTimeout(r, 20));
+    analysis.cancel();
+    await assert.rejects(a, (e: ResponseError<unknown>) => e.code === ErrorCodes.cancelled);
+    assert.strictEqual(generated, false, 'answered before the generation in front of it finished');
+    assert.strictEqual((await g).ids.length, 64);
+  });
+
+  it('shuts down on request', async () => {
+    await client.sendRequest(ShutdownRequest);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.strictEqual(exited, 1);
+  });
+});
