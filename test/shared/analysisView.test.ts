@@ -2,7 +2,7 @@
 import * as assert from 'assert';
 import { AnalysisView, MAX_LANES } from '../../src/shared/analysisView';
 import { influenceAtLayer, metricValues, rankNormalise } from '../../src/shared/metrics';
-import { tinyAnalysis } from '../unit/ui-metrics.test';
+import { tinyAnalysis } from '../helpers/analysis';
 
 describe('shared: AnalysisView', () => {
   const a = tinyAnalysis();

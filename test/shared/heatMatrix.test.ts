@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import type { Analysis } from '../../src/shared/analysis';
 import { buildHeatMatrix, downsampleRow, xToToken, zoomView, panView } from '../../src/shared/heatMatrix';
-import { tinyAnalysis } from './ui-metrics.test';
+import { tinyAnalysis } from '../helpers/analysis';
 
 function bigAnalysis(n: number, L: number): Analysis {
   const a = tinyAnalysis();
@@ -19,7 +19,7 @@ function bigAnalysis(n: number, L: number): Analysis {
   return a;
 }
 
-describe('ui: heatmap downsampling', () => {
+describe('shared: heatmap downsampling', () => {
   it('builds a layers × tokens matrix with NaN for pruned cells', () => {
     const m = buildHeatMatrix(tinyAnalysis());
     assert.strictEqual(m.layers, 3);

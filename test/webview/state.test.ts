@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as ts from 'typescript';
 import { PanelState } from '../../webview/state';
-import { tinyAnalysis } from './ui-metrics.test';
+import { tinyAnalysis } from '../helpers/analysis';
 
 const WEBVIEW = path.join(__dirname, '..', '..', 'webview');
 
@@ -12,7 +12,7 @@ function tsFiles(dir: string): string[] {
     e.isDirectory() ? tsFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []);
 }
 
-describe('ui: webview bundle boundaries', () => {
+describe('webview: webview bundle boundaries', () => {
   it('webview/ imports only webview/, src/shared and the UI toolkit (no Node, engine, extension or report code)', () => {
     const files = tsFiles(WEBVIEW);
     assert.ok(files.length > 5);
@@ -27,7 +27,7 @@ describe('ui: webview bundle boundaries', () => {
   });
 });
 
-describe('ui: panel state', () => {
+describe('webview: panel state', () => {
   const store = () => {
     let saved: unknown;
     return { getState: () => saved, setState: (s: unknown) => { saved = s; } };

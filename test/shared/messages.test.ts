@@ -1,8 +1,8 @@
 import * as assert from 'assert';
 import { parseFromWebview, parseToWebview } from '../../src/shared/messages';
-import { tinyAnalysis } from './ui-metrics.test';
+import { tinyAnalysis } from '../helpers/analysis';
 
-describe('ui: webview message protocol', () => {
+describe('shared: webview message protocol', () => {
   it('accepts well-formed messages from the webview', () => {
     assert.deepStrictEqual(parseFromWebview({ type: 'ready' }), { type: 'ready' });
     assert.deepStrictEqual(parseFromWebview({ type: 'reveal', offset: 12.7 }), { type: 'reveal', offset: 12 });

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { HEAT_BUCKETS, bucketOf, heatHex, heatRgb, heatAlpha, contributedColors, heatColorId } from '../../src/shared/colors';
 
-describe('ui: colour scales', () => {
+describe('shared: colour scales', () => {
   it('buckets [0,1] into HEAT_BUCKETS bins, NaN to -1', () => {
     assert.strictEqual(bucketOf(0), 0);
     assert.strictEqual(bucketOf(-3), 0);

@@ -3,7 +3,7 @@ import { aggregateRanges, rangesByBucket } from '../../src/extension/decorationR
 
 const spans = (n: number, w = 3) => Array.from({ length: n }, (_, i) => ({ start: i * w, end: i * w + w }));
 
-describe('ui: range aggregation', () => {
+describe('extension: range aggregation', () => {
   it('merges adjacent tokens of the same bucket', () => {
     const r = aggregateRanges(spans(6), [1, 1, 2, 2, 2, 1]);
     assert.deepStrictEqual(r, [{ start: 0, end: 6, bucket: 1 }, { start: 6, end: 15, bucket: 2 }, { start: 15, end: 18, bucket: 1 }]);

@@ -1,8 +1,8 @@
 import * as assert from 'assert';
 import { renderReportHtml, shellHtml } from '../../src/report';
-import { tinyAnalysis } from './ui-metrics.test';
+import { tinyAnalysis } from '../helpers/analysis';
 
-describe('ui: HTML shell and standalone report', () => {
+describe('report: HTML shell and standalone report', () => {
   it('the panel shell has a strict CSP with a nonce and no inline script without it', () => {
     const html = shellHtml({ nonce: 'abc123', scriptUri: 'https://x/webview.js', cspSource: 'https://x' });
     const csp = /Content-Security-Policy" content="([^"]+)"/.exec(html)![1];

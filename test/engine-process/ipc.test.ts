@@ -12,7 +12,7 @@ import {
 const root = path.join(__dirname, '../..');
 const bundled = path.join(root, 'media/model');
 
-describe('ui: engine process protocol (real engine, bundled model)', function () {
+describe('engine process: protocol over IPC (real engine, bundled model)', function () {
   this.timeout(60000);
   let child: cp.ChildProcess;
   let conn: MessageConnection;
