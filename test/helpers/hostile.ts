@@ -21,7 +21,7 @@ const PROBE = path.join(__dirname, 'load-probe.ts');
  * Folders the child did not reach (it hung or died) come back undefined.
  */
 export function probeLoads(dirs: string[], seconds = 20): (ProbeLine | undefined)[] {
-  const cmd = `ulimit -v 8000000; exec "${process.execPath}" --max-old-space-size=512 --require tsx/cjs "${PROBE}" "$@"`;
+  const cmd = `ulimit -v 3000000; exec "${process.execPath}" --max-old-space-size=512 --require tsx/cjs "${PROBE}" "$@"`;
   const r = spawnSync('bash', ['-c', cmd, 'probe', ...dirs], { timeout: seconds * 1000, encoding: 'utf8', killSignal: 'SIGKILL' });
   const lines = new Map<string, ProbeLine>();
   for (const l of (r.stdout ?? '').split('\n')) {
