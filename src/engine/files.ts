@@ -101,27 +101,35 @@ export function resolveInside(dir: string, name: string, referrer?: string): str
   };
   if (typeof name !== 'string' || name.length === 0 || name.includes('\0') || path.isAbsolute(name)) outside();
   const roots = checkpointRoots(dir);
-  if (!within(path.resolve(dir), lexical) && !within(roots[0], lexical)) outside();
+  if (!within(path.resolve(dir), lexical)) outside();
   let real: string;
   try {
     real = fs.realpathSync(lexical);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') outside(); // ELOOP, EACCES…: nothing said about the target
-    // Missing: either the entry itself (say so) or a link to nothing (say so only if it pointed inside).
-    let parent: string;
-    try {
-      parent = fs.realpathSync(path.dirname(lexical));
-    } catch {
-      return notFound();
+    // Something is missing. Walk the entry's components from the folder: a missing one inside is
+    // "not found"; a link on the way that leads out is "outside", whether its target exists or not.
+    const inside = (p: string) => roots.some((r) => within(r, p));
+    let cur = roots[0];
+    for (const part of path.relative(path.resolve(dir), lexical).split(path.sep)) {
+      const next = path.join(cur, part);
+      const st = fs.lstatSync(next, { throwIfNoEntry: false });
+      if (!st) return notFound();
+      if (!st.isSymbolicLink()) {
+        cur = next;
+        continue;
+      }
+      const target = path.resolve(cur, fs.readlinkSync(next));
+      if (!inside(target)) outside();
+      try {
+        cur = fs.realpathSync(target);
+      } catch (e2) {
+        if ((e2 as NodeJS.ErrnoException).code !== 'ENOENT') outside();
+        return notFound(' (it is a link to a file that is missing: an incomplete download?)');
+      }
+      if (!inside(cur)) outside();
     }
-    if (!roots.some((r) => within(r, parent))) outside();
-    const entry = path.join(parent, path.basename(lexical));
-    const st = fs.lstatSync(entry, { throwIfNoEntry: false });
-    if (!st) return notFound();
-    if (!st.isSymbolicLink()) outside();
-    const target = path.resolve(parent, fs.readlinkSync(entry));
-    if (!roots.some((r) => within(r, target))) outside();
-    return notFound(' (it is a link to a file that is missing: an incomplete download?)');
+    return outside(); // every component exists, yet it did not resolve: say nothing more
   }
   if (!roots.some((r) => within(r, real))) outside();
   return real;

@@ -173,6 +173,12 @@ describe('hostile checkpoints', () => {
       });
       fs.symlinkSync(other, path.join(sub2, 'sub'));
       refused(sub2, /model\.safetensors\.index\.json$/, /points outside/);
+      // A subfolder that is a dangling link out: "outside" too, not "not found" (which would say the target is missing).
+      const sub3 = indexed((wm) => {
+        wm[first(wm)] = 'sub/deeper/model.safetensors';
+      });
+      fs.symlinkSync('/nonexistent-dir', path.join(sub3, 'sub'));
+      refused(sub3, /model\.safetensors\.index\.json$/, /names "sub\/deeper\/model\.safetensors", which points outside/);
       // A dangling link to outside says "outside", not "missing".
       const dangling = writeCheckpoint();
       fs.rmSync(path.join(dangling, 'config.json'));

@@ -169,7 +169,12 @@ function main(): void {
   const slot = new SharedArrayBuffer(8 + SLOT);
   const meta = new Int32Array(slot, 0, 2);
   const bytes = new Uint8Array(slot, 8);
-  const w = new Worker(`require(${JSON.stringify(__filename)})`, { eval: true, workerData: { opts, slot, isFuzzWorker: true } });
+  const w = new Worker(`require(${JSON.stringify(__filename)})`, {
+    eval: true,
+    workerData: { opts, slot, isFuzzWorker: true },
+    // An input that makes a parser allocate without bound kills the worker (ERR_WORKER_OUT_OF_MEMORY): a finding.
+    resourceLimits: { maxOldGenerationSizeMb: 1024 },
+  });
   let last = Date.now();
   let finished = false;
   const names = () => (require('./targets') as typeof import('./targets')).TARGETS.filter((t) => !opts.target || t.name === opts.target).map((t) => t.name);
