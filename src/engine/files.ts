@@ -71,13 +71,19 @@ export function readBounded(file: string, maxBytes: number, blame: Blame = 'chec
 /** Exactly `length` bytes at `position`; a file that ends early is an error naming it. */
 export function readAt(fd: number, position: number, length: number, file: string, blame: Blame = 'checkpoint'): Buffer {
   const buf = Buffer.alloc(length);
+  readInto(fd, position, buf, file, blame);
+  return buf;
+}
+
+/** Fill `target` from `position` (no copy: a tensor is read straight into its typed array). */
+export function readInto(fd: number, position: number, target: Uint8Array, file: string, blame: Blame = 'checkpoint'): void {
+  const length = target.length;
   let done = 0;
   while (done < length) {
-    const n = fs.readSync(fd, buf, done, length - done, position + done);
+    const n = fs.readSync(fd, target, done, length - done, position + done);
     if (n === 0) fail(blame, file, `ends after ${position + done} bytes, expected at least ${position + length}`);
     done += n;
   }
-  return buf;
 }
 
 /**

@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CheckpointError } from './errors';
-import { MAX_BYTES, hasEntry, openInside, openRegular, readAt, readInside, resolveInside } from './files';
+import { MAX_BYTES, hasEntry, openInside, openRegular, readAt, readInside, readInto, resolveInside } from './files';
 import { parseJson, utf8 } from './json';
 
 export interface TensorEntry {
@@ -178,14 +178,15 @@ export class SafetensorsStore {
     const e = this.check(name, shape);
     const count = shape.reduce((a, b) => a * b, 1);
     const { fd, size } = openRegular(e.real, Number.MAX_SAFE_INTEGER, 'checkpoint', true);
-    let buf: Buffer;
+    // F32 is read straight into the result; F16/BF16 into an aligned scratch converted below.
+    const raw = new Uint8Array(e.end - e.begin);
     try {
       if (size !== e.fileSize) throw new CheckpointError(e.file, `changed while being read (${e.fileSize} bytes when opened, ${size} now)`);
-      buf = readAt(fd, e.begin, e.end - e.begin, e.file);
+      readInto(fd, e.begin, raw, e.file);
     } finally {
       fs.closeSync(fd);
     }
-    const { out, nonFinite } = toFloat32(buf, e.dtype, count);
+    const { out, nonFinite } = toFloat32(raw, e.dtype, count);
     if (nonFinite > 0) throw new CheckpointError(e.file, `tensor ${name} has ${nonFinite} non-finite value${nonFinite === 1 ? '' : 's'} (NaN/Inf)`);
     return out;
   }
@@ -206,16 +207,16 @@ export class SafetensorsStore {
 }
 
 /** Convert to float32 and count the values that are NaN or ±Inf in the same pass. */
-export function toFloat32(buf: Buffer, dtype: string, count: number): { out: Float32Array; nonFinite: number } {
-  const out = new Float32Array(count);
+export function toFloat32(buf: Uint8Array, dtype: string, count: number): { out: Float32Array; nonFinite: number } {
   let nonFinite = 0;
   if (dtype === 'F32') {
-    new Uint8Array(out.buffer).set(buf);
-    const u32 = new Uint32Array(out.buffer);
-    for (let i = 0; i < count; i++) if ((u32[i] & 0x7f800000) === 0x7f800000) nonFinite++;
-    return { out, nonFinite };
+    // Aligned and exactly sized (as SafetensorsStore.get reads it): the bytes become the result without a copy.
+    const aligned = buf.byteOffset % 4 === 0 && buf.byteLength === count * 4 ? buf : new Uint8Array(buf);
+    const out = new Float32Array(aligned.buffer, aligned.byteOffset, count);
+    return { out, nonFinite: countNonFinite32(new Uint32Array(aligned.buffer, aligned.byteOffset, count)) };
   }
-  const u16 = new Uint16Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+  const out = new Float32Array(count);
+  const u16 = buf.byteOffset % 2 === 0 ? new Uint16Array(buf.buffer, buf.byteOffset, count) : new Uint16Array(new Uint8Array(buf).buffer, 0, count);
   if (dtype === 'BF16') {
     const u32 = new Uint32Array(out.buffer);
     for (let i = 0; i < count; i++) {
@@ -231,6 +232,13 @@ export function toFloat32(buf: Buffer, dtype: string, count: number): { out: Flo
     out[i] = halfToFloat(h);
   }
   return { out, nonFinite };
+}
+
+/** float32 bit patterns whose exponent is all ones (NaN, ±Inf); a small monomorphic loop the JIT keeps fast. */
+function countNonFinite32(u32: Uint32Array): number {
+  let n = 0;
+  for (let i = 0; i < u32.length; i++) if ((u32[i] & 0x7f800000) === 0x7f800000) n++;
+  return n;
 }
 
 function halfToFloat(h: number): number {
