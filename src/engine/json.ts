@@ -28,3 +28,15 @@ export function readJson(file: string, maxBytes: number): unknown {
   const { bytes, file: shown } = readInside(path.dirname(file), path.basename(file), maxBytes);
   return parseJson(utf8(bytes, shown), shown);
 }
+
+/**
+ * A value from an untrusted file, for a message: strings quoted and cut to `max` characters
+ * (before quoting: a megabyte never lands in a message), lists and objects only named (never
+ * serialised: a value nested 10^5 deep would overflow the stack).
+ */
+export function describeValue(v: unknown, max = 40): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > max ? `${v.slice(0, max)}…` : v);
+  if (Array.isArray(v)) return 'a list';
+  if (v !== null && typeof v === 'object') return 'an object';
+  return String(v);
+}

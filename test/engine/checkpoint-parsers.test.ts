@@ -64,8 +64,14 @@ describe('checkpoint parsers', () => {
       refuses(() => parseConfigText(JSON.stringify({ model_type: t }), 'config.json'), new RegExp(`^unsupported architecture "${t}": expected a Mamba-1 checkpoint \\(model_type "mamba"\\)$`));
     }
     refuses(() => parseConfigText(JSON.stringify({ model_type: 'x'.repeat(100000) }), 'config.json'), /^unsupported architecture "x{60}…"/);
-    refuses(() => parseConfigText(JSON.stringify({ model_type: 'mamba', hidden_size: 'y'.repeat(100000) }), 'config.json'), /^"hidden_size" must be a positive integer \(got "y{39}…\)$/);
+    refuses(() => parseConfigText(JSON.stringify({ model_type: 'mamba', hidden_size: 'y'.repeat(100000) }), 'config.json'), /^"hidden_size" must be a positive integer \(got "y{38}…"\)$/);
     refuses(() => parseConfigText('[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[['.repeat(30000), 'config.json'), /not valid JSON/);
+    // Values nested 2·10^5 deep used to be serialised into the message: RangeError (stack overflow), not a CheckpointError.
+    const deep = `${'['.repeat(200000)}${']'.repeat(200000)}`;
+    refuses(() => parseConfigText(`{"model_type": ${deep}}`, 'config.json'), /^unsupported architecture a list: /);
+    refuses(() => parseConfigText(`{"architectures": [${deep}]}`, 'config.json'), /^unsupported architecture a list: /);
+    refuses(() => parseConfigText(`{"model_type": "mamba", "hidden_size": ${deep}}`, 'config.json'), /^"hidden_size" must be a positive integer \(got a list\)$/);
+    refuses(() => parseConfigText(`{"model_type": "mamba", "hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 260, "use_bias": {"a": ${deep}}}`, 'config.json'), /^"use_bias" must be true or false \(got an object\)$/);
   });
 
   it('toFloat32 counts NaN and ±Inf in F32, F16 and BF16 while converting', () => {

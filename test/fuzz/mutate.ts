@@ -45,7 +45,11 @@ export function mutateBytes(r: Rng, input: Buffer, others: Buffer[]): Buffer {
       const hits = [...s.matchAll(m)];
       if (hits.length) {
         const h = pick(r, hits);
-        b = Buffer.from(s.slice(0, h.index) + String(pick(r, INTERESTING_NUMBERS)) + s.slice(h.index! + h[0].length), 'latin1');
+        // Mostly an interesting number; sometimes a list or object nested up to 2·10^5 deep (stack depth in anything recursive).
+        const k = 1000 + int(r, 200000);
+        const deep = r() < 0.5 ? `${'['.repeat(k)}${']'.repeat(k)}` : `${'{"a":'.repeat(k)}0${'}'.repeat(k)}`;
+        const value = r() < 0.08 ? deep : String(pick(r, INTERESTING_NUMBERS));
+        b = Buffer.from(s.slice(0, h.index) + value + s.slice(h.index! + h[0].length), 'latin1');
       }
     }
   }

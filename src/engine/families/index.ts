@@ -1,7 +1,7 @@
 // The model families the engine reads, and the dispatch from a checkpoint's config.json to one.
 import { CheckpointError } from '../errors';
 import { MAX_BYTES } from '../files';
-import { parseJson, readJson } from '../json';
+import { describeValue, parseJson, readJson } from '../json';
 import { mamba1 } from './mamba1';
 import type { ModelConfig, ModelFamily } from './types';
 
@@ -40,8 +40,7 @@ function configFromJson(raw: unknown, file: string): { family: ModelFamily; conf
   return { family, config: family.parseConfig(c, file) };
 }
 
-/** A value from the file, quoted and cut short: a message never carries a megabyte of someone's JSON. */
+/** A value from the file for a message (json.ts describeValue: quoted, cut short, never serialised whole). */
 function quoteShort(v: unknown): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
-  return JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s);
+  return describeValue(typeof v === 'number' || typeof v === 'boolean' ? String(v) : v, 60);
 }

@@ -3,6 +3,7 @@
 // could have (docs/security.md, "Sizes that are absurd for the machine"), so that nothing sized
 // from the config (the list of expected tensors, the weights, the state) can exhaust memory.
 import { CheckpointError } from '../../errors';
+import { describeValue } from '../../json';
 import type { ModelConfig } from '../types';
 
 export interface MambaConfig extends ModelConfig {
@@ -36,11 +37,8 @@ export function isMamba1(c: Record<string, unknown>): boolean {
   return c.model_type === 'mamba' || archs.some((a) => a === 'MambaForCausalLM' || a === 'MambaModel');
 }
 
-/** A value from the file for a message: JSON, cut short. */
-function shown(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
-}
+/** A value from the file for a message: quoted and cut short, lists and objects only named. */
+const shown = (v: unknown): string => describeValue(v, 38);
 
 export function parseConfig(c: Record<string, unknown>, file: string): MambaConfig {
   const own = (key: string): unknown => (Object.hasOwn(c, key) ? c[key] : undefined);
