@@ -1,25 +1,38 @@
 // Hugging Face tokenizer.json through the `tokenizers` Rust binding, with offsets converted to
 // UTF-16 code units (the binding counts Unicode code points; VS Code counts UTF-16 units).
-import * as fs from 'fs';
+import * as path from 'path';
 import { Tokenizer } from 'tokenizers';
 import { CheckpointError } from './errors';
+import { MAX_BYTES, hasEntry, readInside } from './files';
+import { utf8 } from './json';
 import { TokenSpan } from '../shared/analysis';
 
 export class TextTokenizer {
   private constructor(
     private readonly tok: Tokenizer,
     readonly vocabSize: number,
+    /** The largest id of any token (vocabulary or added): must be below the model's vocab_size. */
+    readonly maxId: number,
   ) {}
 
+  /**
+   * Read tokenizer.json (inside its checkpoint folder, bounded by MAX_BYTES.tokenizer, never a
+   * pipe or device) and give its text to the binding: the binding never opens the file itself.
+   */
   static load(file: string): TextTokenizer {
-    if (!fs.existsSync(file)) throw new CheckpointError(file, 'missing: the checkpoint folder needs a tokenizer.json');
+    const dir = path.dirname(file);
+    if (!hasEntry(dir, path.basename(file))) throw new CheckpointError(file, 'missing: the checkpoint folder needs a tokenizer.json');
+    const { bytes } = readInside(dir, path.basename(file), MAX_BYTES.tokenizer);
+    const text = utf8(bytes, file);
     let tok: Tokenizer;
     try {
-      tok = Tokenizer.fromFile(file);
+      tok = Tokenizer.fromString(text);
     } catch (e) {
-      throw new CheckpointError(file, `not a Hugging Face tokenizer (${(e as Error).message.split('\n')[0]})`);
+      throw new CheckpointError(file, `not a Hugging Face tokenizer (${String((e as Error)?.message ?? e).split('\n')[0].slice(0, 200)})`);
     }
-    return new TextTokenizer(tok, tok.getVocabSize(true));
+    let maxId = -1;
+    for (const id of Object.values(tok.getVocab(true))) if (id > maxId) maxId = id;
+    return new TextTokenizer(tok, tok.getVocabSize(true), maxId);
   }
 
   async encode(text: string): Promise<TokenSpan[]> {

@@ -110,7 +110,7 @@ describe('checkpoint loading', () => {
   it('refuses a sharded checkpoint whose index names a missing shard', async () => {
     const dir = writeCheckpoint({ shards: 2 });
     fs.rmSync(path.join(dir, 'model-00002-of-00002.safetensors'));
-    await refused(dir, /model-00002-of-00002\.safetensors$/, /cannot open/);
+    await refused(dir, /model-00002-of-00002\.safetensors$/, /cannot read: file not found \(named by model\.safetensors\.index\.json\)/);
   });
 
   it('reads sharded, F16 and BF16 checkpoints to the same model', async () => {

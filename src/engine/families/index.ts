@@ -1,6 +1,7 @@
 // The model families the engine reads, and the dispatch from a checkpoint's config.json to one.
 import { CheckpointError } from '../errors';
-import { readJson } from '../json';
+import { MAX_BYTES } from '../files';
+import { describeValue, parseJson, readJson } from '../json';
 import { mamba1 } from './mamba1';
 import type { ModelConfig, ModelFamily } from './types';
 
@@ -17,16 +18,29 @@ const NOT_YET: Record<string, string> = { mamba2: 'Mamba-2', falcon_mamba: 'Falc
 
 /** Read config.json and parse it with the family it belongs to. */
 export function loadConfig(file: string): { family: ModelFamily; config: ModelConfig } {
-  const raw = readJson(file);
+  return configFromJson(readJson(file, MAX_BYTES.config), file);
+}
+
+/** config.json's text to its family and config (the fuzz harness drives this). */
+export function parseConfigText(text: string, file: string): { family: ModelFamily; config: ModelConfig } {
+  return configFromJson(parseJson(text, file), file);
+}
+
+function configFromJson(raw: unknown, file: string): { family: ModelFamily; config: ModelConfig } {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CheckpointError(file, 'expected a JSON object');
   const c = raw as Record<string, unknown>;
   const family = FAMILIES.find((f) => f.matches(c));
   if (!family) {
     const archs = Array.isArray(c.architectures) ? (c.architectures as unknown[]) : [];
-    const what = c.model_type ?? archs[0] ?? 'unknown';
-    const later = NOT_YET[String(c.model_type)];
+    const what = quoteShort(c.model_type ?? archs[0] ?? 'unknown');
+    const later = typeof c.model_type === 'string' && Object.hasOwn(NOT_YET, c.model_type) ? NOT_YET[c.model_type] : undefined;
     const hint = later ? ` (${later} checkpoints are not supported yet)` : '';
-    throw new CheckpointError(file, `unsupported architecture "${String(what)}": expected a Mamba-1 checkpoint (model_type "mamba")${hint}`);
+    throw new CheckpointError(file, `unsupported architecture ${what}: expected a Mamba-1 checkpoint (model_type "mamba")${hint}`);
   }
   return { family, config: family.parseConfig(c, file) };
+}
+
+/** A value from the file for a message (json.ts describeValue: quoted, cut short, never serialised whole). */
+function quoteShort(v: unknown): string {
+  return describeValue(typeof v === 'number' || typeof v === 'boolean' ? String(v) : v, 60);
 }
