@@ -5,7 +5,7 @@
 // undefined array elements and non-finite numbers as null, toJSON honoured.
 import * as fs from 'fs';
 
-/** Arrays longer than this are written element by element; shorter ones in one go. */
+/** Arrays of plain values up to this length are written in one go; others element by element. */
 const SMALL_ARRAY = 512;
 /** Text gathered before each write. */
 const FLUSH_CHARS = 1 << 20;
@@ -34,7 +34,9 @@ export function writeJsonPieces(value: unknown, sink: (piece: string) => void): 
       return;
     }
     if (Array.isArray(v)) {
-      if (v.length <= SMALL_ARRAY) {
+      // A short array of plain values in one go; anything holding arrays or objects (e.g. one
+      // influence array per layer) element by element.
+      if (v.length <= SMALL_ARRAY && v.every((x) => x === null || typeof x !== 'object')) {
         put(JSON.stringify(v));
         return;
       }
