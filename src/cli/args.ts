@@ -18,7 +18,8 @@ export function parseArgs(argv: string[], valued: string[], flags: string[] = []
     const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
     if (flags.includes(name)) options.set(name, true);
     else if (valued.includes(name)) {
-      const v = inline ?? argv[++i];
+      // A separate value may not be the next option (`--json --html x` would write a file "--html").
+      const v = inline ?? (argv[i + 1]?.startsWith('--') ? undefined : argv[++i]);
       if (v === undefined) throw new UsageError(`--${name} needs a value`);
       options.set(name, v);
     } else throw new UsageError(`unknown option --${name}`);
@@ -36,7 +37,8 @@ export class UsageError extends Error {}
 export function num(p: Parsed, name: string, range: NumberRange, fallback?: number): number | undefined {
   const v = p.options.get(name);
   if (v === undefined) return fallback;
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  // Decimal notation only (1, 0.5, 1e-3): not hex, not "Infinity", not blank.
+  const n = typeof v === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(v) ? Number(v) : NaN;
   if (!inRange(range, n)) throw new UsageError(`--${name} must be ${describeRange(range)}, got ${JSON.stringify(v === true ? '' : v)}`);
   return n;
 }

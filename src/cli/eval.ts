@@ -49,6 +49,9 @@ export async function runEvalCommand(argv: string[]): Promise<void> {
       keepRatio,
       onRow: (r) => process.stderr.write(`${r.file} ${r.contextTokens} ${r.method}: loss ${r.loss.toFixed(4)} flops ${r.flopsRatio.toFixed(3)} time ${r.timeRatio.toFixed(3)}\n`),
     });
+    if (rows.length === 0) throw new Error(`nothing to evaluate: no file has the ${shortest} tokens of the shortest context (--contexts ${contexts.join(',')})`);
+    const bad = rows.find((r) => !Number.isFinite(r.loss));
+    if (bad) throw new Error(`model "${s.checkpoint.facts.name}" produced a non-finite tail loss (${bad.loss}) on ${bad.file} at ${bad.contextTokens} tokens (${bad.method}); no table is reported`);
     const table = summarize(rows);
     say(`model ${s.checkpoint.facts.name}, keep ratio ${keepRatio}, tail ${tail} tokens, ${docs.length} files, device ${s.model.provider}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     say('| context | method | files | tail loss (nats) | FLOPs ratio | time ratio |');

@@ -101,7 +101,10 @@ async function generate(argv: string[]): Promise<void> {
   const text = readDocument(file);
   const s = await openSession(p);
   try {
-    const g = await s.generate(text, opts);
+    const g = await s.generate(text, opts).catch((e: Error) => {
+      // The engine does not know the file: name it.
+      throw e instanceof Error && !e.message.startsWith(file) ? Object.assign(e, { message: `${file}: ${e.message}` }) : e;
+    });
     process.stdout.write(g.text + '\n');
     process.stderr.write(`${g.ids.length} tokens, prefill ${g.prefillMs.toFixed(0)} ms, decode ${g.msPerToken.toFixed(1)} ms/token on ${s.deviceUsed}\n`);
   } finally {

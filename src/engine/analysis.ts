@@ -25,7 +25,7 @@ export async function analyze(e: Engine, requested: DeviceChoice, text: string, 
   const k = checkOptional('topK', TOP_K, opts.topK);
   const name = opts.source ?? 'the text';
   const tokens = await e.tokenize(text, opts.toOffset, name);
-  if (tokens.length === 0) throw new Error('nothing to analyze: the text before the prediction point has no tokens');
+  if (tokens.length === 0) throw new Error(`${name}: nothing to analyze: the text before the prediction point has no tokens`);
   const tokenizeMs = performance.now() - t0;
   const { checkpoint: ck, model } = e;
   const denseToo = opts.dense ?? true;
