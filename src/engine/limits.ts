@@ -65,7 +65,8 @@ export interface Budget {
 /**
  * The memory a run may use: `explicit` bytes (LoadOptions.memoryBudget), else the
  * SIMBA_LENS_MEMORY_BUDGET environment variable (e.g. 2G), else 80% of the memory available now
- * (and of a cgroup's limit), at most 60% of the machine's; the JS part is further bounded by
+ * (and of a cgroup's limit), at most 60% of the machine's (at least 1 GB, or 60% of a smaller
+ * machine); the JS part is further bounded by
  * what V8's heap has left.
  */
 export function memoryBudget(explicit?: number): Budget {
@@ -79,7 +80,10 @@ export function memoryBudget(explicit?: number): Budget {
   let avail = Math.min(0.8 * os.freemem(), 0.6 * os.totalmem());
   const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
   if (constrained && constrained > 0 && constrained < os.totalmem()) avail = Math.min(avail, 0.8 * constrained - process.memoryUsage().rss);
-  return { offHeap: Math.max(64 * MB, avail), heap: heapLeft, source: 'the memory available on this machine' };
+  // A floor, so a momentarily busy machine does not refuse an ordinary file: the check is for the
+  // runs that would take many gigabytes.
+  const floor = Math.min(1024 * MB, 0.6 * os.totalmem());
+  return { offHeap: Math.max(floor, avail), heap: heapLeft, source: 'the memory available on this machine' };
 }
 
 /** The most tokens a run of this shape fits in the budget. */

@@ -11,7 +11,10 @@ import { hostileString } from '../helpers/strings';
 const MODEL = path.resolve(__dirname, '../fixtures/random-tiny');
 
 function assertTiles(tokens: TokenSpan[], end: number, what: string): void {
-  if (end === 0) return assert.strictEqual(tokens.length, 0, what);
+  if (end === 0) {
+    assert.strictEqual(tokens.length, 0, what);
+    return;
+  }
   assert.ok(tokens.length > 0, `${what}: no tokens`);
   assert.strictEqual(tokens[0].start, 0, `${what}: first token starts at 0`);
   for (let i = 0; i < tokens.length; i++) {
