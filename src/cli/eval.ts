@@ -1,9 +1,10 @@
 // simba-lens eval: the paper's claims measured on real held-out text (see README "Evaluation").
 import * as fs from 'fs';
 import * as path from 'path';
-import { CONTEXT_TOKENS, DEFAULT_SIMBA, DistanceRow, KEEP_RATIO, TAIL, describeRange, evaluate, inRange, influenceByDistance, readDocument, summarize } from '../engine';
+import { CONTEXT_TOKENS, DEFAULT_SIMBA, analysisBytesPerToken, checkRunFits, memoryBudget, DistanceRow, KEEP_RATIO, TAIL, describeRange, evaluate, inRange, influenceByDistance, readDocument, summarize } from '../engine';
 import { UsageError, num, outPath, parseArgs, str } from './args';
 import { checkOutputs, openEngine, writeOut } from './common';
+
 
 /** The default evaluation set (held-out files the bundled model never trained on), from the repository root. */
 export const HELDOUT_DIR = 'data/heldout';
@@ -41,6 +42,9 @@ export async function runEvalCommand(argv: string[]): Promise<void> {
   for (const f of files) if (json && json !== '-' && path.resolve(f) === path.resolve(json)) throw new UsageError(`--json ${json}: is an input file; refusing to overwrite it`);
   const s = await openEngine(p);
   try {
+    // The longest context must fit in memory (the same estimate as an analysis: dense and pruned runs).
+    const ck = s.checkpoint;
+    checkRunFits(Math.max(...contexts), analysisBytesPerToken(ck.config, ck.family.activations(ck.config).scores, { dense: true, carry: false, scores: true }), memoryBudget(s.memoryBudget), `--contexts ${contextsArg}`);
     const docs = files.map((f) => ({ name: path.basename(f), text: readDocument(f) }));
     const t0 = Date.now();
     const rows = await evaluate(s, docs, {

@@ -25,3 +25,5 @@ export type { EvalRow, EvalOptions, DistanceRow, Method } from './evaluate';
 export * from '../shared/analysis';
 export * from '../shared/options';
 export { writeJsonPieces, writeJsonFile } from './jsonStream';
+export { analysisBytesPerToken, checkRunFits, memoryBudget, tokensThatFit } from './limits';
+export type { Budget, PerToken, RunShape } from './limits';

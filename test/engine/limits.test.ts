@@ -118,6 +118,9 @@ describe('limits: tokens and memory', () => {
       let r = await quiet(() => main(['analyze', file, '--model', MODEL, '--device', 'cpu']));
       assert.strictEqual(r.value, 1);
       assert.match(r.err, /long\.py: \d+ tokens would need about .* SIMBA_LENS_MEMORY_BUDGET .* tokens fit: analyse a part \(--to OFFSET/);
+      const ev = await quiet(() => main(['eval', file, '--model', MODEL, '--device', 'cpu', '--contexts', '64,4096', '--tail', '8']));
+      assert.strictEqual(ev.value, 1);
+      assert.match(ev.err, /--contexts 64,4096: 4,096 tokens would need about .* tokens fit/);
       r = await quiet(() => main(['analyze', file, '--model', MODEL, '--device', 'cpu', '--to', '150', '--json', path.join(dir, 'a.json')]));
       assert.strictEqual(r.value, 0, r.err);
       assert.strictEqual(JSON.parse(fs.readFileSync(path.join(dir, 'a.json'), 'utf8')).predictionOffset, 150);
