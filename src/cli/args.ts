@@ -1,5 +1,6 @@
 // A small argument parser: positionals plus --name value / --flag options, with the option
 // names each command accepts, so a typo is an error rather than silently ignored.
+import { NumberRange, describeRange, inRange } from '../shared/options';
 export interface Parsed {
   positionals: string[];
   options: Map<string, string | true>;
@@ -17,7 +18,8 @@ export function parseArgs(argv: string[], valued: string[], flags: string[] = []
     const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
     if (flags.includes(name)) options.set(name, true);
     else if (valued.includes(name)) {
-      const v = inline ?? argv[++i];
+      // A separate value may not be the next option (`--json --html x` would write a file "--html").
+      const v = inline ?? (argv[i + 1]?.startsWith('--') ? undefined : argv[++i]);
       if (v === undefined) throw new UsageError(`--${name} needs a value`);
       options.set(name, v);
     } else throw new UsageError(`unknown option --${name}`);
@@ -27,17 +29,31 @@ export function parseArgs(argv: string[], valued: string[], flags: string[] = []
 
 export class UsageError extends Error {}
 
-export function num(p: Parsed, name: string, fallback?: number): number | undefined {
+/**
+ * A numeric option checked against its shared range (src/shared/options.ts): absent gives
+ * `fallback`; anything else must parse as a number in the range, or it is a usage error naming
+ * the option and the range.
+ */
+export function num(p: Parsed, name: string, range: NumberRange, fallback?: number): number | undefined {
   const v = p.options.get(name);
   if (v === undefined) return fallback;
-  const n = Number(v);
-  if (v === true || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${v}"`);
+  // Decimal notation only (1, 0.5, 1e-3): not hex, not "Infinity", not blank.
+  const n = typeof v === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(v) ? Number(v) : NaN;
+  if (!inRange(range, n)) throw new UsageError(`--${name} must be ${describeRange(range)}, got ${JSON.stringify(v === true ? '' : v)}`);
   return n;
 }
 
 export function str(p: Parsed, name: string): string | undefined {
   const v = p.options.get(name);
   return v === true ? undefined : v;
+}
+
+/** An output path option: absent is undefined, empty is a usage error, `-` is standard output. */
+export function outPath(p: Parsed, name: string): string | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  if (v.trim() === '') throw new UsageError(`--${name} needs a file name (or - for standard output), got ""`);
+  return v;
 }
 
 /** An option that takes one of `allowed` values. */

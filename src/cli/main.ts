@@ -7,9 +7,9 @@
 //                           [--stop none|line|document] [--keep-ratio R ...]
 //   simba-lens eval FILE... [--contexts 1024,2048] [--tail 128] [--json PATH]
 import * as path from 'path';
-import { Analysis, DEFAULT_PRECISION, DEVICES, PRECISIONS, RESIDUAL_MODES, SCHEDULES, SCORE_REDUCTIONS, SELECTIONS, STOPS, TOP_K, readDocument } from '../engine';
-import { UsageError, choice, num, parseArgs, str } from './args';
-import { SESSION_OPTS, SIMBA_OPTS, alts, openSession, simbaFrom, writeOut } from './common';
+import { Analysis, DEFAULT_PRECISION, DEVICES, MAX_TOKENS, PRECISIONS, RESIDUAL_MODES, SAMPLE_TOP_K, SCHEDULES, SCORE_REDUCTIONS, SEED, SELECTIONS, STOPS, TEMPERATURE, TOP_K, TO_OFFSET, readDocument } from '../engine';
+import { UsageError, choice, num, outPath, parseArgs } from './args';
+import { SESSION_OPTS, SIMBA_OPTS, STDOUT, alts, checkOutputs, openSession, simbaFrom, writeJsonOut, writeOut } from './common';
 import { runEvalCommand } from './eval';
 import { renderReportHtml } from '../report';
 
@@ -55,20 +55,34 @@ async function analyze(argv: string[]): Promise<void> {
   const p = parseArgs(argv, [...SESSION_OPTS, ...SIMBA_OPTS, 'top-k', 'to', 'json', 'html'], ['no-dense']);
   const file = p.positionals[0];
   if (!file || p.positionals.length > 1) throw new UsageError('analyze takes one FILE');
+  const json = outPath(p, 'json');
+  const html = outPath(p, 'html');
+  checkOutputs(file, [
+    ['json', json],
+    ['html', html],
+  ]);
+  // With an output on standard output, the summary and the notes go to standard error.
+  const say = json === STDOUT || html === STDOUT ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => console.log(line);
+  const opts = { toOffset: num(p, 'to', TO_OFFSET), simba: simbaFrom(p), topK: num(p, 'top-k', TOP_K, TOP_K.default), dense: !p.options.has('no-dense'), source: path.resolve(file) };
   const text = readDocument(file);
   const s = await openSession(p);
   try {
-    const a = await s.analyze(text, { toOffset: num(p, 'to'), simba: simbaFrom(p), topK: num(p, 'top-k', TOP_K.default), dense: !p.options.has('no-dense'), source: path.resolve(file) });
-    console.log(summary(a));
-    const json = str(p, 'json');
+    const a = await s.analyze(text, opts);
+    say(summary(a));
     if (json) {
-      writeOut(json, JSON.stringify(a));
-      console.log(`wrote ${json}`);
+      writeJsonOut(json, a);
+      if (json !== STDOUT) say(`wrote ${json}`);
     }
-    const html = str(p, 'html');
     if (html) {
-      writeOut(html, renderReportHtml(a, { text: text.slice(0, a.predictionOffset), title: `Simba Lens — ${path.basename(file)}` }));
-      console.log(`wrote ${html}`);
+      let page: string;
+      try {
+        page = renderReportHtml(a, { text: text.slice(0, a.predictionOffset), title: `Simba Lens — ${path.basename(file)}` });
+      } catch (e) {
+        if (e instanceof RangeError) throw new Error(`--html ${html}: the report of ${a.tokens.length.toLocaleString('en')} tokens is too large for one page (${e.message}); write --json, or analyse a part with --to OFFSET`);
+        throw e;
+      }
+      writeOut(html, page);
+      if (html !== STDOUT) say(`wrote ${html}`);
     }
   } finally {
     await s.dispose();
@@ -78,15 +92,19 @@ async function analyze(argv: string[]): Promise<void> {
 async function generate(argv: string[]): Promise<void> {
   const p = parseArgs(argv, [...SESSION_OPTS, ...SIMBA_OPTS, 'max-tokens', 'temperature', 'top-k', 'stop', 'precision']);
   const file = p.positionals[0];
-  if (!file) throw new UsageError('generate takes one FILE');
-  const text = readDocument(file);
+  if (!file || p.positionals.length > 1) throw new UsageError('generate takes one FILE');
   const stop = choice(p, 'stop', STOPS, 'none');
   const precision = choice(p, 'precision', PRECISIONS, DEFAULT_PRECISION);
+  const simba = simbaFrom(p);
+  const pruned = simba.keepRatio !== undefined || simba.schedule !== undefined;
+  const opts = { maxTokens: num(p, 'max-tokens', MAX_TOKENS, MAX_TOKENS.default), temperature: num(p, 'temperature', TEMPERATURE, TEMPERATURE.default), topK: num(p, 'top-k', SAMPLE_TOP_K, SAMPLE_TOP_K.default), seed: num(p, 'seed', SEED, SEED.default), stop, precision, simba: pruned ? simba : undefined };
+  const text = readDocument(file);
   const s = await openSession(p);
   try {
-    const simba = simbaFrom(p);
-    const pruned = simba.keepRatio !== undefined || simba.schedule !== undefined;
-    const g = await s.generate(text, { maxTokens: num(p, 'max-tokens', 32), temperature: num(p, 'temperature', 0), topK: num(p, 'top-k', 40), seed: num(p, 'seed', 0), stop, precision, simba: pruned ? simba : undefined });
+    const g = await s.generate(text, opts).catch((e: Error) => {
+      // The engine does not know the file: name it.
+      throw e instanceof Error && !e.message.startsWith(file) ? Object.assign(e, { message: `${file}: ${e.message}` }) : e;
+    });
     process.stdout.write(g.text + '\n');
     process.stderr.write(`${g.ids.length} tokens, prefill ${g.prefillMs.toFixed(0)} ms, decode ${g.msPerToken.toFixed(1)} ms/token on ${s.deviceUsed}\n`);
   } finally {

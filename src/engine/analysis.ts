@@ -7,7 +7,8 @@ import type { RunResult } from './run';
 import { klDivergence, topK } from './sampler';
 import { resolveSimbaOptions, runFlops, scheduleCounts } from './simba';
 import { ANALYSIS_SCHEMA, Analysis, AnalyzeOptions as AnalyzeRequest, TokenProb } from '../shared/analysis';
-import { DeviceChoice, TOP_K } from '../shared/options';
+import { DeviceChoice, TOP_K, checkOptional } from '../shared/options';
+import { analysisBytesPerToken, checkRunFits, memoryBudget } from './limits';
 
 export interface AnalyzeOptions extends AnalyzeRequest {
   onProgress?: (tokensDone: number, tokensTotal: number) => void;
@@ -21,21 +22,25 @@ async function describe(e: Engine, logprobs: Float32Array, k: number): Promise<T
 export async function analyze(e: Engine, requested: DeviceChoice, text: string, opts: AnalyzeOptions = {}): Promise<Analysis> {
   const t0 = performance.now();
   const simba = resolveSimbaOptions(opts.simba);
-  const k = opts.topK ?? TOP_K.default;
-  const tokens = await e.tokenize(text, opts.toOffset);
-  if (tokens.length === 0) throw new Error('nothing to analyze: the text before the prediction point has no tokens');
+  const k = checkOptional('topK', TOP_K, opts.topK);
+  const name = opts.source ?? 'the text';
+  const tokens = await e.tokenize(text, opts.toOffset, name);
+  if (tokens.length === 0) throw new Error(`${name}: nothing to analyze: the text before the prediction point has no tokens`);
   const tokenizeMs = performance.now() - t0;
-  const ids = tokens.map((t) => t.id);
   const { checkpoint: ck, model } = e;
   const denseToo = opts.dense ?? true;
   const prunedIsDense = simba.schedule === 'dense' || simba.keepRatio >= 1;
+  // The limit: tokens and memory, checked before any layer runs.
+  const per = analysisBytesPerToken(ck.config, ck.family.activations(ck.config).scores, { dense: denseToo && !prunedIsDense, carry: simba.residual === 'carry', scores: true });
+  checkRunFits(tokens.length, per, memoryBudget(e.memoryBudget), name);
+  const ids = tokens.map((t) => t.id);
   const passes = denseToo && !prunedIsDense ? 2 : 1;
   const progress = (base: number) => (d: number, tot: number) => opts.onProgress?.(Math.round(((base + d / tot) / passes) * ids.length), ids.length);
 
   const p0 = performance.now();
   const pruned = await e.run(ids, simba, { influenceEveryLayer: true, onProgress: progress(0), signal: opts.signal });
   const prefillMs = performance.now() - p0;
-  const prunedLp = await e.lastLogprobs(pruned);
+  const prunedLp = finite(await e.lastLogprobs(pruned), ck.facts.name, 'pruned next-token log-probabilities');
   const dense: RunResult | undefined = prunedIsDense ? pruned : denseToo ? await e.run(ids, { ...simba, schedule: 'dense', keepRatio: 1 }, { onProgress: progress(1), signal: opts.signal }) : undefined;
   throwIfAborted(opts.signal);
 
@@ -60,15 +65,33 @@ export async function analyze(e: Engine, requested: DeviceChoice, text: string, 
     timing: { loadMs: model.loadMs, tokenizeMs, prefillMs, totalMs: 0, layerMs: pruned.layerMs, scoringMs: pruned.scoringMs },
   };
   if (dense) {
-    const denseLp = dense === pruned ? prunedLp : await e.lastLogprobs(dense);
+    const denseLp = dense === pruned ? prunedLp : finite(await e.lastLogprobs(dense), ck.facts.name, 'dense next-token log-probabilities');
     analysis.next.dense = await describe(e, denseLp, k);
     analysis.next.kl = klDivergence(denseLp, prunedLp);
+    if (!Number.isFinite(analysis.next.kl)) throw new NonFiniteError(ck.facts.name, `KL divergence between the dense and pruned next-token distributions is ${analysis.next.kl}`);
     const a = new Set(analysis.next.dense.map((t) => t.id));
     analysis.next.topkAgreement = analysis.next.pruned!.filter((t) => a.has(t.id)).length / k;
     analysis.surprisal = await surprisal(e, dense, ids);
+    const bad = analysis.surprisal.findIndex((v, i) => i > 0 && !Number.isFinite(v));
+    if (bad > 0) throw new NonFiniteError(ck.facts.name, `surprisal of token ${bad} (offset ${tokens[bad].start}) is ${analysis.surprisal[bad]}`);
   }
   analysis.timing.totalMs = performance.now() - t0;
   return analysis;
+}
+
+/** A model whose outputs are NaN or infinite: every number it would report is meaningless. */
+export class NonFiniteError extends Error {
+  constructor(model: string, what: string) {
+    super(`model "${model}" produced non-finite numbers: ${what}; its weights may be corrupt or overflow float32, so no analysis is reported`);
+  }
+}
+
+/** `lp` when every log-probability is finite, else an error naming the model and where. */
+function finite(lp: Float32Array, model: string, what: string): Float32Array {
+  for (let i = 0; i < lp.length; i++) {
+    if (!Number.isFinite(lp[i])) throw new NonFiniteError(model, `${what} contain ${lp[i]} (token id ${i})`);
+  }
+  return lp;
 }
 
 /** -log p(token | prefix) per token from the dense run; the first token has none. */

@@ -9,7 +9,9 @@ import { sample, topK } from './sampler';
 import { resolveSimbaOptions } from './simba';
 import { DecodingState } from './state';
 import type { GenerateOptions as GenerateRequest, Generation } from '../shared/analysis';
+import { MAX_TOKENS, SAMPLE_TOP_K, SEED, TEMPERATURE, checkOptional } from '../shared/options';
 import type { Precision } from '../shared/options';
+import { analysisBytesPerToken, checkRunFits, memoryBudget } from './limits';
 
 export interface GenerateOptions extends GenerateRequest {
   signal?: AbortSignal;
@@ -20,6 +22,16 @@ interface PrefixEntry {
   key: string;
   ids: number[];
   state: DecodingState;
+}
+
+/** The numeric generation options, defaulted and checked against their shared ranges. */
+function checkGenerateOptions(opts: GenerateOptions) {
+  return {
+    max: checkOptional('maxTokens', MAX_TOKENS, opts.maxTokens),
+    temperature: checkOptional('temperature', TEMPERATURE, opts.temperature),
+    sampleTopK: checkOptional('topK', SAMPLE_TOP_K, opts.topK),
+    seed: checkOptional('seed', SEED, opts.seed),
+  };
 }
 
 export class Decoder {
@@ -42,9 +54,13 @@ export class Decoder {
   /** Continue `text`; `reused` says how many tokens' states came from the prefix cache. */
   async generate(text: string, opts: GenerateOptions = {}): Promise<Generation> {
     const e = this.engine;
+    checkGenerateOptions(opts);
+    const simba = resolveSimbaOptions(opts.simba ?? { schedule: 'dense', keepRatio: 1 });
     const ids = (await e.tokenize(text)).map((t) => t.id);
     if (ids.length === 0) throw new Error('nothing to continue: the text has no tokens');
-    const simba = resolveSimbaOptions(opts.simba ?? { schedule: 'dense', keepRatio: 1 });
+    const ck = e.checkpoint;
+    const per = analysisBytesPerToken(ck.config, ck.family.activations(ck.config).scores, { dense: false, carry: simba.residual === 'carry', scores: simba.schedule !== 'dense' && simba.keepRatio < 1 });
+    checkRunFits(ids.length, per, memoryBudget(e.memoryBudget), 'the text to continue');
     const key = JSON.stringify(simba);
     const p0 = performance.now();
     const c = this.prefix;
@@ -85,9 +101,8 @@ export class Decoder {
   /** The decoding loop from a prefill's `state` and next-token `logprobs`; `state` ends where decoding ended. */
   async decodeFrom(state: DecodingState, logprobs: Float32Array, prefillMs: number, opts: GenerateOptions = {}): Promise<Generation> {
     const { model, checkpoint } = this.engine;
-    const max = opts.maxTokens ?? 32;
-    const temperature = opts.temperature ?? 0;
-    const random = mulberry32(opts.seed ?? 0);
+    const { max, temperature, sampleTopK, seed } = checkGenerateOptions(opts);
+    const random = mulberry32(seed);
     const eos = checkpoint.config.eosTokenId ?? 0;
     const ids: number[] = [];
     const chosen: number[] = [];
@@ -105,7 +120,7 @@ export class Decoder {
       dec?.setState(state);
       for (let step = 0; step < max; step++) {
         throwIfAborted(opts.signal);
-        const id = temperature > 0 ? sample(logprobs, temperature, opts.topK ?? 40, random) : topK(logprobs, 1)[0];
+        const id = temperature > 0 ? sample(logprobs, temperature, sampleTopK, random) : topK(logprobs, 1)[0];
         if (opts.stop === 'document' && id === eos) break;
         ids.push(id);
         chosen.push(logprobs[id]);

@@ -7,6 +7,9 @@ import type { LayerScorer } from './families';
 import { Model } from './model';
 import { RunOptions, RunResult, runLayers } from './run';
 import { sessionOptions } from './runtime';
+import { checkDocumentLength } from './document';
+import { clampOffset } from './tokenizer';
+import { THREADS, TO_OFFSET, checkRange } from '../shared/options';
 import type { DeviceChoice, SimbaOptions } from '../shared/options';
 import type { TokenSpan } from '../shared/analysis';
 
@@ -15,6 +18,12 @@ export interface LoadOptions {
   modelDir?: string;
   device?: DeviceChoice;
   threads?: number;
+  /**
+   * Bytes a run may use (activations and results); a longer text is refused before it runs.
+   * Default: the SIMBA_LENS_MEMORY_BUDGET environment variable, else derived from the
+   * machine's memory (limits.ts).
+   */
+  memoryBudget?: number;
 }
 
 export class Engine {
@@ -22,18 +31,27 @@ export class Engine {
     readonly checkpoint: Checkpoint,
     readonly model: Model,
     readonly scorer: LayerScorer,
+    readonly memoryBudget?: number,
   ) {}
 
   static async load(o: LoadOptions = {}): Promise<Engine> {
+    if (o.threads !== undefined) checkRange('threads', THREADS, o.threads);
+    if (o.memoryBudget !== undefined && !(o.memoryBudget > 0)) throw new RangeError(`memoryBudget must be a positive number of bytes, got ${o.memoryBudget}`);
     const ck = Checkpoint.open(o.modelDir ?? bundledModelDir());
     const model = await Model.load(ck, { device: o.device, threads: o.threads });
     const ctx = { provider: model.provider, sessionOptions: sessionOptions(model.provider, o.threads), threads: o.threads ?? os.availableParallelism(), notes: model.deviceNotes };
     const scorer = await ck.family.createScorer(ck.store, ck.config, ctx);
-    return new Engine(ck, model, scorer);
+    return new Engine(ck, model, scorer, o.memoryBudget);
   }
 
-  async tokenize(text: string, toOffset?: number): Promise<TokenSpan[]> {
-    const end = toOffset === undefined ? text.length : Math.max(0, Math.min(text.length, toOffset));
+  /**
+   * Tokens of the text before `toOffset` (the end when omitted; past the end means the end; in
+   * the middle of a surrogate pair means the pair's start). The part is refused when it has more
+   * characters than the engine tokenises (the whole text may be longer).
+   */
+  async tokenize(text: string, toOffset?: number, name = 'the text'): Promise<TokenSpan[]> {
+    const end = toOffset === undefined ? text.length : clampOffset(text, checkRange('toOffset', TO_OFFSET, toOffset));
+    checkDocumentLength(end, name);
     return this.checkpoint.tokenizer.encode(text.slice(0, end));
   }
 

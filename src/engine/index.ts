@@ -11,7 +11,7 @@ export { CheckpointError, CancelledError } from './errors';
 export { resolveSimbaOptions, scheduleCounts, DEFAULT_SIMBA } from './simba';
 export { topK, klDivergence } from './sampler';
 export { mulberry32 } from './random';
-export { readDocument, checkDocumentText, MAX_DOCUMENT_CHARS } from './document';
+export { readDocument, checkDocumentText, checkDocumentLength, decodeDocument, MAX_DOCUMENT_CHARS } from './document';
 export { Engine } from './engine';
 export type { Checkpoint } from './checkpoint';
 export type { Model, LayerOutput } from './model';
@@ -24,3 +24,6 @@ export { evaluate, influenceByDistance, summarize, DEFAULT_METHODS, DISTANCE_BAN
 export type { EvalRow, EvalOptions, DistanceRow, Method } from './evaluate';
 export * from '../shared/analysis';
 export * from '../shared/options';
+export { writeJsonPieces, writeJsonFile } from './jsonStream';
+export { analysisBytesPerToken, checkRunFits, memoryBudget, tokensThatFit } from './limits';
+export type { Budget, PerToken, RunShape } from './limits';

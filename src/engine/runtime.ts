@@ -6,6 +6,21 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import type { DeviceChoice } from '../shared/options';
 
+/**
+ * onnxruntime's telemetry is on by default in its Linux/macOS builds: when its environment is
+ * created (on the first session) it keeps a device id and queues events in a SQLite database under
+ * ~/.cache/Microsoft/DeveloperTools/.onnxruntime and writes /tmp/mat-debug-<pid>.log. The native
+ * library reads ORT_DISABLE_TELEMETRY=1 when the environment is created (not when the module is
+ * loaded), so setting it here, when the engine's runtime module is first evaluated and before
+ * any session exists, turns it off for every program built on the engine: the command line, the
+ * extension's engine process, the bench and the tests. test/engine/privacy.test.ts checks that a
+ * run writes nothing under HOME or TMPDIR.
+ */
+export function disableOrtTelemetry(): void {
+  process.env.ORT_DISABLE_TELEMETRY = '1';
+}
+disableOrtTelemetry();
+
 export type Provider = 'cpu' | 'webgpu' | 'cuda';
 
 export function candidates(requested: DeviceChoice): Provider[] {
@@ -29,6 +44,9 @@ export function ortBinDir(): string {
 /** Why a provider cannot be tried at all on this install, or undefined when it can. */
 export function unavailableReason(p: Provider): string | undefined {
   if (p === 'cpu') return undefined;
+  // Without a Vulkan loader Dawn can only fail, and it prints a warning straight to stderr when it
+  // tries: say why here instead of trying.
+  if (p === 'webgpu' && process.platform === 'linux' && !vulkanLoadable()) return 'webgpu: no Vulkan loader (libvulkan.so.1) on this machine; on Linux WebGPU needs a Vulkan driver: libvulkan.so.1 and a GPU ICD';
   const backends = ort.listSupportedBackends?.() ?? [];
   const b = backends.find((x) => x.name === p);
   if (!b) return `${p}: this onnxruntime-node build has no ${p} execution provider`;
@@ -38,6 +56,20 @@ export function unavailableReason(p: Provider): string | undefined {
     return `cuda: the CUDA provider libraries are not installed (the onnxruntime-node npm package ships without them; on Linux x64 with CUDA 12 and cuDNN 9, run \`ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node\` to fetch them from NuGet into ${ortBinDir()})`;
   }
   return undefined;
+}
+
+let vulkan: boolean | undefined;
+/** Whether the dynamic linker finds libvulkan.so.1 (what Dawn loads on Linux). */
+export function vulkanLoadable(): boolean {
+  if (vulkan !== undefined) return vulkan;
+  try {
+    // Not a Node addon, so this always throws; the message says whether the library was found.
+    process.dlopen({ exports: {} } as NodeJS.Module, 'libvulkan.so.1');
+    vulkan = true;
+  } catch (e) {
+    vulkan = !/cannot open shared object file|No such file/i.test((e as Error).message);
+  }
+  return vulkan;
 }
 
 export function sessionOptions(p: Provider, threads?: number): ort.InferenceSession.SessionOptions {

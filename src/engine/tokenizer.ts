@@ -35,12 +35,14 @@ export class TextTokenizer {
     return new TextTokenizer(tok, tok.getVocabSize(true), maxId);
   }
 
+  /**
+   * Tokens of `text` with UTF-16 offsets that tile it exactly: the first starts at 0, each starts
+   * where the one before ends, the last ends at text.length (byte-level tokens that split one
+   * character share it out: the first token that reaches past a character's end takes it).
+   */
   async encode(text: string): Promise<TokenSpan[]> {
     const enc = await this.tok.encode(text, null, { addSpecialTokens: false });
-    const ids = enc.getIds();
-    const offsets = enc.getOffsets();
-    const toUtf16 = codePointToUtf16(text);
-    return ids.map((id, i) => ({ id, start: toUtf16(offsets[i][0]), end: toUtf16(offsets[i][1]) }));
+    return tileOffsets(text, enc.getIds(), enc.getOffsets());
   }
 
   async decode(ids: number[]): Promise<string> {
@@ -57,9 +59,26 @@ export class TextTokenizer {
   }
 }
 
+/** Whether UTF-16 unit `i` of `text` starts a surrogate pair (a high surrogate followed by a low one). */
+export function isPairStart(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c < 0xd800 || c > 0xdbff || i + 1 >= text.length) return false;
+  const d = text.charCodeAt(i + 1);
+  return d >= 0xdc00 && d <= 0xdfff;
+}
+
+/** `offset` clamped into [0, text.length] and moved off the middle of a surrogate pair to the pair's start. */
+export function clampOffset(text: string, offset: number): number {
+  const o = Math.max(0, Math.min(text.length, Math.floor(offset)));
+  return o > 0 && o < text.length && isPairStart(text, o - 1) ? o - 1 : o;
+}
+
 /**
- * Maps code-point offsets to UTF-16 offsets for one text. Offsets arrive in increasing order
- * almost always, so a forward-moving cursor makes the whole conversion linear.
+ * Maps code-point offsets (as the tokenizers binding counts them: the string reaches Rust as
+ * UTF-8, a lone surrogate becoming one U+FFFD) to UTF-16 offsets for one text. Only a high
+ * surrogate followed by a low one is one code point of two units; a lone surrogate is one of one.
+ * Offsets arrive in increasing order almost always, so a forward-moving cursor makes the whole
+ * conversion linear.
  */
 export function codePointToUtf16(text: string): (cp: number) => number {
   let cp = 0;
@@ -70,10 +89,28 @@ export function codePointToUtf16(text: string): (cp: number) => number {
       u16 = 0;
     }
     while (cp < target && u16 < text.length) {
-      const c = text.charCodeAt(u16);
-      u16 += c >= 0xd800 && c <= 0xdbff && u16 + 1 < text.length ? 2 : 1;
+      u16 += isPairStart(text, u16) ? 2 : 1;
       cp++;
     }
     return u16;
   };
+}
+
+/**
+ * Token spans that tile `text` exactly from the tokenizer's code-point offsets: ends are mapped
+ * to UTF-16, clamped to the text and made non-decreasing; each start is the previous end; the
+ * last end is text.length. Gaps (offsets trimmed of spaces) go to the following token, overlaps
+ * (byte-level pieces of one character) to the first token reaching past the character.
+ */
+export function tileOffsets(text: string, ids: ArrayLike<number>, offsets: ArrayLike<ArrayLike<number>>): TokenSpan[] {
+  const toUtf16 = codePointToUtf16(text);
+  const out: TokenSpan[] = new Array(ids.length);
+  let prev = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const raw = Math.min(text.length, toUtf16(offsets[i][1]));
+    const end = i === ids.length - 1 ? text.length : Math.max(prev, raw);
+    out[i] = { id: ids[i], start: prev, end };
+    prev = end;
+  }
+  return out;
 }
