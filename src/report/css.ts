@@ -45,6 +45,7 @@ export const PANEL_CSS = `
   table.sugg th.n { width: 2em; }
   table.sugg th.pc { width: 7.5em; }
   table.sugg td, table.sugg th { padding: 2px 6px; text-align: left; border-bottom: 1px solid var(--vscode-panel-border); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+  table.sugg th { white-space: normal; vertical-align: bottom; }
   table.sugg td code { display: inline-block; max-width: 100%; overflow: hidden; text-overflow: ellipsis; vertical-align: bottom; }
   table.sugg td.tok { cursor: pointer; }
   table.sugg td.tok:hover { background: var(--vscode-list-hoverBackground, rgba(128,128,128,.15)); }

@@ -1,9 +1,11 @@
 // How a token's text is shown in hovers, the panel and the report: invisible characters made
-// visible and runs of them counted ("␠×12", "⇥×2", "⏎×3"), so a whitespace token can be read
+// visible and runs of them counted ("␣×12", "⇥×2", "⏎×3"), so a whitespace token can be read
 // without counting dots; a byte-level token that is not valid UTF-8 shown as its bytes
 // ("<0xE2 0x80>") or, when its bytes are not known, said to be one.
 
-const SYMBOL: Record<string, string> = { ' ': '␠', '\t': '⇥', '\n': '⏎', '\r': '␍', '\u00a0': '⍽' };
+// ␣ (U+2423) rather than ␠ (U+2420) for a space: common monospace fonts (DejaVu Sans Mono,
+// Consolas) have ␣ and draw ␠ as a missing-glyph box. A lone CR shows as a line break too.
+const SYMBOL: Record<string, string> = { ' ': '␣', '\t': '⇥', '\n': '⏎', '\r': '⏎', '\u00a0': '⍽' };
 
 /** What a token text that is or contains U+FFFD shows when its bytes are not known. */
 export const PARTIAL_UTF8 = 'partial UTF-8 (byte token)';
@@ -15,7 +17,7 @@ export function showBytes(bytes: ArrayLike<number>): string {
 
 /**
  * A token's text for display: each run of one whitespace character as its symbol, with the count
- * when it repeats (" " → "␠", "\n\n\n" → "⏎×3", "\r\n" → "⏎"); the empty string as "∅". A text
+ * when it repeats (" " → "␣", "\n\n\n" → "⏎×3", "\r\n" → "⏎"); the empty string as "∅". A text
  * containing U+FFFD (a partial UTF-8 sequence of a byte-level BPE token) shows its `bytes` when
  * given, else PARTIAL_UTF8.
  */

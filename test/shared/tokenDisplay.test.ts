@@ -3,14 +3,14 @@ import { PARTIAL_UTF8, showBytes, showToken, showTokenInCode } from '../../src/s
 
 describe('shared: token display', () => {
   it('whitespace runs are counted, not drawn as dots', () => {
-    assert.strictEqual(showToken(' '), '␠');
-    assert.strictEqual(showToken(' '.repeat(12)), '␠×12');
+    assert.strictEqual(showToken(' '), '␣');
+    assert.strictEqual(showToken(' '.repeat(12)), '␣×12');
     assert.strictEqual(showToken('\t\t'), '⇥×2');
     assert.strictEqual(showToken('\n\n\n'), '⏎×3');
     assert.strictEqual(showToken('\r\n'), '⏎');
-    assert.strictEqual(showToken('\n    '), '⏎␠×4');
-    assert.strictEqual(showToken(' the'), '␠the');
-    assert.strictEqual(showToken('a b'), 'a␠b');
+    assert.strictEqual(showToken('\n    '), '⏎␣×4');
+    assert.strictEqual(showToken(' the'), '␣the');
+    assert.strictEqual(showToken('a b'), 'a␣b');
     assert.strictEqual(showToken(''), '∅');
     assert.strictEqual(showToken('word'), 'word');
   });
@@ -22,6 +22,6 @@ describe('shared: token display', () => {
     assert.strictEqual(PARTIAL_UTF8, 'partial UTF-8 (byte token)');
   });
   it('inside a Markdown code span backticks are replaced', () => {
-    assert.strictEqual(showTokenInCode('`x` '), "'x'␠");
+    assert.strictEqual(showTokenInCode('`x` '), "'x'␣");
   });
 });
