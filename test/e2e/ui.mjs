@@ -164,7 +164,7 @@ async function editorSelection(page) {
 
 /** Focus the first editor group's editor (the panel is in the second group). */
 async function focusFirstGroup(page) {
-  await page.locator('.monaco-editor .view-lines').first().click({ position: { x: 200, y: 10 } });
+  await page.locator('.editor-group-container .monaco-editor .overflow-guard').first().click({ position: { x: 200, y: 10 } });
 }
 
 /** The webview's document: its scroll and client widths. */
@@ -428,6 +428,9 @@ export const uiTests = [
       await page.keyboard.press('Enter');
       await page.locator('.tab.dirty', { hasText: 'sample.py' }).first().waitFor({ timeout: 10000 });
       await page.keyboard.press('Control+z');
+      // Back to the top of the file, as the next tests expect it (they click its first line).
+      await focusFirstGroup(page);
+      await page.keyboard.press('Control+Home');
     },
   },
   {
