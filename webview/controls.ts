@@ -9,21 +9,13 @@
 import type { OverlayMetric } from '../src/shared/options';
 import { $, h, Select } from './dom';
 import { post, reportMode } from './host';
+import { trackClickValue } from './slider';
 import type { PanelState } from './state';
 
-/** A click on the slider's track moves the value this much towards the click. */
-export const TRACK_STEP = 0.05;
 /** A change is committed (re-run) this long after the last one. */
 export const COMMIT_MS = 400;
 /** Pointer presses farther than this (CSS px) from the thumb's centre are track clicks. */
 const THUMB_SLOP = 10;
-
-/** The value a track click at fraction `at` (0..1 of the track) moves `value` to. */
-export function trackClickValue(value: number, at: number, min: number, max: number, step = TRACK_STEP): number {
-  const target = min + Math.max(0, Math.min(1, at)) * (max - min);
-  const v = target > value ? Math.min(target, value + step) : Math.max(target, value - step);
-  return Math.round(v * 100) / 100;
-}
 
 export function wireControls(state: PanelState): void {
   const slider = $<HTMLInputElement>('keep-ratio');

@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { TRACK_STEP, trackClickValue } from '../../webview/controls';
+import { TRACK_STEP, trackClickValue } from '../../webview/slider';
 import { PanelState } from '../../webview/state';
 import { tinyAnalysis } from '../helpers/analysis';
 
