@@ -1,19 +1,60 @@
 // The header's controls: the keep-ratio slider (re-runs the analysis), the editor overlay's
 // metric and layer, Cancel, the busy indicator and the stale mark. Each writes the panel state and
 // tells the host; the host's settings and busy messages come back through show*/setBusy.
+//
+// The slider re-runs only on an intentional change: dragging shows the value and re-runs on
+// release; a click on the track away from the thumb moves one TRACK_STEP towards the click (not to
+// it); arrow keys move 0.01. Changes are committed COMMIT_MS after the last one, so a few arrow
+// presses start one re-run, and never when the value is the shown analysis's.
 import type { OverlayMetric } from '../src/shared/options';
 import { $, h, Select } from './dom';
 import { post, reportMode } from './host';
+import { trackClickValue } from './slider';
 import type { PanelState } from './state';
+
+/** A change is committed (re-run) this long after the last one. */
+export const COMMIT_MS = 400;
+/** Pointer presses farther than this (CSS px) from the thumb's centre are track clicks. */
+const THUMB_SLOP = 10;
 
 export function wireControls(state: PanelState): void {
   const slider = $<HTMLInputElement>('keep-ratio');
   slider.disabled = reportMode;
-  slider.addEventListener('input', () => { $('keep-ratio-value').textContent = Number(slider.value).toFixed(2); });
-  slider.addEventListener('change', () => {
-    state.keepRatio = Number(slider.value);
+  const shownValue = () => { $('keep-ratio-value').textContent = Number(slider.value).toFixed(2); };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const commit = () => {
+    timer = undefined;
+    const v = Number(slider.value);
+    state.keepRatio = v;
     state.save();
-    post({ type: 'rerun', keepRatio: state.keepRatio });
+    if (state.analysis?.options?.keepRatio === v) return;
+    post({ type: 'rerun', keepRatio: v });
+  };
+  const schedule = () => { clearTimeout(timer); timer = setTimeout(commit, COMMIT_MS); };
+  slider.addEventListener('input', () => { clearTimeout(timer); shownValue(); });
+  slider.addEventListener('change', schedule);
+  // A press on the track away from the thumb: no jump; one step towards it on release.
+  let track: number | undefined;
+  slider.addEventListener('mousedown', (e) => {
+    const r = slider.getBoundingClientRect();
+    const min = Number(slider.min), max = Number(slider.max);
+    const thumbW = 16;
+    const frac = (Number(slider.value) - min) / (max - min);
+    const thumbX = r.left + thumbW / 2 + frac * (r.width - thumbW);
+    if (Math.abs(e.clientX - thumbX) <= THUMB_SLOP) return;
+    e.preventDefault();
+    slider.focus();
+    track = (e.clientX - r.left - thumbW / 2) / Math.max(1, r.width - thumbW);
+  });
+  window.addEventListener('mouseup', () => {
+    if (track == null) return;
+    const at = track;
+    track = undefined;
+    const v = trackClickValue(Number(slider.value), at, Number(slider.min), Number(slider.max));
+    if (v === Number(slider.value)) return;
+    slider.value = String(v);
+    shownValue();
+    schedule();
   });
   $('cancel').addEventListener('click', () => post({ type: 'cancel' }));
   $('overlay-controls').classList.toggle('hidden', reportMode);

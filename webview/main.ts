@@ -15,7 +15,7 @@ import { fillSuggestions } from './charts/suggestions';
 import { fillLayerOptions, setBusy, setStale, showKeepRatio, showOverlaySettings, showProgress, wireControls } from './controls';
 import { $ } from './dom';
 import { api, post, reportMode } from './host';
-import { layout } from './layout';
+import { layout, showEmpty } from './layout';
 import { PanelState } from './state';
 
 const state = new PanelState(api);
@@ -27,15 +27,17 @@ function drawAll(): void {
   if (state.view) for (const c of charts) c.draw();
 }
 
-function showAnalysis(a: Analysis, text: string | undefined, stale = false): void {
+function showAnalysis(a: Analysis, text: string | undefined, stale = false, file?: string): void {
   const t0 = performance.now();
   state.setAnalysis(a, text, stale);
+  state.file = file;
   showKeepRatio(state);
   fillLayerOptions(state, state.view!.layers);
   $('empty').classList.add('hidden');
   $('content').classList.remove('hidden');
   setStale(state, stale);
   fillFacts(state);
+  if (file) $('source').textContent = file;
   fillSuggestions(state);
   drawAll();
   state.save();
@@ -53,7 +55,7 @@ window.addEventListener('message', (e) => {
   const m = parseToWebview(e.data);
   if (!m) return;
   switch (m.type) {
-    case 'analysis': showAnalysis(m.analysis, m.text, m.stale); break;
+    case 'analysis': showAnalysis(m.analysis, m.text, m.stale, m.file); break;
     case 'progress': showProgress(state, m.done, m.total); break;
     case 'busy': setBusy(state, m.busy, m.label); break;
     case 'stale': setStale(state, m.stale); break;
@@ -66,6 +68,10 @@ window.addEventListener('message', (e) => {
     case 'error': $('progress-text').textContent = m.message; break;
     case 'clear':
       state.clear();
+      state.file = m.file;
+      showEmpty(m.file);
+      setStale(state, false);
+      $('source').textContent = m.file ?? '';
       $('empty').classList.remove('hidden'); $('content').classList.add('hidden');
       break;
   }

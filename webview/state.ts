@@ -5,6 +5,7 @@
 import type { Analysis } from '../src/shared/analysis';
 import { AnalysisView } from '../src/shared/analysisView';
 import { isOneOf, OVERLAY_METRICS, OverlayMetric } from '../src/shared/options';
+import { showToken } from '../src/shared/tokenDisplay';
 
 interface Store { getState(): unknown; setState(s: unknown): void }
 
@@ -17,6 +18,11 @@ export class PanelState {
   view?: AnalysisView;
   /** The analysed text, for token labels (the report embeds it up to the prediction point). */
   text?: string;
+  /** The document shown (its name), when the host says. */
+  file?: string;
+  /** The keyboard's token cursor in the heatmap (token, layer); -1 = not placed yet. */
+  cursor = -1;
+  cursorLayer = -1;
   busy = false;
   stale = false;
   /** Heatmap view window: tokens [t0, t1). */
@@ -43,9 +49,27 @@ export class PanelState {
     // A restored window applies only to an analysis of the same length.
     const n = this.view.tokens;
     if (!(this.t1 > this.t0) || this.t1 > n || this.tokens !== n) this.resetWindow();
+    if (this.cursor >= n) this.cursor = -1;
+    if (this.cursorLayer >= this.view.layers) this.cursorLayer = -1;
+  }
+
+  /**
+   * Move the keyboard cursor by dt tokens and dl layers (placed at the window's middle, top layer,
+   * the first time) and keep it inside the view window, panning the window when it leaves it.
+   */
+  moveCursor(dt: number, dl: number): void {
+    const v = this.view;
+    if (!v || !v.tokens) return;
+    if (this.cursor < 0) { this.cursor = Math.floor((this.t0 + this.t1) / 2); this.cursorLayer = v.layers - 1; dt = 0; dl = 0; }
+    this.cursor = Math.max(0, Math.min(v.tokens - 1, this.cursor + dt));
+    this.cursorLayer = Math.max(0, Math.min(v.layers - 1, (this.cursorLayer < 0 ? v.layers - 1 : this.cursorLayer) + dl));
+    const w = this.t1 - this.t0;
+    if (this.cursor < this.t0) { this.t0 = this.cursor; this.t1 = this.t0 + w; }
+    else if (this.cursor >= this.t1) { this.t1 = this.cursor + 1; this.t0 = this.t1 - w; }
   }
 
   clear(): void {
+    this.cursor = -1;
     this.analysis = undefined;
     this.view = undefined;
     this.text = undefined;
@@ -63,11 +87,12 @@ export class PanelState {
     this.store?.setState(s as Persisted);
   }
 
-  /** Token i's text, quoted and cut to 40 characters; its id when the text is not known. */
+  /** Token i's text as showToken displays it, quoted and cut to 40 characters; its id when the text is not known. */
   tokenLabel(i: number): string {
     const t = this.analysis?.tokens[i];
     if (!t) return '';
-    const s = this.text != null ? this.text.slice(t.start, t.end) : `id ${t.id}`;
-    return JSON.stringify(s.length > 40 ? s.slice(0, 40) + '…' : s);
+    if (this.text == null || t.end > this.text.length) return `id ${t.id}`;
+    const s = showToken(this.text.slice(t.start, t.end));
+    return `“${s.length > 40 ? s.slice(0, 40) + '…' : s}”`;
   }
 }

@@ -51,12 +51,11 @@ export class Ctx implements vscode.Disposable {
       onInsert: (text) => void this.insert(text),
       onRerun: (keepRatio) => void this.rerun(keepRatio),
       onCancel: () => this.runner.cancel(),
-      onAnalyze: () => {
-        const ed = this.lastEditor() ?? vscode.window.visibleTextEditors[0];
-        if (ed) void this.runner.analyze(ed.document);
-      },
+      onAnalyze: () => void this.panelDocument().then((doc) => doc && this.runner.analyze(doc)),
       onOverlay: (metric, layer) => this.setView({ metric, layer }, false),
       settings: () => ({ ...this.view }),
+      analysed: () => this.store.lastUri ? { key: this.store.lastUri, name: vscode.workspace.asRelativePath(vscode.Uri.parse(this.store.lastUri)) } : undefined,
+      onReady: () => this.followEditor(),
     });
     this.completions = new SimbaInlineCompletions(this.engine, this.config, (l) => this.out.appendLine(l));
     this.status = new StatusBar(this);
@@ -67,8 +66,9 @@ export class Ctx implements vscode.Disposable {
       }),
       vscode.languages.registerInlineCompletionItemProvider(SELECTOR, this.completions),
       vscode.window.onDidChangeVisibleTextEditors(() => this.refreshEditors()),
+      vscode.window.onDidChangeActiveTextEditor((ed) => this.followEditor(ed)),
       vscode.workspace.onDidChangeConfiguration((e) => this.onConfig(e)),
-      this.store.onDidBecomeStale((key) => { if (key === this.store.lastUri) this.panel.setStale(true); this.status.update(); }),
+      this.store.onDidBecomeStale((key) => { if (key === (this.panel.shownUri ?? this.store.lastUri)) this.panel.setStale(true); this.status.update(); }),
       this.engine.onState(() => this.status.update()),
       this.engine.onDidCrash(({ why, restarting }) => {
         if (!restarting) void vscode.window.showErrorMessage(`Simba engine keeps stopping (${why}); not restarting it again. Run "Simba: Restart Engine" to try again.`);
@@ -117,15 +117,33 @@ export class Ctx implements vscode.Disposable {
     return vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.store.lastUri);
   }
 
+  // ---- the panel follows the active text editor; its actions apply to the document it shows ----
+
+  /** Show the active text editor's document in the panel (its analysis, or "none yet"). */
+  followEditor(ed = vscode.window.activeTextEditor ?? (this.panel.shownUri ? undefined : this.lastEditor())): void {
+    if (!ed || (ed.document.uri.scheme !== 'file' && ed.document.uri.scheme !== 'untitled')) return;
+    const key = ed.document.uri.toString();
+    const r = this.store.get(key);
+    this.panel.showDocument({ key, name: vscode.workspace.asRelativePath(ed.document.uri) },
+      r && { analysis: r.analysis, text: r.text.slice(0, r.analysis.predictionOffset), stale: r.stale });
+  }
+
+  /** The document the panel shows (opened if needed), else the one analysed last. */
+  private async panelDocument(): Promise<vscode.TextDocument | undefined> {
+    const key = this.panel.shownUri ?? this.store.lastUri;
+    if (!key) return vscode.window.visibleTextEditors[0]?.document;
+    return vscode.workspace.textDocuments.find((d) => d.uri.toString() === key) ?? vscode.workspace.openTextDocument(vscode.Uri.parse(key)).then((d) => d, () => undefined);
+  }
+
   private async rerun(keepRatio: number): Promise<void> {
-    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === this.store.lastUri);
+    const doc = await this.panelDocument();
     if (!doc) return;
     this.view = { ...this.view, keepRatio };
     await this.runner.analyze(doc, { toOffset: AnalysisStore.offsetIn(this.store.get(doc.uri), doc) });
   }
 
   private async reveal(offset: number): Promise<void> {
-    const key = this.store.lastUri;
+    const key = this.panel.shownUri ?? this.store.lastUri;
     if (!key) return;
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(key));
     const ed = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
@@ -138,7 +156,8 @@ export class Ctx implements vscode.Disposable {
   }
 
   private async insert(text: string): Promise<void> {
-    let ed = this.lastEditor() ?? vscode.window.activeTextEditor;
+    const key = this.panel.shownUri;
+    let ed = (key ? vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === key) : undefined) ?? this.lastEditor() ?? vscode.window.activeTextEditor;
     if (!ed) return;
     ed = await vscode.window.showTextDocument(ed.document, { viewColumn: ed.viewColumn, preserveFocus: false });
     const pos = ed.selection.active;

@@ -2,14 +2,13 @@
 // analysis's AnalysisView, whose per-layer rows are built once, not on every hover) and the
 // suggestions at the prediction point.
 import * as vscode from 'vscode';
+import { formatLog10Value } from '../shared/format';
 import { showTokenInCode } from '../shared/tokenDisplay';
 import type { DocResult } from './store';
 
 const BARS = '▁▂▃▄▅▆▇█';
 /** Layers listed by value after the bars. */
 const LISTED_LAYERS = 12;
-
-function fmt(v: number): string { return Math.abs(v) >= 100 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : v.toFixed(2); }
 
 /** Markdown for the hover of token i (`text` is its text in the document). */
 export function tokenHoverMarkdown(r: DocResult, i: number, text: string): vscode.MarkdownString {
@@ -30,11 +29,14 @@ export function tokenHoverMarkdown(r: DocResult, i: number, text: string): vscod
   const per = view.tokenInfluence(i);
   const fin = per.filter(Number.isFinite);
   if (fin.length) {
-    const lo = Math.min(...fin), hi = Math.max(...fin);
-    const bars = per.map((v) => (Number.isFinite(v) ? BARS[Math.min(7, Math.floor(((v - lo) / (hi - lo || 1)) * 7.999))] : '·')).join('');
-    md.appendMarkdown(`- influence per layer: \`${bars}\`\n`);
-    const listed = per.map((v, l) => (Number.isFinite(v) ? `L${l}: ${fmt(v)}` : '')).filter(Boolean);
-    md.appendMarkdown(`  (${listed.slice(0, LISTED_LAYERS).join(', ')}${fin.length > LISTED_LAYERS ? ', …' : ''})\n`);
+    // Bars on the same log₁₀ scale as the numbers (raw scores span many decades).
+    const lg = (v: number) => Math.log10(Math.max(v, 1e-300));
+    const lo = Math.min(...fin.map(lg)), hi = Math.max(...fin.map(lg));
+    const bars = per.map((v) => (Number.isFinite(v) ? BARS[Math.min(7, Math.floor(((lg(v) - lo) / (hi - lo || 1)) * 7.999))] : '·')).join('');
+    md.appendMarkdown(`- influence per layer (log scale): \`${bars}\`\n`);
+    // One scale everywhere (src/shared/format.ts): log₁₀ of the raw score, named once.
+    const listed = per.map((v, l) => (Number.isFinite(v) ? `L${l} ${formatLog10Value(v)}` : '')).filter(Boolean);
+    md.appendMarkdown(`  (log₁₀: ${listed.slice(0, LISTED_LAYERS).join(', ')}${fin.length > LISTED_LAYERS ? ', …' : ''})\n`);
   }
   const next = a.next.pruned ?? a.next.dense;
   if (next?.length) {

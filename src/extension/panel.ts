@@ -1,5 +1,7 @@
 // The Simba Lens panel host: one WebviewPanel with a strict CSP; the webview keeps its view
-// state with setState and the host sends the last analysis again whenever it is (re)created.
+// state with setState and the host sends what it shows again whenever it is (re)created.
+// The panel follows the active text editor (showDocument): it shows that document's analysis, or
+// that it has none yet; its re-runs, reveals and inserts apply to the document it shows.
 import * as vscode from 'vscode';
 import type { Analysis } from '../shared/analysis';
 import { shellHtml, randomNonce } from '../report';
@@ -15,12 +17,23 @@ export interface PanelHandlers {
   onOverlay(metric: OverlayMetric, layer: number): void;
   /** The view state (keep ratio, overlay metric and layer), sent to the webview when it (re)loads. */
   settings(): { keepRatio: number; metric: OverlayMetric; layer: number };
+  /** The document an analysis that just finished is of (the one analysed last). */
+  analysed?(): PanelDoc | undefined;
+  /** Called when the webview (re)loads, before it is sent what the panel shows: follow the editor. */
+  onReady?(): void;
 }
+
+/** A document as the panel knows it: its URI as a string (the store's key) and its name. */
+export interface PanelDoc { key: string; name: string }
+
+export interface PanelResult { analysis: Analysis; text?: string; stale?: boolean }
 
 export class SimbaPanel implements vscode.Disposable {
   static readonly viewType = 'simba.panel';
   private panel?: vscode.WebviewPanel;
-  private last?: { analysis: Analysis; text?: string; stale?: boolean };
+  private last?: PanelResult;
+  /** The document the panel shows (its analysis is `last`; none when `last` is undefined). */
+  private shown?: PanelDoc;
   private busy?: { busy: boolean; label?: string };
   private ready = false;
   private readonly disposables: vscode.Disposable[] = [];
@@ -34,6 +47,8 @@ export class SimbaPanel implements vscode.Disposable {
 
   get visible(): boolean { return !!this.panel?.visible; }
   get isOpen(): boolean { return !!this.panel; }
+  /** The key of the document the panel shows, if any. */
+  get shownUri(): string | undefined { return this.shown?.key; }
 
   show(preserveFocus = false): void {
     if (this.panel) { this.panel.reveal(undefined, preserveFocus); return; }
@@ -63,8 +78,9 @@ export class SimbaPanel implements vscode.Disposable {
     switch (m.type) {
       case 'ready':
         this.ready = true;
+        this.handlers.onReady?.();
         this.post({ type: 'settings', ...this.handlers.settings() });
-        if (this.last) this.post({ type: 'analysis', ...this.last });
+        this.sendShown();
         if (this.busy) this.post({ type: 'busy', ...this.busy });
         break;
       case 'reveal': this.handlers.onReveal(m.offset); break;
@@ -80,9 +96,29 @@ export class SimbaPanel implements vscode.Disposable {
     if (this.panel && this.ready) void this.panel.webview.postMessage(m);
   }
 
+  private sendShown(): void {
+    if (this.last) this.post({ type: 'analysis', ...this.last, file: this.shown?.name });
+    else if (this.shown) this.post({ type: 'clear', file: this.shown.name });
+  }
+
+  /** Show a document: its analysis, or (r undefined) that it has none yet. Unchanged: nothing sent. */
+  showDocument(doc: PanelDoc, r?: PanelResult): void {
+    if (this.shown?.key === doc.key && this.last?.analysis === r?.analysis && !!this.last?.stale === !!r?.stale) return;
+    this.shown = doc;
+    this.last = r && { ...r, stale: !!r.stale };
+    this.sendShown();
+  }
+
+  /**
+   * A finished analysis (of the document analysed last): shown when the panel shows that document
+   * or none yet; an analysis of another document (a background re-run) does not replace it.
+   */
   setAnalysis(analysis: Analysis, text?: string, stale = false): void {
+    const doc = this.handlers.analysed?.();
+    if (doc && this.shown && doc.key !== this.shown.key) return;
+    if (doc) this.shown = doc;
     this.last = { analysis, text, stale };
-    this.post({ type: 'analysis', analysis, text, stale });
+    this.sendShown();
   }
 
   setBusy(busy: boolean, label?: string): void {
@@ -95,9 +131,10 @@ export class SimbaPanel implements vscode.Disposable {
     this.post({ type: 'stale', stale });
   }
 
+  /** The shown document's analysis is gone (Clear): say it has none. */
   clear(): void {
     this.last = undefined;
-    this.post({ type: 'clear' });
+    this.post(this.shown ? { type: 'clear', file: this.shown.name } : { type: 'clear' });
   }
 
   dispose(): void {

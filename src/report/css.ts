@@ -24,32 +24,45 @@ export const PANEL_CSS = `
   header { position: sticky; top: 0; z-index: 2; background: var(--vscode-editor-background); padding: 8px 0 6px;
     display: flex; flex-wrap: wrap; gap: 12px; align-items: center; border-bottom: 1px solid var(--vscode-panel-border); }
   header h1 { font-size: 1.1em; margin: 0 8px 0 0; font-weight: 600; }
+  header > * { min-width: 0; max-width: 100%; }
+  #source { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  .stale { white-space: nowrap; }
   .muted { color: var(--vscode-descriptionForeground); }
   section { margin-top: 14px; }
   section h2 { font-size: 1em; font-weight: 600; margin: 0 0 6px; }
   .canvas-wrap { position: relative; width: 100%; border: 1px solid var(--vscode-panel-border); }
   canvas { display: block; width: 100%; }
+  canvas:focus-visible, td.tok:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
   #heatmap { height: 260px; cursor: crosshair; }
   #highway { height: 240px; cursor: pointer; }
   #retention { height: 120px; }
   .readout { min-height: 1.4em; font-family: var(--vscode-editor-font-family); white-space: pre; overflow: hidden; text-overflow: ellipsis; }
   .row { display: flex; gap: 16px; flex-wrap: wrap; }
   .col { flex: 1 1 200px; min-width: 190px; }
-  table.sugg { border-collapse: collapse; margin-top: 4px; }
-  table.sugg td, table.sugg th { padding: 2px 6px; text-align: left; border-bottom: 1px solid var(--vscode-panel-border); white-space: nowrap; }
-  table.sugg td code { display: inline-block; max-width: 14em; overflow: hidden; text-overflow: ellipsis; vertical-align: bottom; }
+  .sugg-wrap { max-width: 100%; overflow-x: auto; }
+  /* Fixed layout, full width: the token columns share what the #/p columns leave; long tokens are cut with an ellipsis. */
+  table.sugg { border-collapse: collapse; margin-top: 4px; width: 100%; max-width: 36em; table-layout: fixed; }
+  table.sugg th.n { width: 2em; }
+  table.sugg th.pc { width: 7.5em; }
+  table.sugg td, table.sugg th { padding: 2px 6px; text-align: left; border-bottom: 1px solid var(--vscode-panel-border); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+  table.sugg th { white-space: normal; vertical-align: bottom; }
+  table.sugg td code { display: inline-block; max-width: 100%; overflow: hidden; text-overflow: ellipsis; vertical-align: bottom; }
   table.sugg td.tok { cursor: pointer; }
   table.sugg td.tok:hover { background: var(--vscode-list-hoverBackground, rgba(128,128,128,.15)); }
   table.sugg td.p { font-variant-numeric: tabular-nums; }
   table.sugg code { font-family: var(--vscode-editor-font-family); }
   .bar { display: inline-block; height: 8px; background: var(--vscode-textLink-foreground); vertical-align: middle; }
   .shared { font-weight: 600; }
-  dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0; }
+  dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 2px 12px; margin: 0; }
   dl.facts dt { color: var(--vscode-descriptionForeground); }
-  dl.facts dd { margin: 0; }
-  .legend { display: flex; align-items: center; gap: 2px; }
-  .legend span.sw { width: 18px; height: 12px; display: inline-block; }
-  .slider { display: flex; align-items: center; gap: 6px; }
+  dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+  .legend { display: flex; flex-wrap: wrap; align-items: center; gap: 2px; margin-top: 4px; font-size: 0.9em; }
+  .legend .ramp { display: inline-flex; border: 1px solid var(--vscode-foreground); }
+  .legend span.sw { width: 16px; height: 10px; display: inline-block; }
+  .slider { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; min-width: 0; }
+  .slider vscode-single-select { min-width: 0; max-width: 100%; }
+  .main-col, .side-col { min-width: 0; }
+  body.report .live-only { display: none !important; }
   input[type=range] { accent-color: var(--vscode-button-background); width: 140px; }
   #empty { margin-top: 40px; text-align: center; }
   .empty-action { margin-top: 12px; }

@@ -38,7 +38,7 @@ export function shellHtml(o: ShellOptions): string {
 <title>${escapeHtml(o.title ?? 'Simba Lens')}</title>
 <style nonce="${o.nonce}">${o.analysis ? reportThemeCss() : ''}${PANEL_CSS}</style>
 </head>
-<body>
+<body${o.analysis ? ' class="report"' : ''}>
 <div id="app"></div>
 ${data}
 ${script}

@@ -5,13 +5,15 @@ import { KEEP_RATIO, OVERLAY_METRICS, OverlayMetric, isOneOf } from './options';
 
 /** Extension host -> webview. */
 export type ToWebview =
-  | { type: 'analysis'; analysis: Analysis; /** The analysed text, for token labels. */ text?: string; stale?: boolean }
+  | { type: 'analysis'; analysis: Analysis; /** The analysed text, for token labels. */ text?: string; stale?: boolean;
+      /** The document it is of (its workspace-relative name), as the panel names it. */ file?: string }
   | { type: 'progress'; done: number; total: number }
   | { type: 'busy'; busy: boolean; label?: string }
   | { type: 'stale'; stale: boolean }
   | { type: 'settings'; keepRatio: number; metric: OverlayMetric; layer: number }
   | { type: 'error'; message: string }
-  | { type: 'clear' };
+  /** No analysis to show: of `file` (the active editor's document) when given. */
+  | { type: 'clear'; file?: string };
 
 /** Webview -> extension host. */
 export type FromWebview =
@@ -20,7 +22,7 @@ export type FromWebview =
   | { type: 'insert'; text: string }
   | { type: 'rerun'; keepRatio: number }
   | { type: 'cancel' }
-  /** Analyze the document shown beside the panel (or the last analysed one). */
+  /** Analyze the document the panel shows (the active editor's, or the last analysed one). */
   | { type: 'analyze' }
   /** Change the editor overlay: metric, and the layer for influence (-1 = last). */
   | { type: 'overlay'; metric: OverlayMetric; layer: number };
@@ -46,13 +48,13 @@ export function parseToWebview(m: unknown): ToWebview | undefined {
   if (!m || typeof m !== 'object') return undefined;
   const o = m as Record<string, unknown>;
   switch (o.type) {
-    case 'analysis': return o.analysis && typeof o.analysis === 'object' && Array.isArray((o.analysis as Analysis).tokens) ? o as ToWebview : undefined;
+    case 'analysis': return o.analysis && typeof o.analysis === 'object' && Array.isArray((o.analysis as Analysis).tokens) && (o.file == null || typeof o.file === 'string') ? o as ToWebview : undefined;
     case 'progress': return num(o.done) && num(o.total) ? o as ToWebview : undefined;
     case 'busy': return typeof o.busy === 'boolean' ? o as ToWebview : undefined;
     case 'stale': return typeof o.stale === 'boolean' ? o as ToWebview : undefined;
     case 'settings': return num(o.keepRatio) && num(o.layer) && isOneOf(OVERLAY_METRICS, o.metric) ? o as ToWebview : undefined;
     case 'error': return typeof o.message === 'string' ? o as ToWebview : undefined;
-    case 'clear': return { type: 'clear' };
+    case 'clear': return typeof o.file === 'string' && o.file.length <= 4096 ? { type: 'clear', file: o.file } : { type: 'clear' };
     default: return undefined;
   }
 }

@@ -150,6 +150,54 @@ async function readPanel(page) {
   return f.locator('body').evaluate(panelDom);
 }
 
+// ---- panel helpers (the panel's own tests below) ----------------------------------------------
+
+/** The first editor's cursor and selection, read from its DOM: active line, cursor offset, selections. */
+async function editorSelection(page) {
+  return page.evaluate(() => {
+    const ed = document.querySelector('.editor-group-container .monaco-editor');
+    const cur = ed?.querySelector('.cursors-layer .cursor');
+    const line = ed?.querySelector('.line-numbers.active-line-number')?.textContent;
+    return `line ${line} cursor ${cur?.style.top}/${cur?.style.left} selected ${ed?.querySelectorAll('.selected-text').length ?? 0}`;
+  });
+}
+
+/** Focus the first editor group's editor (the panel is in the second group). */
+async function focusFirstGroup(page) {
+  await page.locator('.editor-group-container .monaco-editor .overflow-guard').first().click({ position: { x: 200, y: 10 } });
+}
+
+/** The webview's document: its scroll and client widths. */
+async function panelWidths(page) {
+  return webview(page).locator('body').evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+}
+
+/** Resize the browser window until the panel is about `target` CSS px wide; returns its width. */
+async function resizePanelTo(page, target) {
+  let vp = page.viewportSize();
+  let w = (await panelWidths(page)).client;
+  for (let k = 0; k < 6 && Math.abs(w - target) > 15; k++) {
+    // The editor groups share the window's growth: the panel gets about half of it.
+    vp = { width: Math.max(400, Math.round(vp.width + 2 * (target - w))), height: vp.height };
+    await page.setViewportSize(vp);
+    await until(async () => (await panelWidths(page)).client !== w, 3000, 'panel resized').catch(() => {});
+    await new Promise((r) => setTimeout(r, 400));
+    w = (await panelWidths(page)).client;
+  }
+  return w;
+}
+
+/** Tab through the panel (from its title) until `pred(activeElement)` holds; false after 40 tabs. */
+async function tabTo(page, test) {
+  const f = webview(page);
+  await f.locator('header h1').click();
+  for (let k = 0; k < 40; k++) {
+    await page.keyboard.press('Tab');
+    if (await f.locator('body').evaluate(test)) return true;
+  }
+  return false;
+}
+
 export const uiTests = [
   {
     name: 'workbench loads and Simba Lens activates',
@@ -259,23 +307,152 @@ export const uiTests = [
       await page.keyboard.press('Control+Enter');
       await until(async () => !(await page.locator(WEBVIEW).isVisible()), 10000, 'panel hidden');
       await command(page, 'Simba: Show Highway Panel');
+      // The panel follows the active editor: notes.md (no analysis) until sample.py is focused again.
+      await focusFirstGroup(page);
       await until(async () => (await readPanel(page)).view === view, 20000, `zoom ${view} restored`);
       await page.keyboard.press('Escape');
       await webview(page).locator('#heatmap').dblclick();
     },
   },
   {
-    name: 'keep-ratio slider re-runs the analysis',
+    name: 'the panel follows the active editor: another file says it has no analysis, back to the first shows it',
+    fn: async ({ page, shots }) => {
+      const f = webview(page);
+      await focusFirstGroup(page);
+      await openFile(page, 'notes.md');
+      await until(async () => /No analysis of notes\.md yet/.test(await f.locator('#empty-text').textContent()), 15000, '"no analysis of notes.md"');
+      if (!(await f.locator('#analyze-empty', { hasText: 'Analyze notes.md' }).isVisible())) throw new Error('no "Analyze notes.md" button');
+      if (await f.locator('#content').isVisible()) throw new Error('the analysis of sample.py still shown');
+      await page.locator(WEBVIEW).screenshot({ path: path.join(shots, 'panel-no-analysis.png') });
+      await openFile(page, 'sample.py');
+      await until(async () => (await readPanel(page)).tokens > 0 && (await f.locator('#source').textContent()) === 'sample.py', 15000, 'sample.py shown again');
+    },
+  },
+  {
+    name: 'double-click in the heatmap resets the zoom without moving the editor cursor',
+    fn: async ({ page }) => {
+      const f = webview(page);
+      await focusFirstGroup(page);
+      const sel = await editorSelection(page);
+      const c = f.locator('#heatmap');
+      await c.hover();
+      for (let i = 0; i < 3; i++) await page.mouse.wheel(0, -200);
+      const { view, tokens } = await readPanel(page);
+      if (view === `0-${tokens}`) throw new Error(`not zoomed: ${view}`);
+      const box = await c.boundingBox();
+      await c.dblclick({ position: { x: Math.round(box.width * 0.3), y: Math.round(box.height / 2) } });
+      await until(async () => (await readPanel(page)).view === `0-${tokens}`, 5000, 'zoom reset');
+      await page.waitForTimeout(1200);
+      const after = await editorSelection(page);
+      if (after !== sel) throw new Error(`the editor cursor moved: ${sel} -> ${after}`);
+    },
+  },
+  {
+    name: 'keep-ratio slider: a track click does not jump or re-run until release; dragging re-runs on release',
     timeout: 180000,
     fn: async ({ page }) => {
       const f = webview(page);
       const before = await readPanel(page);
       const slider = f.locator('#keep-ratio');
       const box = await slider.boundingBox();
-      await slider.click({ position: { x: Math.round(box.width * 0.6), y: Math.round(box.height / 2) } });
-      const after = await until(async () => { const r = await readPanel(page); return r.rendered > before.rendered && r.keepRatio !== before.keepRatio ? r : undefined; }, 150000, 're-rendered analysis');
+      const value = async () => f.locator('#keep-ratio-value').textContent();
+      const v0 = Number(await value());
+      // Press on the track at 60 %: nothing moves and nothing runs while the button is down.
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.waitForTimeout(1000);
+      let now = await readPanel(page);
+      if (Number(await value()) !== v0 || now.rendered !== before.rendered || now.busy === 'true') throw new Error(`pressing the track changed ${v0} -> ${await value()} or re-ran`);
+      await page.mouse.up();
+      // Released: one small step towards the click, then one re-run of the shown document.
+      const stepped = await until(async () => { const r = await readPanel(page); return r.rendered > before.rendered && r.keepRatio !== before.keepRatio ? r : undefined; }, 120000, 're-run after release');
+      if (!(Math.abs(Number(stepped.keepRatio) - (v0 + 0.05)) < 0.011)) throw new Error(`a track click moved ${v0} -> ${stepped.keepRatio}`);
+      if ((await f.locator('#source').textContent()) !== 'sample.py') throw new Error('the re-run is not of the shown document');
+      // Drag the thumb to about 0.6: the value shows while dragging, the re-run starts on release.
+      const frac = (Number(stepped.keepRatio) - 0.02) / 0.98;
+      await page.mouse.move(box.x + 8 + frac * (box.width - 16), box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + 8 + 0.59 * (box.width - 16), box.y + box.height / 2, { steps: 8 });
+      await page.waitForTimeout(1000);
+      now = await readPanel(page);
+      const dragging = Number(await value());
+      if (!(dragging > 0.5) || now.rendered !== stepped.rendered || now.busy === 'true') throw new Error(`while dragging: value ${dragging}, rendered ${now.rendered}, busy ${now.busy}`);
+      await page.mouse.up();
+      const after = await until(async () => { const r = await readPanel(page); return r.rendered > stepped.rendered ? r : undefined; }, 150000, 're-rendered analysis');
       if (!(Number(after.keepRatio) > 0.4)) throw new Error(`keep ratio ${after.keepRatio}`);
       if (!(after.highway > before.highway)) throw new Error(`highway tokens ${before.highway} -> ${after.highway}`);
+    },
+  },
+  {
+    name: 'a re-run from the panel analyses the document it shows, not the one analysed last',
+    timeout: 150000,
+    fn: async ({ page }) => {
+      const f = webview(page);
+      await focusFirstGroup(page);
+      await openFile(page, 'notes.md');
+      await until(async () => /notes\.md/.test(await f.locator('#empty-text').textContent()), 15000, 'notes.md shown');
+      // Arrow keys on the slider: a few presses, one re-run (of notes.md).
+      if (!(await tabTo(page, () => document.activeElement?.id === 'keep-ratio'))) throw new Error('Tab never reached the slider');
+      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('ArrowLeft');
+      await until(async () => (await f.locator('#content').isVisible()) && (await f.locator('#source').textContent()) === 'notes.md', 90000, 'notes.md analysed');
+      const p = await readPanel(page);
+      if (!(p.tokens > 0 && p.tokens < 100)) throw new Error(`notes.md tokens ${p.tokens}`);
+      await focusFirstGroup(page);
+      await openFile(page, 'sample.py');
+      await until(async () => (await f.locator('#source').textContent()) === 'sample.py' && (await readPanel(page)).tokens > 100, 15000, 'sample.py shown again');
+    },
+  },
+  {
+    name: 'keyboard: Tab to the heatmap, arrows move the token cursor, Enter reveals; Tab to a suggestion, Enter inserts',
+    fn: async ({ page }) => {
+      const f = webview(page);
+      await focusFirstGroup(page);
+      await page.keyboard.press('ArrowRight');
+      if (!(await tabTo(page, () => document.activeElement?.id === 'heatmap'))) throw new Error('Tab never reached the heatmap');
+      const label = await f.locator('#heatmap').getAttribute('aria-label');
+      if (!/^Influence heatmap: /.test(label ?? '')) throw new Error(`heatmap label ${label}`);
+      const read = async () => /^token (\d+) /.exec(await f.locator('#heatmap-readout').textContent())?.[1];
+      await page.keyboard.press('ArrowRight');
+      const t1 = await until(read, 5000, 'read-out of the cursor token');
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('ArrowRight');
+      const t2 = await read();
+      if (Number(t2) !== Number(t1) + 2) throw new Error(`arrows moved ${t1} -> ${t2}`);
+      if (!/layer \d+ · (influence log₁₀|pruned)/.test(await f.locator('#heatmap-readout').textContent())) throw new Error('read-out without the log₁₀ influence');
+      await page.keyboard.press('Enter');
+      await until(async () => !/selected 0$/.test(await editorSelection(page)), 10000, 'token selected in the editor');
+      // A suggestion: focusable, Enter inserts it at the cursor.
+      await focusFirstGroup(page);
+      if (!(await tabTo(page, () => document.activeElement?.matches('#sugg td.tok')))) throw new Error('Tab never reached a suggestion');
+      await page.keyboard.press('Enter');
+      await page.locator('.tab.dirty', { hasText: 'sample.py' }).first().waitFor({ timeout: 10000 });
+      await page.keyboard.press('Control+z');
+      // Back to the top of the file, as the next tests expect it (they click its first line).
+      await focusFirstGroup(page);
+      await page.keyboard.press('Control+Home');
+    },
+  },
+  {
+    name: 'the panel has no horizontal overflow at 600 px and 1,400 px',
+    timeout: 90000,
+    fn: async ({ page, shots, log }) => {
+      const vp = page.viewportSize();
+      try {
+        for (const target of [600, 1400]) {
+          const w = await resizePanelTo(page, target);
+          await readPanel(page);
+          await page.waitForTimeout(500);
+          const { scroll, client } = await panelWidths(page);
+          log(`panel at ${w} px (target ${target}): scrollWidth ${scroll}, clientWidth ${client}`);
+          if (Math.abs(w - target) > 60) throw new Error(`could not size the panel to ${target} px (got ${w})`);
+          if (scroll > client) throw new Error(`horizontal overflow at ${client} px: scrollWidth ${scroll}`);
+          await page.locator(WEBVIEW).screenshot({ path: path.join(shots, `panel-${target}.png`) });
+        }
+      } finally {
+        await page.setViewportSize(vp);
+        await page.waitForTimeout(500);
+      }
     },
   },
   {
@@ -365,6 +542,13 @@ export const uiTests = [
         if (!(tokens > 100)) throw new Error(`report tokens ${tokens}`);
         const sugg = await report.locator('#sugg td.tok').count();
         if (!(sugg > 0)) throw new Error('report has no suggestions');
+        for (const id of ['#keep-ratio', '#overlay-metric', '#cancel']) if (await report.locator(id).isVisible()) throw new Error(`${id} shown in the report`);
+        for (const width of [600, 1400]) {
+          await report.setViewportSize({ width, height: 900 });
+          await ctx.sleep(300);
+          const o = await report.evaluate(() => ({ s: document.documentElement.scrollWidth, c: document.documentElement.clientWidth }));
+          if (o.s > o.c) throw new Error(`report overflows at ${width} px: ${o.s} > ${o.c}`);
+        }
         await report.setViewportSize({ width: 1400, height: 900 });
         await ctx.sleep(300);
         await report.screenshot({ path: path.join(ctx.shots, 'report-light.png') });

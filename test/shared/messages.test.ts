@@ -26,6 +26,10 @@ describe('shared: webview message protocol', () => {
     assert.ok(parseToWebview({ type: 'progress', done: 1, total: 2 }));
     assert.strictEqual(parseToWebview({ type: 'progress', done: 'x', total: 2 }), undefined);
     assert.deepStrictEqual(parseToWebview({ type: 'clear' }), { type: 'clear' });
+    assert.deepStrictEqual(parseToWebview({ type: 'clear', file: 'src/b.py' }), { type: 'clear', file: 'src/b.py' });
+    assert.deepStrictEqual(parseToWebview({ type: 'clear', file: 3 }), { type: 'clear' });
+    assert.ok(parseToWebview({ type: 'analysis', analysis: a, file: 'a.py' }));
+    assert.strictEqual(parseToWebview({ type: 'analysis', analysis: a, file: 7 }), undefined);
   });
   it('round-trips an analysis through JSON (what postMessage does)', () => {
     const a = tinyAnalysis();

@@ -1,10 +1,19 @@
 // The run facts: model, device, token count, Simba options (the keep ratio this analysis used),
 // timings and FLOPs, and the device notes.
+import { formatCount, formatLog10, formatMs } from '../../src/shared/format';
 import { $, h } from '../dom';
 import type { PanelState } from '../state';
 
-function fmtMs(ms: number): string { return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`; }
-function fmtNum(x: number): string { return x >= 1e9 ? `${(x / 1e9).toFixed(2)} G` : x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : String(Math.round(x)); }
+const fmtMs = formatMs, fmtNum = formatCount;
+
+/** The range of raw influence scores, on the one log₁₀ scale the panel and hovers use. */
+function influenceRange(state: PanelState): string | undefined {
+  const sc = state.analysis?.influence?.score;
+  if (!sc?.length) return undefined;
+  let lo = Infinity, hi = -Infinity;
+  for (const row of sc) for (const x of row) if (x > 0 && Number.isFinite(x)) { if (x < lo) lo = x; if (x > hi) hi = x; }
+  return hi >= lo ? `${formatLog10(lo)} … ${formatLog10(hi)}` : undefined;
+}
 
 export function fillFacts(state: PanelState): void {
   const a = state.analysis;
@@ -20,6 +29,8 @@ export function fillFacts(state: PanelState): void {
   const t = a.timing;
   add('time', `${fmtMs(t.totalMs)} total · ${fmtMs(t.prefillMs)} prefill · ${fmtMs(t.tokenizeMs)} tokenize${t.scoringMs != null ? ` · ${fmtMs(t.scoringMs)} scoring` : ''}${t.loadMs != null ? ` · ${fmtMs(t.loadMs)} load` : ''}`);
   if (a.flops) add('FLOPs', `${fmtNum(a.flops.pruned)} pruned / ${fmtNum(a.flops.dense)} dense`);
+  const range = influenceRange(state);
+  add('influence', `${range ? `${range} · ` : ''}shown as log₁₀ of the score; the heatmap colours ranks within each layer`);
   $('notes').textContent = a.device.notes.join(' · ');
   $('notes-box').classList.toggle('hidden', !a.device.notes.length);
   $('source').textContent = a.source ? a.source.split(/[\\/]/).pop()! : '';

@@ -1,10 +1,17 @@
 // The influence heatmap: tokens across, layers up, rank-normalised influence as colour. The view
-// window (state.t0..t1) zooms with the wheel, pans with a drag; a click reveals the token.
+// window (state.t0..t1) zooms with the wheel, pans with a drag; a click reveals the token once it
+// is clear it is not the first click of a double-click (which resets the zoom and reveals
+// nothing). From the keyboard (the canvas is focusable): arrows move a token cursor (Shift: 10
+// tokens), Home/End, +/− zoom, 0 resets, Enter reveals the token under the cursor.
 import { heatRgb } from '../../src/shared/colors';
+import { formatLog10 } from '../../src/shared/format';
 import { downsampleRow, panView, xToToken, zoomView } from '../../src/shared/heatMatrix';
 import { $, Chart, cssVar, ML, MB, MR, MT, parseColor, setupCanvas } from '../dom';
-import { post } from '../host';
+import { post, reportMode } from '../host';
 import type { PanelState } from '../state';
+
+/** How long a click waits for a second one before it reveals its token (ms). */
+export const REVEAL_DELAY_MS = 300;
 
 export function heatmapChart(state: PanelState): Chart {
   const c = $<HTMLCanvasElement>('heatmap');
@@ -41,8 +48,33 @@ export function heatmapChart(state: PanelState): Chart {
     ctx.fillText(`token ${first}`, ML, MT + ph + 2);
     ctx.textAlign = 'right';
     ctx.fillText(`${last}`, ML + pw, MT + ph + 2);
+    // The keyboard cursor: a column outline at the token, a tick at its layer.
+    if (state.cursor >= state.t0 && state.cursor < state.t1 && document.activeElement === c && keyboard) {
+      const span = state.t1 - state.t0;
+      const x0 = ML + ((state.cursor - state.t0) / span) * pw, cw = Math.max(2, pw / span);
+      ctx.strokeStyle = cssVar('--vscode-focusBorder', '#007fd4'); ctx.lineWidth = 1.5;
+      ctx.strokeRect(x0, MT, cw, ph);
+      const ly = MT + ph - (state.cursorLayer + 1) * (ph / L);
+      ctx.strokeRect(x0 - 2, ly, cw + 4, ph / L);
+    }
     // The canvas says in words what it shows, for screen readers (and the UI tests).
     c.setAttribute('aria-label', `Influence heatmap: ${n.toLocaleString()} tokens × ${L} layers, showing tokens ${first.toLocaleString()}–${last.toLocaleString()}`);
+    c.setAttribute('aria-description', 'colour: influence rank within each layer, blue low to red high; background: token pruned before that layer. Arrow keys move a token cursor, Enter reveals it in the editor.');
+  }
+
+  /** The read-out line of token i at layer l. */
+  function describe(i: number, l: number): string {
+    const v = state.view!;
+    const raw = v.influence(l)[i];
+    const rank = v.rankedInfluence(l)[i];
+    const r = v.analysis.retention?.[i];
+    return `token ${i} ${state.tokenLabel(i)} · layer ${l} · ` +
+      (Number.isFinite(raw) ? `influence ${formatLog10(raw)} (rank ${(rank * 100).toFixed(0)}% in layer)` : 'pruned before this layer') +
+      (r != null ? ` · retention depth ${r}/${v.layers}` : '');
+  }
+
+  function reveal(i: number): void {
+    if (!reportMode && state.analysis) post({ type: 'reveal', offset: state.analysis.tokens[i].start });
   }
 
   function hit(e: MouseEvent): { i: number; l: number } | undefined {
@@ -58,6 +90,9 @@ export function heatmapChart(state: PanelState): Chart {
   }
 
   let drag: { x: number; t0: number; t1: number; moved: boolean } | undefined;
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  /** The cursor is drawn only while the keyboard drives the canvas. */
+  let keyboard = false;
   c.addEventListener('mousemove', (e) => {
     const v = state.view;
     if (drag && v) {
@@ -71,22 +106,20 @@ export function heatmapChart(state: PanelState): Chart {
     const at = hit(e);
     const out = $('heatmap-readout');
     if (!at || !v) { out.textContent = ' '; return; }
-    const raw = v.influence(at.l)[at.i];
-    const r = v.analysis.retention?.[at.i];
-    out.textContent = `token ${at.i} ${state.tokenLabel(at.i)} · layer ${at.l} · ` +
-      (Number.isFinite(raw) ? `influence ${raw.toPrecision(3)}` : 'pruned before this layer') +
-      (r != null ? ` · retention depth ${r}/${v.layers}` : '');
+    out.textContent = describe(at.i, at.l);
   });
-  c.addEventListener('mousedown', (e) => { drag = { x: e.clientX, t0: state.t0, t1: state.t1, moved: false }; });
+  c.addEventListener('mousedown', (e) => { keyboard = false; drag = { x: e.clientX, t0: state.t0, t1: state.t1, moved: false }; });
   // On the window: a drag may end outside the canvas.
   window.addEventListener('mouseup', (e) => {
     if (!drag) return;
     const moved = drag.moved;
     drag = undefined;
     state.save();
-    if (!moved && e.target === c) {
+    clearTimeout(pending);
+    // detail: the click count. Only a first click reveals, and only once no second one followed.
+    if (!moved && e.target === c && e.detail <= 1) {
       const at = hit(e);
-      if (at && state.analysis) post({ type: 'reveal', offset: state.analysis.tokens[at.i].start });
+      if (at) pending = setTimeout(() => reveal(at.i), REVEAL_DELAY_MS);
     }
   });
   c.addEventListener('wheel', (e) => {
@@ -99,7 +132,40 @@ export function heatmapChart(state: PanelState): Chart {
     state.save();
     draw();
   }, { passive: false });
-  c.addEventListener('dblclick', () => { if (state.view) { state.resetWindow(); state.save(); draw(); } });
+  c.addEventListener('dblclick', () => { clearTimeout(pending); if (state.view) { state.resetWindow(); state.save(); draw(); } });
+  c.addEventListener('keydown', (e) => {
+    const v = state.view;
+    if (!v) return;
+    const big = e.shiftKey ? 10 : 1;
+    let handled = true;
+    switch (e.key) {
+      case 'ArrowRight': state.moveCursor(big, 0); break;
+      case 'ArrowLeft': state.moveCursor(-big, 0); break;
+      case 'ArrowUp': state.moveCursor(0, 1); break;
+      case 'ArrowDown': state.moveCursor(0, -1); break;
+      case 'Home': state.moveCursor(-v.tokens, 0); break;
+      case 'End': state.moveCursor(v.tokens, 0); break;
+      case '+': case '=': state.moveCursor(0, 0); [state.t0, state.t1] = zoomView(state.t0, state.t1, state.cursor + 0.5, 0.8, v.tokens); break;
+      case '-': state.moveCursor(0, 0); [state.t0, state.t1] = zoomView(state.t0, state.t1, state.cursor + 0.5, 1.25, v.tokens); break;
+      case '0': state.resetWindow(); break;
+      case 'Enter': case ' ': if (state.cursor < 0) state.moveCursor(0, 0); reveal(state.cursor); break;
+      default: handled = false;
+    }
+    if (!handled) return;
+    e.preventDefault();
+    keyboard = true;
+    if (state.cursor >= 0) $('heatmap-readout').textContent = describe(state.cursor, state.cursorLayer);
+    state.save();
+    draw();
+  });
+  c.addEventListener('focus', () => {
+    if (!state.view || !c.matches(':focus-visible')) return;
+    keyboard = true;
+    if (state.cursor < 0) state.moveCursor(0, 0);
+    $('heatmap-readout').textContent = describe(state.cursor, state.cursorLayer);
+    draw();
+  });
+  c.addEventListener('blur', () => draw());
 
   return { draw };
 }

@@ -4,7 +4,7 @@
 import { heatRgb } from '../../src/shared/colors';
 import type { AnalysisView } from '../../src/shared/analysisView';
 import { $, Chart, cssVar, ML, MB, MR, MT, setupCanvas } from '../dom';
-import { post } from '../host';
+import { post, reportMode } from '../host';
 import type { PanelState } from '../state';
 
 function geometry(v: AnalysisView, w: number, hh: number) {
@@ -82,7 +82,13 @@ export function highwayChart(state: PanelState): Chart {
     ctx.fillText('L0', ML - 4, y(0.5)); ctx.fillText(`L${L - 1}`, ML - 4, y(L - 0.5));
     ctx.textAlign = 'left'; ctx.textBaseline = 'top';
     ctx.fillText('start of text', ML, y(0) + 2);
+    if (lane >= 0 && lane < lanes.length && document.activeElement === c) {
+      const lx = x(lanes[lane].i);
+      ctx.strokeStyle = cssVar('--vscode-focusBorder', '#007fd4'); ctx.lineWidth = 2;
+      ctx.beginPath(); ctx.moveTo(lx, y(0) + 2); ctx.lineTo(lx, y(L * 0.5)); ctx.stroke();
+    }
     c.setAttribute('aria-label', `Highway diagram, ${L} layers: ${caption(v)}; highway tokens are those that reach the prediction point`);
+    c.setAttribute('aria-description', 'Left and right arrow keys move between highway tokens, Enter reveals one in the editor.');
     if (!hovering) readout.textContent = caption(v);
   }
 
@@ -99,12 +105,28 @@ export function highwayChart(state: PanelState): Chart {
   }
 
   let hovering = false;
+  /** The keyboard's lane (index into lanes()), -1 = none yet. */
+  let lane = -1;
+  const laneText = (ln: { i: number; v: number }) => `highway token ${ln.i} ${state.tokenLabel(ln.i)} · top-layer influence rank ${(ln.v * 100).toFixed(0)}% in layer`;
+  c.addEventListener('keydown', (e) => {
+    const lanes = state.view?.lanes() ?? [];
+    if (!lanes.length) return;
+    const step = e.shiftKey ? 10 : 1;
+    if (e.key === 'ArrowRight') lane = Math.min(lanes.length - 1, lane + step);
+    else if (e.key === 'ArrowLeft') lane = Math.max(0, lane < 0 ? 0 : lane - step);
+    else if (e.key === 'Home') lane = 0;
+    else if (e.key === 'End') lane = lanes.length - 1;
+    else if ((e.key === 'Enter' || e.key === ' ') && lane >= 0) { if (!reportMode && state.analysis) post({ type: 'reveal', offset: state.analysis.tokens[lanes[lane].i].start }); }
+    else return;
+    e.preventDefault();
+    if (lane >= 0) { hovering = true; readout.textContent = laneText(lanes[lane]); }
+    draw();
+  });
+  c.addEventListener('blur', () => { hovering = false; draw(); });
   c.addEventListener('mousemove', (e) => {
     const ln = nearest(e);
     hovering = !!ln;
-    readout.textContent = ln
-      ? `highway token ${ln.i} ${state.tokenLabel(ln.i)} · top-layer influence (normalised) ${ln.v.toFixed(2)}`
-      : state.view ? caption(state.view) : ' ';
+    readout.textContent = ln ? laneText(ln) : state.view ? caption(state.view) : ' ';
   });
   c.addEventListener('mouseleave', () => { hovering = false; readout.textContent = state.view ? caption(state.view) : ' '; });
   c.addEventListener('click', (e) => { const ln = nearest(e); if (ln && state.analysis) post({ type: 'reveal', offset: state.analysis.tokens[ln.i].start }); });

@@ -1,6 +1,8 @@
 // Next-token suggestions at the prediction point, pruned (Simba) beside dense, with the summary of
-// how far apart the two distributions are. Clicking a token inserts it at the editor's cursor.
+// how far apart the two distributions are. Clicking a token (or Enter on it: each token cell is a
+// focusable button) inserts it at the editor's cursor.
 import type { Analysis, TokenProb } from '../../src/shared/analysis';
+import { formatPercent } from '../../src/shared/format';
 import { showToken } from '../../src/shared/tokenDisplay';
 import { $, h } from '../dom';
 import { post, reportMode } from '../host';
@@ -11,10 +13,16 @@ function cells(t: TokenProb | undefined, other: Set<number>, kind: 'pruned' | 'd
   if (!t) return [h('td', { class: 'muted' }, '—'), h('td', {})];
   const p = Math.exp(t.logprob);
   const bar = h('span', { class: 'bar' });
-  bar.style.width = `${Math.max(1, Math.round(p * 40))}px`;
-  const td = h('td', { class: 'tok' + (other.has(t.id) ? ' shared' : ''), 'data-token': t.text, 'data-kind': kind, title: `id ${t.id} · logprob ${t.logprob.toFixed(3)}${reportMode ? '' : ' · click to insert at the cursor'}` }, h('code', {}, showToken(t.text)));
-  td.addEventListener('click', () => post({ type: 'insert', text: t.text }));
-  return [td, h('td', { class: 'p' }, bar, ` ${(p * 100).toFixed(1)}%`)];
+  bar.style.width = `${Math.max(1, Math.round(p * 30))}px`;
+  const shown = showToken(t.text);
+  const attrs: Record<string, string> = { class: 'tok' + (other.has(t.id) ? ' shared' : ''), 'data-token': t.text, 'data-kind': kind, title: `${shown} · id ${t.id} · logprob ${t.logprob.toFixed(3)}${reportMode ? '' : ' · click or Enter: insert at the cursor'}` };
+  if (!reportMode) Object.assign(attrs, { tabindex: '0', role: 'button', 'aria-label': `insert ${shown} (${kind}, ${formatPercent(p)})` });
+  const td = h('td', attrs, h('code', {}, shown));
+  if (!reportMode) {
+    td.addEventListener('click', () => post({ type: 'insert', text: t.text }));
+    td.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); post({ type: 'insert', text: t.text }); } });
+  }
+  return [td, h('td', { class: 'p' }, bar, ` ${formatPercent(p)}`)];
 }
 
 function summary(a: Analysis, saved: number): string {
@@ -22,7 +30,7 @@ function summary(a: Analysis, saved: number): string {
   const parts: string[] = [];
   if (kl != null) parts.push(`KL(dense ‖ pruned) ${kl.toFixed(4)} nats`);
   if (topkAgreement != null) parts.push(`top-k agreement ${(topkAgreement * 100).toFixed(0)}%`);
-  if (Number.isFinite(saved)) parts.push(`FLOPs saved ${(saved * 100).toFixed(1)}%`);
+  if (Number.isFinite(saved)) parts.push(`FLOPs saved ${formatPercent(saved)}`);
   return parts.join(' · ') || 'dense comparison not computed';
 }
 
@@ -34,7 +42,7 @@ export function fillSuggestions(state: PanelState): void {
   const prunedIds = new Set((pruned ?? []).map((t) => t.id));
   const table = $<HTMLTableElement>('sugg');
   table.innerHTML = '';
-  table.append(h('tr', {}, h('th', {}, '#'), h('th', {}, 'pruned (Simba)'), h('th', {}, 'p'), h('th', {}, 'dense'), h('th', {}, 'p')));
+  table.append(h('tr', {}, h('th', { class: 'n' }, '#'), h('th', {}, 'pruned (Simba)'), h('th', { class: 'pc' }, 'p'), h('th', {}, 'dense'), h('th', { class: 'pc' }, 'p')));
   const n = Math.max(pruned?.length ?? 0, dense?.length ?? 0);
   for (let k = 0; k < n; k++) table.append(h('tr', {}, h('td', { class: 'muted' }, String(k + 1)), ...cells(pruned?.[k], denseIds, 'pruned'), ...cells(dense?.[k], prunedIds, 'dense')));
   if (!n) table.append(h('tr', {}, h('td', { colspan: '5', class: 'muted' }, 'not computed')));
