@@ -51,7 +51,7 @@ export class StatusBar implements vscode.Disposable {
     md.appendMarkdown(`**Simba overlay: ${label}**\n\n`);
     md.appendMarkdown('low ' + Array.from({ length: HEAT_BUCKETS }, (_, b) => `<span style="background-color:${markHex(b, kind).slice(0, 7)};">&nbsp;&nbsp;&nbsp;&nbsp;</span>`).join('') + ' high\n\n');
     md.appendMarkdown(METRIC_EXPLAINED[metric]);
-    md.appendMarkdown(`\n\n${r.analysis.tokens.length.toLocaleString()} tokens · ${r.analysis.device.used}${r.stale ? ' · stale: the document changed' : ''} · ${ctx.overlay.style === 'gutter' ? 'line marks ("Simba: Toggle Overlay Style" for token marks)' : 'token marks'}\n\nClick to choose the metric.`);
+    md.appendMarkdown(`\n\n${r.analysis.tokens.length.toLocaleString()} tokens · ${r.analysis.device.used}${r.stale ? ' · stale: the document changed' : ''} · ${ctx.overlay.style === 'gutter' ? 'line marks ("Simba: Switch Overlay Style" for token marks)' : 'token marks'}\n\nClick to choose the metric.`);
     this.overlayItem.tooltip = md;
     this.overlayItem.show();
   }

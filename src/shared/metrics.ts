@@ -146,18 +146,21 @@ export function tokenAt(a: Analysis, off: number): number {
 /** Distance bands of highwayValues: at most this many, each at least MIN_BAND tokens. */
 export const HIGHWAY_BANDS = 16;
 const MIN_BAND = 8;
-/** Tokens less than this share of the layers deeper than their band's mean are left uncoloured. */
-export const HIGHWAY_MIN_EXCESS = 0.1;
+/** Tokens kept less than this share of the layers deeper than their band's mean are left uncoloured. */
+export const HIGHWAY_MIN_EXCESS = 0.2;
+/** An excess of this share of the layers or more is the top bucket. */
+export const HIGHWAY_TOP_EXCESS = 0.6;
 
 /**
  * The `highway` overlay value of each token in [0,1], NaN where there is none. Under the schedule,
  * retention depth falls with the distance from the prediction point (recent tokens pass through
  * more layers), so depth alone is mostly a recency gradient. This is the depth relative to that
  * expectation: tokens are grouped into HIGHWAY_BANDS bands of equal distance from the prediction
- * point; a token's excess is its depth share minus its band's mean, and its value is the excess as
- * a share of the most it could be (1 − band mean). A token that reaches the last layer far from
- * the prediction point is near 1; tokens at or near their band's expectation (excess below
- * HIGHWAY_MIN_EXCESS) are NaN, i.e. uncoloured.
+ * point; a token's excess is its depth (as a share of the layers) minus its band's mean. Tokens
+ * with an excess below HIGHWAY_MIN_EXCESS are NaN (uncoloured: about as deep as their distance
+ * explains); HIGHWAY_MIN_EXCESS..HIGHWAY_TOP_EXCESS maps to 0..1. Near the prediction point the
+ * band's mean is high, so no token there can stand out much: a token reaching the last layer far
+ * from it is 1.
  */
 export function highwayValues(a: Analysis): Float64Array {
   const n = a.tokens.length;
@@ -174,8 +177,8 @@ export function highwayValues(a: Analysis): Float64Array {
     const b = band(i);
     const mean = sum[b] / count[b];
     const excess = Math.min(1, ret[i] / L) - mean;
-    if (excess < HIGHWAY_MIN_EXCESS || mean >= 1) continue;
-    out[i] = Math.min(1, excess / (1 - mean));
+    if (excess < HIGHWAY_MIN_EXCESS) continue;
+    out[i] = Math.min(1, (excess - HIGHWAY_MIN_EXCESS) / (HIGHWAY_TOP_EXCESS - HIGHWAY_MIN_EXCESS));
   }
   return out;
 }
