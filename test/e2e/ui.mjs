@@ -113,12 +113,16 @@ async function expectOverlay(ctx, theme) {
 
 /** The default overlay: line-start bars only, nothing painted behind the code. */
 async function expectLineMarks(ctx) {
-  const decos = await until(async () => { const d = await overlayDecorations(ctx.page); return d.length > 2 ? d : undefined; }, 120000, 'line marks');
-  for (const d of decos) {
-    if (d.side !== 'Left') throw new Error(`expected a line-start bar, got ${JSON.stringify(d)}`);
-    if (d.bg) throw new Error(`the default overlay paints behind the code: ${d.bg}`);
+  let last = [];
+  try {
+    return await until(async () => {
+      last = await overlayDecorations(ctx.page);
+      return last.length > 2 && last.every((d) => d.side === 'Left' && !d.bg) ? last : undefined;
+    }, 60000, 'line marks only');
+  } catch (e) {
+    const odd = last.find((d) => d.side !== 'Left' || d.bg);
+    throw new Error(`${e.message}: ${last.length} decorations${odd ? `, e.g. ${JSON.stringify(odd)} (not a line-start bar, or painted behind the code)` : ''}`);
   }
-  return decos;
 }
 
 function webview(page) {
