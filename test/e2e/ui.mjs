@@ -471,6 +471,8 @@ export const uiTests = [
       const pickRow = async (text) => {
         const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
         await row.waitFor({ timeout: 10000 });
+        // The quick pick can open under the mouse, whose hover tooltip then covers the next row.
+        await page.mouse.move(5, 5);
         await row.click();
       };
       await command(page, 'Simba: Select Device');
