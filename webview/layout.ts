@@ -20,6 +20,7 @@ export function layout(state: PanelState): void {
     h('span', { class: 'slider live-only', id: 'overlay-controls' },
       h('label', {}, 'overlay'),
       h('vscode-single-select', { id: 'overlay-metric', 'aria-label': 'overlay metric' },
+        h('vscode-option', { value: 'highway' }, 'highways'),
         h('vscode-option', { value: 'retention' }, 'retention depth'),
         h('vscode-option', { value: 'influence' }, 'influence'),
         h('vscode-option', { value: 'surprisal' }, 'surprisal')),

@@ -3,7 +3,8 @@
 import * as vscode from 'vscode';
 import * as fs from 'fs';
 import type { Analysis } from '../shared/analysis';
-import { DEVICES, DeviceChoice, OVERLAY_METRICS, OverlayMetric } from '../shared/options';
+import * as path from 'path';
+import { DEVICES, DeviceChoice, OVERLAY_METRICS, OVERLAY_STYLES, OverlayMetric, OverlayStyle } from '../shared/options';
 import { renderReportHtml } from '../report';
 import type { Ctx } from './ctx';
 
@@ -22,7 +23,14 @@ export const analyzeDocument: CommandFactory = (ctx) => (uri?: vscode.Uri) => an
 
 export const analyzeToCursor: CommandFactory = (ctx) => () => analyze(ctx, undefined, true);
 
-export const toggleOverlay: CommandFactory = (ctx) => (): boolean => {
+const NOTHING_YET = 'run "Simba: Analyze Document" (or the flame button in the editor title) first.';
+
+/** Returns whether the overlay is shown now; undefined (and says why) when there is nothing to show. */
+export const toggleOverlay: CommandFactory = (ctx) => (): boolean | undefined => {
+  if (!ctx.store.current()) {
+    void vscode.window.showInformationMessage(`Simba: there is no analysis to show or hide yet: ${NOTHING_YET}`);
+    return undefined;
+  }
   ctx.overlayOn = !ctx.overlayOn;
   ctx.refreshEditors();
   return ctx.overlayOn;
@@ -32,15 +40,41 @@ export const showPanel: CommandFactory = (ctx) => () => ctx.panel.show();
 
 export const cancelAnalysis: CommandFactory = (ctx) => () => ctx.runner.cancel();
 
-export const clear: CommandFactory = (ctx) => () => {
+/** Returns whether there was something to clear (an analysis, or one running). */
+export const clear: CommandFactory = (ctx) => (): boolean => {
+  const running = ctx.runner.isRunning;
   ctx.runner.cancel();
   const key = vscode.window.activeTextEditor?.document.uri.toString() ?? ctx.store.lastUri;
+  if (!running && !ctx.store.get(key)) {
+    void vscode.window.showInformationMessage(`Simba: nothing to clear: this document has no analysis. To analyze it, ${NOTHING_YET.replace(/ first\.$/, '.')}`);
+    return false;
+  }
   if (key) ctx.store.delete(key);
   if (key === ctx.store.lastUri) ctx.panel.clear();
   ctx.refreshEditors();
+  return true;
 };
 
+const STYLE_PICKS: Record<OverlayStyle, string> = {
+  gutter: 'a bar at the start of each line in its strongest colour (the code keeps its colours)',
+  tokens: 'each token underlined in its colour (over a faint tint)',
+};
+
+/** Switches the overlay between line marks and per-token marks (view state); `style` to set one. Returns the style now. */
+export const toggleOverlayStyle: CommandFactory = (ctx) => (style?: OverlayStyle): OverlayStyle => {
+  const next = style && OVERLAY_STYLES.includes(style) ? style : ctx.overlay.style === 'gutter' ? 'tokens' : 'gutter';
+  ctx.setOverlayStyle(next);
+  if (!ctx.store.current()) void vscode.window.showInformationMessage(`Simba: the overlay will show ${next === 'gutter' ? 'line marks' : 'token marks'}; ${NOTHING_YET}`);
+  else vscode.window.setStatusBarMessage(`Simba: overlay style ${next}: ${STYLE_PICKS[next]}`, 4000);
+  return next;
+};
+
+export const WALKTHROUGH = 'simba-lens.simba-lens#simba.gettingStarted';
+
+export const openWalkthrough: CommandFactory = () => () => vscode.commands.executeCommand('workbench.action.openWalkthrough', WALKTHROUGH, false);
+
 const METRIC_PICKS: Record<OverlayMetric, string> = {
+  highway: 'highways: tokens kept deeper than their distance from the prediction point explains',
   influence: 'influence score at a chosen layer',
   retention: 'retention depth: layers the token passed through',
   surprisal: 'surprisal: the token\'s own loss',
@@ -74,6 +108,44 @@ async function reload(ctx: Ctx): Promise<string | undefined> {
   }
 }
 
+/** Why `dir` cannot be a checkpoint folder, before asking the engine (which keeps its model meanwhile). */
+export function checkpointProblem(dir: string): string | undefined {
+  try {
+    if (!fs.statSync(dir).isDirectory()) return 'it is not a folder';
+  } catch { return 'it does not exist'; }
+  const missing = ['config.json', 'tokenizer.json'].filter((f) => !fs.existsSync(path.join(dir, f)));
+  if (!fs.readdirSync(dir).some((f) => f.endsWith('.safetensors'))) missing.push('model.safetensors');
+  return missing.length ? `it has no ${missing.join(', ')} (a Hugging Face Mamba checkpoint folder has config.json, model.safetensors and tokenizer.json)` : undefined;
+}
+
+/**
+ * Load the chosen model first and write simba.modelPath only once it has loaded. A folder that is
+ * not a checkpoint, or a load that fails, leaves the previous model running and the setting as it
+ * was, and says so in an error notification naming the folder and the problem.
+ */
+async function applyModel(ctx: Ctx, modelPath: string): Promise<string | undefined> {
+  const previous = ctx.engine.lastLoad?.facts.name ?? 'the previous model';
+  const problem = modelPath ? checkpointProblem(modelPath) : undefined;
+  if (problem) {
+    void vscode.window.showErrorMessage(`Simba: ${modelPath} is not a model folder: ${problem}. Still using ${previous}.`);
+    return undefined;
+  }
+  try {
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Simba: loading ${modelPath || 'the bundled model'}` }, () => ctx.loadModel(modelPath));
+    await ctx.config.update('modelPath', modelPath);
+    const notes = r.deviceNotes.length ? ` (${r.deviceNotes.join('; ')})` : '';
+    void vscode.window.showInformationMessage(`Simba: ${r.facts.name} loaded on ${r.deviceUsed}${notes}.`);
+    return r.deviceUsed;
+  } catch (e) {
+    const why = (e as Error)?.message ?? String(e);
+    let back: string;
+    try { back = `Still using ${(await ctx.loadModel()).facts.name}.`; } catch (e2) { back = `The previous model did not load again either: ${(e2 as Error)?.message ?? e2}`; }
+    ctx.out.appendLine(`[engine] ${modelPath || 'bundled model'}: ${why}`);
+    void vscode.window.showErrorMessage(`Simba: could not load the model in ${modelPath || 'the bundled model folder'}: ${why}. ${back}`);
+    return undefined;
+  }
+}
+
 /** `arg`: a checkpoint folder, or 'bundled'; asks when not given. Returns the device used, or undefined. */
 export const selectModel: CommandFactory = (ctx) => async (arg?: string) => {
   let modelPath: string | undefined = arg === 'bundled' ? '' : arg;
@@ -90,8 +162,7 @@ export const selectModel: CommandFactory = (ctx) => async (arg?: string) => {
       modelPath = uris[0].fsPath;
     }
   }
-  await ctx.config.update('modelPath', modelPath);
-  return reload(ctx);
+  return applyModel(ctx, modelPath);
 };
 
 const DEVICE_PICKS: Record<DeviceChoice, string> = {

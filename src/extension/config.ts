@@ -2,7 +2,7 @@
 // comes from that table (which a unit test holds equal to package.json), none is written here.
 import * as vscode from 'vscode';
 import { SETTINGS, SettingKey } from '../shared/settings';
-import type { DeviceChoice, OverlayMetric, Precision, Schedule, Selection, SimbaOptions } from '../shared/options';
+import type { CompletionMode, DeviceChoice, OverlayMetric, OverlayStyle, Precision, Schedule, Selection, SimbaOptions } from '../shared/options';
 
 type SettingValue<K extends SettingKey> = (typeof SETTINGS)[K]['default'];
 
@@ -34,10 +34,16 @@ export class Config {
   get compareDense(): boolean { return readSetting('compareDense'); }
   get overlayMetric(): OverlayMetric { return readSetting('overlay.metric'); }
   get overlayLayer(): number { return readSetting('overlay.layer'); }
+  get overlayStyle(): OverlayStyle { return readSetting('overlay.style'); }
+  get overlayOpacity(): number { return readSetting('overlay.opacity'); }
+  get overlaySubtle(): boolean { return readSetting('overlay.subtle'); }
   get autoReanalyze(): boolean { return readSetting('autoReanalyze'); }
   get autoReanalyzeDelayMs(): number { return readSetting('autoReanalyzeDelayMs'); }
   readonly completion = {
-    get enable(): boolean { return readSetting('completion.enable'); },
+    get mode(): CompletionMode { return readSetting('completion.enable'); },
+    /** Automatic completions on: `on`, or `auto` with a checkpoint chosen (not the bundled model). */
+    get enable(): boolean { const m = readSetting('completion.enable'); return m === 'on' || (m === 'auto' && !!readSetting('modelPath')); },
+    get minProbability(): number { return readSetting('completion.minProbability'); },
     get debounceMs(): number { return readSetting('completion.debounceMs'); },
     get maxTokens(): number { return readSetting('completion.maxTokens'); },
     get multiline(): boolean { return readSetting('completion.multiline'); },

@@ -3,13 +3,14 @@
 // ratio for re-runs, overlay metric and layer) that the panel and Choose Overlay Metric change
 // without writing the user's settings. Commands (commands.ts) act on it.
 import * as vscode from 'vscode';
-import type { OverlayMetric } from '../shared/options';
+import type { ThemeKind } from '../shared/colors';
+import type { OverlayMetric, OverlayStyle } from '../shared/options';
 import type { SimbaApi } from './api';
 import { SimbaInlineCompletions } from './completion';
 import { Config } from './config';
 import { EngineClient } from './engineClient';
 import { hoverFor } from './hover';
-import { Overlay } from './overlay';
+import { Overlay, OverlayLook } from './overlay';
 import { SimbaPanel } from './panel';
 import { AnalysisRunner } from './runner';
 import { StatusBar } from './statusBar';
@@ -24,6 +25,9 @@ export interface ViewState {
   layer: number;
 }
 
+const THEME_KINDS: Record<number, ThemeKind> = { 1: 'light', 2: 'dark', 3: 'highContrast', 4: 'highContrastLight' };
+export function themeKind(): ThemeKind { return THEME_KINDS[vscode.window.activeColorTheme.kind] ?? 'dark'; }
+
 const SELECTOR: vscode.DocumentSelector = [{ scheme: 'file' }, { scheme: 'untitled' }];
 
 export class Ctx implements vscode.Disposable {
@@ -32,7 +36,7 @@ export class Ctx implements vscode.Disposable {
   readonly engine: EngineClient;
   readonly store: AnalysisStore;
   readonly runner: AnalysisRunner;
-  readonly overlay = new Overlay();
+  readonly overlay: Overlay;
   readonly panel: SimbaPanel;
   readonly completions: SimbaInlineCompletions;
   readonly status: StatusBar;
@@ -43,6 +47,7 @@ export class Ctx implements vscode.Disposable {
 
   constructor(readonly extension: vscode.ExtensionContext) {
     this.view = this.viewFromSettings();
+    this.overlay = new Overlay(this.lookFromSettings());
     this.engine = new EngineClient({ serverPath: extension.asAbsolutePath('dist/server.js'), log: (l) => this.out.appendLine(l) });
     this.runner = new AnalysisRunner(this);
     this.store = new AnalysisStore(this.config, (doc, toOffset) => { if (!this.runner.isRunning) void this.runner.analyze(doc, { toOffset }); });
@@ -67,6 +72,7 @@ export class Ctx implements vscode.Disposable {
       vscode.languages.registerInlineCompletionItemProvider(SELECTOR, this.completions),
       vscode.window.onDidChangeVisibleTextEditors(() => this.refreshEditors()),
       vscode.window.onDidChangeActiveTextEditor((ed) => this.followEditor(ed)),
+      vscode.window.onDidChangeActiveColorTheme(() => { if (this.overlay.setLook({ theme: themeKind() })) this.refreshEditors(); }),
       vscode.workspace.onDidChangeConfiguration((e) => this.onConfig(e)),
       this.store.onDidBecomeStale((key) => { if (key === (this.panel.shownUri ?? this.store.lastUri)) this.panel.setStale(true); this.status.update(); }),
       this.engine.onState(() => this.status.update()),
@@ -82,10 +88,12 @@ export class Ctx implements vscode.Disposable {
     this.loadModel().catch((e) => this.out.appendLine(`[engine] load failed: ${e?.message ?? e}`));
   }
 
-  /** Load the model the settings name (the bundled one when simba.modelPath is empty). */
-  loadModel() {
-    return this.engine.configure({ modelDir: this.config.modelPath || this.extension.asAbsolutePath('media/model'), device: this.config.device });
+  /** Load the model the settings name (the bundled one when simba.modelPath is empty), or `modelPath` ('' = bundled). */
+  loadModel(modelPath = this.config.modelPath) {
+    return this.engine.configure({ modelDir: modelPath || this.bundledModelDir, device: this.config.device });
   }
+
+  get bundledModelDir(): string { return this.extension.asAbsolutePath('media/model'); }
 
   private viewFromSettings(): ViewState {
     return { keepRatio: this.config.keepRatio, metric: this.config.overlayMetric, layer: this.config.overlayLayer };
@@ -98,7 +106,21 @@ export class Ctx implements vscode.Disposable {
     if (tellPanel) this.panel.post({ type: 'settings', ...this.view });
   }
 
+  private lookFromSettings(): OverlayLook {
+    return { style: this.config.overlayStyle, opacity: this.config.overlayOpacity, subtle: this.config.overlaySubtle, theme: themeKind() };
+  }
+
+  /** Switch the overlay between line marks and per-token marks (view state; the setting is the default). */
+  setOverlayStyle(style: OverlayStyle): void {
+    this.overlay.setLook({ style });
+    this.refreshEditors();
+  }
+
   private onConfig(e: vscode.ConfigurationChangeEvent): void {
+    if (e.affectsConfiguration('simba.overlay.style') || e.affectsConfiguration('simba.overlay.opacity') || e.affectsConfiguration('simba.overlay.subtle')) {
+      this.overlay.setLook(this.lookFromSettings());
+    }
+    if (e.affectsConfiguration('simba.modelPath') || e.affectsConfiguration('simba.completion')) this.status.update();
     if (e.affectsConfiguration('simba.overlay') || e.affectsConfiguration('simba.keepRatio')) this.setView(this.viewFromSettings(), true);
   }
 

@@ -18,6 +18,8 @@ const COMMANDS: Record<string, cmd.CommandFactory> = {
   chooseOverlayMetric: cmd.chooseOverlayMetric,
   triggerCompletion: cmd.triggerCompletion,
   restartEngine: cmd.restartEngine,
+  toggleOverlayStyle: cmd.toggleOverlayStyle,
+  openWalkthrough: cmd.openWalkthrough,
 };
 
 export function activate(context: vscode.ExtensionContext): SimbaApi {

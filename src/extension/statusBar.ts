@@ -2,12 +2,11 @@
 // to choose the metric) and the engine (model name and device from the engine's load, its state,
 // the last completion's speed; click to choose the device).
 import * as vscode from 'vscode';
-import { HEAT_BUCKETS, heatHex, ThemeKind } from '../shared/colors';
-import type { Ctx } from './ctx';
-
-const THEME_KINDS: Record<number, ThemeKind> = { 1: 'light', 2: 'dark', 3: 'highContrast', 4: 'highContrastLight' };
+import { HEAT_BUCKETS, markHex } from '../shared/colors';
+import { themeKind, type Ctx } from './ctx';
 
 const METRIC_EXPLAINED = {
+  highway: 'Highways: tokens kept through more layers than their distance from the prediction point explains (the schedule alone keeps recent tokens longest); the highest bucket reached the last layer far from it. Uncoloured: about as deep as expected.',
   influence: 'Influence score of each token at this layer (normalised over the tokens alive there); uncoloured tokens were pruned before it.',
   retention: 'Retention depth: the share of layers each token passed through; the highest bucket is the highway.',
   surprisal: 'Surprisal: −log p(token | prefix) from the dense run.',
@@ -46,13 +45,13 @@ export class StatusBar implements vscode.Disposable {
     const { metric } = ctx.view;
     const label = metric === 'influence' ? `influence L${r.view.resolveLayer(ctx.view.layer)}` : metric;
     this.overlayItem.text = `$(symbol-color) Simba: ${label}${r.stale ? ' (stale)' : ''}${ctx.overlayOn ? '' : ' (hidden)'}`;
-    const kind = THEME_KINDS[vscode.window.activeColorTheme.kind] ?? 'dark';
+    const kind = themeKind();
     const md = new vscode.MarkdownString(undefined, true);
     md.supportHtml = true;
     md.appendMarkdown(`**Simba overlay: ${label}**\n\n`);
-    md.appendMarkdown('low ' + Array.from({ length: HEAT_BUCKETS }, (_, b) => `<span style="background-color:${heatHex(b, kind).slice(0, 7)};">&nbsp;&nbsp;&nbsp;&nbsp;</span>`).join('') + ' high\n\n');
+    md.appendMarkdown('low ' + Array.from({ length: HEAT_BUCKETS }, (_, b) => `<span style="background-color:${markHex(b, kind).slice(0, 7)};">&nbsp;&nbsp;&nbsp;&nbsp;</span>`).join('') + ' high\n\n');
     md.appendMarkdown(METRIC_EXPLAINED[metric]);
-    md.appendMarkdown(`\n\n${r.analysis.tokens.length.toLocaleString()} tokens · ${r.analysis.device.used}${r.stale ? ' · stale: the document changed' : ''}\n\nClick to choose the metric.`);
+    md.appendMarkdown(`\n\n${r.analysis.tokens.length.toLocaleString()} tokens · ${r.analysis.device.used}${r.stale ? ' · stale: the document changed' : ''} · ${ctx.overlay.style === 'gutter' ? 'line marks ("Simba: Switch Overlay Style" for token marks)' : 'token marks'}\n\nClick to choose the metric.`);
     this.overlayItem.tooltip = md;
     this.overlayItem.show();
   }
@@ -63,12 +62,15 @@ export class StatusBar implements vscode.Disposable {
     const s = completions?.last;
     const speed = s ? ` · ${s.msPerToken.toFixed(0)} ms/tok` : '';
     const waiting = engine.state === 'dead' ? '(restarting)' : engine.state === 'failed' ? '(no model)' : '(loading)';
-    this.engineItem.text = l ? `$(hubot) ${l.facts.name} · ${l.deviceUsed}${speed}` : `$(hubot) Simba ${waiting}`;
+    const name = l && (l.facts.name === 'simba-lens bundled model' ? 'bundled model' : l.facts.name);
+    this.engineItem.text = l ? `$(hubot) Simba: ${name} · ${l.deviceUsed}${speed}` : `$(hubot) Simba ${waiting}`;
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**Simba Lens engine** — ${engine.state}${engine.pid ? `, pid ${engine.pid}` : ''}\n\n`);
     if (l) md.appendMarkdown(`- model: ${l.facts.name} (${l.facts.layers} layers, ${(l.facts.parameters / 1e6).toFixed(1)}M parameters)\n- device: ${l.deviceUsed}${l.deviceNotes.length ? ` (${l.deviceNotes.join('; ')})` : ''}\n`);
     if (s) md.appendMarkdown(`- last completion: ${s.tokens} tokens, ${s.msPerToken.toFixed(1)} ms/token, prefill ${Math.round(s.prefillMs)} ms\n`);
-    md.appendMarkdown('\nClick to choose the device.');
+    const auto = completions?.automatic();
+    if (auto) md.appendMarkdown(`- inline completions as you type: ${auto.on ? 'on' : 'off'} (${auto.why})\n`);
+    md.appendMarkdown('\nClick to choose the device; "Simba: Select Model" for a real checkpoint.');
     this.engineItem.tooltip = md;
   }
 

@@ -78,10 +78,13 @@ export function quantile(values: ArrayLike<number>, q: number): number {
  * The overlay value of each token in [0,1], NaN where there is none:
  * - influence: the token's score at `layer`, rank-normalised over the tokens alive there;
  * - retention: layers the token passed through / number of layers;
- * - surprisal: -log p(token | prefix) / (98th percentile, at least 1 nat), clamped to 1.
+ * - surprisal: -log p(token | prefix) / (98th percentile, at least 1 nat), clamped to 1;
+ * - highway: retention depth beyond what the token's distance from the prediction point gives
+ *   (see highwayValues).
  */
 export function metricValues(a: Analysis, metric: OverlayMetric, layer = 0): Float64Array {
   const n = a.tokens.length;
+  if (metric === 'highway') return highwayValues(a);
   if (metric === 'influence') return rankNormalise(influenceAtLayer(a, clampLayer(a, layer)));
   if (metric === 'retention') {
     const out = new Float64Array(n).fill(NaN);
@@ -138,4 +141,44 @@ export function tokenAt(a: Analysis, off: number): number {
     else return mid;
   }
   return -1;
+}
+
+/** Distance bands of highwayValues: at most this many, each at least MIN_BAND tokens. */
+export const HIGHWAY_BANDS = 16;
+const MIN_BAND = 8;
+/** Tokens kept less than this share of the layers deeper than their band's mean are left uncoloured. */
+export const HIGHWAY_MIN_EXCESS = 0.2;
+/** An excess of this share of the layers or more is the top bucket. */
+export const HIGHWAY_TOP_EXCESS = 0.6;
+
+/**
+ * The `highway` overlay value of each token in [0,1], NaN where there is none. Under the schedule,
+ * retention depth falls with the distance from the prediction point (recent tokens pass through
+ * more layers), so depth alone is mostly a recency gradient. This is the depth relative to that
+ * expectation: tokens are grouped into HIGHWAY_BANDS bands of equal distance from the prediction
+ * point; a token's excess is its depth (as a share of the layers) minus its band's mean. Tokens
+ * with an excess below HIGHWAY_MIN_EXCESS are NaN (uncoloured: about as deep as their distance
+ * explains); HIGHWAY_MIN_EXCESS..HIGHWAY_TOP_EXCESS maps to 0..1. Near the prediction point the
+ * band's mean is high, so no token there can stand out much: a token reaching the last layer far
+ * from it is 1.
+ */
+export function highwayValues(a: Analysis): Float64Array {
+  const n = a.tokens.length;
+  const out = new Float64Array(n).fill(NaN);
+  const ret = a.retention;
+  if (!ret || n === 0) return out;
+  const L = layerCount(a);
+  const size = Math.max(MIN_BAND, Math.ceil(n / HIGHWAY_BANDS));
+  const bands = Math.ceil(n / size);
+  const sum = new Float64Array(bands), count = new Float64Array(bands);
+  const band = (i: number) => Math.floor((n - 1 - i) / size);
+  for (let i = 0; i < n; i++) { const b = band(i); sum[b] += Math.min(1, ret[i] / L); count[b]++; }
+  for (let i = 0; i < n; i++) {
+    const b = band(i);
+    const mean = sum[b] / count[b];
+    const excess = Math.min(1, ret[i] / L) - mean;
+    if (excess < HIGHWAY_MIN_EXCESS) continue;
+    out[i] = Math.min(1, (excess - HIGHWAY_MIN_EXCESS) / (HIGHWAY_TOP_EXCESS - HIGHWAY_MIN_EXCESS));
+  }
+  return out;
 }

@@ -31,8 +31,16 @@ export const STOPS = ['none', 'line', 'document'] as const;
 export type Stop = (typeof STOPS)[number];
 
 /** What the editor overlay colours each token by. */
-export const OVERLAY_METRICS = ['influence', 'retention', 'surprisal'] as const;
+export const OVERLAY_METRICS = ['highway', 'influence', 'retention', 'surprisal'] as const;
 export type OverlayMetric = (typeof OVERLAY_METRICS)[number];
+
+/** How the editor overlay draws: a mark per line at the line start (and the overview ruler), or per-token marks. */
+export const OVERLAY_STYLES = ['gutter', 'tokens'] as const;
+export type OverlayStyle = (typeof OVERLAY_STYLES)[number];
+
+/** Automatic inline completions: `auto` = on with a chosen checkpoint, off with the bundled model. */
+export const COMPLETION_MODES = ['auto', 'on', 'off'] as const;
+export type CompletionMode = (typeof COMPLETION_MODES)[number];
 
 export interface SimbaOptions {
   keepRatio: number;
@@ -106,7 +114,8 @@ export function checkOptional(name: string, r: NumberRange, x: unknown): number 
 
 export const DEFAULT_DEVICE: DeviceChoice = 'auto';
 export const DEFAULT_PRECISION: Precision = 'fp32';
-export const DEFAULT_OVERLAY_METRIC: OverlayMetric = 'retention';
+export const DEFAULT_OVERLAY_METRIC: OverlayMetric = 'highway';
+export const DEFAULT_OVERLAY_STYLE: OverlayStyle = 'gutter';
 
 export function isOneOf<T extends string>(list: readonly T[], v: unknown): v is T {
   return typeof v === 'string' && (list as readonly string[]).includes(v);

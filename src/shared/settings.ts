@@ -2,7 +2,7 @@
 // contributes.configuration declares them (a unit test holds the two together). The extension's
 // Config reads every setting through this table, so a default is written in one place.
 import {
-  DEFAULT_DEVICE, DEFAULT_OVERLAY_METRIC, DEFAULT_PRECISION, DEFAULT_SIMBA, DEVICES, KEEP_RATIO, OVERLAY_METRICS, PRECISIONS,
+  COMPLETION_MODES, DEFAULT_DEVICE, DEFAULT_OVERLAY_METRIC, DEFAULT_OVERLAY_STYLE, OVERLAY_STYLES, DEFAULT_PRECISION, DEFAULT_SIMBA, DEVICES, KEEP_RATIO, OVERLAY_METRICS, PRECISIONS,
   SCHEDULES, SELECTIONS, TOP_K,
 } from './options';
 
@@ -38,9 +38,13 @@ export const SETTINGS = {
   compareDense: bool(true),
   'overlay.metric': choice(OVERLAY_METRICS, DEFAULT_OVERLAY_METRIC),
   'overlay.layer': num(-1, -1),
+  'overlay.style': choice(OVERLAY_STYLES, DEFAULT_OVERLAY_STYLE),
+  'overlay.opacity': num(1, 0.2, 1),
+  'overlay.subtle': bool(false),
   autoReanalyze: bool(false),
   autoReanalyzeDelayMs: num(1500, 200),
-  'completion.enable': bool(true),
+  'completion.enable': choice(COMPLETION_MODES, 'auto'),
+  'completion.minProbability': num(0.3, 0, 1),
   'completion.debounceMs': num(300, 0),
   'completion.maxTokens': num(24, 1, 256),
   'completion.multiline': bool(false),

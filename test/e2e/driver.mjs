@@ -59,7 +59,7 @@ function userDir(name, settings) {
     'security.workspace.trust.enabled': false, 'editor.minimap.enabled': false,
     'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, 'git.enabled': false,
     'workbench.colorTheme': 'Default Dark Modern', 'window.commandCenter': false,
-    'simba.completion.enable': false, 'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
     'workbench.layoutControl.enabled': false, ...settings,
   }, null, 1));
   return dir;

@@ -35,7 +35,9 @@ describe('shared: colour scales', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8'));
     const got = pkg.contributes.colors;
     assert.deepStrictEqual(got, contributedColors());
-    assert.strictEqual(got.length, HEAT_BUCKETS);
+    assert.strictEqual(got.length, 3 * HEAT_BUCKETS, 'heat, overlay mark and overlay tint colours');
     assert.strictEqual(got[3].id, heatColorId(3));
+    assert.strictEqual(got[HEAT_BUCKETS].id, 'simba.overlay.mark0');
+    assert.strictEqual(got[2 * HEAT_BUCKETS].id, 'simba.overlay.tint0');
   });
 });

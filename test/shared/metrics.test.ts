@@ -49,3 +49,23 @@ describe('shared: metrics', () => {
     assert.strictEqual(tokenAt(a, 12), -1);
   });
 });
+
+describe('shared: the highway metric', () => {
+  const analysis = (retention: number[], layers = 10) => ({ ...tinyAnalysis(), tokens: retention.map((_, i) => ({ id: i, start: i, end: i + 1 })), retention, influence: undefined, model: { ...tinyAnalysis().model, layers } }) as unknown as ReturnType<typeof tinyAnalysis>;
+  it('marks tokens kept deeper than their distance band, not the recency gradient', () => {
+    // 64 tokens: depth grows linearly towards the end (the recency gradient) plus one far token
+    // that reaches the last layer.
+    const n = 64, L = 10;
+    const ret = Array.from({ length: n }, (_, i) => Math.max(1, Math.round((i / (n - 1)) * L)));
+    ret[5] = L;
+    const v = metricValues(analysis(ret, L), 'highway');
+    assert.ok(v[5] > 0.8, `far highway token: ${v[5]}`);
+    const others = Array.from(v).filter((x, i) => i !== 5 && Number.isFinite(x));
+    assert.ok(others.length <= 2, `the gradient itself is left unmarked: ${others.length} marked`);
+    assert.ok(Number.isNaN(v[n - 1]), 'the prediction point is as deep as expected');
+  });
+  it('is NaN everywhere without retention', () => {
+    const v = metricValues({ ...tinyAnalysis(), retention: undefined }, 'highway');
+    assert.ok(Array.from(v).every(Number.isNaN));
+  });
+});

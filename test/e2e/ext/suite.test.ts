@@ -54,6 +54,40 @@ describe('Simba Lens in the extension host', function () {
     assert.strictEqual(api.engine.lastLoad!.facts.name, 'simba-lens bundled model');
   });
 
+  it('before any analysis, Toggle Overlay, Clear and Export say there is nothing yet and do nothing', async () => {
+    await openFixture('notes.md');
+    assert.strictEqual(api.result((await openFixture('sample.py')).document.uri), undefined, 'no analysis yet');
+    assert.strictEqual(await vscode.commands.executeCommand('simba.toggleOverlay'), undefined, 'Toggle Overlay: nothing to toggle');
+    assert.strictEqual(api.isOverlayOn(), true, 'the overlay stays on');
+    assert.strictEqual(await vscode.commands.executeCommand('simba.clear'), false, 'Clear: nothing to clear');
+    assert.strictEqual(await vscode.commands.executeCommand('simba.exportAnalysis', 'json', path.join(os.tmpdir(), 'never.json')), undefined);
+  });
+
+  it('inline completions are off by default with the bundled model', async () => {
+    assert.strictEqual(vscode.workspace.getConfiguration('simba').inspect('completion.enable')?.defaultValue, 'auto');
+    assert.strictEqual(vscode.workspace.getConfiguration('simba').get('completion.enable'), 'auto');
+    const auto = api.completions.automatic();
+    assert.strictEqual(auto.on, false, auto.why);
+    assert.match(auto.why, /bundled model/);
+    const ed = await openFixture('complete.py');
+    const items = await api.completions.provideInlineCompletionItems(ed.document, ed.document.positionAt(ed.document.getText().length),
+      { triggerKind: vscode.InlineCompletionTriggerKind.Automatic } as unknown as vscode.InlineCompletionContext, new vscode.CancellationTokenSource().token);
+    assert.strictEqual(items, undefined, 'nothing offered as you type');
+  });
+
+  it('the walkthrough opens', async () => {
+    await vscode.commands.executeCommand('workbench.action.openWalkthrough', 'simba-lens.simba-lens#simba.gettingStarted', false);
+    const tab = await waitFor(() => { const t = vscode.window.tabGroups.activeTabGroup.activeTab; return t && /welcome|walkthrough|simba/i.test(t.label) ? t : undefined; }, 15000, 'walkthrough tab');
+    await vscode.window.tabGroups.close(tab);
+    // Simba: Get Started opens the same walkthrough.
+    await vscode.commands.executeCommand('simba.openWalkthrough');
+    const again = await waitFor(() => { const t = vscode.window.tabGroups.activeTabGroup.activeTab; return t && /welcome|walkthrough|simba/i.test(t.label) ? t : undefined; }, 15000, 'walkthrough tab');
+    await vscode.window.tabGroups.close(again);
+    const pkg = vscode.extensions.getExtension(EXT_ID)!.packageJSON;
+    const steps = pkg.contributes.walkthroughs[0].steps as Array<{ media: { markdown: string } }>;
+    for (const st of steps) assert.ok(fs.existsSync(path.join(vscode.extensions.getExtension(EXT_ID)!.extensionPath, st.media.markdown)), st.media.markdown);
+  });
+
   it('Analyze Document produces a consistent analysis and decorations', async () => {
     const ed = await openFixture('sample.py');
     const a = await vscode.commands.executeCommand<Analysis>('simba.analyzeDocument');
@@ -73,6 +107,49 @@ describe('Simba Lens in the extension host', function () {
     const applied = api.overlay.decorations(ed.document.uri);
     assert.ok(applied && applied.ranges > 0 && applied.ranges <= a.tokens.length, 'decorations applied, aggregated');
     assert.ok(api.result(ed.document.uri));
+  });
+
+  it('the default overlay marks highways with line marks and never colours leading whitespace', async () => {
+    const ed = await openFixture('sample.py');
+    const doc = ed.document;
+    if (!api.result(doc.uri)) await vscode.commands.executeCommand('simba.analyzeDocument');
+    assert.strictEqual(api.viewState().metric, 'highway', 'the default metric');
+    const gutter = api.overlay.decorations(doc.uri)!;
+    assert.strictEqual(gutter.style, 'gutter', 'the default style');
+    assert.ok(gutter.ranges > 0 && gutter.ranges < doc.lineCount, `${gutter.ranges} of ${doc.lineCount} lines marked`);
+    const lines = new Set<number>();
+    for (const [s, e] of gutter.spans) {
+      const p = doc.positionAt(s);
+      assert.ok(s === e && p.character === 0, 'one mark at the start of a line');
+      assert.ok(!lines.has(p.line), 'one mark per line');
+      lines.add(p.line);
+      assert.ok(doc.lineAt(p.line).text.trim(), 'never a blank line');
+    }
+    // The recency gradient is not what is shown: the last tenth of the file is not all marked.
+    const last = Math.floor(doc.lineCount * 0.9);
+    const tail = [...lines].filter((l) => l >= last).length;
+    const tailCode = Array.from({ length: doc.lineCount - last }, (_, k) => doc.lineAt(last + k).text.trim()).filter(Boolean).length;
+    assert.ok(tail < tailCode || tailCode === 0, `the end of the file is not a solid block: ${tail} of ${tailCode} lines`);
+    try {
+      assert.strictEqual(await vscode.commands.executeCommand('simba.toggleOverlayStyle'), 'tokens');
+      const tokens = api.overlay.decorations(doc.uri)!;
+      assert.strictEqual(tokens.style, 'tokens');
+      assert.ok(tokens.ranges > 0);
+      const text = doc.getText();
+      for (const [s, e] of tokens.spans) {
+        const piece = text.slice(s, e);
+        assert.ok(piece.length > 0 && !/^\s/.test(piece) && !/\s$/.test(piece) && !piece.includes('\n'), `range ${JSON.stringify(piece)}`);
+        const p = doc.positionAt(s);
+        assert.ok(p.character >= doc.lineAt(p.line).firstNonWhitespaceCharacterIndex, 'not in the indentation');
+      }
+      // The style setting sets the default; opacity and subtle redraw with fewer or fainter marks.
+      await vscode.workspace.getConfiguration('simba').update('overlay.subtle', true, vscode.ConfigurationTarget.Global);
+      await waitFor(() => { const d = api.overlay.decorations(doc.uri); return d && d.perBucket.slice(0, 5).every((x) => x === 0) ? d : undefined; }, 5000, 'subtle overlay');
+    } finally {
+      await vscode.workspace.getConfiguration('simba').update('overlay.subtle', undefined, vscode.ConfigurationTarget.Global);
+      await vscode.commands.executeCommand('simba.toggleOverlayStyle', 'gutter');
+    }
+    assert.strictEqual(api.overlay.decorations(doc.uri)!.style, 'gutter');
   });
 
   it('hover shows the token, retention depth and influence', async () => {
@@ -292,14 +369,58 @@ describe('Simba Lens in the extension host', function () {
     await vscode.workspace.getConfiguration('simba').update('device', undefined, vscode.ConfigurationTarget.Global);
   });
 
-  it('a bad model folder is reported and the engine keeps working', async () => {
-    const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'not-a-model-'));
-    const used = await vscode.commands.executeCommand<string>('simba.selectModel', bad);
-    assert.strictEqual(used, undefined, 'load fails');
+  it('a failed model choice keeps the previous model and leaves simba.modelPath unchanged', async () => {
+    const cfg = () => vscode.workspace.getConfiguration('simba');
+    const before = cfg().inspect('modelPath')?.globalValue;
+    const name = api.engine.lastLoad!.facts.name;
+    // A folder that is not a checkpoint at all: refused before the engine is asked.
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'not-a-model-'));
+    assert.strictEqual(await vscode.commands.executeCommand<string>('simba.selectModel', empty), undefined, 'refused');
+    assert.strictEqual(cfg().inspect('modelPath')?.globalValue, before, 'simba.modelPath unchanged');
+    assert.strictEqual(api.engine.state, 'ready');
+    assert.strictEqual(api.engine.lastLoad!.facts.name, name, 'the previous model is still loaded');
+    // A folder that looks like one but does not load: the engine tries, fails, and gets the previous model back.
+    const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'broken-model-'));
+    fs.writeFileSync(path.join(broken, 'config.json'), '{"model_type": "mamba"}');
+    fs.writeFileSync(path.join(broken, 'tokenizer.json'), '{}');
+    fs.writeFileSync(path.join(broken, 'model.safetensors'), 'not safetensors');
+    assert.strictEqual(await vscode.commands.executeCommand<string>('simba.selectModel', broken), undefined, 'load fails');
+    assert.strictEqual(cfg().inspect('modelPath')?.globalValue, before, 'simba.modelPath unchanged');
+    assert.strictEqual(api.engine.state, 'ready', 'the engine is ready with the previous model');
+    assert.strictEqual(api.engine.lastLoad!.facts.name, name);
+    const a = await api.analyze((await openFixture('sample.py')).document);
+    assert.ok(a && a.tokens.length > 0, 'analysis still works');
+    assert.strictEqual(a.model.name, name);
     const ok = await vscode.commands.executeCommand<string>('simba.selectModel', 'bundled');
     assert.ok(ok, 'bundled model loads again');
-    const a = await api.analyze((await openFixture('sample.py')).document);
-    assert.ok(a && a.tokens.length > 0);
+    assert.strictEqual(cfg().inspect('modelPath')?.globalValue, '', 'a successful choice is saved');
+    await cfg().update('modelPath', undefined, vscode.ConfigurationTarget.Global);
+  });
+
+  it('inline completions: on as you type only when the model rates them likely enough', async () => {
+    const c = vscode.workspace.getConfiguration('simba');
+    await c.update('completion.enable', 'on', vscode.ConfigurationTarget.Global);
+    try {
+      assert.strictEqual(api.completions.automatic().on, true);
+      const ed = await openFixture('sample.py');
+      const doc = ed.document;
+      const pos = doc.positionAt(doc.getText().length);
+      const ask = (kind: vscode.InlineCompletionTriggerKind) => api.completions.provideInlineCompletionItems(doc, pos,
+        { triggerKind: kind } as unknown as vscode.InlineCompletionContext, new vscode.CancellationTokenSource().token);
+      await c.update('completion.minProbability', 0, vscode.ConfigurationTarget.Global);
+      const any = await ask(vscode.InlineCompletionTriggerKind.Automatic);
+      assert.ok(any && any.length === 1, 'offered with no threshold');
+      const p = api.completions.last!.probability;
+      assert.ok(p > 0 && p <= 1, `mean token probability ${p}`);
+      await c.update('completion.minProbability', Math.min(1, p + 0.01), vscode.ConfigurationTarget.Global);
+      assert.strictEqual(await ask(vscode.InlineCompletionTriggerKind.Automatic), undefined, 'not offered below the threshold');
+      assert.strictEqual(api.completions.last!.shown, false);
+      const manual = await ask(vscode.InlineCompletionTriggerKind.Invoke);
+      assert.ok(manual && manual.length === 1, 'Trigger Inline Completion still shows it');
+    } finally {
+      await c.update('completion.enable', undefined, vscode.ConfigurationTarget.Global);
+      await c.update('completion.minProbability', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   it('restarts a killed engine process and analyzes again', async () => {
