@@ -12,6 +12,7 @@ import { UsageError, choice, num, outPath, parseArgs } from './args';
 import { SESSION_OPTS, SIMBA_OPTS, STDOUT, alts, checkOutputs, openSession, simbaFrom, writeJsonOut, writeOut } from './common';
 import { runEvalCommand } from './eval';
 import { renderReportHtml } from '../report';
+import { familyLabel } from '../shared/analysis';
 
 const USAGE = `usage:
   simba-lens analyze FILE [--model DIR] [--device ${alts(DEVICES)}] [--top-k K]
@@ -32,7 +33,8 @@ export function summary(a: Analysis): string {
   const lines: string[] = [];
   const L = a.model.layers;
   lines.push(`file      ${a.source ?? '(text)'}`);
-  lines.push(`model     ${a.model.name}: ${L} layers, d_model ${a.model.dModel}, ${(a.model.parameters / 1e6).toFixed(1)}M parameters (${a.model.dtype})`);
+  const fam = familyLabel(a.model.family);
+  lines.push(`model     ${a.model.name}: ${fam ? `${fam}, ` : ''}${L} layers, d_model ${a.model.dModel}, ${(a.model.parameters / 1e6).toFixed(1)}M parameters (${a.model.dtype})`);
   lines.push(`device    ${a.device.used} (asked for ${a.device.requested})`);
   lines.push(`tokens    ${a.tokens.length} up to offset ${a.predictionOffset}`);
   if (a.options) lines.push(`simba     keep ratio ${a.options.keepRatio}, schedule ${a.options.schedule}, selection ${a.options.selection}, score ${a.options.score}, residual ${a.options.residual}`);

@@ -53,6 +53,7 @@ export class Checkpoint {
     checkMemory(4 * family.parameterCount(config), machine, path.join(abs, 'config.json'));
     const tokenizer = TextTokenizer.load(path.join(abs, 'tokenizer.json'));
     const store = SafetensorsStore.open(abs);
+    store.refuseQuantised(); // before the per-tensor checks: a packed 4-bit tensor would only show as a wrong shape
     const dtype = family.checkWeights(store, config); // every tensor is validated before any graph is built
     const tokFile = path.join(abs, 'tokenizer.json');
     if (tokenizer.vocabSize > config.vocabSize) {
@@ -73,6 +74,7 @@ export class Checkpoint {
       vocabSize: config.vocabSize,
       parameters: family.parameterCount(config),
       dtype,
+      family: family.name,
     };
     return new Checkpoint(abs, family, config, store, tokenizer, facts);
   }

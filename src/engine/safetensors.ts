@@ -25,6 +25,16 @@ export interface TensorEntry {
 }
 
 const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
+/** Integer and 8-bit float dtypes: weights stored like this are quantised. */
+const QUANT_DTYPES = new Set(['I8', 'U8', 'F8_E4M3', 'F8_E5M2', 'I4', 'U4']);
+/** Tensor-name parts that bitsandbytes / GPTQ / AWQ-style quantisation adds beside the weights. */
+const QUANT_AUX = ['.absmax', '.quant_map', '.quant_state', '.nested_absmax', '.nested_quant_map', '.SCB', '.weight_format', '.qweight', '.qzeros', '.scales', '.g_idx'];
+
+/** What a folder with only a PyTorch pickle gets told (never unpickled: loading a pickle runs code). */
+export const PICKLE_REFUSAL =
+  'PyTorch pickle checkpoints are not read (unpickling can run code); supported: Hugging Face safetensors checkpoints of Mamba-1, FalconMamba and Mamba-2. ' +
+  'Use a safetensors conversion (for state-spaces/mamba-130m … mamba-2.8b: state-spaces/mamba-130m-hf … mamba-2.8b-hf; for state-spaces/mamba2-*: AntonV/mamba2-*-hf) or convert to model.safetensors';
+
 /** Widths of the dtypes safetensors defines, to check an extent against its shape. */
 const ALL_BYTES: Record<string, number> = { ...BYTES, F64: 8, I64: 8, U64: 8, I32: 4, U32: 4, I16: 2, U16: 2, I8: 1, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1 };
 /** Most dimensions a tensor may have. */
@@ -149,9 +159,23 @@ export class SafetensorsStore {
       return new SafetensorsStore(dir, entries);
     }
     if (hasEntry(dir, 'pytorch_model.bin')) {
-      throw new CheckpointError(path.join(dir, 'pytorch_model.bin'), 'PyTorch pickle checkpoints are not read (unsafe and slow); convert to model.safetensors');
+      throw new CheckpointError(path.join(dir, 'pytorch_model.bin'), PICKLE_REFUSAL);
     }
     throw new CheckpointError(single, 'missing: the folder has neither model.safetensors nor model.safetensors.index.json');
+  }
+
+  /**
+   * Refuse a quantised checkpoint (bitsandbytes 4-bit/8-bit, int8, fp8 weights) by its tensors,
+   * before any shape check: only F32, F16 and BF16 weights are read.
+   */
+  refuseQuantised(): void {
+    for (const [name, e] of this.entries) {
+      const aux = QUANT_AUX.find((s) => name.endsWith(s) || name.includes(`${s}.`));
+      if (QUANT_DTYPES.has(e.dtype) || aux) {
+        const why = aux ? `tensor ${short(name)} is quantisation data (${aux.replace(/^\./, '')})` : `tensor ${short(name)} has the quantised dtype ${e.dtype}`;
+        throw new CheckpointError(e.file, `${why}: quantised checkpoints are not supported; use the unquantised F32/F16/BF16 checkpoint`);
+      }
+    }
   }
 
   has(name: string): boolean {
@@ -189,6 +213,12 @@ export class SafetensorsStore {
     const { out, nonFinite } = toFloat32(raw, e.dtype, count);
     if (nonFinite > 0) throw new CheckpointError(e.file, `tensor ${name} has ${nonFinite} non-finite value${nonFinite === 1 ? '' : 's'} (NaN/Inf)`);
     return out;
+  }
+
+  /** A tensor's shape and file from the header (nothing checked, nothing read). */
+  shapeOf(name: string): { shape: number[]; file: string } | undefined {
+    const e = this.entries.get(name);
+    return e && { shape: [...e.shape], file: e.file };
   }
 
   dtypeOf(name: string): string | undefined {

@@ -30,6 +30,16 @@ export interface ModelFacts {
   vocabSize: number;
   parameters: number;
   dtype: string;
+  /** The model family's name (ModelFamily.name: "mamba1", "falcon_mamba", "mamba2"); absent in older analyses. */
+  family?: string;
+}
+
+/** How each model family is named to the user (CLI summary, status bar, panel). */
+export const FAMILY_LABELS: Record<string, string> = { mamba1: 'Mamba-1', falcon_mamba: 'FalconMamba', mamba2: 'Mamba-2' };
+
+/** The user-facing name of a family ("FalconMamba"), or the raw name when unknown, or undefined. */
+export function familyLabel(family: string | undefined): string | undefined {
+  return family === undefined ? undefined : Object.hasOwn(FAMILY_LABELS, family) ? FAMILY_LABELS[family] : family;
 }
 
 export interface Timing {

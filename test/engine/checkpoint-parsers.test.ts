@@ -61,7 +61,7 @@ describe('checkpoint parsers', () => {
   it('parseConfigText: prototype names are not architectures, and long values are cut short in messages', () => {
     // NOT_YET["constructor"] was Object's constructor: the hint printed a function's source.
     for (const t of ['constructor', '__proto__', 'toString']) {
-      refuses(() => parseConfigText(JSON.stringify({ model_type: t }), 'config.json'), new RegExp(`^unsupported architecture "${t}": expected a Mamba-1 checkpoint \\(model_type "mamba"\\)$`));
+      refuses(() => parseConfigText(JSON.stringify({ model_type: t }), 'config.json'), new RegExp(`^unsupported architecture "${t}": expected a Mamba-1 \\(model_type "mamba"\\)[\\w ,()"-]* checkpoint in Hugging Face safetensors format$`));
     }
     refuses(() => parseConfigText(JSON.stringify({ model_type: 'x'.repeat(100000) }), 'config.json'), /^unsupported architecture "x{60}…"/);
     refuses(() => parseConfigText(JSON.stringify({ model_type: 'mamba', hidden_size: 'y'.repeat(100000) }), 'config.json'), /^"hidden_size" must be a positive integer \(got "y{38}…"\)$/);

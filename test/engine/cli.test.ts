@@ -42,7 +42,9 @@ describe('command line', () => {
     assert.strictEqual(r.code, 0, r.err);
     assert.match(r.out, /tokens +\d+ up to offset/);
     assert.match(r.out, /KL\(dense‖pruned\)/);
+    assert.match(r.out, /model +random-tiny: Mamba-1, 4 layers, d_model 64,/);
     const a: Analysis = JSON.parse(fs.readFileSync(json, 'utf8'));
+    assert.strictEqual(a.model.family, 'mamba1');
     assert.strictEqual(a.schema, ANALYSIS_SCHEMA);
     assert.strictEqual(a.next.pruned!.length, 3);
     assert.strictEqual(a.options!.keepRatio, 0.3);
@@ -51,6 +53,12 @@ describe('command line', () => {
     const page = fs.readFileSync(html, 'utf8');
     assert.match(page, /<html/i);
     assert.ok(page.includes(ANALYSIS_SCHEMA), 'the report embeds the analysis');
+  });
+
+  it('analyze names the model family in the summary (FalconMamba)', async () => {
+    const r = await run(['analyze', src, '--model', path.resolve(__dirname, '../fixtures/random-falcon'), '--device', 'cpu', '--no-dense']);
+    assert.strictEqual(r.code, 0, r.err);
+    assert.match(r.out, /model +random-falcon: FalconMamba, 4 layers, d_model 64,/);
   });
 
   it('--to analyses only up to the offset', async () => {

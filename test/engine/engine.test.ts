@@ -24,6 +24,59 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+const FALCON_FIXTURE = path.resolve(__dirname, '../fixtures/random-falcon');
+
+/**
+ * Σ_t Δy_T(t) + D⊙u_T = y_T per channel on every layer of `s`'s model, for the native kernel and the
+ * graph scorer in one chunk or many, and all agree on every reduction. For FalconMamba the layer's
+ * δ, B, C outputs are the normalised ones, so the same identity holds.
+ */
+async function checkInfluenceIdentity(test: Mocha.Context, s: Engine, ids: number[]): Promise<void> {
+  requireNativeKernel(test);
+  const c = s.checkpoint.config as MambaConfig;
+  const { layers: Ly, dInner: E, dState: N } = c;
+  const w = loadWeights(s.checkpoint.store, c);
+  let h = s.model.embed(ids);
+  const T = ids.length;
+  const native = await createInfluenceScorer('cpu', E, N, sessionOptions('cpu'), 2);
+  assert.strictEqual(native.kind, 'native', `the CPU session should score with the native kernel (notes: ${s.model.deviceNotes.join('; ')})`);
+  const graph = await GraphInfluenceScorer.create(E, N, sessionOptions('cpu'));
+  const whole = graph.chunkTokens;
+  assert.ok(whole >= T && T > 3 * 16, 'the default chunk holds the text; chunks of 16 split it');
+  const zero = s.model.emptyState();
+  try {
+    for (let l = 0; l < Ly; l++) {
+      const out = await s.model.runLayer(l, h, zero.layers[l], { collect: 'identity' });
+      const { u, delta, B, C, y } = out.activations!;
+      const act = { u, delta, B, C };
+      const A = w.layers[l].A;
+      for (const reduce of ['signed-max', 'abs-max', 'mean-abs'] as const) {
+        const runs: [string, InfluenceResult][] = [['native', await native.score(act, A, reduce)]];
+        for (const chunk of [whole, 16]) {
+          graph.chunkTokens = chunk; // many chunks: S_t carries Σ Δ of the later chunks
+          runs.push([`graph, chunks of ${chunk}`, await graph.score(act, A, reduce)]);
+        }
+        graph.chunkTokens = whole;
+        const scale = Math.max(...runs[0][1].scores.map(Math.abs));
+        for (const [name, { channelSum, scores }] of runs) {
+          let worst = 0;
+          for (let e = 0; e < E; e++) {
+            const yT = y[(T - 1) * E + e];
+            const rebuilt = channelSum[e] + w.layers[l].D[e] * u[(T - 1) * E + e];
+            worst = Math.max(worst, Math.abs(rebuilt - yT) / (1e-3 + Math.abs(yT)));
+          }
+          assert.ok(worst < 1e-3, `layer ${l}, ${name}: worst relative error ${worst}`);
+          assert.ok(maxAbsDiff(scores, runs[0][1].scores) <= 1e-5 * scale, `layer ${l}, ${reduce}: ${name} differs from the native kernel`);
+        }
+      }
+      h = out.hidden;
+    }
+  } finally {
+    await graph.dispose();
+    await native.dispose();
+  }
+}
+
 describe('engine (random checkpoint)', function () {
   let dir: string;
   let s: Engine;
@@ -118,49 +171,7 @@ describe('engine (random checkpoint)', function () {
   }
 
   it('the influence identity Σ_t Δy_T(t) + D⊙u_T = y_T holds per channel on every layer, for the native kernel and the graph in one chunk or many; all agree on every reduction', async function () {
-    requireNativeKernel(this);
-    const c = s.checkpoint.config as MambaConfig;
-    const { layers: Ly, dInner: E, dState: N } = c;
-    const w = loadWeights(s.checkpoint.store, c);
-    let h = s.model.embed(ids);
-    const T = ids.length;
-    const native = await createInfluenceScorer('cpu', E, N, sessionOptions('cpu'), 2);
-    assert.strictEqual(native.kind, 'native', `the CPU session should score with the native kernel (notes: ${s.model.deviceNotes.join('; ')})`);
-    const graph = await GraphInfluenceScorer.create(E, N, sessionOptions('cpu'));
-    const whole = graph.chunkTokens;
-    assert.ok(whole >= T && T > 3 * 16, 'the default chunk holds the text; chunks of 16 split it');
-    const zero = s.model.emptyState();
-    try {
-      for (let l = 0; l < Ly; l++) {
-        const out = await s.model.runLayer(l, h, zero.layers[l], { collect: 'identity' });
-        const { u, delta, B, C, y } = out.activations!;
-        const act = { u, delta, B, C };
-        const A = w.layers[l].A;
-        for (const reduce of ['signed-max', 'abs-max', 'mean-abs'] as const) {
-          const runs: [string, InfluenceResult][] = [['native', await native.score(act, A, reduce)]];
-          for (const chunk of [whole, 16]) {
-            graph.chunkTokens = chunk; // many chunks: S_t carries Σ Δ of the later chunks
-            runs.push([`graph, chunks of ${chunk}`, await graph.score(act, A, reduce)]);
-          }
-          graph.chunkTokens = whole;
-          const scale = Math.max(...runs[0][1].scores.map(Math.abs));
-          for (const [name, { channelSum, scores }] of runs) {
-            let worst = 0;
-            for (let e = 0; e < E; e++) {
-              const yT = y[(T - 1) * E + e];
-              const rebuilt = channelSum[e] + w.layers[l].D[e] * u[(T - 1) * E + e];
-              worst = Math.max(worst, Math.abs(rebuilt - yT) / (1e-3 + Math.abs(yT)));
-            }
-            assert.ok(worst < 1e-3, `layer ${l}, ${name}: worst relative error ${worst}`);
-            assert.ok(maxAbsDiff(scores, runs[0][1].scores) <= 1e-5 * scale, `layer ${l}, ${reduce}: ${name} differs from the native kernel`);
-          }
-        }
-        h = out.hidden;
-      }
-    } finally {
-      await graph.dispose();
-      await native.dispose();
-    }
+    await checkInfluenceIdentity(this, s, ids);
   });
 
   it('reports token offsets in UTF-16 units that tile the text', async () => {
@@ -207,9 +218,23 @@ describe('engine (random checkpoint)', function () {
   });
 });
 
+describe('engine (random-falcon fixture, FalconMamba)', () => {
+  it('the influence identity holds per channel on every layer with the normalised δ, B, C', async function () {
+    const s = await Engine.load({ modelDir: FALCON_FIXTURE, device: 'cpu' });
+    try {
+      assert.strictEqual(s.checkpoint.family.name, 'falcon_mamba');
+      assert.strictEqual((s.checkpoint.config as MambaConfig).bcdtRms, 1e-6);
+      await checkInfluenceIdentity(this, s, (await s.tokenize(TEXT)).map((t) => t.id));
+    } finally {
+      await s.dispose();
+    }
+  });
+});
+
 describe('int8 decoding', () => {
-  it('a decoding step with int8 weights stays close to the fp32 step', async () => {
-    const s = await Engine.load({ modelDir: writeCheckpoint({ seed: 11 }), device: 'cpu' });
+  for (const [what, dir] of [['', () => writeCheckpoint({ seed: 11 })], [' (FalconMamba)', () => FALCON_FIXTURE]] as const) {
+  it(`a decoding step with int8 weights stays close to the fp32 step${what}`, async () => {
+    const s = await Engine.load({ modelDir: dir(), device: 'cpu' });
     const ids = (await s.tokenize(TEXT)).map((t) => t.id);
     const r = await s.run(ids, resolveSimbaOptions({ schedule: 'dense' }));
     const step = (precision: 'fp32' | 'int8') => s.model.step(s.model.embed([ids[3]]), r.state.clone(), precision);
@@ -223,12 +248,13 @@ describe('int8 decoding', () => {
     assert.strictEqual(argmax(b), argmax(a));
     await s.dispose();
   });
+  }
 });
 
 describe('fused decoding step graph', () => {
-  it('in fp32 equals the per-layer graphs (the single-row state update is the scan step)', async () => {
-    const dir = writeCheckpoint({ seed: 13 });
-    const s = await Engine.load({ modelDir: dir, device: 'cpu' });
+  for (const [what, dir] of [['', () => writeCheckpoint({ seed: 13 })], [' (FalconMamba)', () => FALCON_FIXTURE]] as const) {
+  it(`in fp32 equals the per-layer graphs (the single-row state update is the scan step)${what}`, async () => {
+    const s = await Engine.load({ modelDir: dir(), device: 'cpu' });
     const c = s.checkpoint.config as MambaConfig;
     const w = loadWeights(s.checkpoint.store, c);
     const fused = await ort.InferenceSession.create(buildDecodeStepGraph(c, w.layers, w, 'fp32'));
@@ -247,6 +273,7 @@ describe('fused decoding step graph', () => {
     await fused.release();
     await s.dispose();
   });
+  }
 });
 
 describe('model naming', () => {

@@ -1,5 +1,5 @@
 // The checkpoints the WebGPU suite runs on: the bundled model (media/model, when present), the
-// reference fixture, and a random checkpoint with every optional bias.
+// reference fixtures (Mamba-1 and FalconMamba), and a random checkpoint with every optional bias.
 import * as fs from 'fs';
 import * as path from 'path';
 import { TINY, writeCheckpoint } from '../helpers/checkpoint';
@@ -19,6 +19,7 @@ export const hasBundled = () => fs.existsSync(path.join(BUNDLED, 'config.json'))
 export const MODELS: SuiteModel[] = [
   { name: 'bundled model (media/model)', dir: () => BUNDLED },
   { name: 'random-tiny fixture', dir: () => path.join(ROOT, 'test', 'fixtures', 'random-tiny') },
+  { name: 'random-falcon fixture (FalconMamba)', dir: () => path.join(ROOT, 'test', 'fixtures', 'random-falcon') },
   { name: 'random checkpoint with biases', dir: () => (biased ??= writeCheckpoint({ seed: 11, shape: { ...TINY, useBias: true } })) },
 ];
 

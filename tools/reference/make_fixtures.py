@@ -9,7 +9,12 @@
    else tools/data/tokenizer.json, else the copy already in random-tiny/).
 2. For each checkpoint present — random-tiny and the bundled model media/model/ — writes
    test/fixtures/<name>.json (layout: tools/reference/README.md), computing in float64.
-Token ids are checked against the npm `tokenizers` package (node must be on PATH).
+3. --only random-falcon: (re)writes the FalconMamba checkpoint test/fixtures/random-falcon/
+   (seed 3, d_model 64, 4 layers, d_state 8, dt_rank 8, untied, BF16, jitter 0.1, mixer_rms_eps 1e-6)
+   and test/fixtures/random-falcon.json. Not part of the default run (which writes random-tiny and
+   bundled): pass it explicitly.
+Token ids are checked against the npm `tokenizers` package (node must be on PATH). Without the
+Python `tokenizers` package the npm one tokenises alone; the fixture's tokenizer.idsFrom says which.
 """
 import argparse
 import datetime
@@ -40,6 +45,9 @@ DENSE_GREEDY = 16
 PRUNED_GREEDY = 8
 SIG = 7
 
+RANDOM_FALCON_ARGS = ["--family", "falcon_mamba", "--d-model", "64", "--layers", "4", "--d-state", "8",
+                      "--dt-rank", "8", "--init-std", "0.1", "--dtype", "BF16", "--untied", "--jitter", "0.1",
+                      "--seed", "3", "--mixer-rms-eps", "1e-6"]
 RANDOM_TINY_ARGS = ["--shape", "tiny", "--dtype", "BF16", "--untied", "--jitter", "0.1", "--seed", "1"]
 
 
@@ -120,6 +128,58 @@ def npm_ids(tokenizer_path, text):
     return json.loads(out.stdout)
 
 
+class NpmTokenizer:
+    """The few Tokenizer methods the fixtures use, answered by the npm `tokenizers` package (one node
+    process per call; encodings cached). Used when the Python package is not installed."""
+
+    class _Enc:
+        def __init__(self, ids):
+            self.ids = ids
+
+    def __init__(self, path):
+        self.path = os.path.abspath(path)
+        self._cache = {}
+
+    def _node(self, js, stdin=b""):
+        out = subprocess.run(["node", "-e", js, self.path], input=stdin, cwd=ROOT, capture_output=True, check=True)
+        return json.loads(out.stdout)
+
+    def encode(self, text, add_special_tokens=False):
+        key = (text, add_special_tokens)
+        if key not in self._cache:
+            if add_special_tokens:
+                raise NotImplementedError("fixtures tokenise without special tokens")
+            self._cache[key] = npm_ids(self.path, text)
+        return self._Enc(self._cache[key])
+
+    def decode(self, ids, skip_special_tokens=False):
+        js = ("const {Tokenizer}=require('tokenizers');const fs=require('fs');"
+              "const t=Tokenizer.fromFile(process.argv[1]);"
+              f"t.decode(JSON.parse(fs.readFileSync(0,'utf8')),{'true' if skip_special_tokens else 'false'})"
+              ".then(s=>process.stdout.write(JSON.stringify(s)));")
+        return self._node(js, json.dumps(list(ids)).encode())
+
+    def get_vocab_size(self, with_added_tokens=True):
+        js = ("const {Tokenizer}=require('tokenizers');"
+              f"process.stdout.write(String(Tokenizer.fromFile(process.argv[1]).getVocabSize({'true' if with_added_tokens else 'false'})))")
+        return self._node(js)
+
+
+def python_tokenizers_version():
+    try:
+        return __import__("tokenizers").__version__
+    except ImportError:
+        return None
+
+
+def open_tokenizer(path):
+    """(tokenizer, "python" | "npm"): Python `tokenizers` when installed, else the npm package."""
+    try:
+        return load_tokenizer(path), "python"
+    except ImportError:
+        return NpmTokenizer(path), "npm"
+
+
 def npm_version():
     try:
         with open(os.path.join(ROOT, "node_modules", "tokenizers", "package.json")) as f:
@@ -134,7 +194,7 @@ def log_softmax(x):
 
 # ----------------------------------------------------------------------------- one checkpoint
 
-def fixture_for(name, ckpt, text_info, ids, tok, tok_path):
+def fixture_for(name, ckpt, text_info, ids, tok, tok_path, ids_from="python"):
     m = MambaRef(ckpt, torch.float64)
     T = len(ids)
     V = m.vocab
@@ -153,7 +213,7 @@ def fixture_for(name, ckpt, text_info, ids, tok, tok_path):
         "generator": "tools/reference/make_fixtures.py",
         "generatedAt": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tools": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-                  "tokenizersPython": __import__("tokenizers").__version__, "tokenizersNpm": npm_version()},
+                  "tokenizersPython": python_tokenizers_version(), "tokenizersNpm": npm_version()},
         "compute": "float64",
         "checkpoint": {
             "path": rel(ckpt),
@@ -164,7 +224,8 @@ def fixture_for(name, ckpt, text_info, ids, tok, tok_path):
             "metadata": safetensors_metadata(ckpt),
         },
         "tokenizer": {"path": rel(tok_path), "sha256": sha256_file(tok_path), "addSpecialTokens": False,
-                      "vocabSize": tok.get_vocab_size(with_added_tokens=True), "checkedWithNpm": True},
+                      "vocabSize": tok.get_vocab_size(with_added_tokens=True), "checkedWithNpm": True,
+                      "idsFrom": {"python": "Python tokenizers (checked against npm)", "npm": "npm tokenizers (Python package not installed)"}[ids_from]},
         "text": text_info,
         "ids": ids,
         "dense": {
@@ -217,9 +278,15 @@ def remake_random_tiny(out_dir, tok_path):
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
+def remake_random_falcon(out_dir, tok_path):
+    cmd = [sys.executable, os.path.join(HERE, "make_random_checkpoint.py"), out_dir, *RANDOM_FALCON_ARGS,
+           "--tokenizer", tok_path]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=["random-tiny", "bundled"])
+    ap.add_argument("--only", choices=["random-tiny", "bundled", "random-falcon"])
     ap.add_argument("--bundled", default=os.path.join(ROOT, "media", "model"))
     ap.add_argument("--out", default=os.path.join(ROOT, "test", "fixtures"))
     ap.add_argument("--keep-random-tiny", action="store_true", help="do not rewrite the random-tiny checkpoint")
@@ -236,9 +303,12 @@ def main():
             break
     if tok_src is None:
         sys.exit("no tokenizer.json found (media/model/, tools/data/ or test/fixtures/random-tiny/)")
-    if a.only != "bundled" and not a.keep_random_tiny:
+    falcon_dir = os.path.join(a.out, "random-falcon")
+    if a.only in (None, "random-tiny") and not a.keep_random_tiny:
         remake_random_tiny(tiny_dir, tok_src)
-    tok = load_tokenizer(tok_src)
+    if a.only == "random-falcon":
+        remake_random_falcon(falcon_dir, tok_src)
+    tok, ids_from = open_tokenizer(tok_src)
     text, nlines, fsha = pick_text(tok, TEXT_SOURCE, TARGET_TOKENS)
     ids = tok.encode(text, add_special_tokens=False).ids
     js_ids = npm_ids(tok_src, text)
@@ -248,6 +318,8 @@ def main():
     jobs = []
     if a.only in (None, "random-tiny"):
         jobs.append(("random-tiny", tiny_dir))
+    if a.only == "random-falcon":
+        jobs.append(("random-falcon", falcon_dir))
     if a.only in (None, "bundled"):
         if bundled_ok:
             jobs.append(("bundled", a.bundled))
@@ -257,7 +329,7 @@ def main():
         ctok = os.path.join(ckpt, "tokenizer.json")
         if os.path.exists(ctok) and sha256_file(ctok) != sha256_file(tok_src):
             raise SystemExit(f"{rel(ctok)} differs from {rel(tok_src)}: fixtures assume one tokenizer")
-        fx = fixture_for(name, ckpt, text_info, ids, tok, ctok if os.path.exists(ctok) else tok_src)
+        fx = fixture_for(name, ckpt, text_info, ids, tok, ctok if os.path.exists(ctok) else tok_src, ids_from)
         out = os.path.join(a.out, f"{name}.json")
         write_json(fx, out)
         print(json.dumps({"wrote": rel(out), "bytes": os.path.getsize(out), "T": len(ids),

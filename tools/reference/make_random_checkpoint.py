@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Write a small random Hugging Face-format Mamba-1 checkpoint (seeded, deterministic).
+"""Write a small random Hugging Face-format Mamba-1 or FalconMamba checkpoint (seeded, deterministic).
 
     /usr/bin/python3 tools/reference/make_random_checkpoint.py OUT_DIR [options]
     /usr/bin/python3 tools/reference/make_random_checkpoint.py /tmp/mamba-130m-random --shape 130m
@@ -18,6 +18,10 @@ Init follows HF MambaPreTrainedModel._init_weights in spirit:
 J·0.02·N(0,1) to in/out_proj biases when --use-bias) so tests can catch a wrongly indexed or
 ignored per-channel parameter. Draws come from numpy's PCG64 (np.random.default_rng(seed)) in
 the fixed order of the tensor list, in float64, then cast to the requested dtype.
+--family falcon_mamba writes the same tensors (FalconMamba has the Mamba-1 names and no extra ones)
+with a FalconMambaForCausalLM config: model_type "falcon_mamba", mixer_rms_eps (--mixer-rms-eps,
+default 1e-6) and, like the 7B configs, "expand": 16 beside the real "intermediate_size" (the
+config trap: E is intermediate_size). Use --untied for the 7B models' separate lm_head.
 """
 import argparse
 import json
@@ -40,7 +44,13 @@ PRESETS = {
 
 def tokenizer_vocab_size(path):
     sys.path.insert(0, os.path.join(HERE, ".venv-tok"))
-    from tokenizers import Tokenizer
+    try:
+        from tokenizers import Tokenizer
+    except ImportError:  # no Python tokenizers: ask the npm package (node on PATH, run from the repo root)
+        import subprocess
+        js = "const {Tokenizer}=require('tokenizers');process.stdout.write(String(Tokenizer.fromFile(process.argv[1]).getVocabSize(true)))"
+        root = os.path.abspath(os.path.join(HERE, "..", ".."))
+        return int(subprocess.run(["node", "-e", js, os.path.abspath(path)], cwd=root, capture_output=True, check=True).stdout)
     return Tokenizer.from_file(path).get_vocab_size(with_added_tokens=True)
 
 
@@ -95,6 +105,11 @@ def build(args):
         "bos_token_id": 0, "eos_token_id": 0, "pad_token_id": 0, "use_cache": True,
         "torch_dtype": {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}[args.dtype],
     }
+    if args.family == "falcon_mamba":
+        cfg["architectures"], cfg["model_type"] = ["FalconMambaForCausalLM"], "falcon_mamba"
+        cfg["expand"] = 16  # as tiiuae/falcon-mamba-7b's config.json: contradicts intermediate_size, which wins
+        cfg["mixer_rms_eps"] = args.mixer_rms_eps
+        cfg["use_falcon_mambapy"] = False
     return T, cfg
 
 
@@ -153,6 +168,8 @@ def main():
     ap.add_argument("--jitter", type=float, default=0.0)
     ap.add_argument("--shards", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--family", choices=["mamba", "falcon_mamba"], default="mamba")
+    ap.add_argument("--mixer-rms-eps", type=float, default=1e-6, help="falcon_mamba: eps of the δ/B/C norms")
     a = ap.parse_args()
     pre = PRESETS.get(a.shape, {})
     defaults = dict(d_model=64, layers=2, d_state=16, expand=2, dt_rank=None, d_conv=4, untied=False, vocab=None, init_std=0.02)

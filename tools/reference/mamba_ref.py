@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent PyTorch reference for Hugging Face Mamba-1 checkpoints (the HF "slow path").
+"""Independent PyTorch reference for Hugging Face Mamba-1 and FalconMamba checkpoints (the HF "slow path").
 
     /usr/bin/python3 tools/reference/mamba_ref.py CHECKPOINT_DIR [--text "..."] [--tokens 40]
 
@@ -14,6 +14,11 @@ Per layer (docs/method.md §1):
     Δ = softplus(dt_proj(δ));  A = -exp(A_log)
     h_t = exp(Δ_t A) ⊙ h_{t-1} + (Δ_t u_t) ⊗ B_t;  y_t = h_t C_t + D ⊙ u_t
     h = r + out_proj(y ⊙ SiLU(z));   logits = lm_head(RMSNorm_f(h))
+
+FalconMamba (model_type "falcon_mamba"; transformers models/falcon_mamba, FalconMambaMixer.slow_forward):
+the same, with three weightless RMS norms right after x_proj, eps = mixer_rms_eps (default 1e-6):
+    δ ← δ / sqrt(mean_R(δ²) + eps)   (before dt_proj);   B ← rms_N(B);   C ← rms_N(C)
+so Δ, B and C (and everything Simba reads) are the normalised ones.
 """
 import argparse
 import json
@@ -57,13 +62,19 @@ class MambaCfg:
         self.eps = float(get("layer_norm_epsilon", "norm_epsilon", default=1e-5))
         self.vocab_size = int(get("vocab_size", default=50280))
         self.tie = bool(get("tie_word_embeddings", "tie_embeddings", default=True))
+        archs = d.get("architectures") or []
+        self.falcon = d.get("model_type") == "falcon_mamba" or any(
+            a in ("FalconMambaForCausalLM", "FalconMambaModel") for a in archs)
+        # FalconMambaConfig: mixer_rms_eps (default 1e-6); None = Mamba-1 (no norms after x_proj)
+        self.mixer_rms_eps = float(get("mixer_rms_eps", default=1e-6)) if self.falcon else None
 
     def to_dict(self):
         return {"d_model": self.d_model, "n_layer": self.n_layer, "d_state": self.d_state,
                 "d_inner": self.d_inner, "dt_rank": self.dt_rank, "d_conv": self.d_conv,
                 "use_bias": self.use_bias, "use_conv_bias": self.use_conv_bias,
                 "layer_norm_epsilon": self.eps, "vocab_size": self.vocab_size,
-                "tie_word_embeddings": self.tie}
+                "tie_word_embeddings": self.tie,
+                **({"family": "falcon_mamba", "mixer_rms_eps": self.mixer_rms_eps} if self.falcon else {})}
 
 
 # ----------------------------------------------------------------------------- model
@@ -124,6 +135,12 @@ class MambaRef:
         var = h.pow(2).mean(-1, keepdim=True)
         return w * (h * torch.rsqrt(var + self.cfg.eps))
 
+    def mixer_rms(self, v):
+        """FalconMamba's weightless RMS norm over the last axis (identity for Mamba-1)."""
+        if self.cfg.mixer_rms_eps is None:
+            return v
+        return v * torch.rsqrt(v.pow(2).mean(-1, keepdim=True) + self.cfg.mixer_rms_eps)
+
     def embed(self, ids):
         return self.emb[torch.as_tensor(ids, dtype=torch.long)].clone()
 
@@ -154,6 +171,7 @@ class MambaRef:
         ssm = u @ L["x_w"].T
         R, N = cfg.dt_rank, cfg.d_state
         delta, B, C = ssm[:, :R], ssm[:, R:R + N], ssm[:, R + N:]
+        delta, B, C = self.mixer_rms(delta), self.mixer_rms(B), self.mixer_rms(C)  # FalconMamba only
         dt = F.softplus(delta @ L["dt_w"].T + L["dt_b"])
         return {"x": x, "z": z, "u": u, "dt": dt, "B": B, "C": C, "xp": xp}
 
@@ -219,8 +237,8 @@ class MambaRef:
             u = F.silu(c)
             ssm = L["x_w"] @ u
             R, N = cfg.dt_rank, cfg.d_state
-            dt = F.softplus(L["dt_w"] @ ssm[:R] + L["dt_b"])
-            B, C = ssm[R:R + N], ssm[R + N:]
+            dt = F.softplus(L["dt_w"] @ self.mixer_rms(ssm[:R]) + L["dt_b"])
+            B, C = self.mixer_rms(ssm[R:R + N]), self.mixer_rms(ssm[R + N:])
             ss = torch.exp(dt[:, None] * L["A"]) * ss + (dt * u)[:, None] * B[None, :]
             y = ss @ C + L["D"] * u
             out = (y * F.silu(z)) @ L["out_w"].T

@@ -9,6 +9,12 @@ export function rmsNorm(g: GraphBuilder, x: string, weight: string, eps: number)
   return g.op('Mul', [g.op('Mul', [x, inv]), weight]);
 }
 
+/** x / sqrt(mean(x²) + eps) over the last axis, no weight (FalconMamba's norms of δ, B and C). */
+export function rmsScale(g: GraphBuilder, x: string, eps: number): string {
+  const ms = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+  return g.op('Mul', [x, g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [ms, g.scalar(eps)])])])]);
+}
+
 /** x · Wᵀ (+ b) for a 2-D x and a PyTorch-layout (out, in) weight. */
 export function linear(g: GraphBuilder, x: string, weight: string, bias?: string): string {
   return g.op('Gemm', bias ? [x, weight, bias] : [x, weight], { transB: 1 });

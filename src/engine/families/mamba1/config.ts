@@ -11,6 +11,11 @@ export interface MambaConfig extends ModelConfig {
   convKernel: number;
   useBias: boolean;
   useConvBias: boolean;
+  /**
+   * FalconMamba: the epsilon of the three weightless RMS norms of δ (over R, before dt_proj),
+   * B and C (over N) right after x_proj. Absent for Mamba-1.
+   */
+  bcdtRms?: number;
 }
 
 /**

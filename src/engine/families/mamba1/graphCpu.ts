@@ -12,10 +12,21 @@ import { MambaConfig } from './config';
 import { GraphBuilder } from '../../onnx/builder';
 import { LayerWeights } from './weights';
 import { HeadWeights, headOnto } from '../../graphs/heads';
-import { linear, projection, rmsNorm, silu } from '../../graphs/ops';
+import { linear, rmsScale, projection, rmsNorm, silu } from '../../graphs/ops';
 import type { Precision } from '../../../shared/options';
 
 const INT64_MAX = Number.MAX_SAFE_INTEGER; // ONNX Slice clamps out-of-range ends
+
+/**
+ * x_proj's split [δ; B; C], normalised for FalconMamba (c.bcdtRms set): δ ← rms(δ) over R (before
+ * dt_proj, as transformers' slow path), B ← rms(B), C ← rms(C) over N, no weights. Mamba-1: as is.
+ * The CPU, GPU and decoding-step graphs all use it, so their scoring outputs B, C, Δ are the normalised ones.
+ */
+export function bcdtNorms(g: GraphBuilder, c: MambaConfig, [dtLow, B, C]: string[]): [string, string, string] {
+  if (c.bcdtRms === undefined) return [dtLow, B, C];
+  const eps = c.bcdtRms;
+  return [rmsScale(g, dtLow, eps), rmsScale(g, B, eps), rmsScale(g, C, eps)];
+}
 
 /**
  * The per-step body of the selective scan, with the discretisation fused in so that each step
@@ -77,7 +88,7 @@ function mambaBlock(g: GraphBuilder, c: MambaConfig, w: LayerWeights, prefix: st
   const u = silu(g, conv);
 
   const dbc = projection(g, u, name('x_proj'), w.xProj, R + 2 * N, E, precision);
-  const [dtLow, B, C] = g.opN('Split', [dbc, g.ints([R, N, N])], { axis: 1 }, 3);
+  const [dtLow, B, C] = bcdtNorms(g, c, g.opN('Split', [dbc, g.ints([R, N, N])], { axis: 1 }, 3));
   const delta = g.op('Softplus', [linear(g, dtLow, g.weight(name('dt_proj.weight'), w.dtProj, [E, R]), g.weight(name('dt_proj.bias'), w.dtBias, [E]))]);
 
   const A = g.weight(name('A'), w.A, [E, N]);

@@ -26,6 +26,7 @@ import { GraphBuilder } from '../../onnx/builder';
 import { LayerWeights } from './weights';
 import { GPU_OPSETS } from '../../graphs/heads';
 import { linear, rmsNorm, silu } from '../../graphs/ops';
+import { bcdtNorms } from './graphCpu';
 
 export function buildLayerGraphGpu(c: MambaConfig, w: LayerWeights, index: number): Uint8Array {
   const { dModel: D, dInner: E, dState: N, dtRank: R, convKernel: K } = c;
@@ -46,7 +47,7 @@ export function buildLayerGraphGpu(c: MambaConfig, w: LayerWeights, index: numbe
   const u = unbatch(u3);
 
   const dbc = linear(g, u, g.weight('x_proj.weight', w.xProj, [R + 2 * N, E]));
-  const [dtLow, B, C] = g.opN('Split', [dbc, g.ints([R, N, N])], { axis: 1 }, 3);
+  const [dtLow, B, C] = bcdtNorms(g, c, g.opN('Split', [dbc, g.ints([R, N, N])], { axis: 1 }, 3));
   const delta = g.op('Softplus', [linear(g, dtLow, g.weight('dt_proj.weight', w.dtProj, [E, R]), g.weight('dt_proj.bias', w.dtBias, [E]))]);
 
   // The selective scan as gated linear attention (see the header).
