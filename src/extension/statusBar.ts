@@ -2,6 +2,7 @@
 // to choose the metric) and the engine (model name and device from the engine's load, its state,
 // the last completion's speed; click to choose the device).
 import * as vscode from 'vscode';
+import { familyLabel } from '../shared/analysis';
 import { HEAT_BUCKETS, markHex } from '../shared/colors';
 import { themeKind, type Ctx } from './ctx';
 
@@ -60,13 +61,14 @@ export class StatusBar implements vscode.Disposable {
     const { engine, completions } = this.ctx;
     const l = engine.state === 'ready' ? engine.lastLoad : undefined;
     const s = completions?.last;
-    const speed = s ? ` · ${s.msPerToken.toFixed(0)} ms/tok` : '';
+    // Sub-millisecond steps of a small model would read "0 ms/tok": keep two significant digits.
+    const speed = s && s.tokens > 0 ? ` · ${s.msPerToken.toPrecision(2)} ms/tok` : '';
     const waiting = engine.state === 'dead' ? '(restarting)' : engine.state === 'failed' ? '(no model)' : '(loading)';
     const name = l && (l.facts.name === 'simba-lens bundled model' ? 'bundled model' : l.facts.name);
     this.engineItem.text = l ? `$(hubot) Simba: ${name} · ${l.deviceUsed}${speed}` : `$(hubot) Simba ${waiting}`;
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**Simba Lens engine** — ${engine.state}${engine.pid ? `, pid ${engine.pid}` : ''}\n\n`);
-    if (l) md.appendMarkdown(`- model: ${l.facts.name} (${l.facts.layers} layers, ${(l.facts.parameters / 1e6).toFixed(1)}M parameters)\n- device: ${l.deviceUsed}${l.deviceNotes.length ? ` (${l.deviceNotes.join('; ')})` : ''}\n`);
+    if (l) md.appendMarkdown(`- model: ${l.facts.name}${l.facts.family ? `, ${familyLabel(l.facts.family)}` : ''} (${l.facts.layers} layers, ${(l.facts.parameters / 1e6).toFixed(1)}M parameters)\n- device: ${l.deviceUsed}${l.deviceNotes.length ? ` (${l.deviceNotes.join('; ')})` : ''}\n`);
     if (s) md.appendMarkdown(`- last completion: ${s.tokens} tokens, ${s.msPerToken.toFixed(1)} ms/token, prefill ${Math.round(s.prefillMs)} ms\n`);
     const auto = completions?.automatic();
     if (auto) md.appendMarkdown(`- inline completions as you type: ${auto.on ? 'on' : 'off'} (${auto.why})\n`);

@@ -1,5 +1,6 @@
 // The run facts: model, device, token count, Simba options (the keep ratio this analysis used),
 // timings and FLOPs, and the device notes.
+import { familyLabel } from '../../src/shared/analysis';
 import { formatCount, formatLog10, formatMs } from '../../src/shared/format';
 import { $, h } from '../dom';
 import type { PanelState } from '../state';
@@ -22,7 +23,7 @@ export function fillFacts(state: PanelState): void {
   const dl = $('facts');
   dl.innerHTML = '';
   const add = (k: string, v: string) => dl.append(h('dt', {}, k), h('dd', {}, v));
-  add('model', `${m.name} · ${m.layers} layers · d_model ${m.dModel} · ${(m.parameters / 1e6).toFixed(1)}M parameters · ${m.dtype}`);
+  add('model', `${m.name}${m.family ? ` · ${familyLabel(m.family)}` : ''} · ${m.layers} layers · d_model ${m.dModel} · ${(m.parameters / 1e6).toFixed(1)}M parameters · ${m.dtype}`);
   add('device', `${a.device.used}${a.device.requested !== a.device.used ? ` (asked for ${a.device.requested})` : ''}`);
   add('tokens', `${a.tokens.length.toLocaleString()} (prediction point at offset ${a.predictionOffset.toLocaleString()})`);
   if (a.options) add('Simba', `keep ratio ${a.options.keepRatio} · schedule ${a.options.schedule} · selection ${a.options.selection} · score ${a.options.score} · residual ${a.options.residual}`);
