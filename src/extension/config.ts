@@ -15,9 +15,11 @@ export function readSetting<K extends SettingKey>(key: K, c = vscode.workspace.g
       const list = 'enum' in s ? (s.enum as readonly string[] | undefined) : undefined;
       return (typeof v === 'string' && (!list || list.includes(v)) ? v : s.default) as SettingValue<K>;
     }
-    case 'number': {
+    case 'number':
+    case 'integer': {
       if (typeof v !== 'number' || !Number.isFinite(v)) return s.default as SettingValue<K>;
-      return Math.min(s.maximum ?? Infinity, Math.max(s.minimum ?? -Infinity, v)) as SettingValue<K>;
+      const x = s.type === 'integer' ? Math.round(v) : v; // a hand-edited 1.5 would reach the engine's integer check
+      return Math.min(s.maximum ?? Infinity, Math.max(s.minimum ?? -Infinity, x)) as SettingValue<K>;
     }
     case 'boolean': return (typeof v === 'boolean' ? v : s.default) as SettingValue<K>;
   }

@@ -12,7 +12,8 @@ interface StringSetting<T extends string = string> {
   readonly enum?: readonly T[];
 }
 interface NumberSetting {
-  readonly type: 'number';
+  /** 'integer' where a fraction makes no sense (VS Code's Settings UI then refuses one). */
+  readonly type: 'number' | 'integer';
   readonly default: number;
   readonly minimum?: number;
   readonly maximum?: number;
@@ -25,6 +26,7 @@ export type Setting = StringSetting | NumberSetting | BooleanSetting;
 
 const choice = <T extends string>(list: readonly T[], d: T): StringSetting<T> => ({ type: 'string', default: d, enum: list });
 const num = (d: number, minimum?: number, maximum?: number): NumberSetting => ({ type: 'number', default: d, minimum, maximum });
+const int = (d: number, minimum?: number, maximum?: number): NumberSetting => ({ type: 'integer', default: d, minimum, maximum });
 const bool = (d: boolean): BooleanSetting => ({ type: 'boolean', default: d });
 
 /** Every setting under `simba.`, by its key without the prefix. */
@@ -34,23 +36,23 @@ export const SETTINGS = {
   keepRatio: num(KEEP_RATIO.default, KEEP_RATIO.minimum, KEEP_RATIO.maximum),
   schedule: choice(SCHEDULES, DEFAULT_SIMBA.schedule),
   selection: choice(SELECTIONS, DEFAULT_SIMBA.selection),
-  topK: num(TOP_K.default, TOP_K.minimum, TOP_K.maximum),
+  topK: int(TOP_K.default, TOP_K.minimum, TOP_K.maximum),
   compareDense: bool(true),
   'overlay.metric': choice(OVERLAY_METRICS, DEFAULT_OVERLAY_METRIC),
-  'overlay.layer': num(-1, -1),
+  'overlay.layer': int(-1, -1),
   'overlay.style': choice(OVERLAY_STYLES, DEFAULT_OVERLAY_STYLE),
   'overlay.opacity': num(1, 0.2, 1),
   'overlay.subtle': bool(false),
   autoReanalyze: bool(false),
-  autoReanalyzeDelayMs: num(1500, 200),
+  autoReanalyzeDelayMs: int(1500, 200),
   'completion.enable': choice(COMPLETION_MODES, 'auto'),
   'completion.minProbability': num(0.3, 0, 1),
-  'completion.debounceMs': num(300, 0),
-  'completion.maxTokens': num(24, 1, 256),
+  'completion.debounceMs': int(300, 0),
+  'completion.maxTokens': int(24, 1, 256),
   'completion.multiline': bool(false),
   'completion.temperature': num(0, 0, 2),
   'completion.precision': choice(PRECISIONS, DEFAULT_PRECISION),
-  'completion.maxContextChars': num(16000, 256),
+  'completion.maxContextChars': int(16000, 256),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;

@@ -3,6 +3,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
+import { KEEP_RATIO, TOP_K } from '../../src/shared/options';
 import { SETTINGS } from '../../src/shared/settings';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8'));
@@ -29,4 +30,9 @@ describe('shared: settings contract with package.json', () => {
       }
     });
   }
+
+  it('settings built from a shared range keep its integer-ness (simba.topK was a plain number)', () => {
+    assert.strictEqual(SETTINGS.topK.type, TOP_K.integer ? 'integer' : 'number');
+    assert.strictEqual(SETTINGS.keepRatio.type, KEEP_RATIO.integer ? 'integer' : 'number');
+  });
 });
