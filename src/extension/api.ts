@@ -2,12 +2,13 @@
 import type * as vscode from 'vscode';
 import type { Analysis } from '../shared/analysis';
 import type { SimbaInlineCompletions } from './completion';
-import type { ViewState } from './ctx';
+import type { Ctx } from './ctx';
 import type { EngineClient } from './engineClient';
 import type { Overlay } from './overlay';
 import type { SimbaPanel } from './panel';
 import type { AnalyzeRequestOptions } from './runner';
 import type { DocResult } from './store';
+import type { ViewState } from './view';
 
 export interface SimbaApi {
   /** The engine process: state, pid, restarts, the last load's model facts; ensureLoaded(), info(). */
@@ -26,4 +27,15 @@ export interface SimbaApi {
   isRunning(): boolean;
   /** Analyze a document as Analyze Document does (with its progress notification). */
   analyze(doc: vscode.TextDocument, opts?: AnalyzeRequestOptions): Promise<Analysis | undefined>;
+}
+
+export function simbaApi(ctx: Ctx): SimbaApi {
+  return {
+      engine: ctx.engine, completions: ctx.completions, overlay: ctx.overlay, panel: ctx.panel,
+      result: (uri) => ctx.store.get(uri),
+      viewState: () => ({ ...ctx.view }),
+      isOverlayOn: () => ctx.overlayOn,
+      isRunning: () => ctx.runner.isRunning,
+      analyze: (doc, opts) => ctx.runner.analyze(doc, opts),
+  };
 }

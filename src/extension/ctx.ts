@@ -3,9 +3,7 @@
 // ratio for re-runs, overlay metric and layer) that the panel and Choose Overlay Metric change
 // without writing the user's settings. Commands (commands.ts) act on it.
 import * as vscode from 'vscode';
-import type { ThemeKind } from '../shared/colors';
 import type { OverlayMetric, OverlayStyle } from '../shared/options';
-import type { SimbaApi } from './api';
 import { SimbaInlineCompletions } from './completion';
 import { Config } from './config';
 import { EngineClient } from './engineClient';
@@ -15,18 +13,9 @@ import { SimbaPanel } from './panel';
 import { AnalysisRunner } from './runner';
 import { StatusBar } from './statusBar';
 import { AnalysisStore } from './store';
+import { themeKind, type ViewState } from './view';
 
-/** What the editors and the panel show; starts from the settings and is reset when they change. */
-export interface ViewState {
-  /** Keep ratio of re-runs from the panel and of later analyses. */
-  keepRatio: number;
-  metric: OverlayMetric;
-  /** Layer of the influence overlay, -1 = the last. */
-  layer: number;
-}
-
-const THEME_KINDS: Record<number, ThemeKind> = { 1: 'light', 2: 'dark', 3: 'highContrast', 4: 'highContrastLight' };
-export function themeKind(): ThemeKind { return THEME_KINDS[vscode.window.activeColorTheme.kind] ?? 'dark'; }
+export type { ViewState };
 
 const SELECTOR: vscode.DocumentSelector = [{ scheme: 'file' }, { scheme: 'untitled' }];
 
@@ -186,16 +175,6 @@ export class Ctx implements vscode.Disposable {
     await ed.edit((b) => b.insert(pos, text));
   }
 
-  api(): SimbaApi {
-    return {
-      engine: this.engine, completions: this.completions, overlay: this.overlay, panel: this.panel,
-      result: (uri) => this.store.get(uri),
-      viewState: () => ({ ...this.view }),
-      isOverlayOn: () => this.overlayOn,
-      isRunning: () => this.runner.isRunning,
-      analyze: (doc, opts) => this.runner.analyze(doc, opts),
-    };
-  }
 
   dispose(): void {
     this.runner.cancel();

@@ -1,6 +1,6 @@
 // Simba Lens: activation and the command table. State lives in ctx.ts, the commands in commands.ts.
 import * as vscode from 'vscode';
-import type { SimbaApi } from './api';
+import { simbaApi, type SimbaApi } from './api';
 import * as cmd from './commands';
 import { Ctx } from './ctx';
 
@@ -26,7 +26,7 @@ export function activate(context: vscode.ExtensionContext): SimbaApi {
   const ctx = new Ctx(context);
   context.subscriptions.push(ctx);
   for (const [name, factory] of Object.entries(COMMANDS)) context.subscriptions.push(vscode.commands.registerCommand(`simba.${name}`, factory(ctx)));
-  return ctx.api();
+  return simbaApi(ctx);
 }
 
 export function deactivate(): void { /* everything is in context.subscriptions */ }

@@ -3,8 +3,22 @@
 // status bar; cancellation and errors are reported the way the user can act on them.
 import * as vscode from 'vscode';
 import type { Analysis } from '../shared/analysis';
-import type { Ctx } from './ctx';
-import { CancelledError, EngineDiedError } from './engineClient';
+import type { Config } from './config';
+import { CancelledError, type EngineClient, EngineDiedError } from './engineClient';
+import type { SimbaPanel } from './panel';
+import type { AnalysisStore } from './store';
+import type { ViewState } from './view';
+
+/** What a run reads and updates: the extension's state (ctx.ts), seen from here. */
+export interface RunnerHost {
+  readonly store: AnalysisStore;
+  readonly panel: SimbaPanel;
+  readonly engine: EngineClient;
+  readonly config: Config;
+  readonly out: vscode.OutputChannel;
+  readonly view: ViewState;
+  refreshEditors(): void;
+}
 
 export interface AnalyzeRequestOptions {
   /** Stop at this offset (Analyze to Cursor). */
@@ -16,7 +30,7 @@ export interface AnalyzeRequestOptions {
 export class AnalysisRunner {
   private run?: vscode.CancellationTokenSource;
 
-  constructor(private readonly ctx: Ctx) {}
+  constructor(private readonly ctx: RunnerHost) {}
 
   get isRunning(): boolean { return !!this.run; }
 

@@ -4,7 +4,22 @@
 import * as vscode from 'vscode';
 import { familyLabel } from '../shared/analysis';
 import { HEAT_BUCKETS, markHex } from '../shared/colors';
-import { themeKind, type Ctx } from './ctx';
+import type { SimbaInlineCompletions } from './completion';
+import type { EngineClient } from './engineClient';
+import type { Overlay } from './overlay';
+import type { AnalysisStore } from './store';
+import { themeKind, type ViewState } from './view';
+
+/** What the status bar shows: the extension's state (ctx.ts), seen from here. */
+export interface StatusHost {
+  readonly engine: EngineClient;
+  readonly completions?: SimbaInlineCompletions;
+  readonly store: AnalysisStore;
+  readonly overlay: Overlay;
+  readonly view: ViewState;
+  readonly overlayOn: boolean;
+  lastEditor(): vscode.TextEditor | undefined;
+}
 
 const METRIC_EXPLAINED = {
   highway: 'Highways: tokens kept through more layers than their distance from the prediction point explains (the schedule alone keeps recent tokens longest); the highest bucket reached the last layer far from it. Uncoloured: about as deep as expected.',
@@ -18,7 +33,7 @@ export class StatusBar implements vscode.Disposable {
   private readonly engineItem = vscode.window.createStatusBarItem('simba.engine', vscode.StatusBarAlignment.Right, 100);
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly ctx: Ctx) {
+  constructor(private readonly ctx: StatusHost) {
     this.overlayItem.name = 'Simba Lens overlay';
     this.overlayItem.command = 'simba.chooseOverlayMetric';
     this.engineItem.name = 'Simba Lens model';
