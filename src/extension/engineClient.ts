@@ -255,7 +255,7 @@ export class EngineClient implements Disposable {
     this.drop();
     if (child) { this.opts.log(`[engine] stopping pid ${child.pid}: the load did not finish`); child.kill('SIGKILL'); }
     this.setState('dead');
-    this.failLoad(pending, 'timeout', `loading ${pending.params.modelDir} did not finish within ${Math.round(ms / 1000)} s`);
+    this.failLoad(pending, 'timeout', `loading ${pending.params.modelDir} did not finish within ${Math.round(ms / 100) / 10} s`);
   }
 
   private restartNow(): void {
