@@ -177,7 +177,9 @@ export class EngineClient implements Disposable {
     const now = Date.now();
     this.deaths = this.deaths.filter((t) => now - t < 60000);
     this.deaths.push(now);
-    if (pending) {
+    // A load whose clock runs is the engine's one job (the clock starts once the requests before it
+    // are answered); a load still waiting behind an analysis did not kill it: that one is retried.
+    if (pending?.timer) {
       // The load killed the engine (out of memory, a native abort): never retry that checkpoint
       // automatically, however slowly it dies; come back on the previous model.
       this.failLoad(pending, 'crash', `loading ${pending.params.modelDir} stopped the engine (${why})`);
@@ -186,7 +188,16 @@ export class EngineClient implements Disposable {
     for (const k of crashed) this.requestCrashes.set(k, (this.requestCrashes.get(k) ?? 0) + 1);
     const restarting = this.deaths.length <= MAX_DEATHS;
     this.crashEmitter.fire({ why, restarting });
-    if (restarting) setTimeout(() => { if (!this.disposed && !this.conn) this.restartNow(); }, RESTART_DELAY_MS);
+    if (pending && !restarting) pending.fail(new EngineDiedError(`the engine process stopped (${why}) before it loaded ${pending.params.modelDir}`));
+    if (restarting) {
+      // A load that waited its turn is answered by the restarted engine's load.
+      pending?.follow(new Promise((resolve, reject) => setTimeout(() => {
+        if (this.disposed) reject(new EngineDiedError('the engine client was disposed'));
+        else if (!this.conn) { this.restartNow(); (this.loaded ?? this.ensureLoaded()).then(resolve, reject); }
+        else this.ensureLoaded().then(resolve, reject);
+      }, RESTART_DELAY_MS)));
+      if (!pending) setTimeout(() => { if (!this.disposed && !this.conn) this.restartNow(); }, RESTART_DELAY_MS);
+    }
   }
 
   /**
@@ -279,7 +290,7 @@ export class EngineClient implements Disposable {
       if (this.refused) return Promise.reject(new EngineLoadError(this.refused, params.modelDir, 'crash'));
       const conn = this.start();
       this.setState('loading');
-      const pending: PendingLoad = { params, fail: () => undefined };
+      const pending: PendingLoad = { params, fail: () => undefined, follow: () => undefined };
       this.pendingLoad = pending;
       const settle = () => {
         if (pending.timer) clearTimeout(pending.timer);
@@ -287,9 +298,11 @@ export class EngineClient implements Disposable {
       };
       // The request's own error (the connection disposed when the process stopped) comes a turn
       // later, so that a crash or timeout rejects the load with its own message (fail).
+      let followed = false;
       const request = new Promise<LoadResult>((resolve, reject) => {
         pending.fail = reject;
-        conn.sendRequest(LoadRequest, params).then(resolve, (e) => setImmediate(() => reject(e)));
+        pending.follow = (p) => { followed = true; p.then(resolve, reject); };
+        conn.sendRequest(LoadRequest, params).then((r) => { if (!followed) resolve(r); }, (e) => setImmediate(() => { if (!followed) reject(e); }));
       });
       const loaded = request.then((r) => {
         settle();
@@ -413,7 +426,15 @@ export class EngineClient implements Disposable {
   }
 }
 
-interface PendingLoad { params: LoadParams; fail: (e: Error) => void; timer?: NodeJS.Timeout }
+interface PendingLoad {
+  params: LoadParams;
+  /** Reject the load with this error (a crash or timeout: before the connection's own error). */
+  fail: (e: Error) => void;
+  /** Answer the load with another (the restarted engine's). */
+  follow: (p: Promise<LoadResult>) => void;
+  /** The load's clock, set once the engine had nothing else to do. */
+  timer?: NodeJS.Timeout;
+}
 
 /** A request's identity for the crash count: its method, text (hashed) and options. */
 function requestKey(method: string, text: string, options: unknown): string {

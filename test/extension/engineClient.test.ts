@@ -125,6 +125,7 @@ process.emit = function (ev, msg, ...rest) {
   if (ev === 'message' && msg && msg.method === 'simba/analyze' && String(msg.params && msg.params.text).includes('CRASH-ANALYSIS')) process.exit(134);
   const slow = ev === 'message' && msg && msg.method === 'simba/analyze' && /SLOW-ANALYSIS-(\\d+)/.exec(String(msg.params && msg.params.text));
   if (slow) { const t = Date.now() + Number(slow[1]); while (Date.now() < t); }
+  if (slow && String(msg.params.text).includes('THEN-CRASH')) process.exit(134);
   return emit.call(this, ev, msg, ...rest);
 };
 require(${JSON.stringify(path.join(root, 'dist/server.js'))});
@@ -264,6 +265,25 @@ describe('extension: engine client, crash loops and load timeouts (fake engine)'
     assert.ok((await c.analyze('y = 2\n', {})).tokens.length > 0);
     await c.restart();
     await assert.rejects(c.analyze(text, {}), EngineDiedError);
+  });
+
+  it('an analysis that crashes while a load waits behind it does not mark that checkpoint: the restarted engine loads it', async () => {
+    const { c, fake, failures, crashes } = client({ fallbackModel: bundled });
+    await c.configure({ modelDir: bundled, device: 'cpu' });
+    const copy = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'simba-ck-')), 'copy');
+    fs.cpSync(bundled, copy, { recursive: true });
+    const a = c.analyze('x = 1 # SLOW-ANALYSIS-1500 THEN-CRASH\n', {});
+    await new Promise((r) => setTimeout(r, 100));
+    const loaded = c.configure({ modelDir: copy, device: 'cpu' });
+    await assert.rejects(a, EngineDiedError);
+    await loaded;
+    assert.strictEqual(c.state, 'ready');
+    assert.strictEqual(c.target?.modelDir, copy);
+    assert.deepStrictEqual(failures, []);
+    assert.deepStrictEqual([...c.failedModels], []);
+    assert.deepStrictEqual(crashes.map((x) => x.restarting), [true]);
+    // The stopped engine may or may not have read the load message before it exited.
+    assert.match(fake.loads().join(' '), /^model (copy )?copy$/);
   });
 
   it('the forked engine gets ORT_DISABLE_TELEMETRY=1 even when the extension host does not have it', async () => {
