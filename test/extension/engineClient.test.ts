@@ -286,6 +286,19 @@ describe('extension: engine client, crash loops and load timeouts (fake engine)'
     assert.match(fake.loads().join(' '), /^model (copy )?copy$/);
   });
 
+  it('a failed model switch does not silently analyse with the previous model', async () => {
+    const { c } = client({ fallbackModel: bundled });
+    await c.configure({ modelDir: bundled, device: 'cpu' });
+    const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'not-a-model-'));
+    await assert.rejects(c.configure({ modelDir: bad, device: 'cpu' }));
+    assert.strictEqual(c.state, 'failed');
+    assert.strictEqual(c.target?.modelDir, bad, 'still the model asked for');
+    // The next request tries the asked-for model again and says why it cannot, rather than analysing with the bundled one.
+    await assert.rejects(c.analyze('x = 1\n', {}), (e: Error) => e.message.includes(bad) || /config\.json|cannot read/.test(e.message));
+    await c.configure({ modelDir: bundled, device: 'cpu' });
+    assert.ok((await c.analyze('x = 1\n', {})).tokens.length > 0);
+  });
+
   it('the forked engine gets ORT_DISABLE_TELEMETRY=1 even when the extension host does not have it', async () => {
     const saved = process.env.ORT_DISABLE_TELEMETRY;
     delete process.env.ORT_DISABLE_TELEMETRY;
