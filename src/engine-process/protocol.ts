@@ -31,6 +31,8 @@ export interface InfoResult {
   /** Methods of the requests in flight (running or waiting their turn). */
   running: string[];
   node: string;
+  /** The folder a load in progress is reading (info is answered during a load). */
+  loading?: string;
 }
 
 /** Load (or switch to) a checkpoint on a device; later requests use it. */

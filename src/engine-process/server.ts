@@ -4,6 +4,8 @@
 // it any MessageConnection (main.ts gives it the Node IPC channel or stdio).
 import { CancellationToken, MessageConnection, ProgressToken, ResponseError } from 'vscode-jsonrpc';
 import { SimbaSession } from '../engine';
+import { writeJsonPieces } from '../engine/jsonStream';
+import type { Analysis } from '../shared/analysis';
 import {
   AnalyzeProgress, AnalyzeRequest, ErrorCodes, GenerateRequest, InfoRequest, InfoResult, LoadParams, LoadRequest, LoadResult,
   LogNotification, ShutdownRequest,
@@ -11,6 +13,23 @@ import {
 
 /** Progress notifications of one analysis are at most this often (the last one always goes). */
 const PROGRESS_EVERY_MS = 100;
+
+/**
+ * The largest analysis (characters of its JSON) sent back. The transport turns a response into one
+ * string at each end (process.send's JSON, the client's parse), and V8 caps a string at about 512M
+ * characters, so an analysis over ~3M tokens threw after all the compute. Refusing before the run
+ * is the simplest correct bound: writing the JSON piecewise to a file or in chunks only moves the
+ * one-string step to the extension, which keeps and parses the whole Analysis.
+ */
+export const MAX_RESULT_CHARS = 256 * 2 ** 20;
+/** An analysis's JSON per token (spans, retention, surprisal) and per token and layer (influence), rounded up from the bundled model's 175-182. */
+const RESULT_CHARS_PER_TOKEN = 64;
+const RESULT_CHARS_PER_TOKEN_LAYER = 20;
+
+export interface EngineServerOptions {
+  /** Characters of an analysis's JSON beyond which it is refused (MAX_RESULT_CHARS; smaller in tests). */
+  maxResultChars?: number;
+}
 
 export class EngineServer {
   private session?: SimbaSession;
@@ -20,11 +39,20 @@ export class EngineServer {
   private readonly running = new Map<AbortController, string>();
   private queue: Promise<unknown> = Promise.resolve();
 
+  private readonly maxResultChars: number;
+  /** The folder being loaded (info answers while a load runs: its synchronous steps are short). */
+  private loadingDir?: string;
+
   /** `exit` is called after a shutdown request (main.ts exits the process). */
-  constructor(private readonly conn: MessageConnection, private readonly exit: () => void = () => undefined) {
+  constructor(private readonly conn: MessageConnection, private readonly exit: () => void = () => undefined, opts: EngineServerOptions = {}) {
+    this.maxResultChars = opts.maxResultChars ?? MAX_RESULT_CHARS;
     conn.onRequest(LoadRequest, (p) => this.serial(() => this.load(p)).catch((e) => { throw asResponseError(e); }));
-    conn.onRequest(AnalyzeRequest, (p, token) => this.job(AnalyzeRequest.method, token, (s, signal) =>
-      s.analyze(p.text, { ...p.options, signal, onProgress: this.progress(p.progressToken) })));
+    conn.onRequest(AnalyzeRequest, (p, token) => this.job(AnalyzeRequest.method, token, async (s, signal) => {
+      await this.checkResultSize(s, p.text, p.options?.toOffset, p.options?.source);
+      const a = await s.analyze(p.text, { ...p.options, signal, onProgress: this.progress(p.progressToken) });
+      this.checkResultChars(a, s.facts.layers, p.options?.source);
+      return a;
+    }));
     conn.onRequest(GenerateRequest, (p, token) => this.job(GenerateRequest.method, token, (s, signal) =>
       s.generate(p.text, { ...p.options, signal })));
     conn.onRequest(InfoRequest, () => this.info());
@@ -51,7 +79,8 @@ export class EngineServer {
       this.session = undefined;
       this.lastLoad = undefined;
       if (old) await old.dispose().catch(() => undefined);
-      const s = await SimbaSession.load({ modelDir: p.modelDir, device: p.device });
+      this.loadingDir = p.modelDir;
+      const s = await SimbaSession.load({ modelDir: p.modelDir, device: p.device }).finally(() => { this.loadingDir = undefined; });
       this.session = s;
       this.lastLoad = { facts: s.facts, deviceUsed: s.deviceUsed, deviceNotes: s.deviceNotes, loadMs: Date.now() - t0, pid: process.pid };
       this.log(`loaded ${s.facts.name} on ${s.deviceUsed} in ${this.lastLoad.loadMs} ms`);
@@ -91,6 +120,29 @@ export class EngineServer {
     }
   }
 
+  /** Refuse before the run an analysis whose result would be too large to send (see MAX_RESULT_CHARS). */
+  private async checkResultSize(s: SimbaSession, text: string, toOffset: number | undefined, source: string | undefined): Promise<void> {
+    const per = RESULT_CHARS_PER_TOKEN + RESULT_CHARS_PER_TOKEN_LAYER * s.facts.layers;
+    const part = typeof toOffset === 'number' && toOffset >= 0 ? text.slice(0, toOffset) : text;
+    // At most one token per UTF-8 byte: most texts pass without tokenising twice.
+    if (Buffer.byteLength(part) * per <= this.maxResultChars) return;
+    const tokens = (await s.tokenize(text, toOffset)).length;
+    if (tokens * per > this.maxResultChars) throw this.tooLarge(source, tokens, tokens * per);
+  }
+
+  /** The estimate's backstop: count the JSON of a result near the bound (piecewise: no one string). */
+  private checkResultChars(a: Analysis, layers: number, source: string | undefined): void {
+    if (a.tokens.length * (RESULT_CHARS_PER_TOKEN + RESULT_CHARS_PER_TOKEN_LAYER * layers) < this.maxResultChars / 4) return;
+    let chars = 0;
+    writeJsonPieces(a, (piece) => { chars += piece.length; });
+    if (chars > this.maxResultChars) throw this.tooLarge(source, a.tokens.length, chars);
+  }
+
+  private tooLarge(source: string | undefined, tokens: number, chars: number): ResponseError<void> {
+    const mb = (n: number) => `${Math.ceil(n / 2 ** 20)} MB`;
+    return new ResponseError(ErrorCodes.engine, `${source ?? 'the text'}: the analysis of ${tokens.toLocaleString('en-US')} tokens would be about ${mb(chars)} of results, more than the ${mb(this.maxResultChars)} the engine can send to the editor; analyse a part of it (Analyze to Cursor)`);
+  }
+
   private progress(token: ProgressToken | undefined): ((done: number, total: number) => void) | undefined {
     if (token == null) return undefined;
     let lastSent = 0;
@@ -105,7 +157,7 @@ export class EngineServer {
   private info(): InfoResult {
     return {
       pid: process.pid, loaded: !!this.session, facts: this.lastLoad?.facts, deviceUsed: this.lastLoad?.deviceUsed,
-      running: [...this.running.values()], node: process.version,
+      running: [...this.running.values()], node: process.version, loading: this.loadingDir,
     };
   }
 

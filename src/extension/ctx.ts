@@ -37,7 +37,9 @@ export class Ctx implements vscode.Disposable {
   constructor(readonly extension: vscode.ExtensionContext) {
     this.view = this.viewFromSettings();
     this.overlay = new Overlay(this.lookFromSettings());
-    this.engine = new EngineClient({ serverPath: extension.asAbsolutePath('dist/server.js'), log: (l) => this.out.appendLine(l) });
+    this.engine = new EngineClient({
+      serverPath: extension.asAbsolutePath('dist/server.js'), log: (l) => this.out.appendLine(l), fallbackModel: extension.asAbsolutePath('media/model'),
+    });
     this.runner = new AnalysisRunner(this);
     this.store = new AnalysisStore(this.config, (doc, toOffset) => { if (!this.runner.isRunning) void this.runner.analyze(doc, { toOffset }); });
     this.panel = new SimbaPanel(extension.extensionUri, {
@@ -73,6 +75,8 @@ export class Ctx implements vscode.Disposable {
         }
       }),
       this.completions.onStats(() => this.status.update()),
+      // A load that killed the engine or timed out: name the folder (the engine is back on the previous model).
+      this.engine.onDidFailLoad((f) => void vscode.window.showErrorMessage(`Simba: ${f.message}.`)),
     );
     this.loadModel().catch((e) => this.out.appendLine(`[engine] load failed: ${e?.message ?? e}`));
   }

@@ -6,8 +6,8 @@ import { PassThrough } from 'stream';
 import {
   CancellationTokenSource, createMessageConnection, MessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter,
 } from 'vscode-jsonrpc/node';
-import { EngineServer } from '../../src/engine-process/server';
-import { AnalyzeRequest, ErrorCodes, GenerateRequest, InfoRequest, LoadRequest, ShutdownRequest } from '../../src/engine-process/protocol';
+import { EngineServer, MAX_RESULT_CHARS } from '../../src/engine-process/server';
+import { AnalyzeProgress, AnalyzeRequest, ErrorCodes, GenerateRequest, InfoRequest, LoadRequest, ShutdownRequest } from '../../src/engine-process/protocol';
 
 const bundled = path.join(__dirname, '../../media/model');
 
@@ -69,5 +69,60 @@ describe('engine process: EngineServer in-process', function () {
     await client.sendRequest(ShutdownRequest);
     await new Promise((r) => setTimeout(r, 50));
     assert.strictEqual(exited, 1);
+  });
+});
+
+describe('engine process: result size and a responsive loop during a load', function () {
+  this.timeout(120000);
+
+  function server(maxResultChars?: number): MessageConnection {
+    const c = pair();
+    new EngineServer(c.server, () => undefined, { maxResultChars });
+    c.server.listen();
+    c.client.listen();
+    return c.client;
+  }
+
+  it('answers info while a load runs, naming the folder being loaded', async () => {
+    const client = server();
+    try {
+      let loaded = false;
+      const load = client.sendRequest(LoadRequest, { modelDir: bundled, device: 'cpu' }).then(() => { loaded = true; });
+      await new Promise((r) => setTimeout(r, 20));
+      const info = await client.sendRequest(InfoRequest);
+      assert.strictEqual(loaded, false, 'info answered before the load finished');
+      assert.strictEqual(info.loading, bundled);
+      assert.strictEqual(info.loaded, false);
+      await load;
+      assert.strictEqual((await client.sendRequest(InfoRequest)).loading, undefined);
+    } finally {
+      client.dispose();
+    }
+  });
+
+  it('refuses before running an analysis whose result would be too large to send, and Analyze to Cursor fits', async () => {
+    // 8 layers: about 224 characters per token are budgeted; 60k characters of "word " is 12k tokens.
+    const client = server(1e6);
+    try {
+      await client.sendRequest(LoadRequest, { modelDir: bundled, device: 'cpu' });
+      const text = 'word '.repeat(12000);
+      const t0 = Date.now();
+      let progressed = false;
+      client.onProgress(AnalyzeProgress, 'big', () => { progressed = true; });
+      await assert.rejects(client.sendRequest(AnalyzeRequest, { text, options: { source: 'big.txt' }, progressToken: 'big' }),
+        (e: ResponseError<unknown>) => e.code === ErrorCodes.engine && /^big\.txt: the analysis of 12,00\d tokens would be about \d+ MB of results, more than the 1 MB .*Analyze to Cursor/.test(e.message));
+      assert.ok(Date.now() - t0 < 2000, 'refused before the run');
+      assert.strictEqual(progressed, false, 'no layer ran');
+      // A part of it (toOffset) fits; a short text never tokenises twice.
+      const part = await client.sendRequest(AnalyzeRequest, { text, options: { toOffset: 5 * 3000 } });
+      assert.ok(part.tokens.length > 2000 && part.tokens.length < 4000);
+      assert.ok((await client.sendRequest(AnalyzeRequest, { text: 'x = 1\n', options: {} })).tokens.length > 0);
+    } finally {
+      client.dispose();
+    }
+  });
+
+  it('the default bound is under what one string can hold (V8: about 512M characters)', () => {
+    assert.ok(MAX_RESULT_CHARS > 100 * 2 ** 20 && MAX_RESULT_CHARS < 512 * 2 ** 20);
   });
 });

@@ -432,4 +432,36 @@ describe('Simba Lens in the extension host', function () {
     const a = await api.analyze((await openFixture('sample.py')).document);
     assert.ok(a && a.tokens.length > 0, 'analysis after restart');
   });
+  it('a load that kills the engine is not retried: the engine is back on the previous model and stays up', async () => {
+    const bundledDir = path.join(vscode.extensions.getExtension(EXT_ID)!.extensionPath, 'media/model');
+    const killer = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'simba-killer-')), 'killer-model');
+    fs.cpSync(bundledDir, killer, { recursive: true });
+    await api.engine.ensureLoaded();
+    const previous = api.engine.lastLoad!.facts.name;
+    const loads: string[] = [];
+    // SIGKILL the engine while it loads the folder (what the OOM killer does to a too-large checkpoint).
+    const sub = api.engine.onState((s) => {
+      if (s !== 'loading') return;
+      const dir = api.engine.target?.modelDir ?? '';
+      loads.push(dir);
+      if (dir === killer && api.engine.pid) process.kill(api.engine.pid, 'SIGKILL');
+    });
+    try {
+      const used = await vscode.commands.executeCommand<string>('simba.selectModel', killer);
+      assert.strictEqual(used, undefined, 'the load fails');
+      await waitFor(() => (api.engine.state === 'ready' && api.engine.target?.modelDir !== killer) || undefined, 20000, 'back on the previous model');
+      assert.strictEqual(api.engine.lastLoad!.facts.name, previous);
+      const pid = api.engine.pid;
+      await sleep(3000);
+      assert.strictEqual(api.engine.state, 'ready', 'stays up');
+      assert.strictEqual(api.engine.pid, pid, 'no restart loop');
+      assert.deepStrictEqual(loads.filter((d) => d === killer), [killer], 'the killing folder is loaded once');
+      assert.ok(api.engine.failedModels.has(killer));
+      const a = await api.analyze((await openFixture('sample.py')).document);
+      assert.ok(a && a.tokens.length > 0, 'analyses with the previous model');
+    } finally {
+      sub.dispose();
+      await vscode.workspace.getConfiguration('simba').update('modelPath', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
 });
