@@ -3,13 +3,18 @@
 
     /usr/bin/python3 tools/reference/make_fixtures.py            # everything available
     /usr/bin/python3 tools/reference/make_fixtures.py --only random-tiny
+    /usr/bin/python3 tools/reference/make_fixtures.py --only random-mamba2   # both Mamba-2 ones
 
 1. (Re)writes the checkpoint test/fixtures/random-tiny/ (deterministic: seed 1, d_model 64,
    4 layers, untied, BF16, jitter 0.1) with the bundled tokenizer (media/model/tokenizer.json,
    else tools/data/tokenizer.json, else the copy already in random-tiny/).
+   Also (re)writes the random Mamba-2 checkpoints test/fixtures/random-mamba2/ (n_groups 1, BF16,
+   untied, a binding time_step_limit) and random-mamba2-g2/ (n_groups 2, F32, tied,
+   time_step_limit [0.0, Infinity] written literally) with tools/reference/mamba2_ref.py.
 2. For each checkpoint present — random-tiny and the bundled model media/model/ — writes
    test/fixtures/<name>.json (layout: tools/reference/README.md), computing in float64.
-Token ids are checked against the npm `tokenizers` package (node must be on PATH).
+Token ids are checked against the npm `tokenizers` package (node must be on PATH). Without the
+Python `tokenizers` package the npm one alone tokenizes (NpmTokenizer below).
 """
 import argparse
 import datetime
@@ -30,6 +35,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".venv-tok"))
 from mamba_ref import MambaRef, check_decode_matches_prefill, load_tokenizer  # noqa: E402
 from simba_ref import forward_with_alive, simba_run  # noqa: E402
+from mamba2_ref import load_model  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -41,6 +47,13 @@ PRUNED_GREEDY = 8
 SIG = 7
 
 RANDOM_TINY_ARGS = ["--shape", "tiny", "--dtype", "BF16", "--untied", "--jitter", "0.1", "--seed", "1"]
+# Mamba-2: d_model 64, 4 layers, 8 heads of 16 channels, N 16 (mamba2_ref.py --write)
+RANDOM_MAMBA2 = {
+    "random-mamba2": ["--groups", "1", "--dtype", "BF16", "--untied", "--jitter", "0.1", "--seed", "2",
+                      "--time-step-limit", "0.002", "0.08"],
+    "random-mamba2-g2": ["--groups", "2", "--dtype", "F32", "--jitter", "0.1", "--seed", "3",
+                         "--time-step-limit", "0.0", "inf"],
+}
 
 
 def option_sets(T):
@@ -120,6 +133,51 @@ def npm_ids(tokenizer_path, text):
     return json.loads(out.stdout)
 
 
+class NpmTokenizer:
+    """The subset of Python `tokenizers`' Tokenizer these scripts use, through the npm package (the
+    engine's own tokenizer) when the Python package is not installed."""
+
+    class _Enc:
+        def __init__(self, ids):
+            self.ids = ids
+
+    def __init__(self, path):
+        self.path = os.path.abspath(path)
+
+    def _node(self, js, stdin):
+        out = subprocess.run(["node", "-e", "const {Tokenizer}=require('tokenizers');const fs=require('fs');"
+                              "const t=Tokenizer.fromFile(process.argv[1]);" + js, self.path],
+                             input=stdin.encode("utf-8"), cwd=ROOT, capture_output=True, check=True)
+        return json.loads(out.stdout)
+
+    def encode(self, text, add_special_tokens=False):
+        assert not add_special_tokens
+        return self._Enc(npm_ids(self.path, text))
+
+    def decode(self, ids, skip_special_tokens=False):
+        return self._node("t.decode(JSON.parse(fs.readFileSync(0,'utf8')),%s).then(s=>process.stdout.write(JSON.stringify(s)));"
+                          % ("true" if skip_special_tokens else "false"), json.dumps(ids))
+
+    def get_vocab_size(self, with_added_tokens=True):
+        return self._node("process.stdout.write(String(t.getVocabSize(%s)));" % ("true" if with_added_tokens else "false"), "")
+
+
+def load_tokenizer_or_npm(path):
+    """Python `tokenizers` when installed, else the npm package through node."""
+    try:
+        return load_tokenizer(path)
+    except ImportError:
+        print("Python tokenizers not installed: tokenizing with the npm package", file=sys.stderr)
+        return NpmTokenizer(path)
+
+
+def python_tokenizers_version():
+    try:
+        return __import__("tokenizers").__version__
+    except ImportError:
+        return None
+
+
 def npm_version():
     try:
         with open(os.path.join(ROOT, "node_modules", "tokenizers", "package.json")) as f:
@@ -135,7 +193,7 @@ def log_softmax(x):
 # ----------------------------------------------------------------------------- one checkpoint
 
 def fixture_for(name, ckpt, text_info, ids, tok, tok_path):
-    m = MambaRef(ckpt, torch.float64)
+    m = load_model(ckpt, torch.float64)
     T = len(ids)
     V = m.vocab
     assert max(ids) < V, "token id beyond the model's vocabulary"
@@ -153,7 +211,7 @@ def fixture_for(name, ckpt, text_info, ids, tok, tok_path):
         "generator": "tools/reference/make_fixtures.py",
         "generatedAt": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tools": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-                  "tokenizersPython": __import__("tokenizers").__version__, "tokenizersNpm": npm_version()},
+                  "tokenizersPython": python_tokenizers_version(), "tokenizersNpm": npm_version()},
         "compute": "float64",
         "checkpoint": {
             "path": rel(ckpt),
@@ -217,9 +275,17 @@ def remake_random_tiny(out_dir, tok_path):
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
+def remake_random_mamba2(name, out_dir, tok_path):
+    vocab = load_tokenizer_or_npm(tok_path).get_vocab_size(with_added_tokens=True)
+    cmd = [sys.executable, os.path.join(HERE, "mamba2_ref.py"), "--write", out_dir, *RANDOM_MAMBA2[name],
+           "--vocab", str(vocab), "--tokenizer", tok_path]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=["random-tiny", "bundled"])
+    ap.add_argument("--only", choices=["random-tiny", "bundled", "random-mamba2", "random-mamba2-g2"],
+                    help="random-mamba2: both Mamba-2 checkpoints")
     ap.add_argument("--bundled", default=os.path.join(ROOT, "media", "model"))
     ap.add_argument("--out", default=os.path.join(ROOT, "test", "fixtures"))
     ap.add_argument("--keep-random-tiny", action="store_true", help="do not rewrite the random-tiny checkpoint")
@@ -236,9 +302,12 @@ def main():
             break
     if tok_src is None:
         sys.exit("no tokenizer.json found (media/model/, tools/data/ or test/fixtures/random-tiny/)")
-    if a.only != "bundled" and not a.keep_random_tiny:
+    if a.only in (None, "random-tiny") and not a.keep_random_tiny:
         remake_random_tiny(tiny_dir, tok_src)
-    tok = load_tokenizer(tok_src)
+    mamba2 = [n for n in RANDOM_MAMBA2 if a.only is None or a.only == n or a.only == "random-mamba2"]
+    for n in mamba2:
+        remake_random_mamba2(n, os.path.join(a.out, n), tok_src)
+    tok = load_tokenizer_or_npm(tok_src)
     text, nlines, fsha = pick_text(tok, TEXT_SOURCE, TARGET_TOKENS)
     ids = tok.encode(text, add_special_tokens=False).ids
     js_ids = npm_ids(tok_src, text)
@@ -248,6 +317,7 @@ def main():
     jobs = []
     if a.only in (None, "random-tiny"):
         jobs.append(("random-tiny", tiny_dir))
+    jobs += [(n, os.path.join(a.out, n)) for n in mamba2]
     if a.only in (None, "bundled"):
         if bundled_ok:
             jobs.append(("bundled", a.bundled))
