@@ -1,8 +1,9 @@
 // The model families the engine reads, and the dispatch from a checkpoint's config.json to one.
 import { CheckpointError } from '../errors';
 import { MAX_BYTES } from '../files';
-import { describeValue, parseJson, readJson } from '../json';
+import { describeValue, parseJsonNonFinite, readJson } from '../json';
 import { mamba1 } from './mamba1';
+import { mamba2 } from './mamba2';
 import type { ModelConfig, ModelFamily } from './types';
 
 export type * from './types';
@@ -11,19 +12,19 @@ export type * from './types';
  * Every family, in the order config.json is matched against them. Each is typed by its own config;
  * the engine only hands a family the config that family parsed, so they are listed as the base type.
  */
-export const FAMILIES: readonly ModelFamily[] = [mamba1 as unknown as ModelFamily];
+export const FAMILIES: readonly ModelFamily[] = [mamba1 as unknown as ModelFamily, mamba2 as unknown as ModelFamily];
 
 /** Hints for architectures we recognise but do not read yet. */
-const NOT_YET: Record<string, string> = { mamba2: 'Mamba-2', falcon_mamba: 'FalconMamba' };
+const NOT_YET: Record<string, string> = { falcon_mamba: 'FalconMamba' };
 
-/** Read config.json and parse it with the family it belongs to. */
+/** Read config.json and parse it with the family it belongs to (the bare tokens Infinity/NaN are accepted: HF writes them). */
 export function loadConfig(file: string): { family: ModelFamily; config: ModelConfig } {
-  return configFromJson(readJson(file, MAX_BYTES.config), file);
+  return configFromJson(readJson(file, MAX_BYTES.config, true), file);
 }
 
 /** config.json's text to its family and config (the fuzz harness drives this). */
 export function parseConfigText(text: string, file: string): { family: ModelFamily; config: ModelConfig } {
-  return configFromJson(parseJson(text, file), file);
+  return configFromJson(parseJsonNonFinite(text, file), file);
 }
 
 function configFromJson(raw: unknown, file: string): { family: ModelFamily; config: ModelConfig } {

@@ -1,0 +1,58 @@
+// Mamba-2 (model_type "mamba2", Mamba2ForCausalLM): multi-head SSM with one scalar decay per
+// head, B and C shared by groups of heads, and a per-group gated RMSNorm before out_proj
+// (docs/method.md, "Mamba-2"). Config in config.ts, tensors in weights.ts, the CPU layer graph
+// (ONNX Scan with an (H, P, N) state) in graphCpu.ts, the influence score in scoreGraph.ts /
+// influence.ts; FLOPs below.
+import type { ModelFamily } from '../types';
+import { Mamba2Config, isMamba2, parseConfig } from './config';
+import { buildDecodeStepGraph, buildLayerGraphCpu } from './graphCpu';
+import { buildLayerGraphGpu } from './graphGpu';
+import { GraphInfluenceScorer2 } from './influence';
+import { checkWeights, inProjRows, loadLayerWeights, loadTopWeights, parameterCount } from './weights';
+
+export type { Mamba2Config };
+
+const SCORES = (c: Mamba2Config) => ({ x: c.dInner, delta: c.heads, B: c.groups * c.dState, C: c.groups * c.dState });
+
+/** FLOPs of one token through one layer (multiply-add = 2 FLOPs). */
+export function layerFlopsPerToken(c: Mamba2Config): number {
+  const { dModel: D, dInner: E, dState: N, heads: H, convDim: CD, convKernel: K } = c;
+  const inProj = 2 * D * inProjRows(c);
+  const conv = 2 * K * CD;
+  const scan = 5 * E * N + E + 2 * H; // S = dA⊙S + (Δx)⊗B (3EN), y = S·C (2EN), Δx (E), Δ·A and its exp per head
+  const skipGateNorm = 2 * E + 2 * E + 3 * E; // D·x, y⊙SiLU(z), the group RMS norm and its weight
+  const outProj = 2 * E * D;
+  return inProj + conv + scan + skipGateNorm + outProj;
+}
+
+export const mamba2: ModelFamily<Mamba2Config> = {
+  name: 'mamba2',
+  matches: isMamba2,
+  parseConfig,
+  checkWeights,
+  parameterCount,
+  topWeights: loadTopWeights,
+  stateShapes: (c) => ({ conv: [c.convKernel - 1, c.convDim], ssm: [c.heads, c.headDim, c.dState] }),
+  buildLayerGraph: (store, c, i, target) => (target === 'cpu' ? buildLayerGraphCpu : buildLayerGraphGpu)(c, loadLayerWeights(store, c, i), i),
+  activations: (c) => ({ scores: SCORES(c), identity: { ...SCORES(c), y: c.dInner } }),
+  buildDecodeStepGraph: (store, c, precision) => {
+    const layers = Array.from({ length: c.layers }, (_, i) => loadLayerWeights(store, c, i));
+    return buildDecodeStepGraph(c, layers, loadTopWeights(store, c), precision);
+  },
+  chunkTokens: (c, provider) => {
+    if (provider === 'cuda') return 2048;
+    if (provider === 'webgpu') return Math.max(64, Math.min(2048, 2 ** Math.floor(Math.log2(2 ** 25 / (c.heads * c.headDim * c.dState)))));
+    return 512; // the CPU graph holds no (chunk, E, N) tensor; (chunk, 2E + 2GN + H) is the largest
+  },
+  async createScorer(store, c, ctx) {
+    const A = Array.from({ length: c.layers }, (_, i) => loadLayerWeights(store, c, i).A);
+    const scorer = await GraphInfluenceScorer2.create(c, ctx.sessionOptions, ctx.provider === 'cpu' ? 2 ** 21 : 2 ** 24);
+    if (ctx.provider === 'cpu') ctx.notes.push('influence scoring (Mamba-2): the ONNX graph (one exp per token and head); the native kernel has no Mamba-2 path yet');
+    return {
+      kind: scorer.kind,
+      score: (l, act, reduce) => scorer.score({ x: act.x, delta: act.delta, B: act.B, C: act.C }, A[l], reduce),
+      dispose: () => scorer.dispose(),
+    };
+  },
+  layerFlopsPerToken,
+};
