@@ -54,9 +54,13 @@ export function parseConfig(c: Record<string, unknown>, file: string): Mamba2Con
   };
   const int = (key: Limited, fallback?: number): number => {
     const v = own(key) ?? fallback;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) fail(`"${key}" must be a positive integer in a Mamba-2 config (got ${shown(v)})`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0)
+      fail(`"${key}" must be a positive integer in a Mamba-2 config (got ${shown(v)})`);
     const max = CONFIG_LIMITS[key];
-    if ((v as number) > max) fail(`"${key}" is ${v}, more than the ${max} this tool accepts (the largest Mamba-2 models use far less; the file is damaged or not a Mamba-2 config)`);
+    if ((v as number) > max)
+      fail(
+        `"${key}" is ${v}, more than the ${max} this tool accepts (the largest Mamba-2 models use far less; the file is damaged or not a Mamba-2 config)`,
+      );
     return v as number;
   };
   const bool = (key: string, fallback: boolean): boolean => {
@@ -70,29 +74,47 @@ export function parseConfig(c: Record<string, unknown>, file: string): Mamba2Con
   const groups = int('n_groups', 1);
   const dState = int('state_size', 128);
   const dInner = heads * headDim;
-  if (dInner > CONFIG_LIMITS.intermediate_size) fail(`"num_heads" × "head_dim" is ${dInner}, more than the ${CONFIG_LIMITS.intermediate_size} this tool accepts`);
+  if (dInner > CONFIG_LIMITS.intermediate_size)
+    fail(`"num_heads" × "head_dim" is ${dInner}, more than the ${CONFIG_LIMITS.intermediate_size} this tool accepts`);
   // transformers' mixer: intermediate = int(expand × hidden_size), and the heads must tile it.
   const expand = own('expand') ?? 2;
-  if (typeof expand !== 'number' || !(expand > 0) || !(expand <= 64)) fail(`"expand" must be a positive number (got ${shown(expand)})`);
+  if (typeof expand !== 'number' || !(expand > 0) || !(expand <= 64))
+    fail(`"expand" must be a positive number (got ${shown(expand)})`);
   const fromExpand = Math.floor((expand as number) * dModel);
-  if (fromExpand !== dInner) fail(`"num_heads" × "head_dim" is ${heads} × ${headDim} = ${dInner}, but "expand" × "hidden_size" is ${expand} × ${dModel} = ${fromExpand}: the config contradicts itself`);
-  if (own('intermediate_size') !== undefined && int('intermediate_size') !== dInner) fail(`"intermediate_size" ${own('intermediate_size')} is not "num_heads" × "head_dim" = ${dInner}`);
+  if (fromExpand !== dInner)
+    fail(
+      `"num_heads" × "head_dim" is ${heads} × ${headDim} = ${dInner}, but "expand" × "hidden_size" is ${expand} × ${dModel} = ${fromExpand}: the config contradicts itself`,
+    );
+  if (own('intermediate_size') !== undefined && int('intermediate_size') !== dInner)
+    fail(`"intermediate_size" ${own('intermediate_size')} is not "num_heads" × "head_dim" = ${dInner}`);
   if (heads % groups !== 0) fail(`"n_groups" ${groups} does not divide "num_heads" ${heads}`);
   const eps = own('layer_norm_epsilon') ?? 1e-5;
-  if (typeof eps !== 'number' || !(eps > 0) || !(eps < 1)) fail(`"layer_norm_epsilon" must be a positive number below 1 (got ${shown(eps)})`);
+  if (typeof eps !== 'number' || !(eps > 0) || !(eps < 1))
+    fail(`"layer_norm_epsilon" must be a positive number below 1 (got ${shown(eps)})`);
   const convKernel = int('conv_kernel', 4);
   if (convKernel < 2) fail(`conv_kernel ${convKernel} is not supported (need at least 2)`);
   const lim = own('time_step_limit') ?? [0, Infinity];
   const pair = Array.isArray(lim) && lim.length === 2 ? (lim as unknown[]) : undefined;
   const [lo, hi] = pair ?? [];
-  if (typeof lo !== 'number' || typeof hi !== 'number' || !Number.isFinite(lo) || Number.isNaN(hi) || !(lo >= 0) || !(hi >= lo) || hi === 0) {
-    fail(`"time_step_limit" must be a pair [lo, hi] with 0 ≤ lo ≤ hi, hi > 0 (got ${Array.isArray(lim) ? `[${lim.slice(0, 3).map(shown).join(', ')}${lim.length > 3 ? ', …' : ''}]` : shown(lim)})`);
+  if (
+    typeof lo !== 'number' ||
+    typeof hi !== 'number' ||
+    !Number.isFinite(lo) ||
+    Number.isNaN(hi) ||
+    !(lo >= 0) ||
+    !(hi >= lo) ||
+    hi === 0
+  ) {
+    fail(
+      `"time_step_limit" must be a pair [lo, hi] with 0 ≤ lo ≤ hi, hi > 0 (got ${Array.isArray(lim) ? `[${lim.slice(0, 3).map(shown).join(', ')}${lim.length > 3 ? ', …' : ''}]` : shown(lim)})`,
+    );
   }
   const vocabSize = int('vocab_size');
   const eos = own('eos_token_id');
   let eosTokenId: number | undefined;
   if (typeof eos === 'number') {
-    if (!Number.isSafeInteger(eos) || eos < 0 || eos >= vocabSize) fail(`"eos_token_id" ${shown(eos)} is not a token id of a vocabulary of ${vocabSize}`);
+    if (!Number.isSafeInteger(eos) || eos < 0 || eos >= vocabSize)
+      fail(`"eos_token_id" ${shown(eos)} is not a token id of a vocabulary of ${vocabSize}`);
     eosTokenId = eos;
   }
   return {

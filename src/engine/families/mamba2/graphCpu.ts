@@ -11,10 +11,10 @@
 // tokens at once outside the Scan (L·H exps). B and C are gathered from groups to heads outside
 // too ((L, H, N) each; with one group they broadcast and nothing is gathered). The gated norm is
 // per group (mamba_ssm's RMSNormGated with group_size E/G; docs/method.md, Mamba-2).
-import { Mamba2Config } from './config';
+import type { Mamba2Config } from './config';
 import { GraphBuilder } from '../../onnx/builder';
-import { Layer2Weights, inProjRows } from './weights';
-import { HeadWeights, headOnto } from '../../graphs/heads';
+import { type Layer2Weights, inProjRows } from './weights';
+import { type HeadWeights, headOnto } from '../../graphs/heads';
 import { projection, rmsNorm, silu } from '../../graphs/ops';
 import type { Precision } from '../../../shared/options';
 
@@ -67,7 +67,15 @@ export function gatedGroupNorm(g: GraphBuilder, c: Mamba2Config, y: string, z: s
 }
 
 /** Everything before the scan, shared by the CPU and GPU graphs: (z, x, B, C, Δ, conv state out). */
-export function mixerInputs(g: GraphBuilder, c: Mamba2Config, w: Layer2Weights, prefix: string, hidden: string, convState: string | null, precision: Precision) {
+export function mixerInputs(
+  g: GraphBuilder,
+  c: Mamba2Config,
+  w: Layer2Weights,
+  prefix: string,
+  hidden: string,
+  convState: string | null,
+  precision: Precision,
+) {
   const { dModel: D, dInner: E, dState: N, groups: G, heads: H, convDim: CD, convKernel: K } = c;
   const name = (n: string) => prefix + n;
   const xn = rmsNorm(g, hidden, g.weight(name('norm.weight'), w.norm, [D]), c.eps);
@@ -106,7 +114,17 @@ export function mixerInputs(g: GraphBuilder, c: Mamba2Config, w: Layer2Weights, 
  * mode 'scan': any number of rows, the recurrence as an ONNX Scan over time.
  * mode 'step': exactly one row (a decoding step), the update written out directly.
  */
-function mamba2Block(g: GraphBuilder, c: Mamba2Config, w: Layer2Weights, prefix: string, hidden: string, convState: string, ssmState: string, precision: Precision, mode: 'scan' | 'step'): Mixer2Values {
+function mamba2Block(
+  g: GraphBuilder,
+  c: Mamba2Config,
+  w: Layer2Weights,
+  prefix: string,
+  hidden: string,
+  convState: string,
+  ssmState: string,
+  precision: Precision,
+  mode: 'scan' | 'step',
+): Mixer2Values {
   const { dModel: D, dInner: E, dState: N, groups: G, heads: H, headDim: P } = c;
   const name = (n: string) => prefix + n;
   const m = mixerInputs(g, c, w, prefix, hidden, convState, precision);
@@ -138,7 +156,12 @@ function mamba2Block(g: GraphBuilder, c: Mamba2Config, w: Layer2Weights, prefix:
   return { hiddenOut: g.op('Add', [hidden, out]), convOut: m.convOut, ssmOut, x, delta, B, C, y };
 }
 
-export function buildLayerGraphCpu(c: Mamba2Config, w: Layer2Weights, index: number, precision: Precision = 'fp32'): Uint8Array {
+export function buildLayerGraphCpu(
+  c: Mamba2Config,
+  w: Layer2Weights,
+  index: number,
+  precision: Precision = 'fp32',
+): Uint8Array {
   const { dModel: D, dInner: E, dState: N, groups: G, heads: H, headDim: P, convDim: CD, convKernel: K } = c;
   const g = new GraphBuilder(`mamba2_layer_${index}_cpu`);
   const hidden = g.input('hidden', ['L', D]);
@@ -157,12 +180,27 @@ export function buildLayerGraphCpu(c: Mamba2Config, w: Layer2Weights, index: num
 }
 
 /** One decoding step through every layer and the LM head in one graph (the int8 decoding path). */
-export function buildDecodeStepGraph(c: Mamba2Config, layers: Layer2Weights[], head: HeadWeights, precision: Precision): Uint8Array {
+export function buildDecodeStepGraph(
+  c: Mamba2Config,
+  layers: Layer2Weights[],
+  head: HeadWeights,
+  precision: Precision,
+): Uint8Array {
   const { dModel: D, dState: N, heads: H, headDim: P, convDim: CD, convKernel: K } = c;
   const g = new GraphBuilder('mamba2_decode_step');
   let h = g.input('hidden', [1, D]);
   layers.forEach((w, i) => {
-    const v = mamba2Block(g, c, w, `layers.${i}.`, h, g.input(`conv_state_${i}`, [K - 1, CD]), g.input(`ssm_state_${i}`, [H, P, N]), precision, 'step');
+    const v = mamba2Block(
+      g,
+      c,
+      w,
+      `layers.${i}.`,
+      h,
+      g.input(`conv_state_${i}`, [K - 1, CD]),
+      g.input(`ssm_state_${i}`, [H, P, N]),
+      precision,
+      'step',
+    );
     g.output(v.convOut, `conv_state_out_${i}`, [K - 1, CD]);
     g.output(v.ssmOut, `ssm_state_out_${i}`, [H, P, N]);
     h = v.hiddenOut;

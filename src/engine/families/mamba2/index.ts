@@ -4,7 +4,7 @@
 // (ONNX Scan with an (H, P, N) state) in graphCpu.ts, the influence score in scoreGraph.ts /
 // influence.ts; FLOPs below.
 import type { ModelFamily } from '../types';
-import { Mamba2Config, isMamba2, parseConfig } from './config';
+import { type Mamba2Config, isMamba2, parseConfig } from './config';
 import { buildDecodeStepGraph, buildLayerGraphCpu } from './graphCpu';
 import { buildLayerGraphGpu } from './graphGpu';
 import { GraphInfluenceScorer2 } from './influence';
@@ -33,7 +33,8 @@ export const mamba2: ModelFamily<Mamba2Config> = {
   parameterCount,
   topWeights: loadTopWeights,
   stateShapes: (c) => ({ conv: [c.convKernel - 1, c.convDim], ssm: [c.heads, c.headDim, c.dState] }),
-  buildLayerGraph: (store, c, i, target) => (target === 'cpu' ? buildLayerGraphCpu : buildLayerGraphGpu)(c, loadLayerWeights(store, c, i), i),
+  buildLayerGraph: (store, c, i, target) =>
+    (target === 'cpu' ? buildLayerGraphCpu : buildLayerGraphGpu)(c, loadLayerWeights(store, c, i), i),
   activations: (c) => ({ scores: SCORES(c), identity: { ...SCORES(c), y: c.dInner } }),
   buildDecodeStepGraph: (store, c, precision) => {
     const layers = Array.from({ length: c.layers }, (_, i) => loadLayerWeights(store, c, i));
@@ -41,13 +42,21 @@ export const mamba2: ModelFamily<Mamba2Config> = {
   },
   chunkTokens: (c, provider) => {
     if (provider === 'cuda') return 2048;
-    if (provider === 'webgpu') return Math.max(64, Math.min(2048, 2 ** Math.floor(Math.log2(2 ** 25 / (c.heads * c.headDim * c.dState)))));
+    if (provider === 'webgpu')
+      return Math.max(64, Math.min(2048, 2 ** Math.floor(Math.log2(2 ** 25 / (c.heads * c.headDim * c.dState)))));
     return 512; // the CPU graph holds no (chunk, E, N) tensor; (chunk, 2E + 2GN + H) is the largest
   },
   async createScorer(store, c, ctx) {
     const A = Array.from({ length: c.layers }, (_, i) => loadLayerWeights(store, c, i).A);
-    const scorer = await GraphInfluenceScorer2.create(c, ctx.sessionOptions, ctx.provider === 'cpu' ? 2 ** 21 : 2 ** 24);
-    if (ctx.provider === 'cpu') ctx.notes.push('influence scoring (Mamba-2): the ONNX graph (one exp per token and head); the native kernel has no Mamba-2 path yet');
+    const scorer = await GraphInfluenceScorer2.create(
+      c,
+      ctx.sessionOptions,
+      ctx.provider === 'cpu' ? 2 ** 21 : 2 ** 24,
+    );
+    if (ctx.provider === 'cpu')
+      ctx.notes.push(
+        'influence scoring (Mamba-2): the ONNX graph (one exp per token and head); the native kernel has no Mamba-2 path yet',
+      );
     return {
       kind: scorer.kind,
       score: (l, act, reduce) => scorer.score({ x: act.x, delta: act.delta, B: act.B, C: act.C }, A[l], reduce),

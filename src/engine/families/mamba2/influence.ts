@@ -3,7 +3,7 @@
 // provider, in chunks of tokens from the last to the first (carrying Σ Δ of the later chunks);
 // there is no (tokens, E, N) tensor to bound — the largest is (chunk, E), like the activations.
 import * as ort from 'onnxruntime-node';
-import { buildScoreGraph, ScoreShape } from './scoreGraph';
+import { buildScoreGraph, type ScoreShape } from './scoreGraph';
 import type { InfluenceResult } from '../types';
 import type { ScoreReduce } from '../../../shared/options';
 
@@ -17,7 +17,11 @@ export interface Layer2Activations {
 /** exp(x) is exactly 0 in float32 below about -103.97; beyond this every term has vanished. */
 const UNDERFLOW = 110;
 
-const OUTPUT: Record<ScoreReduce, string> = { 'signed-max': 'signed_max', 'abs-max': 'abs_max', 'mean-abs': 'mean_abs' };
+const OUTPUT: Record<ScoreReduce, string> = {
+  'signed-max': 'signed_max',
+  'abs-max': 'abs_max',
+  'mean-abs': 'mean_abs',
+};
 
 export class GraphInfluenceScorer2 {
   readonly kind = 'graph';
@@ -33,7 +37,11 @@ export class GraphInfluenceScorer2 {
   }
 
   /** `chunkElements` bounds the (chunk, E) contribution tensor. */
-  static async create(s: ScoreShape, options: ort.InferenceSession.SessionOptions, chunkElements = 2 ** 21): Promise<GraphInfluenceScorer2> {
+  static async create(
+    s: ScoreShape,
+    options: ort.InferenceSession.SessionOptions,
+    chunkElements = 2 ** 21,
+  ): Promise<GraphInfluenceScorer2> {
     return new GraphInfluenceScorer2(await ort.InferenceSession.create(buildScoreGraph(s), options), s, chunkElements);
   }
 
@@ -56,7 +64,14 @@ export class GraphInfluenceScorer2 {
       const n = end - s;
       const rows = (v: Float32Array, w: number) => new ort.Tensor('float32', v.subarray(s * w, end * w), [n, w]);
       const r = await this.session.run(
-        { x: rows(act.x, E), delta: rows(act.delta, H), S_after: new ort.Tensor('float32', after.slice(), [1, H]), B: rows(act.B, GN), C_T: cT, A: aT },
+        {
+          x: rows(act.x, E),
+          delta: rows(act.delta, H),
+          S_after: new ort.Tensor('float32', after.slice(), [1, H]),
+          B: rows(act.B, GN),
+          C_T: cT,
+          A: aT,
+        },
         [OUTPUT[reduce], 'channel_sum', 'delta_sum'],
       );
       scores.set(r[OUTPUT[reduce]].data as Float32Array, s);

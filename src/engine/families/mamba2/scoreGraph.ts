@@ -27,10 +27,16 @@ export function buildScoreGraph(s: ScoreShape): Uint8Array {
   const A = g.input('A', [1, H]);
   const S = g.op('Add', [g.op('CumSum', [delta, g.ints([0])], { exclusive: 1, reverse: 1 }), after]);
   const decay = g.op('Exp', [g.op('Mul', [S, A])]); // (L, H)
-  let cb = g.op('ReduceSum', [g.op('Reshape', [g.op('Mul', [B, cT]), g.ints([-1, G, N])]), g.ints([2])], { keepdims: 0 }); // (L, G)
-  if (G > 1) cb = g.op('Gather', [cb, g.ints(Array.from({ length: H }, (_, h) => Math.floor(h / (H / G))))], { axis: 1 }); // (L, H)
+  let cb = g.op('ReduceSum', [g.op('Reshape', [g.op('Mul', [B, cT]), g.ints([-1, G, N])]), g.ints([2])], {
+    keepdims: 0,
+  }); // (L, G)
+  if (G > 1)
+    cb = g.op('Gather', [cb, g.ints(Array.from({ length: H }, (_, h) => Math.floor(h / (H / G))))], { axis: 1 }); // (L, H)
   const weight = g.op('Mul', [g.op('Mul', [delta, cb]), decay]); // (L, H)
-  const contrib = g.op('Reshape', [g.op('Mul', [g.op('Reshape', [x, g.ints([-1, H, P])]), g.op('Unsqueeze', [weight, g.ints([2])])]), g.ints([-1, E])]);
+  const contrib = g.op('Reshape', [
+    g.op('Mul', [g.op('Reshape', [x, g.ints([-1, H, P])]), g.op('Unsqueeze', [weight, g.ints([2])])]),
+    g.ints([-1, E]),
+  ]);
   const abs = g.op('Abs', [contrib]);
   g.output(g.op('ReduceMax', [contrib], { axes: [1], keepdims: 0 }), 'signed_max', ['L']);
   g.output(g.op('ReduceMax', [abs], { axes: [1], keepdims: 0 }), 'abs_max', ['L']);

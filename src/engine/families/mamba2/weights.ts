@@ -1,6 +1,6 @@
 // The tensors of a Hugging Face Mamba-2 checkpoint (names and shapes), by layer, as float32.
-import { Mamba2Config } from './config';
-import { SafetensorsStore } from '../../safetensors';
+import type { Mamba2Config } from './config';
+import type { SafetensorsStore } from '../../safetensors';
 import type { TopWeights } from '../mamba1/weights';
 
 export type { TopWeights };
@@ -39,7 +39,8 @@ function layerShapes(c: Mamba2Config, i: number): [Key, string, number[]][] {
     ['outProj', `${m}.out_proj.weight`, [D, E]],
   ];
   if (c.useConvBias) list.push(['convBias', `${m}.conv1d.bias`, [CD]]);
-  if (c.useBias) list.push(['inProjBias', `${m}.in_proj.bias`, [inProjRows(c)]], ['outProjBias', `${m}.out_proj.bias`, [D]]);
+  if (c.useBias)
+    list.push(['inProjBias', `${m}.in_proj.bias`, [inProjRows(c)]], ['outProjBias', `${m}.out_proj.bias`, [D]]);
   return list;
 }
 
@@ -50,7 +51,10 @@ function untiedHead(store: SafetensorsStore, c: Mamba2Config): boolean {
 /** Check every tensor's presence, dtype, shape and extent without reading the data; returns the embeddings' dtype. */
 export function checkWeights(store: SafetensorsStore, c: Mamba2Config): string {
   const { dModel: D, vocabSize: V } = c;
-  const all: [string, number[]][] = [['backbone.embeddings.weight', [V, D]], ['backbone.norm_f.weight', [D]]];
+  const all: [string, number[]][] = [
+    ['backbone.embeddings.weight', [V, D]],
+    ['backbone.norm_f.weight', [D]],
+  ];
   if (untiedHead(store, c)) all.push(['lm_head.weight', [V, D]]);
   for (let i = 0; i < c.layers; i++) for (const [, name, shape] of layerShapes(c, i)) all.push([name, shape]);
   for (const [name, shape] of all) store.check(name, shape);
@@ -79,7 +83,12 @@ export function loadTopWeights(store: SafetensorsStore, c: Mamba2Config): TopWei
   const { dModel: D, vocabSize: V } = c;
   const embeddings = store.get('backbone.embeddings.weight', [V, D]);
   const lmHead = untiedHead(store, c) ? store.get('lm_head.weight', [V, D]) : embeddings;
-  return { embeddings, lmHead, normF: store.get('backbone.norm_f.weight', [D]), dtype: store.dtypeOf('backbone.embeddings.weight') ?? 'F32' };
+  return {
+    embeddings,
+    lmHead,
+    normF: store.get('backbone.norm_f.weight', [D]),
+    dtype: store.dtypeOf('backbone.embeddings.weight') ?? 'F32',
+  };
 }
 
 export function parameterCount(c: Mamba2Config): number {
