@@ -9,7 +9,8 @@ import * as ort from 'onnxruntime-node';
 import { CheckpointError, Engine, SimbaSession, klDivergence, resolveSimbaOptions } from '../../src/engine';
 import type { Mamba2Config } from '../../src/engine/families/mamba2/config';
 import { buildDecodeStepGraph } from '../../src/engine/families/mamba2/graphCpu';
-import { GraphInfluenceScorer2 } from '../../src/engine/families/mamba2/influence';
+import { GraphInfluenceScorer2, createInfluenceScorer2 } from '../../src/engine/families/mamba2/influence';
+import { requireNativeKernel } from '../helpers/native';
 import { loadLayerWeights, loadTopWeights } from '../../src/engine/families/mamba2/weights';
 import { parseConfigText } from '../../src/engine/families';
 import { parseJsonNonFinite } from '../../src/engine/json';
@@ -139,9 +140,12 @@ for (const [name, dir] of [
       }
     });
 
-    it('the influence identity Σ_t Δy_T(t) + D[h]·x_T = y_T (before gate and norm) holds per channel on every layer, in one chunk or many; chunking changes no score', async () => {
+    it('the influence identity Σ_t Δy_T(t) + D[h]·x_T = y_T (before gate and norm) holds per channel on every layer, for the native kernel and the graph in one chunk or many; all agree on every reduction', async function () {
+      requireNativeKernel(this);
       const c = s.checkpoint.config as Mamba2Config;
       const { layers: Ly, dInner: E, headDim: P } = c;
+      const native = await createInfluenceScorer2('cpu', c, sessionOptions('cpu'), 2);
+      assert.strictEqual(native.kind, 'native', 'the CPU scores Mamba-2 with the native kernel');
       const graph = await GraphInfluenceScorer2.create(c, sessionOptions('cpu'));
       const whole = graph.chunkTokens;
       const T = ids.length;
@@ -158,15 +162,16 @@ for (const [name, dir] of [
             const one = await graph.score({ x, delta, B, C }, w.A, reduce);
             graph.chunkTokens = 16;
             const many = await graph.score({ x, delta, B, C }, w.A, reduce);
+            const nat = await native.score({ x, delta, B, C }, w.A, reduce);
             const scale = Math.max(...one.scores.map(Math.abs));
             assert.ok(scale > 0);
-            assert.ok(
-              maxAbsDiff(one.scores, many.scores) <= 1e-5 * scale,
-              `layer ${l}, ${reduce}: chunks change scores`,
-            );
+            for (const [what, r] of [['chunks of 16', many], ['native', nat]] as const) {
+              assert.ok(maxAbsDiff(one.scores, r.scores) <= 1e-5 * scale, `layer ${l}, ${reduce}: ${what} differs from one chunk of the graph`);
+            }
             for (const [what, { channelSum }] of [
               ['one chunk', one],
               ['chunks of 16', many],
+              ['native', nat],
             ] as const) {
               let worst = 0;
               for (let e = 0; e < E; e++) {
@@ -182,6 +187,7 @@ for (const [name, dir] of [
       } finally {
         graph.chunkTokens = whole;
         await graph.dispose();
+        await native.dispose();
       }
     });
 

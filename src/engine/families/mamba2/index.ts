@@ -7,7 +7,7 @@ import type { ModelFamily } from '../types';
 import { type Mamba2Config, isMamba2, parseConfig } from './config';
 import { buildDecodeStepGraph, buildLayerGraphCpu } from './graphCpu';
 import { buildLayerGraphGpu } from './graphGpu';
-import { GraphInfluenceScorer2 } from './influence';
+import { createInfluenceScorer2 } from './influence';
 import { checkWeights, inProjRows, loadLayerWeights, loadTopWeights, parameterCount } from './weights';
 
 export type { Mamba2Config };
@@ -48,15 +48,7 @@ export const mamba2: ModelFamily<Mamba2Config> = {
   },
   async createScorer(store, c, ctx) {
     const A = Array.from({ length: c.layers }, (_, i) => loadLayerWeights(store, c, i).A);
-    const scorer = await GraphInfluenceScorer2.create(
-      c,
-      ctx.sessionOptions,
-      ctx.provider === 'cpu' ? 2 ** 21 : 2 ** 24,
-    );
-    if (ctx.provider === 'cpu')
-      ctx.notes.push(
-        'influence scoring (Mamba-2): the ONNX graph (one exp per token and head); the native kernel has no Mamba-2 path yet',
-      );
+    const scorer = await createInfluenceScorer2(ctx.provider, c, ctx.sessionOptions, ctx.threads, ctx.notes);
     return {
       kind: scorer.kind,
       score: (l, act, reduce) => scorer.score({ x: act.x, delta: act.delta, B: act.B, C: act.C }, A[l], reduce),

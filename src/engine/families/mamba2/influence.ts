@@ -5,6 +5,8 @@
 import * as ort from 'onnxruntime-node';
 import { buildScoreGraph, type ScoreShape } from './scoreGraph';
 import type { InfluenceResult } from '../types';
+import { loadNativeKernel, NativeKernel } from '../../native';
+import type { Provider } from '../../runtime';
 import type { ScoreReduce } from '../../../shared/options';
 
 export interface Layer2Activations {
@@ -23,8 +25,47 @@ const OUTPUT: Record<ScoreReduce, string> = {
   'mean-abs': 'mean_abs',
 };
 
-export class GraphInfluenceScorer2 {
-  readonly kind = 'graph';
+const REDUCE_CODE: Record<ScoreReduce, number> = { 'signed-max': 0, 'abs-max': 1, 'mean-abs': 2 };
+
+export interface InfluenceScorer2 {
+  readonly kind: 'native' | 'graph';
+  score(act: Layer2Activations, A: Float32Array, reduce: ScoreReduce): Promise<InfluenceResult>;
+  dispose(): Promise<void>;
+}
+
+/** The scorer for a provider: the native kernel's Mamba-2 path on the CPU when it loads, else the graph. */
+export async function createInfluenceScorer2(provider: Provider, s: ScoreShape, options: ort.InferenceSession.SessionOptions, threads: number, notes: string[] = []): Promise<InfluenceScorer2> {
+  if (provider === 'cpu') {
+    const kernel = loadNativeKernel();
+    if (typeof kernel !== 'string' && kernel.score2) return new NativeInfluenceScorer2(kernel, s, threads);
+    notes.push(`influence scoring: ${typeof kernel === 'string' ? kernel : 'the native kernel has no Mamba-2 path (rebuild it: npm run build)'}; using the ONNX graph instead`);
+  }
+  return GraphInfluenceScorer2.create(s, options, provider === 'cpu' ? 2 ** 21 : 2 ** 24);
+}
+
+export class NativeInfluenceScorer2 implements InfluenceScorer2 {
+  readonly kind = 'native';
+  constructor(
+    private readonly kernel: NativeKernel,
+    private readonly s: ScoreShape,
+    private readonly threads: number,
+  ) {}
+
+  async score(act: Layer2Activations, A: Float32Array, reduce: ScoreReduce): Promise<InfluenceResult> {
+    const { heads: H, headDim: P, groups: G, dState: N } = this.s;
+    const T = act.delta.length / H;
+    const scores = new Float32Array(T);
+    const channelSum = new Float64Array(H * P);
+    const GN = G * N;
+    this.kernel.score2!(act.x, act.delta, act.B, act.C.subarray((T - 1) * GN, T * GN), A, scores, channelSum, REDUCE_CODE[reduce], this.threads, P, G);
+    return { scores, channelSum };
+  }
+
+  async dispose(): Promise<void> {}
+}
+
+export class GraphInfluenceScorer2 implements InfluenceScorer2 {
+  readonly kind = 'graph' as const;
   /** Tokens per chunk. */
   chunkTokens: number;
 
