@@ -219,6 +219,32 @@ for (const [name, dir] of [
       assert.ok(klDivergence(a, b) < 0.01, `KL(fp32 || int8) = ${klDivergence(a, b)}`);
     });
 
+    it('the GPU formulation (CausalConvWithState + LinearAttention, one decay per head) equals the CPU graph, run on the CPU provider', async () => {
+      const c = s.checkpoint.config as Mamba2Config;
+      const { store } = s.checkpoint;
+      const fam = s.checkpoint.family;
+      const D = c.dModel;
+      const L = 37;
+      const { conv, ssm } = s.checkpoint.stateShapes();
+      const rnd = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.7);
+      const feeds = {
+        hidden: new ort.Tensor('float32', rnd(L * D, 1), [L, D]),
+        conv_state: new ort.Tensor('float32', rnd(conv[0] * conv[1], 2), conv),
+        ssm_state: new ort.Tensor('float32', rnd(ssm[0] * ssm[1] * ssm[2], 3), ssm),
+      };
+      for (const l of [0, c.layers - 1]) {
+        const cpu = await ort.InferenceSession.create(fam.buildLayerGraph(store, c, l, 'cpu'));
+        const gpu = await ort.InferenceSession.create(fam.buildLayerGraph(store, c, l, 'gpu'));
+        const a = await cpu.run(feeds);
+        const b = await gpu.run(feeds);
+        for (const k of ['hidden_out', 'conv_state_out', 'ssm_state_out', 'x', 'delta', 'B', 'C', 'y']) {
+          assert.ok(maxAbsDiff(a[k].data as Float32Array, b[k].data as Float32Array) < 1e-5, `layer ${l}: ${k}`);
+        }
+        await cpu.release();
+        await gpu.release();
+      }
+    });
+
     it('reports the Mamba-2 facts and FLOPs from its own shapes', () => {
       const c = s.checkpoint.config as Mamba2Config;
       assert.strictEqual(s.checkpoint.family.name, 'mamba2');
