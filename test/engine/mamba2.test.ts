@@ -8,7 +8,7 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { CheckpointError, Engine, SimbaSession, klDivergence, resolveSimbaOptions } from '../../src/engine';
 import type { Mamba2Config } from '../../src/engine/families/mamba2/config';
-import { buildDecodeStepGraph } from '../../src/engine/families/mamba2/graphCpu';
+import { buildDecodeStepGraph, buildLayerGraphCpu } from '../../src/engine/families/mamba2/graphCpu';
 import { GraphInfluenceScorer2, createInfluenceScorer2 } from '../../src/engine/families/mamba2/influence';
 import { requireNativeKernel } from '../helpers/native';
 import { loadLayerWeights, loadTopWeights } from '../../src/engine/families/mamba2/weights';
@@ -242,6 +242,31 @@ for (const [name, dir] of [
         }
         await cpu.release();
         await gpu.release();
+      }
+    });
+
+    it('the chunked SSD form (the CPU default) equals the Scan form, from a non-zero state', async () => {
+      const c = s.checkpoint.config as Mamba2Config;
+      const D = c.dModel;
+      const L = 45;
+      const { conv, ssm } = s.checkpoint.stateShapes();
+      const rnd = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 4.1 + seed) * 0.9);
+      const feeds = {
+        hidden: new ort.Tensor('float32', rnd(L * D, 4), [L, D]),
+        conv_state: new ort.Tensor('float32', rnd(conv[0] * conv[1], 5), conv),
+        ssm_state: new ort.Tensor('float32', rnd(ssm[0] * ssm[1] * ssm[2], 6), ssm),
+      };
+      for (let l = 0; l < c.layers; l++) {
+        const w = loadLayerWeights(s.checkpoint.store, c, l);
+        const scan = await ort.InferenceSession.create(buildLayerGraphCpu(c, w, l, 'fp32', 'scan'));
+        const ssd = await ort.InferenceSession.create(buildLayerGraphCpu(c, w, l, 'fp32', 'ssd'));
+        const a = await scan.run(feeds);
+        const b = await ssd.run(feeds);
+        for (const k of ['hidden_out', 'conv_state_out', 'ssm_state_out', 'y']) {
+          assert.ok(maxAbsDiff(a[k].data as Float32Array, b[k].data as Float32Array) < 1e-5, `layer ${l}: ${k}`);
+        }
+        await scan.release();
+        await ssd.release();
       }
     });
 

@@ -110,8 +110,41 @@ export function mixerInputs(
 }
 
 /**
+ * The chunked SSD form of the recurrence over all L rows at once (mamba_ssm's ssd_minimal, one
+ * chunk): with a_t[h] = Σ_{k≤t} Δ_k[h]A[h] (from the chunk's start),
+ *   y_t[h] = Σ_{s≤t} exp(a_t - a_s)·Δ_s·(C_t·B_s)·x_s  +  exp(a_t)·S_0[h]·C_t
+ *   S_L[h] = exp(a_L)·S_0[h] + Σ_s exp(a_L - a_s)·Δ_s·x_s ⊗ B_s
+ * as batched MatMuls over (H, L, L) and (H, L, P) tensors: quadratic in L, so the host's chunk
+ * (chunkTokens) bounds it. The upper triangle is masked before exp (Min(·, 0) then Trilu), so
+ * nothing overflows.
+ */
+function ssdChunk(g: GraphBuilder, c: Mamba2Config, x: string, delta: string, B: string, C: string, ssmState: string, A: string): { y: string; state: string } {
+  const { dInner: E, dState: N, groups: G, heads: H, headDim: P } = c;
+  const aT = g.op('Transpose', [g.op('CumSum', [g.op('Mul', [delta, A]), g.ints([0])])], { perm: [1, 0] }); // (H, L)
+  const seg = g.op('Sub', [g.op('Unsqueeze', [aT, g.ints([2])]), g.op('Unsqueeze', [aT, g.ints([1])])]); // (H, L, L): a_t - a_s
+  const decay = g.op('Trilu', [g.op('Exp', [g.op('Min', [seg, g.scalar(0)])])], { upper: 0 });
+  const byGroup = (v: string) => g.op('Transpose', [g.op('Reshape', [v, g.ints([-1, G, N])])], { perm: [1, 0, 2] }); // (G, L, N)
+  const Bg = byGroup(B);
+  const Cg = byGroup(C);
+  const cb = toHeads(g, c, g.op('MatMul', [Cg, g.op('Transpose', [Bg], { perm: [0, 2, 1] })]), 0); // (Hb, L, L): C_t·B_s
+  const dT = g.op('Transpose', [delta], { perm: [1, 0] }); // (H, L)
+  const M = g.op('Mul', [g.op('Mul', [decay, cb]), g.op('Unsqueeze', [dT, g.ints([1])])]); // (H, L, L)
+  const X = g.op('Transpose', [g.op('Reshape', [x, g.ints([-1, H, P])])], { perm: [1, 0, 2] }); // (H, L, P)
+  const yIntra = g.op('MatMul', [M, X]);
+  const yInit = g.op('Mul', [g.op('MatMul', [toHeads(g, c, Cg, 0), g.op('Transpose', [ssmState], { perm: [0, 2, 1] })]), g.op('Unsqueeze', [g.op('Exp', [aT]), g.ints([2])])]);
+  const y = g.op('Reshape', [g.op('Transpose', [g.op('Add', [yIntra, yInit])], { perm: [1, 0, 2] }), g.ints([-1, E])]);
+  const aLast = g.op('Slice', [aT, g.ints([-1]), g.ints([INT64_MAX]), g.ints([1])]); // (H, 1)
+  const w = g.op('Mul', [g.op('Exp', [g.op('Sub', [aLast, aT])]), dT]); // (H, L)
+  const xw = g.op('Transpose', [g.op('Mul', [X, g.op('Unsqueeze', [w, g.ints([2])])])], { perm: [0, 2, 1] }); // (H, P, L)
+  const fresh = g.op('MatMul', [xw, toHeads(g, c, Bg, 0)]); // (H, P, N)
+  const state = g.op('Add', [g.op('Mul', [g.op('Unsqueeze', [g.op('Exp', [aLast]), g.ints([2])]), ssmState]), fresh]);
+  return { y, state };
+}
+
+/**
  * One Mamba-2 block added to graph `g`, its weights named under `prefix`.
  * mode 'scan': any number of rows, the recurrence as an ONNX Scan over time.
+ * mode 'ssd': any number of rows, the chunked SSD form (ssdChunk), no Scan.
  * mode 'step': exactly one row (a decoding step), the update written out directly.
  */
 function mamba2Block(
@@ -123,18 +156,23 @@ function mamba2Block(
   convState: string,
   ssmState: string,
   precision: Precision,
-  mode: 'scan' | 'step',
+  mode: 'scan' | 'ssd' | 'step',
 ): Mixer2Values {
   const { dModel: D, dInner: E, dState: N, groups: G, heads: H, headDim: P } = c;
   const name = (n: string) => prefix + n;
   const m = mixerInputs(g, c, w, prefix, hidden, convState, precision);
   const [x, B, C] = m.split(m.xbc);
   const { delta } = m;
-  const dA = g.op('Exp', [g.op('Mul', [delta, g.weight(name('A'), w.A, [H])])]); // (L, H)
+  const A = g.weight(name('A'), w.A, [H]);
+  const dA = g.op('Exp', [g.op('Mul', [delta, A])]); // (L, H)
   const dx = g.op('Mul', [g.op('Reshape', [x, g.ints([-1, H, P])]), g.op('Unsqueeze', [delta, g.ints([2])])]); // (L, H, P)
   let ssmOut: string;
   let ySsm: string;
-  if (mode === 'scan') {
+  if (mode === 'ssd') {
+    const r = ssdChunk(g, c, x, delta, B, C, ssmState, A);
+    ssmOut = r.state;
+    ySsm = r.y;
+  } else if (mode === 'scan') {
     const Bh = toHeads(g, c, g.op('Reshape', [B, g.ints([-1, G, 1, N])]), 1); // (L, Hb, 1, N)
     const Ch = toHeads(g, c, g.op('Reshape', [C, g.ints([-1, G, N, 1])]), 1); // (L, Hb, N, 1)
     const scanInputs = [g.op('Reshape', [dA, g.ints([-1, H, 1, 1])]), g.op('Unsqueeze', [dx, g.ints([3])]), Bh, Ch];
@@ -161,13 +199,14 @@ export function buildLayerGraphCpu(
   w: Layer2Weights,
   index: number,
   precision: Precision = 'fp32',
+  form: 'scan' | 'ssd' = 'scan',
 ): Uint8Array {
   const { dModel: D, dInner: E, dState: N, groups: G, heads: H, headDim: P, convDim: CD, convKernel: K } = c;
   const g = new GraphBuilder(`mamba2_layer_${index}_cpu`);
   const hidden = g.input('hidden', ['L', D]);
   const convState = g.input('conv_state', [K - 1, CD]);
   const ssmState = g.input('ssm_state', [H, P, N]);
-  const v = mamba2Block(g, c, w, '', hidden, convState, ssmState, precision, 'scan');
+  const v = mamba2Block(g, c, w, '', hidden, convState, ssmState, precision, form);
   g.output(v.hiddenOut, 'hidden_out', ['L', D]);
   g.output(v.convOut, 'conv_state_out', [K - 1, CD]);
   g.output(v.ssmOut, 'ssm_state_out', [H, P, N]);
