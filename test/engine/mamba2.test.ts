@@ -210,9 +210,9 @@ for (const [name, dir] of [
       const perLayer = r.state.clone();
       const a = await s.model.step(s.model.embed([ids[3]]), perLayer, 'fp32');
       assert.ok(maxAbsDiff(out.logprobs.data as Float32Array, a) < 1e-4);
-      perLayer.layers.forEach((st, i) =>
-        assert.ok(maxAbsDiff(out[`ssm_state_out_${i}`].data as Float32Array, st.ssm) < 1e-5),
-      );
+      perLayer.layers.forEach((st, i) => {
+        assert.ok(maxAbsDiff(out[`ssm_state_out_${i}`].data as Float32Array, st.ssm) < 1e-5);
+      });
       await fused.release();
       const b = await s.model.step(s.model.embed([ids[3]]), r.state.clone(), 'int8');
       assert.ok(maxAbsDiff(a, b) > 0, 'int8 graph is not in use');

@@ -4,7 +4,7 @@
 // WebGPU provider.
 import * as assert from 'assert';
 import { Decoder, Engine, resolveSimbaOptions } from '../../src/engine';
-import { Mamba2Config } from '../../src/engine/families/mamba2/config';
+import type { Mamba2Config } from '../../src/engine/families/mamba2/config';
 import { GraphInfluenceScorer2 } from '../../src/engine/families/mamba2/influence';
 import { loadLayerWeights } from '../../src/engine/families/mamba2/weights';
 import { sessionOptions } from '../../src/engine/runtime';
