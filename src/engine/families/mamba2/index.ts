@@ -43,8 +43,9 @@ export const mamba2: ModelFamily<Mamba2Config> = {
   },
   chunkTokens: (c, provider) => {
     if (provider === 'cuda') return 2048;
-    if (provider === 'webgpu')
-      return Math.max(64, Math.min(2048, 2 ** Math.floor(Math.log2(2 ** 25 / (c.heads * c.headDim * c.dState)))));
+    // WebGPU guarantees 128 MiB storage bindings: the largest per-chunk tensor is in_proj's (chunk, 2E + 2GN + H)
+    // (the recurrence's decay is only (chunk, H)).
+    if (provider === 'webgpu') return Math.max(64, Math.min(2048, 2 ** Math.floor(Math.log2(2 ** 25 / inProjRows(c)))));
     // The SSD form is quadratic in the chunk ((H, chunk, chunk) tensors): 64 rows measured fastest
     // at the 130m shape (32 alike, 128 +15 %, 512 +150 %).
     return 64;
