@@ -7,7 +7,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Decoder, Engine, bundledModelDir, resolveSimbaOptions } from '../src/engine';
-import { writeBenchCheckpoint } from './checkpoints';
+import { writeBenchCheckpoint, writeBenchCheckpoint2 } from './checkpoints';
 
 const ROOT = path.resolve(__dirname, '..');
 const PY = process.env.SIMBA_PYTHON ?? '/usr/bin/python3';
@@ -105,6 +105,13 @@ function random130m(): string {
   return dir;
 }
 
+/** A Mamba-2 checkpoint of mamba2-130m's shape (AntonV/mamba2-130m-hf: 24 heads of 64, N 128, 1 group), random weights. */
+function random130mMamba2(): string {
+  const dir = path.join(ROOT, '.cache/bench/mamba2-130m-shape-hf-init');
+  writeBenchCheckpoint2(dir, { dModel: 768, layers: 24, dState: 128, expand: 2, headDim: 64, groups: 1, convKernel: 4, vocab: 50288, tied: true }, 130);
+  return dir;
+}
+
 async function main(argv: string[]): Promise<void> {
   const ci = argv.indexOf('--child');
   if (ci >= 0) {
@@ -116,7 +123,7 @@ async function main(argv: string[]): Promise<void> {
   const threads = Number(arg('--threads') ?? 2);
   const sizes = (arg('--sizes') ?? (quick ? '1024,4096' : '1024,4096,16384')).split(',').map(Number);
   const withRef = !argv.includes('--no-reference');
-  const models: [string, string][] = [['bundled', bundledModelDir()], ['130m-shape', random130m()]];
+  const models: [string, string][] = [['bundled', bundledModelDir()], ['130m-shape', random130m()], ['mamba2-130m-shape', random130mMamba2()]];
   const report: Record<string, unknown> = { machine: `${require('os').cpus().length} cores`, threads, sizes };
   const lines: string[] = [];
   const say = (s: string) => {
@@ -126,7 +133,8 @@ async function main(argv: string[]): Promise<void> {
   say(`# Simba Lens benchmark (${new Date().toISOString()}, ${report.machine}, ${threads} threads, CPU provider)`);
   for (const [name, dir] of models) {
     say(`\n## ${name} (${dir})`);
-    const ref = withRef ? reference(dir, sizes, threads) : null;
+    // tools/reference/bench_ref.py times HF's Mamba-1 slow path only: no reference column for Mamba-2.
+    const ref = withRef && !name.startsWith('mamba2') ? reference(dir, sizes, threads) : null;
     say('| tokens | engine tokens/s | reference tokens/s | ratio | engine peak RSS MB | reference peak RSS MB |');
     say('|---:|---:|---:|---:|---:|---:|');
     const rows: unknown[] = [];

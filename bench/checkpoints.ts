@@ -148,3 +148,106 @@ export function writeBenchCheckpoint(dir: string, s: TinyShape, seed = 1): void 
   fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(byteTokenizerJson(260)));
   fs.renameSync(tmp, path.join(dir, 'model.safetensors'));
 }
+
+/** A Mamba-2 shape (HF Mamba2Config names in mamba2ConfigJson). */
+export interface Mamba2Shape {
+  dModel: number;
+  layers: number;
+  dState: number;
+  expand: number;
+  headDim: number;
+  groups: number;
+  convKernel: number;
+  vocab: number;
+  tied: boolean;
+}
+
+export function mamba2ConfigJson(s: Mamba2Shape): Record<string, unknown> {
+  const E = s.expand * s.dModel;
+  return {
+    architectures: ['Mamba2ForCausalLM'],
+    model_type: 'mamba2',
+    hidden_size: s.dModel,
+    num_hidden_layers: s.layers,
+    state_size: s.dState,
+    expand: s.expand,
+    num_heads: E / s.headDim,
+    head_dim: s.headDim,
+    n_groups: s.groups,
+    conv_kernel: s.convKernel,
+    chunk_size: 256,
+    use_bias: false,
+    use_conv_bias: true,
+    layer_norm_epsilon: 1e-5,
+    time_step_limit: [0, 1e9],
+    vocab_size: s.vocab,
+    tie_word_embeddings: s.tied,
+  };
+}
+
+/**
+ * A random float32 Mamba-2 checkpoint for benchmarks (the shape of AntonV/mamba2-130m-hf, say),
+ * in HF's layout, with the same streaming writer as writeBenchCheckpoint; init as HF's
+ * Mamba2PreTrainedModel in spirit: A_log = log(U(1, 16)) per head, D = 1, dt_bias =
+ * softplus⁻¹(log-uniform [1e-3, 1e-1]), N(0, 0.02²) projections, out_proj / √layers, unit norms.
+ */
+export function writeBenchCheckpoint2(dir: string, s: Mamba2Shape, seed = 1): void {
+  if (fs.existsSync(path.join(dir, 'model.safetensors'))) return;
+  process.stderr.write(`writing a random Mamba-2 checkpoint (d_model ${s.dModel}, ${s.layers} layers) to ${dir} …\n`);
+  fs.mkdirSync(dir, { recursive: true });
+  const { r, normal, dtBias } = samplers(seed);
+  const E = s.expand * s.dModel;
+  const H = E / s.headDim;
+  const CD = E + 2 * s.groups * s.dState;
+  const specs: { name: string; shape: number[]; f: (i: number) => number }[] = [];
+  const put = (name: string, shape: number[], f: (i: number) => number) => specs.push({ name, shape, f });
+  put('backbone.embeddings.weight', [s.vocab, s.dModel], normal(0.02));
+  for (let l = 0; l < s.layers; l++) {
+    const p = `backbone.layers.${l}`;
+    put(`${p}.norm.weight`, [s.dModel], () => 1);
+    put(`${p}.mixer.in_proj.weight`, [2 * E + 2 * s.groups * s.dState + H, s.dModel], normal(0.02));
+    put(`${p}.mixer.conv1d.weight`, [CD, 1, s.convKernel], () => (r() * 2 - 1) / Math.sqrt(s.convKernel));
+    put(`${p}.mixer.conv1d.bias`, [CD], () => (r() * 2 - 1) / Math.sqrt(s.convKernel));
+    put(`${p}.mixer.dt_bias`, [H], dtBias);
+    put(`${p}.mixer.A_log`, [H], () => Math.log(1 + 15 * r()));
+    put(`${p}.mixer.D`, [H], () => 1);
+    put(`${p}.mixer.norm.weight`, [E], () => 1);
+    put(`${p}.mixer.out_proj.weight`, [s.dModel, E], normal(0.02 / Math.sqrt(s.layers)));
+  }
+  put('backbone.norm_f.weight', [s.dModel], () => 1);
+  if (!s.tied) put('lm_head.weight', [s.vocab, s.dModel], normal(0.02));
+  writeSpecs(dir, specs, mamba2ConfigJson(s));
+}
+
+/** The streaming safetensors writer of the benchmark checkpoints. */
+function writeSpecs(dir: string, specs: { name: string; shape: number[]; f: (i: number) => number }[], config: Record<string, unknown>): void {
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const t of specs) {
+    const bytes = t.shape.reduce((a, b) => a * b, 1) * 4;
+    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  while ((8 + json.length) % 8) json += ' ';
+  const tmp = path.join(dir, 'model.safetensors.part');
+  const fd = fs.openSync(tmp, 'w');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  fs.writeSync(fd, len);
+  fs.writeSync(fd, json);
+  for (const t of specs) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const block = 1 << 22;
+    for (let s0 = 0; s0 < n; s0 += block) {
+      const m = Math.min(block, n - s0);
+      const data = new Float32Array(m);
+      for (let i = 0; i < m; i++) data[i] = t.f(s0 + i);
+      fs.writeSync(fd, new Uint8Array(data.buffer));
+    }
+  }
+  fs.closeSync(fd);
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(byteTokenizerJson(260)));
+  fs.renameSync(tmp, path.join(dir, 'model.safetensors'));
+}

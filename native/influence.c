@@ -198,9 +198,118 @@ static napi_value score(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ----------------------------------------------------------------------------- Mamba-2
+// For token t, head h, channel p of the head (e = h·P + p) and group g(h) = h / (H/G):
+//   Δy_T(t)[e] = x_t[e]·w_t[h],  w_t[h] = Δ_t[h]·(C_T[g(h)]·B_t[g(h)])·exp(A[h]·S_t[h]),
+//   S_t[h] = Σ_{k>t} Δ_k[h]
+// One exp per (token, head): the work is a multiply per (token, channel), memory-bound. The
+// suffix sums S (double) are computed first on the calling thread; then each thread scores its
+// own range of tokens and keeps its own channel sums, added up at the end.
+
+typedef struct {
+  const float *x, *delta, *B, *cT, *A;  // x (T, E), delta (T, H), B (T, G·N), C_T (G·N), A (H)
+  const double *S;                      // (T, H) exclusive suffix sums of delta
+  int64_t T, E, H, P, G, N;
+  int64_t t0, t1;                       // this job's token range
+  int reduce;
+  float *scores;                        // (T) each job writes only its own range
+  double *channelSum;                   // (E) this job's own partial sums
+} job2_t;
+
+static void *run_job2(void *arg) {
+  job2_t *j = (job2_t *)arg;
+  const int64_t E = j->E, H = j->H, P = j->P, G = j->G, N = j->N, per = H / G;
+  double *w = malloc(H * sizeof(double)), *cb = malloc(G * sizeof(double));
+  for (int64_t t = j->t0; t < j->t1; t++) {
+    const float *B = j->B + t * G * N, *d = j->delta + t * H, *x = j->x + t * E;
+    const double *S = j->S + t * H;
+    for (int64_t g = 0; g < G; g++) {
+      double sum = 0;
+      for (int64_t n = 0; n < N; n++) sum += (double)B[g * N + n] * (double)j->cT[g * N + n];
+      cb[g] = sum;
+    }
+    for (int64_t h = 0; h < H; h++) w[h] = (double)d[h] * cb[h / per] * exp((double)j->A[h] * S[h]);
+    float best = -INFINITY, best_abs = 0.f;
+    double sum_abs = 0;
+    for (int64_t h = 0; h < H; h++) {
+      const float wh = (float)w[h];
+      for (int64_t p = 0; p < P; p++) {
+        const int64_t e = h * P + p;
+        const float c = x[e] * wh, a = fabsf(c);
+        best = fmaxf(best, c);
+        best_abs = fmaxf(best_abs, a);
+        sum_abs += a;
+        j->channelSum[e] += c;
+      }
+    }
+    j->scores[t] = j->reduce == SIGNED_MAX ? best : j->reduce == ABS_MAX ? best_abs : (float)(sum_abs / (double)E);
+  }
+  free(w); free(cb);
+  return NULL;
+}
+
+// score2(x, delta, B, C_T, A, scores, channelSum, reduce, threads, headDim, groups): x (T, E);
+// delta (T, H); B (T, G·N); C_T (G·N); A (H) float32; fills scores (T, float32) and adds into
+// channelSum (E, float64).
+static napi_value score2(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 11) {
+    napi_throw_type_error(env, NULL, "score2: expected 11 arguments");
+    return NULL;
+  }
+  void *p[7];
+  size_t n[7];
+  for (int i = 0; i < 7; i++) {
+    if (float_array(env, argv[i], i == 6 ? napi_float64_array : napi_float32_array, &p[i], &n[i]) != napi_ok) {
+      napi_throw_type_error(env, NULL, i == 6 ? "score2: channelSum must be a Float64Array" : "score2: arrays 0-5 must be Float32Arrays");
+      return NULL;
+    }
+  }
+  int32_t reduce, threads, headDim, groups;
+  napi_get_value_int32(env, argv[7], &reduce);
+  napi_get_value_int32(env, argv[8], &threads);
+  napi_get_value_int32(env, argv[9], &headDim);
+  napi_get_value_int32(env, argv[10], &groups);
+  const int64_t T = n[5], E = n[6], H = n[4], P = headDim, G = groups;
+  if (P < 1 || G < 1 || H % G != 0 || H * P != E || n[3] % G != 0) {
+    napi_throw_range_error(env, NULL, "score2: shapes do not agree (A: H with H*headDim = E, groups dividing H and C_T)");
+    return NULL;
+  }
+  const int64_t N = n[3] / G;
+  if (n[0] != (size_t)(T * E) || n[1] != (size_t)(T * H) || n[2] != (size_t)(T * G * N) || reduce < 0 || reduce > 2 || T < 1) {
+    napi_throw_range_error(env, NULL, "score2: array sizes do not agree (x: T*E; delta: T*H; B: T*G*N; C_T: G*N; A: H; scores: T; channelSum: E)");
+    return NULL;
+  }
+  const float *delta = p[1];
+  double *S = malloc((size_t)(T * H) * sizeof(double));
+  for (int64_t h = 0; h < H; h++) S[(T - 1) * H + h] = 0;
+  for (int64_t t = T - 2; t >= 0; t--) for (int64_t h = 0; h < H; h++) S[t * H + h] = S[(t + 1) * H + h] + delta[(t + 1) * H + h];
+  if (threads < 1) threads = 1;
+  if (threads > T) threads = (int32_t)T;
+  double *sums = calloc((size_t)threads * E, sizeof(double));
+  job2_t *jobs = calloc(threads, sizeof(job2_t));
+  pthread_t *tid = calloc(threads, sizeof(pthread_t));
+  bool *started = calloc(threads, sizeof(bool));
+  for (int i = 0; i < threads; i++) {
+    jobs[i] = (job2_t){ p[0], p[1], p[2], p[3], p[4], S, T, E, H, P, G, N, T * i / threads, T * (i + 1) / threads, reduce, p[5], sums + (int64_t)i * E };
+    if (i > 0 && !(started[i] = pthread_create(&tid[i], NULL, run_job2, &jobs[i]) == 0)) run_job2(&jobs[i]);
+  }
+  run_job2(&jobs[0]);
+  for (int i = 1; i < threads; i++) if (started[i]) pthread_join(tid[i], NULL);
+  double *channelSum = p[6];
+  for (int i = 0; i < threads; i++) for (int64_t e = 0; e < E; e++) channelSum[e] += sums[(int64_t)i * E + e];
+  free(S); free(sums); free(jobs); free(tid); free(started);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "score", NAPI_AUTO_LENGTH, score, NULL, &fn);
   napi_set_named_property(env, exports, "score", fn);
+  napi_value fn2;
+  napi_create_function(env, "score2", NAPI_AUTO_LENGTH, score2, NULL, &fn2);
+  napi_set_named_property(env, exports, "score2", fn2);
   return exports;
 }

@@ -42,8 +42,12 @@ export class GpuDecoder {
     // Out of device memory for the second copy of the weights, say: createSessions gives back what it made.
     const layers = await createSessions(graphs(), keep);
     try {
+      // One Identity per state, of that state's rank (Mamba-1's SSM state is (E, N), Mamba-2's (H, P, N)).
       const g = new GraphBuilder('download');
-      g.output(g.op('Identity', [g.input('x', ['a', 'b'])]), 'y', ['a', 'b']);
+      const { conv, ssm } = ck.stateShapes();
+      const dims = (shape: number[], p: string) => shape.map((_, i) => `${p}${i}`);
+      g.output(g.op('Identity', [g.input('x', dims(conv, 'c'))]), 'y', dims(conv, 'c'));
+      g.output(g.op('Identity', [g.input('x_ssm', dims(ssm, 's'))]), 'y_ssm', dims(ssm, 's'));
       const [head, download1] = await createSessions([buildHeadGraph(c, top, { gpu: true }), g.model()], base);
       return new GpuDecoder(ck, top.embeddings, layers, head, download1);
     } catch (e) {
@@ -79,9 +83,8 @@ export class GpuDecoder {
   async download(): Promise<DecodingState> {
     const out: DecodingState['layers'] = [];
     for (let l = 0; l < this.layers.length; l++) {
-      const conv = (await this.download1.run({ x: this.conv[l] })).y.data as Float32Array;
-      const ssm = (await this.download1.run({ x: this.ssm[l] })).y.data as Float32Array;
-      out.push({ conv, ssm });
+      const r = await this.download1.run({ x: this.conv[l], x_ssm: this.ssm[l] });
+      out.push({ conv: r.y.data as Float32Array, ssm: r.y_ssm.data as Float32Array });
     }
     return new DecodingState(out);
   }

@@ -7,6 +7,8 @@ import * as path from 'path';
 export interface NativeKernel {
   /** See native/influence.c: fills `scores` (T) and adds into `channelSum` (E). */
   score(u: Float32Array, delta: Float32Array, B: Float32Array, cT: Float32Array, A: Float32Array, scores: Float32Array, channelSum: Float64Array, reduce: number, threads: number): void;
+  /** Mamba-2 (native/influence.c score2): x (T, E), delta (T, H), B (T, GN), C_T (GN), A (H). Absent from kernels built before it. */
+  score2?(x: Float32Array, delta: Float32Array, B: Float32Array, cT: Float32Array, A: Float32Array, scores: Float32Array, channelSum: Float64Array, reduce: number, threads: number, headDim: number, groups: number): void;
 }
 
 let loaded: NativeKernel | string | undefined;

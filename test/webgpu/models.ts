@@ -30,3 +30,9 @@ export function sampleText(maxChars = 2400): string {
   const text = files.length ? fs.readFileSync(path.join(dir, files[0]), 'utf8') : 'def f(x):\n    return x * 2\n'.repeat(80);
   return text.slice(0, maxChars);
 }
+
+/** The Mamba-2 fixtures (test/webgpu/mamba2.test.ts; the suites above read Mamba-1 internals). */
+export const MAMBA2_MODELS: SuiteModel[] = [
+  { name: 'random-mamba2 fixture (1 group)', dir: () => path.join(ROOT, 'test', 'fixtures', 'random-mamba2') },
+  { name: 'random-mamba2-g2 fixture (2 groups)', dir: () => path.join(ROOT, 'test', 'fixtures', 'random-mamba2-g2') },
+];

@@ -3,10 +3,14 @@
 
     /usr/bin/python3 tools/reference/make_fixtures.py            # everything available
     /usr/bin/python3 tools/reference/make_fixtures.py --only random-tiny
+    /usr/bin/python3 tools/reference/make_fixtures.py --only random-mamba2   # both Mamba-2 ones
 
 1. (Re)writes the checkpoint test/fixtures/random-tiny/ (deterministic: seed 1, d_model 64,
    4 layers, untied, BF16, jitter 0.1) with the bundled tokenizer (media/model/tokenizer.json,
    else tools/data/tokenizer.json, else the copy already in random-tiny/).
+   Also (re)writes the random Mamba-2 checkpoints test/fixtures/random-mamba2/ (n_groups 1, BF16,
+   untied, a binding time_step_limit) and random-mamba2-g2/ (n_groups 2, F32, tied,
+   time_step_limit [0.0, Infinity] written literally) with tools/reference/mamba2_ref.py.
 2. For each checkpoint present — random-tiny and the bundled model media/model/ — writes
    test/fixtures/<name>.json (layout: tools/reference/README.md), computing in float64.
 3. --only random-falcon: (re)writes the FalconMamba checkpoint test/fixtures/random-falcon/
@@ -14,7 +18,8 @@
    and test/fixtures/random-falcon.json. Not part of the default run (which writes random-tiny and
    bundled): pass it explicitly.
 Token ids are checked against the npm `tokenizers` package (node must be on PATH). Without the
-Python `tokenizers` package the npm one tokenises alone; the fixture's tokenizer.idsFrom says which.
+Python `tokenizers` package the npm one tokenises alone (NpmTokenizer); the fixture's tokenizer.idsFrom
+says which.
 """
 import argparse
 import datetime
@@ -35,6 +40,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".venv-tok"))
 from mamba_ref import MambaRef, check_decode_matches_prefill, load_tokenizer  # noqa: E402
 from simba_ref import forward_with_alive, simba_run  # noqa: E402
+from mamba2_ref import load_model  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -49,6 +55,13 @@ RANDOM_FALCON_ARGS = ["--family", "falcon_mamba", "--d-model", "64", "--layers",
                       "--dt-rank", "8", "--init-std", "0.1", "--dtype", "BF16", "--untied", "--jitter", "0.1",
                       "--seed", "3", "--mixer-rms-eps", "1e-6"]
 RANDOM_TINY_ARGS = ["--shape", "tiny", "--dtype", "BF16", "--untied", "--jitter", "0.1", "--seed", "1"]
+# Mamba-2: d_model 64, 4 layers, 8 heads of 16 channels, N 16 (mamba2_ref.py --write)
+RANDOM_MAMBA2 = {
+    "random-mamba2": ["--groups", "1", "--dtype", "BF16", "--untied", "--jitter", "0.1", "--seed", "2",
+                      "--time-step-limit", "0.002", "0.08"],
+    "random-mamba2-g2": ["--groups", "2", "--dtype", "F32", "--jitter", "0.1", "--seed", "3",
+                         "--time-step-limit", "0.0", "inf"],
+}
 
 
 def option_sets(T):
@@ -195,7 +208,7 @@ def log_softmax(x):
 # ----------------------------------------------------------------------------- one checkpoint
 
 def fixture_for(name, ckpt, text_info, ids, tok, tok_path, ids_from="python"):
-    m = MambaRef(ckpt, torch.float64)
+    m = load_model(ckpt, torch.float64)
     T = len(ids)
     V = m.vocab
     assert max(ids) < V, "token id beyond the model's vocabulary"
@@ -281,12 +294,19 @@ def remake_random_tiny(out_dir, tok_path):
 def remake_random_falcon(out_dir, tok_path):
     cmd = [sys.executable, os.path.join(HERE, "make_random_checkpoint.py"), out_dir, *RANDOM_FALCON_ARGS,
            "--tokenizer", tok_path]
+
+
+def remake_random_mamba2(name, out_dir, tok_path):
+    vocab = open_tokenizer(tok_path)[0].get_vocab_size(with_added_tokens=True)
+    cmd = [sys.executable, os.path.join(HERE, "mamba2_ref.py"), "--write", out_dir, *RANDOM_MAMBA2[name],
+           "--vocab", str(vocab), "--tokenizer", tok_path]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=["random-tiny", "bundled", "random-falcon"])
+    ap.add_argument("--only", choices=["random-tiny", "bundled", "random-falcon", "random-mamba2", "random-mamba2-g2"],
+                    help="random-mamba2: both Mamba-2 checkpoints; random-falcon only when named")
     ap.add_argument("--bundled", default=os.path.join(ROOT, "media", "model"))
     ap.add_argument("--out", default=os.path.join(ROOT, "test", "fixtures"))
     ap.add_argument("--keep-random-tiny", action="store_true", help="do not rewrite the random-tiny checkpoint")
@@ -308,6 +328,9 @@ def main():
         remake_random_tiny(tiny_dir, tok_src)
     if a.only == "random-falcon":
         remake_random_falcon(falcon_dir, tok_src)
+    mamba2 = [n for n in RANDOM_MAMBA2 if a.only is None or a.only == n or a.only == "random-mamba2"]
+    for n in mamba2:
+        remake_random_mamba2(n, os.path.join(a.out, n), tok_src)
     tok, ids_from = open_tokenizer(tok_src)
     text, nlines, fsha = pick_text(tok, TEXT_SOURCE, TARGET_TOKENS)
     ids = tok.encode(text, add_special_tokens=False).ids
@@ -320,6 +343,7 @@ def main():
         jobs.append(("random-tiny", tiny_dir))
     if a.only == "random-falcon":
         jobs.append(("random-falcon", falcon_dir))
+    jobs += [(n, os.path.join(a.out, n)) for n in mamba2]
     if a.only in (None, "bundled"):
         if bundled_ok:
             jobs.append(("bundled", a.bundled))

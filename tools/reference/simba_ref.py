@@ -212,7 +212,8 @@ def simba_run(model: MambaRef, ids, opts=None, check_identity=True, identity_tol
         h, info = model.layer_forward(l, h)
         res["states"].append((info["conv_state"], info["ssm_state"]))
         A = model.layers[l]["A"]
-        dy = influence(A, info["u"], info["dt"], info["B"], info["C"])
+        # a family with its own score formula (mamba2_ref.Mamba2Ref) provides it
+        dy = model.influence(l, info) if hasattr(model, "influence") else influence(A, info["u"], info["dt"], info["B"], info["C"])
         if check_identity:
             lhs = dy.sum(0) + model.layers[l]["D"] * info["u"][-1]
             err = float((lhs - info["y"][-1]).abs().max())

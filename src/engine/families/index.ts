@@ -1,9 +1,10 @@
 // The model families the engine reads, and the dispatch from a checkpoint's config.json to one.
 import { CheckpointError } from '../errors';
 import { MAX_BYTES } from '../files';
-import { describeValue, parseJson, readJson } from '../json';
+import { describeValue, parseJsonNonFinite, readJson } from '../json';
 import { falconMamba } from './falconMamba';
 import { mamba1 } from './mamba1';
+import { mamba2 } from './mamba2';
 import { FAMILY_LABELS } from '../../shared/analysis';
 import type { ModelConfig, ModelFamily } from './types';
 
@@ -13,19 +14,16 @@ export type * from './types';
  * Every family, in the order config.json is matched against them. Each is typed by its own config;
  * the engine only hands a family the config that family parsed, so they are listed as the base type.
  */
-export const FAMILIES: readonly ModelFamily[] = [mamba1 as unknown as ModelFamily, falconMamba as unknown as ModelFamily];
+export const FAMILIES: readonly ModelFamily[] = [mamba1, falconMamba, mamba2].map((f) => f as unknown as ModelFamily);
 
-/** Hints for architectures we recognise but do not read yet. */
-const NOT_YET: Record<string, string> = { mamba2: 'Mamba-2', falcon_mamba: 'FalconMamba' };
-
-/** Read config.json and parse it with the family it belongs to. */
+/** Read config.json and parse it with the family it belongs to (the bare tokens Infinity/NaN are accepted: HF writes them). */
 export function loadConfig(file: string): { family: ModelFamily; config: ModelConfig } {
-  return configFromJson(readJson(file, MAX_BYTES.config), file);
+  return configFromJson(readJson(file, MAX_BYTES.config, true), file);
 }
 
 /** config.json's text to its family and config (the fuzz harness drives this). */
 export function parseConfigText(text: string, file: string): { family: ModelFamily; config: ModelConfig } {
-  return configFromJson(parseJson(text, file), file);
+  return configFromJson(parseJsonNonFinite(text, file), file);
 }
 
 function configFromJson(raw: unknown, file: string): { family: ModelFamily; config: ModelConfig } {
@@ -36,9 +34,7 @@ function configFromJson(raw: unknown, file: string): { family: ModelFamily; conf
   if (!family) {
     const archs = Array.isArray(c.architectures) ? (c.architectures as unknown[]) : [];
     const what = quoteShort(c.model_type ?? archs[0] ?? 'unknown');
-    const later = typeof c.model_type === 'string' && Object.hasOwn(NOT_YET, c.model_type) ? NOT_YET[c.model_type] : undefined;
-    const hint = later ? ` (${later} checkpoints are not supported yet)` : '';
-    throw new CheckpointError(file, `unsupported architecture ${what}: expected ${supportedText()}${hint}`);
+    throw new CheckpointError(file, `unsupported architecture ${what}: expected ${supportedText()}`);
   }
   return { family, config: family.parseConfig(c, file) };
 }
