@@ -2,7 +2,7 @@
 // (tools/reference/bench_ref.py) on the same machine in the same run, printed as ratios.
 // Every measurement runs in a fresh child process so its peak RSS is its own.
 //
-//   node dist/bench.js [--quick] [--sizes 1024,4096,16384] [--threads N] [--no-reference] [--json PATH]
+//   node dist/bench.js [--quick] [--sizes 1024,4096,16384] [--threads N] [--no-reference] [--models a,b] [--json PATH]
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -123,7 +123,11 @@ async function main(argv: string[]): Promise<void> {
   const threads = Number(arg('--threads') ?? 2);
   const sizes = (arg('--sizes') ?? (quick ? '1024,4096' : '1024,4096,16384')).split(',').map(Number);
   const withRef = !argv.includes('--no-reference');
-  const models: [string, string][] = [['bundled', bundledModelDir()], ['130m-shape', random130m()], ['mamba2-130m-shape', random130mMamba2()]];
+  const makers: Record<string, () => string> = { bundled: bundledModelDir, '130m-shape': random130m, 'mamba2-130m-shape': random130mMamba2 };
+  const names = (arg('--models') ?? Object.keys(makers).join(',')).split(',');
+  const unknown = names.find((n) => !Object.hasOwn(makers, n));
+  if (unknown) throw new Error(`--models: unknown model "${unknown}" (one of ${Object.keys(makers).join(', ')})`);
+  const models: [string, string][] = names.map((n) => [n, makers[n]()]);
   const report: Record<string, unknown> = { machine: `${require('os').cpus().length} cores`, threads, sizes };
   const lines: string[] = [];
   const say = (s: string) => {

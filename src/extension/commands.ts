@@ -1,6 +1,7 @@
 // One factory per command: each takes the extension's context and returns the command's handler
 // (registered by main.ts as simba.<name>). Handlers return their result for tests and scripts.
 import * as vscode from 'vscode';
+import { familyLabel } from '../shared/analysis';
 import * as fs from 'fs';
 import type { Analysis } from '../shared/analysis';
 import * as path from 'path';
@@ -100,7 +101,9 @@ async function reload(ctx: Ctx): Promise<string | undefined> {
   try {
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Simba: loading model' }, () => ctx.loadModel());
     const notes = r.deviceNotes.length ? ` (${r.deviceNotes.join('; ')})` : '';
-    void vscode.window.showInformationMessage(`Simba: ${r.facts.name} loaded on ${r.deviceUsed}${notes}.`);
+    const f = r.facts;
+    const shape = `${familyLabel(f.family) ?? 'Mamba'}, ${f.layers} layers, d_model ${f.dModel}, d_state ${f.dState}, ${(f.parameters / 1e6).toFixed(1)}M parameters`;
+    void vscode.window.showInformationMessage(`Simba: ${f.name} (${shape}) loaded on ${r.deviceUsed}${notes}.`);
     return r.deviceUsed;
   } catch (e) {
     void vscode.window.showErrorMessage(`Simba: could not load the model: ${(e as Error)?.message ?? e}`);
@@ -134,7 +137,9 @@ async function applyModel(ctx: Ctx, modelPath: string): Promise<string | undefin
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Simba: loading ${modelPath || 'the bundled model'}` }, () => ctx.loadModel(modelPath));
     await ctx.config.update('modelPath', modelPath);
     const notes = r.deviceNotes.length ? ` (${r.deviceNotes.join('; ')})` : '';
-    void vscode.window.showInformationMessage(`Simba: ${r.facts.name} loaded on ${r.deviceUsed}${notes}.`);
+    const f = r.facts;
+    const shape = `${familyLabel(f.family) ?? 'Mamba'}, ${f.layers} layers, d_model ${f.dModel}, d_state ${f.dState}, ${(f.parameters / 1e6).toFixed(1)}M parameters`;
+    void vscode.window.showInformationMessage(`Simba: ${f.name} (${shape}) loaded on ${r.deviceUsed}${notes}.`);
     return r.deviceUsed;
   } catch (e) {
     const why = (e as Error)?.message ?? String(e);

@@ -24,6 +24,7 @@ const VSIX = path.join(ROOT, 'dist/simba-lens-linux-x64.vsix');
 const SHOTS = path.join(ROOT, 'out/screenshots');
 // The report renderer: src/report/index.ts once the report folder has one, else its shell.
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'simba-e2e-'));
+const MODELS = path.join(WORK, 'models');
 const log = (...a) => console.error('[e2e]', ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -47,6 +48,8 @@ function makeWorkspace() {
   fs.writeFileSync(path.join(ws, 'long.txt'), long);
   fs.writeFileSync(path.join(ws, 'complete.py'), 'import math\n\n\ndef circle_area(radius):\n    return math.');
   fs.writeFileSync(path.join(ws, 'notes.md'), '# Notes\n\nThe mean of a list is the sum of the values divided by');
+  // Checkpoints of the other families (outside the workspace, so the Explorer shows only the files above).
+  for (const name of ['random-mamba2', 'random-falcon']) fs.cpSync(path.join(ROOT, 'test/fixtures', name), path.join(MODELS, name), { recursive: true });
   return ws;
 }
 
@@ -67,7 +70,7 @@ function userDir(name, settings) {
 
 function env() {
   const xdg = path.join(WORK, 'xdg');
-  return { ...process.env, XDG_CONFIG_HOME: `${xdg}/config`, XDG_DATA_HOME: `${xdg}/data`, XDG_CACHE_HOME: `${xdg}/cache`, PATH: `${path.dirname(N24)}:${process.env.PATH}` };
+  return { ...process.env, SIMBA_E2E_MODELS: MODELS, XDG_CONFIG_HOME: `${xdg}/config`, XDG_DATA_HOME: `${xdg}/data`, XDG_CACHE_HOME: `${xdg}/cache`, PATH: `${path.dirname(N24)}:${process.env.PATH}` };
 }
 
 function installVsix(extDir) {
