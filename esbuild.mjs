@@ -1,10 +1,10 @@
 // Bundles the extension, the engine process, the command line and the benchmark for Node, and
 // the panel's script for the browser, and compiles the native influence kernel. Native packages
 // stay external: they ship in node_modules.
-import { spawnSync } from 'child_process';
+import { spawnSync } from 'node:child_process';
 import * as esbuild from 'esbuild';
-import * as fs from 'fs';
-import { createRequire } from 'module';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -50,12 +50,26 @@ builds.push({
 // and says so, so a failed compile warns instead of failing the build.
 function buildNative() {
   const include = createRequire(import.meta.url)('node-api-headers').include_dir;
-  const args = ['-O3', '-fPIC', '-shared', '-pthread', '-Wall', '-Wno-psabi', `-I${include}`, '-o', 'dist/influence.node', 'native/influence.c', '-lm'];
+  const args = [
+    '-O3',
+    '-fPIC',
+    '-shared',
+    '-pthread',
+    '-Wall',
+    '-Wno-psabi',
+    `-I${include}`,
+    '-o',
+    'dist/influence.node',
+    'native/influence.c',
+    '-lm',
+  ];
   if (process.platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
   const r = spawnSync(process.env.CC || 'cc', args, { encoding: 'utf8' });
   if (r.status !== 0) {
     fs.rmSync('dist/influence.node', { force: true });
-    console.warn(`warning: the native influence kernel did not compile; the engine will score with the ONNX graph.\n${r.error?.message ?? r.stderr}`);
+    console.warn(
+      `warning: the native influence kernel did not compile; the engine will score with the ONNX graph.\n${r.error?.message ?? r.stderr}`,
+    );
   } else if (r.stderr) process.stderr.write(r.stderr);
 }
 

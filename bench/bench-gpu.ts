@@ -19,11 +19,11 @@
 // node_modules/onnxruntime-node (+ onnxruntime-common) and, for WebGPU, the Vulkan loader; CUDA
 // needs onnxruntime-node's CUDA provider libraries, which come from NuGet at install time
 // (ONNXRUNTIME_NODE_INSTALL=cuda12) and are not in the npm package.
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Decoder, Engine, resolveSimbaOptions } from '../src/engine';
-import { TinyShape, writeBenchCheckpoint } from './checkpoints';
+import { type TinyShape, writeBenchCheckpoint } from './checkpoints';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -82,7 +82,8 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--child') a.child = v();
     else throw new Error(`unknown argument ${k}`);
   }
-  for (const s of a.shapes) if (!SHAPES[s]) throw new Error(`unknown shape ${s} (have ${Object.keys(SHAPES).join(', ')})`);
+  for (const s of a.shapes)
+    if (!SHAPES[s]) throw new Error(`unknown shape ${s} (have ${Object.keys(SHAPES).join(', ')})`);
   return a;
 }
 
@@ -121,7 +122,15 @@ async function child(a: Args, shape: string): Promise<EngineResult> {
   const dir = path.join(a.cache, shape);
   const s = await Engine.load({ modelDir: dir, device: a.device });
   const provider = s.model.provider;
-  const res: EngineResult = { shape, provider, notes: s.model.deviceNotes, loadMs: s.model.loadMs, denseMs: {}, simbaMs: {}, decodeMsPerToken: NaN };
+  const res: EngineResult = {
+    shape,
+    provider,
+    notes: s.model.deviceNotes,
+    loadMs: s.model.loadMs,
+    denseMs: {},
+    simbaMs: {},
+    decodeMsPerToken: NaN,
+  };
   if (provider === 'cpu' && !a.allowCpu) {
     await s.dispose();
     return { ...res, error: `no GPU provider started (${s.model.deviceNotes.join('; ')})` };
@@ -142,7 +151,7 @@ async function child(a: Args, shape: string): Promise<EngineResult> {
   // Host round trip: every layer's states copied to the host and back at each token.
   const host = r.state.clone();
   for (let i = 0; i < 4; i++) await s.model.step(s.model.embedding(5 + i), host);
-  let t0 = performance.now();
+  const t0 = performance.now();
   for (let i = 0; i < a.decode; i++) await s.model.step(s.model.embedding(10 + (i % 200)), host);
   res.decodeMsPerToken = (performance.now() - t0) / a.decode;
   if (provider !== 'cpu') {
@@ -168,22 +177,39 @@ interface TorchResult {
 
 function runTorch(a: Args, shape: string): TorchResult {
   const script = path.join(ROOT, 'bench', 'bench_gpu_torch.py');
-  const r = spawnSync(a.python, [script, path.join(a.cache, shape), '--tokens', a.tokens.join(','), '--decode', String(a.decode), '--repeat', String(a.repeat)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(
+    a.python,
+    [
+      script,
+      path.join(a.cache, shape),
+      '--tokens',
+      a.tokens.join(','),
+      '--decode',
+      String(a.decode),
+      '--repeat',
+      String(a.repeat),
+    ],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
   const line = r.stdout?.trim().split('\n').pop();
   try {
     return JSON.parse(line ?? '');
   } catch {
-    return { error: `${a.python} ${path.relative(ROOT, script)} failed (status ${r.status}): ${(r.stderr ?? String(r.error)).trim().split('\n').slice(-3).join(' | ')}` };
+    return {
+      error: `${a.python} ${path.relative(ROOT, script)} failed (status ${r.status}): ${(r.stderr ?? String(r.error)).trim().split('\n').slice(-3).join(' | ')}`,
+    };
   }
 }
 
-const fmt = (x: number | null | undefined, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
-const ratio = (theirs: number | null | undefined, ours: number | undefined) => (theirs && ours ? `${(theirs / ours).toFixed(1)}×` : '—');
+const fmt = (x: number | null | undefined, d = 1) =>
+  x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d);
+const ratio = (theirs: number | null | undefined, ours: number | undefined) =>
+  theirs && ours ? `${(theirs / ours).toFixed(1)}×` : '—';
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   if (a.child) {
-    process.stdout.write(JSON.stringify(await child(a, a.child)) + '\n');
+    process.stdout.write(`${JSON.stringify(await child(a, a.child))}\n`);
     return;
   }
   const rows: { engine: EngineResult; torch?: TorchResult }[] = [];
@@ -192,12 +218,25 @@ async function main(): Promise<void> {
     process.stderr.write(`bench:gpu: ${shape}: checkpoint ${dir}\n`);
     writeBenchCheckpoint(dir, SHAPES[shape]);
     const argv = process.argv.slice(2).filter((x, i, all) => x !== '--child' && all[i - 1] !== '--child');
-    const c = spawnSync(process.execPath, [...process.execArgv, process.argv[1], ...argv, '--child', shape], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
+    const c = spawnSync(process.execPath, [...process.execArgv, process.argv[1], ...argv, '--child', shape], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let engine: EngineResult;
     try {
       engine = JSON.parse(c.stdout.trim().split('\n').pop() ?? '');
     } catch {
-      engine = { shape, provider: '?', notes: [], loadMs: NaN, denseMs: {}, simbaMs: {}, decodeMsPerToken: NaN, error: `engine child failed (status ${c.status})` };
+      engine = {
+        shape,
+        provider: '?',
+        notes: [],
+        loadMs: NaN,
+        denseMs: {},
+        simbaMs: {},
+        decodeMsPerToken: NaN,
+        error: `engine child failed (status ${c.status})`,
+      };
     }
     const torch = a.torch ? runTorch(a, shape) : undefined;
     rows.push({ engine, torch });
@@ -205,36 +244,55 @@ async function main(): Promise<void> {
 
   const lines: string[] = [];
   const dev = rows.find((r) => r.torch?.device)?.torch?.device ?? 'unknown GPU';
-  lines.push(`GPU benchmark — ${dev}; engine provider: ${rows.map((r) => `${r.engine.shape}: ${r.engine.provider}`).join(', ')}`);
+  lines.push(
+    `GPU benchmark — ${dev}; engine provider: ${rows.map((r) => `${r.engine.shape}: ${r.engine.provider}`).join(', ')}`,
+  );
   lines.push('');
-  lines.push('| shape | tokens | dense ms | Simba ρ=' + a.keep + ' ms | transformers ms | reference ms | vs transformers (dense) | vs reference (dense) |');
+  lines.push(
+    `| shape | tokens | dense ms | Simba ρ=${a.keep} ms | transformers ms | reference ms | vs transformers (dense) | vs reference (dense) |`,
+  );
   lines.push('|---|---|---|---|---|---|---|---|');
   for (const { engine: e, torch: t } of rows) {
     if (e.error) lines.push(`| ${e.shape} | — | ${e.error} | | | | | |`);
     for (const n of a.tokens) {
       const hf = t?.hf?.prefillMs?.[n];
       const ref = t?.ref?.prefillMs?.[n];
-      lines.push(`| ${e.shape} | ${n} | ${fmt(e.denseMs[n])} | ${fmt(e.simbaMs[n])} | ${fmt(hf)} | ${fmt(ref)} | ${ratio(hf, e.denseMs[n])} | ${ratio(ref, e.denseMs[n])} |`);
+      lines.push(
+        `| ${e.shape} | ${n} | ${fmt(e.denseMs[n])} | ${fmt(e.simbaMs[n])} | ${fmt(hf)} | ${fmt(ref)} | ${ratio(hf, e.denseMs[n])} | ${ratio(ref, e.denseMs[n])} |`,
+      );
     }
   }
   lines.push('');
-  lines.push('| shape | decode ms/token (states via host) | decode ms/token (states on device) | transformers | reference |');
+  lines.push(
+    '| shape | decode ms/token (states via host) | decode ms/token (states on device) | transformers | reference |',
+  );
   lines.push('|---|---|---|---|---|');
-  for (const { engine: e, torch: t } of rows) lines.push(`| ${e.shape} | ${fmt(e.decodeMsPerToken, 2)} | ${fmt(e.decodeOnDeviceMsPerToken, 2)} | ${fmt(t?.hf?.decodeMsPerToken, 2)} | ${fmt(t?.ref?.decodeMsPerToken, 2)} |`);
+  for (const { engine: e, torch: t } of rows)
+    lines.push(
+      `| ${e.shape} | ${fmt(e.decodeMsPerToken, 2)} | ${fmt(e.decodeOnDeviceMsPerToken, 2)} | ${fmt(t?.hf?.decodeMsPerToken, 2)} | ${fmt(t?.ref?.decodeMsPerToken, 2)} |`,
+    );
   lines.push('');
   const get = (shape: string) => rows.find((r) => r.engine.shape === shape);
   const targets: [string, boolean | undefined][] = [
     ['130m at 32k tokens ≤ 150 ms (dense)', get('130m') && (get('130m')!.engine.denseMs[32768] ?? Infinity) <= 150],
     ['2.8b at 32k tokens ≤ 1 s (dense)', get('2.8b') && (get('2.8b')!.engine.denseMs[32768] ?? Infinity) <= 1000],
-    ['130m decode ≤ 2 ms/token', get('130m') && Math.min(get('130m')!.engine.decodeMsPerToken, get('130m')!.engine.decodeOnDeviceMsPerToken ?? Infinity) <= 2],
+    [
+      '130m decode ≤ 2 ms/token',
+      get('130m') &&
+        Math.min(get('130m')!.engine.decodeMsPerToken, get('130m')!.engine.decodeOnDeviceMsPerToken ?? Infinity) <= 2,
+    ],
   ];
   for (const [name, ok] of targets) lines.push(`- ${ok === undefined ? 'not run' : ok ? 'met' : 'MISSED'}: ${name}`);
   for (const { engine: e, torch: t } of rows) {
     if (e.notes.length) lines.push(`- ${e.shape} provider notes: ${e.notes.join('; ')}`);
     if (t?.error) lines.push(`- ${e.shape} PyTorch side: ${t.error}`);
-    for (const [who, r] of [['transformers', t?.hf], ['reference', t?.ref]] as const) for (const [k, v] of Object.entries(r?.errors ?? {})) lines.push(`- ${e.shape} ${who} ${k}: ${v}`);
+    for (const [who, r] of [
+      ['transformers', t?.hf],
+      ['reference', t?.ref],
+    ] as const)
+      for (const [k, v] of Object.entries(r?.errors ?? {})) lines.push(`- ${e.shape} ${who} ${k}: ${v}`);
   }
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(`${lines.join('\n')}\n`);
   if (a.json) {
     fs.mkdirSync(path.dirname(a.json), { recursive: true });
     fs.writeFileSync(a.json, JSON.stringify({ args: a, rows, table: lines }, null, 2));

@@ -3,9 +3,9 @@
 // Every measurement runs in a fresh child process so its peak RSS is its own.
 //
 //   node dist/bench.js [--quick] [--sizes 1024,4096,16384] [--threads N] [--no-reference] [--models a,b] [--json PATH]
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Decoder, Engine, bundledModelDir, resolveSimbaOptions } from '../src/engine';
 import { writeBenchCheckpoint, writeBenchCheckpoint2 } from './checkpoints';
 
@@ -73,7 +73,15 @@ async function child(c: Child): Promise<Record<string, number>> {
       }
     }
     const nativeScorer = s.scorer.kind === 'native' ? 1 : 0;
-    return { denseMs, simbaMs, speedup: denseMs / simbaMs, scoringShare: scoring / layer, scoringMs: scoring, nativeScorer, peakRssMB: peakRssMB() };
+    return {
+      denseMs,
+      simbaMs,
+      speedup: denseMs / simbaMs,
+      scoringShare: scoring / layer,
+      scoringMs: scoring,
+      nativeScorer,
+      peakRssMB: peakRssMB(),
+    };
   }
   const t0 = performance.now();
   await s.run(ids, resolveSimbaOptions({ keepRatio: 0.1 }), { influenceEveryLayer: true });
@@ -82,15 +90,31 @@ async function child(c: Child): Promise<Record<string, number>> {
 
 function spawnChild(c: Child): Record<string, number> {
   const env = c.scorer === 'graph' ? { ...process.env, SIMBA_LENS_NO_NATIVE: '1' } : process.env;
-  const out = execFileSync(process.execPath, [__filename, '--child', JSON.stringify(c)], { encoding: 'utf8', maxBuffer: 1 << 24, env });
+  const out = execFileSync(process.execPath, [__filename, '--child', JSON.stringify(c)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+    env,
+  });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
-function reference(model: string, tokens: number[], threads: number): Record<string, any> | null {
+/** What tools/reference/bench_ref.py prints (one JSON line). */
+interface ReferenceTimes {
+  prefillTokensPerSec?: Record<string, number>;
+  peakRssMBBySize?: Record<string, number>;
+  decodeMsPerToken?: number;
+  decodeThreads?: number;
+}
+
+function reference(model: string, tokens: number[], threads: number): ReferenceTimes | null {
   const script = path.join(ROOT, 'tools/reference/bench_ref.py');
   if (!fs.existsSync(script)) return null;
   try {
-    const out = execFileSync(PY, [script, model, '--tokens', tokens.join(','), '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync(PY, [script, model, '--tokens', tokens.join(','), '--threads', String(threads)], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     return JSON.parse(out.trim().split('\n').pop()!);
   } catch (e) {
     process.stderr.write(`reference failed: ${(e as Error).message.split('\n')[0]}\n`);
@@ -101,14 +125,32 @@ function reference(model: string, tokens: number[], threads: number): Record<str
 /** A checkpoint of Mamba-130m's shape with random weights (created once, cached). */
 function random130m(): string {
   const dir = path.join(ROOT, '.cache/bench/mamba-130m-shape-hf-init');
-  writeBenchCheckpoint(dir, { dModel: 768, layers: 24, dState: 16, expand: 2, dtRank: 48, convKernel: 4, vocab: 50280, tied: true }, 130);
+  writeBenchCheckpoint(
+    dir,
+    { dModel: 768, layers: 24, dState: 16, expand: 2, dtRank: 48, convKernel: 4, vocab: 50280, tied: true },
+    130,
+  );
   return dir;
 }
 
 /** A Mamba-2 checkpoint of mamba2-130m's shape (AntonV/mamba2-130m-hf: 24 heads of 64, N 128, 1 group), random weights. */
 function random130mMamba2(): string {
   const dir = path.join(ROOT, '.cache/bench/mamba2-130m-shape-hf-init');
-  writeBenchCheckpoint2(dir, { dModel: 768, layers: 24, dState: 128, expand: 2, headDim: 64, groups: 1, convKernel: 4, vocab: 50288, tied: true }, 130);
+  writeBenchCheckpoint2(
+    dir,
+    {
+      dModel: 768,
+      layers: 24,
+      dState: 128,
+      expand: 2,
+      headDim: 64,
+      groups: 1,
+      convKernel: 4,
+      vocab: 50288,
+      tied: true,
+    },
+    130,
+  );
   return dir;
 }
 
@@ -123,12 +165,16 @@ async function main(argv: string[]): Promise<void> {
   const threads = Number(arg('--threads') ?? 2);
   const sizes = (arg('--sizes') ?? (quick ? '1024,4096' : '1024,4096,16384')).split(',').map(Number);
   const withRef = !argv.includes('--no-reference');
-  const makers: Record<string, () => string> = { bundled: bundledModelDir, '130m-shape': random130m, 'mamba2-130m-shape': random130mMamba2 };
+  const makers: Record<string, () => string> = {
+    bundled: bundledModelDir,
+    '130m-shape': random130m,
+    'mamba2-130m-shape': random130mMamba2,
+  };
   const names = (arg('--models') ?? Object.keys(makers).join(',')).split(',');
   const unknown = names.find((n) => !Object.hasOwn(makers, n));
   if (unknown) throw new Error(`--models: unknown model "${unknown}" (one of ${Object.keys(makers).join(', ')})`);
   const models: [string, string][] = names.map((n) => [n, makers[n]()]);
-  const report: Record<string, unknown> = { machine: `${require('os').cpus().length} cores`, threads, sizes };
+  const report: Record<string, unknown> = { machine: `${require('node:os').cpus().length} cores`, threads, sizes };
   const lines: string[] = [];
   const say = (s: string) => {
     lines.push(s);
@@ -146,15 +192,21 @@ async function main(argv: string[]): Promise<void> {
       const e = spawnChild({ task: 'prefill', model: dir, tokens: T, threads });
       const r = ref?.prefillTokensPerSec?.[String(T)];
       const rr = ref?.peakRssMBBySize?.[String(T)];
-      say(`| ${T} | ${e.tokensPerSec.toFixed(0)} | ${r ? r.toFixed(0) : 'n/a'} | ${r ? (e.tokensPerSec / r).toFixed(2) + '×' : 'n/a'} | ${e.peakRssMB.toFixed(0)} | ${typeof rr === 'number' ? rr.toFixed(0) : 'n/a'} |`);
+      say(
+        `| ${T} | ${e.tokensPerSec.toFixed(0)} | ${r ? r.toFixed(0) : 'n/a'} | ${r ? `${(e.tokensPerSec / r).toFixed(2)}×` : 'n/a'} | ${e.peakRssMB.toFixed(0)} | ${typeof rr === 'number' ? rr.toFixed(0) : 'n/a'} |`,
+      );
       rows.push({ tokens: T, engine: e, referenceTokensPerSec: r ?? null });
     }
     const d = spawnChild({ task: 'decode', model: dir, tokens: 256, threads });
     const rd = ref?.decodeMsPerToken;
-    say(`decode: ${d.msPerToken.toFixed(2)} ms/token fp32, ${d.int8MsPerToken.toFixed(2)} ms/token int8 weights (reference ${rd ? `${rd.toFixed(2)} ms/token, best of 1 and ${threads} threads: ${ref?.decodeThreads}` : 'n/a'}${rd ? `, ratio ${(rd / d.msPerToken).toFixed(2)}× fp32` : ''})`);
+    say(
+      `decode: ${d.msPerToken.toFixed(2)} ms/token fp32, ${d.int8MsPerToken.toFixed(2)} ms/token int8 weights (reference ${rd ? `${rd.toFixed(2)} ms/token, best of 1 and ${threads} threads: ${ref?.decodeThreads}` : 'n/a'}${rd ? `, ratio ${(rd / d.msPerToken).toFixed(2)}× fp32` : ''})`,
+    );
     const simbaTokens = quick ? 2048 : 8192;
     const simbaLine = (r: Record<string, number>, scorer: string) =>
-      say(`simba ρ=0.1 at ${simbaTokens} tokens, ${scorer}: dense ${r.denseMs.toFixed(0)} ms, simba ${r.simbaMs.toFixed(0)} ms, speed-up ${r.speedup.toFixed(2)}× (ideal 1.82×), scoring ${(100 * r.scoringShare).toFixed(1)}% of layer time (${r.scoringMs.toFixed(0)} ms)`);
+      say(
+        `simba ρ=0.1 at ${simbaTokens} tokens, ${scorer}: dense ${r.denseMs.toFixed(0)} ms, simba ${r.simbaMs.toFixed(0)} ms, speed-up ${r.speedup.toFixed(2)}× (ideal 1.82×), scoring ${(100 * r.scoringShare).toFixed(1)}% of layer time (${r.scoringMs.toFixed(0)} ms)`,
+      );
     const sb = spawnChild({ task: 'simba', model: dir, tokens: simbaTokens, threads });
     simbaLine(sb, sb.nativeScorer ? 'native scorer' : 'ONNX-graph scorer (the native kernel did not load)');
     // The same run scored by the ONNX graph (the GPU path and the fallback), for the A/B.
@@ -164,9 +216,19 @@ async function main(argv: string[]): Promise<void> {
     let mem: Record<string, number> | undefined;
     if (memTokens) {
       mem = spawnChild({ task: 'memory', model: dir, tokens: memTokens, threads });
-      say(`simba analysis of ${memTokens} tokens: ${(mem.ms / 1000).toFixed(1)} s, peak RSS ${mem.peakRssMB.toFixed(0)} MB`);
+      say(
+        `simba analysis of ${memTokens} tokens: ${(mem.ms / 1000).toFixed(1)} s, peak RSS ${mem.peakRssMB.toFixed(0)} MB`,
+      );
     }
-    report[name] = { prefill: rows, decode: d, referenceDecodeMsPerToken: rd ?? null, simba: { tokens: simbaTokens, ...sb }, simbaGraphScorer: sg, memory: mem ?? null, reference: ref };
+    report[name] = {
+      prefill: rows,
+      decode: d,
+      referenceDecodeMsPerToken: rd ?? null,
+      simba: { tokens: simbaTokens, ...sb },
+      simbaGraphScorer: sg,
+      memory: mem ?? null,
+      reference: ref,
+    };
   }
   const json = arg('--json');
   if (json) {

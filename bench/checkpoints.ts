@@ -1,7 +1,7 @@
 // Random Hugging Face-format Mamba checkpoints for the benchmarks (and the tests' helpers):
 // the config, a byte-level tokenizer, and a writer that streams big checkpoints to disk.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { mulberry32 as rng } from '../src/engine';
 
 export interface TinyShape {
@@ -68,7 +68,11 @@ export function byteTokenizerJson(vocab: number): Record<string, unknown> {
   const v: Record<string, number> = { '<|endoftext|>': 0 };
   for (let b = 0; b < 256; b++) v[byteChar.get(b)!] = b + 1;
   const merges: string[] = [];
-  const extra = [['Ġ', 't'], ['h', 'e'], ['i', 'n']];
+  const extra = [
+    ['Ġ', 't'],
+    ['h', 'e'],
+    ['i', 'n'],
+  ];
   for (const [a, b] of extra.slice(0, Math.max(0, vocab - 257))) {
     merges.push(`${a} ${b}`);
     v[a + b] = Object.keys(v).length;
@@ -77,12 +81,33 @@ export function byteTokenizerJson(vocab: number): Record<string, unknown> {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [{ id: 0, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+    added_tokens: [
+      {
+        id: 0,
+        content: '<|endoftext|>',
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
+      },
+    ],
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
     post_processor: null,
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab: v, merges },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab: v,
+      merges,
+    },
   };
 }
 
@@ -220,7 +245,11 @@ export function writeBenchCheckpoint2(dir: string, s: Mamba2Shape, seed = 1): vo
 }
 
 /** The streaming safetensors writer of the benchmark checkpoints. */
-function writeSpecs(dir: string, specs: { name: string; shape: number[]; f: (i: number) => number }[], config: Record<string, unknown>): void {
+function writeSpecs(
+  dir: string,
+  specs: { name: string; shape: number[]; f: (i: number) => number }[],
+  config: Record<string, unknown>,
+): void {
   const header: Record<string, unknown> = {};
   let offset = 0;
   for (const t of specs) {

@@ -1,6 +1,6 @@
 // A small argument parser: positionals plus --name value / --flag options, with the option
 // names each command accepts, so a typo is an error rather than silently ignored.
-import { NumberRange, describeRange, inRange } from '../shared/options';
+import { type NumberRange, describeRange, inRange } from '../shared/options';
 export interface Parsed {
   positionals: string[];
   options: Map<string, string | true>;
@@ -39,7 +39,8 @@ export function num(p: Parsed, name: string, range: NumberRange, fallback?: numb
   if (v === undefined) return fallback;
   // Decimal notation only (1, 0.5, 1e-3): not hex, not "Infinity", not blank.
   const n = typeof v === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(v) ? Number(v) : NaN;
-  if (!inRange(range, n)) throw new UsageError(`--${name} must be ${describeRange(range)}, got ${JSON.stringify(v === true ? '' : v)}`);
+  if (!inRange(range, n))
+    throw new UsageError(`--${name} must be ${describeRange(range)}, got ${JSON.stringify(v === true ? '' : v)}`);
   return n;
 }
 
@@ -59,6 +60,9 @@ export function outPath(p: Parsed, name: string): string | undefined {
 /** An option that takes one of `allowed` values. */
 export function choice<T extends string>(p: Parsed, name: string, allowed: readonly T[], fallback: T): T {
   const v = str(p, name) ?? fallback;
-  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}, got "${v}"`);
+  if (!(allowed as readonly string[]).includes(v))
+    throw new UsageError(
+      `--${name} must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}, got "${v}"`,
+    );
   return v as T;
 }

@@ -1,9 +1,19 @@
 // What every command shares: opening the engine from the command line's options, Simba options
 // from flags, and writing result files.
-import * as fs from 'fs';
-import * as path from 'path';
-import { DEVICES, DEFAULT_DEVICE, Engine, KEEP_RATIO, SEED, SimbaOptions, SimbaSession, THREADS, writeJsonPieces } from '../engine';
-import { Parsed, UsageError, choice, num, str } from './args';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  DEVICES,
+  DEFAULT_DEVICE,
+  Engine,
+  KEEP_RATIO,
+  SEED,
+  type SimbaOptions,
+  SimbaSession,
+  THREADS,
+  writeJsonPieces,
+} from '../engine';
+import { type Parsed, UsageError, choice, num, str } from './args';
 
 export const SIMBA_OPTS = ['keep-ratio', 'schedule', 'selection', 'score', 'residual', 'seed'];
 export const SESSION_OPTS = ['model', 'device', 'threads'];
@@ -24,7 +34,11 @@ export function simbaFrom(p: Parsed): Partial<SimbaOptions> {
 }
 
 function loadOptions(p: Parsed) {
-  return { modelDir: str(p, 'model'), device: choice(p, 'device', DEVICES, DEFAULT_DEVICE), threads: num(p, 'threads', THREADS) };
+  return {
+    modelDir: str(p, 'model'),
+    device: choice(p, 'device', DEVICES, DEFAULT_DEVICE),
+    threads: num(p, 'threads', THREADS),
+  };
 }
 
 function sayNotes(notes: string[]): void {
@@ -55,7 +69,8 @@ export const STDOUT = '-';
 export function checkOutputs(input: string | undefined, outputs: [option: string, file: string | undefined][]): void {
   const given = outputs.filter((o): o is [string, string] => o[1] !== undefined);
   const stdouts = given.filter(([, f]) => f === STDOUT);
-  if (stdouts.length > 1) throw new UsageError(`only one output can be standard output (${stdouts.map(([o]) => `--${o} -`).join(', ')})`);
+  if (stdouts.length > 1)
+    throw new UsageError(`only one output can be standard output (${stdouts.map(([o]) => `--${o} -`).join(', ')})`);
   const ident = (f: string) => {
     try {
       const st = fs.statSync(f);
@@ -71,7 +86,8 @@ export function checkOutputs(input: string | undefined, outputs: [option: string
     const resolved = path.resolve(f);
     const out = ident(f);
     if (out?.st.isDirectory()) throw new UsageError(`--${opt} ${f}: is a folder; give a file name`);
-    if (input && (resolved === path.resolve(input) || (out && inId && out.id === inId.id))) throw new UsageError(`--${opt} ${f}: is the input file; refusing to overwrite the document`);
+    if (input && (resolved === path.resolve(input) || (out && inId && out.id === inId.id)))
+      throw new UsageError(`--${opt} ${f}: is the input file; refusing to overwrite the document`);
     const key = out?.id ?? resolved;
     const other = seen.get(key);
     if (other) throw new UsageError(`--${opt} ${f}: is also the output of --${other}`);
@@ -87,7 +103,7 @@ function cannotWrite(file: string, e: unknown): Error {
 /** Write a result file, creating its folder; `-` writes to standard output. */
 export function writeOut(file: string, data: string): void {
   if (file === STDOUT) {
-    process.stdout.write(data.endsWith('\n') ? data : data + '\n');
+    process.stdout.write(data.endsWith('\n') ? data : `${data}\n`);
     return;
   }
   try {

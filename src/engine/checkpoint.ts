@@ -2,11 +2,11 @@
 // every tensor checked, the tokenizer and the facts the UI shows. Everything else (the model's
 // sessions, the int8 decoding step, the GPU decoder) is built from this object, never from the
 // folder again.
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { CheckpointError } from './errors';
-import { ModelConfig, ModelFamily, loadConfig } from './families';
+import { type ModelConfig, type ModelFamily, loadConfig } from './families';
 import { SafetensorsStore } from './safetensors';
 import { TextTokenizer } from './tokenizer';
 import type { ModelFacts } from '../shared/analysis';
@@ -57,12 +57,18 @@ export class Checkpoint {
     const dtype = family.checkWeights(store, config); // every tensor is validated before any graph is built
     const tokFile = path.join(abs, 'tokenizer.json');
     if (tokenizer.vocabSize > config.vocabSize) {
-      throw new CheckpointError(tokFile, `tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`);
+      throw new CheckpointError(
+        tokFile,
+        `tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`,
+      );
     }
     if (tokenizer.maxId >= config.vocabSize) {
       const piece = tokenizer.idToToken(tokenizer.maxId);
       const shown = piece === null ? '' : ` (${JSON.stringify(piece.length > 40 ? `${piece.slice(0, 40)}…` : piece)})`;
-      throw new CheckpointError(tokFile, `token id ${tokenizer.maxId}${shown} is not below the model's vocab_size ${config.vocabSize}: the tokenizer does not belong to this model`);
+      throw new CheckpointError(
+        tokFile,
+        `token id ${tokenizer.maxId}${shown} is not below the model's vocab_size ${config.vocabSize}: the tokenizer does not belong to this model`,
+      );
     }
     const facts: ModelFacts = {
       name: isBundledModelDir(abs) ? BUNDLED_MODEL_NAME : path.basename(abs),
@@ -108,7 +114,8 @@ function size(bytes: number): string {
 export function memoryProblem(bytesNeeded: number, machine: Machine): string | undefined {
   const need = `needs about ${size(bytesNeeded)} of memory for the weights in float32`;
   if (bytesNeeded > 0.8 * machine.totalBytes) return `${need}; this machine has ${size(machine.totalBytes)}`;
-  if (bytesNeeded > machine.freeBytes) return `${need}; this machine has ${size(machine.freeBytes)} free of ${size(machine.totalBytes)}`;
+  if (bytesNeeded > machine.freeBytes)
+    return `${need}; this machine has ${size(machine.freeBytes)} free of ${size(machine.totalBytes)}`;
   return undefined;
 }
 
@@ -122,7 +129,10 @@ function checkFolder(abs: string): void {
   const st = fs.statSync(abs, { throwIfNoEntry: false });
   if (!st) throw new CheckpointError(abs, 'cannot read: folder not found (give the folder that holds config.json)');
   if (!st.isDirectory()) {
-    const hint = path.basename(abs) === 'config.json' || abs.endsWith('.safetensors') ? `; give its folder, ${path.dirname(abs)}` : '';
+    const hint =
+      path.basename(abs) === 'config.json' || abs.endsWith('.safetensors')
+        ? `; give its folder, ${path.dirname(abs)}`
+        : '';
     throw new CheckpointError(abs, `is a file, not a checkpoint folder${hint}`);
   }
   if (fs.lstatSync(path.join(abs, 'config.json'), { throwIfNoEntry: false })) return;
@@ -131,6 +141,9 @@ function checkFolder(abs: string): void {
   if (path.basename(abs).startsWith('models--') && fs.statSync(snapshots, { throwIfNoEntry: false })?.isDirectory()) {
     const revs = fs.readdirSync(snapshots).slice(0, 3);
     const example = revs.length ? path.join(snapshots, revs[0]) : snapshots;
-    throw new CheckpointError(path.join(abs, 'config.json'), `cannot read: file not found; this is a Hugging Face cache folder: give a snapshot folder, e.g. ${example}`);
+    throw new CheckpointError(
+      path.join(abs, 'config.json'),
+      `cannot read: file not found; this is a Hugging Face cache folder: give a snapshot folder, e.g. ${example}`,
+    );
   }
 }

@@ -7,7 +7,7 @@ import { GpuDecoder } from './gpuDecode';
 import { mulberry32 } from './random';
 import { sample, topK } from './sampler';
 import { resolveSimbaOptions } from './simba';
-import { DecodingState } from './state';
+import type { DecodingState } from './state';
 import type { GenerateOptions as GenerateRequest, Generation } from '../shared/analysis';
 import { MAX_TOKENS, SAMPLE_TOP_K, SEED, TEMPERATURE, checkOptional } from '../shared/options';
 import type { Precision } from '../shared/options';
@@ -59,13 +59,20 @@ export class Decoder {
     const ids = (await e.tokenize(text)).map((t) => t.id);
     if (ids.length === 0) throw new Error('nothing to continue: the text has no tokens');
     const ck = e.checkpoint;
-    const per = analysisBytesPerToken(ck.config, ck.family.activations(ck.config).scores, { dense: false, carry: simba.residual === 'carry', scores: simba.schedule !== 'dense' && simba.keepRatio < 1 });
+    const per = analysisBytesPerToken(ck.config, ck.family.activations(ck.config).scores, {
+      dense: false,
+      carry: simba.residual === 'carry',
+      scores: simba.schedule !== 'dense' && simba.keepRatio < 1,
+    });
     checkRunFits(ids.length, per, memoryBudget(e.memoryBudget), 'the text to continue');
     const key = JSON.stringify(simba);
     const p0 = performance.now();
     const c = this.prefix;
     // The last cached token may re-tokenise differently once text follows it: keep it out.
-    const usable = c && c.key === key && c.ids.length > 1 && c.ids.length < ids.length && c.ids.every((id, i) => ids[i] === id) ? c : undefined;
+    const usable =
+      c && c.key === key && c.ids.length > 1 && c.ids.length < ids.length && c.ids.every((id, i) => ids[i] === id)
+        ? c
+        : undefined;
     let state: DecodingState;
     let logprobs: Float32Array;
     let reused = 0;
@@ -99,7 +106,12 @@ export class Decoder {
   }
 
   /** The decoding loop from a prefill's `state` and next-token `logprobs`; `state` ends where decoding ended. */
-  async decodeFrom(state: DecodingState, logprobs: Float32Array, prefillMs: number, opts: GenerateOptions = {}): Promise<Generation> {
+  async decodeFrom(
+    state: DecodingState,
+    logprobs: Float32Array,
+    prefillMs: number,
+    opts: GenerateOptions = {},
+  ): Promise<Generation> {
     const { model, checkpoint } = this.engine;
     const { max, temperature, sampleTopK, seed } = checkGenerateOptions(opts);
     const random = mulberry32(seed);

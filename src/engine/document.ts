@@ -11,14 +11,17 @@ export const MAX_DOCUMENT_CHARS = 10_000_000;
 /** The text of the document, or an error naming it when it is not analysable text. */
 export function checkDocumentText(text: string, name: string): void {
   const head = text.slice(0, 8192);
-  if (head.includes('\u0000')) throw new Error(`${name}: looks like a binary file (it contains NUL bytes); Simba Lens analyses text`);
+  if (head.includes('\u0000'))
+    throw new Error(`${name}: looks like a binary file (it contains NUL bytes); Simba Lens analyses text`);
   checkDocumentLength(text.length, name);
 }
 
 /** The character limit, for the part of a text that is to be analysed. */
 export function checkDocumentLength(chars: number, name: string): void {
   if (chars > MAX_DOCUMENT_CHARS) {
-    throw new Error(`${name}: ${chars.toLocaleString('en')} characters is more than the ${MAX_DOCUMENT_CHARS.toLocaleString('en')} Simba Lens analyses at once; analyse a part (--to OFFSET, or Analyze to Cursor in the editor)`);
+    throw new Error(
+      `${name}: ${chars.toLocaleString('en')} characters is more than the ${MAX_DOCUMENT_CHARS.toLocaleString('en')} Simba Lens analyses at once; analyse a part (--to OFFSET, or Analyze to Cursor in the editor)`,
+    );
   }
 }
 
@@ -28,21 +31,28 @@ export function decodeDocument(buf: Buffer, name: string): string {
   if (buf.length >= 2 && buf[0] === 0xfe && buf[1] === 0xff) return decodeUtf16(buf.subarray(2), 'be', name);
   const head = buf.subarray(0, 8192);
   if (head.includes(0)) {
-    if (looksUtf16(head)) throw new Error(`${name}: looks like UTF-16 text without a byte order mark, which is not supported; save it as UTF-8 (or UTF-16 with a BOM)`);
+    if (looksUtf16(head))
+      throw new Error(
+        `${name}: looks like UTF-16 text without a byte order mark, which is not supported; save it as UTF-8 (or UTF-16 with a BOM)`,
+      );
     throw new Error(`${name}: looks like a binary file (it contains NUL bytes); Simba Lens analyses text`);
   }
   return buf.toString('utf8');
 }
 
 function decodeUtf16(body: Buffer, order: 'le' | 'be', name: string): string {
-  if (body.length % 2) throw new Error(`${name}: UTF-16 text (by its byte order mark) with an odd number of bytes; the file is cut short or not UTF-16`);
+  if (body.length % 2)
+    throw new Error(
+      `${name}: UTF-16 text (by its byte order mark) with an odd number of bytes; the file is cut short or not UTF-16`,
+    );
   let le = body;
   if (order === 'be') {
     le = Buffer.from(body);
     le.swap16();
   }
   const text = le.toString('utf16le');
-  if (text.slice(0, 8192).includes('\u0000')) throw new Error(`${name}: looks like a binary file (UTF-16 with NUL characters); Simba Lens analyses text`);
+  if (text.slice(0, 8192).includes('\u0000'))
+    throw new Error(`${name}: looks like a binary file (UTF-16 with NUL characters); Simba Lens analyses text`);
   return text;
 }
 

@@ -1,11 +1,11 @@
 // The loaded engine under a session: a checkpoint, its model on one provider and the influence
 // scorer, with layer-major runs over token ids. The session, the decoder, the evaluation and the
 // bench are built on it; it is public for the programs that measure the method itself.
-import * as os from 'os';
+import * as os from 'node:os';
 import { Checkpoint, bundledModelDir } from './checkpoint';
 import type { LayerScorer } from './families';
 import { Model } from './model';
-import { RunOptions, RunResult, runLayers } from './run';
+import { type RunOptions, type RunResult, runLayers } from './run';
 import { sessionOptions } from './runtime';
 import { checkDocumentLength } from './document';
 import { clampOffset } from './tokenizer';
@@ -36,10 +36,16 @@ export class Engine {
 
   static async load(o: LoadOptions = {}): Promise<Engine> {
     if (o.threads !== undefined) checkRange('threads', THREADS, o.threads);
-    if (o.memoryBudget !== undefined && !(o.memoryBudget > 0)) throw new RangeError(`memoryBudget must be a positive number of bytes, got ${o.memoryBudget}`);
+    if (o.memoryBudget !== undefined && !(o.memoryBudget > 0))
+      throw new RangeError(`memoryBudget must be a positive number of bytes, got ${o.memoryBudget}`);
     const ck = Checkpoint.open(o.modelDir ?? bundledModelDir());
     const model = await Model.load(ck, { device: o.device, threads: o.threads });
-    const ctx = { provider: model.provider, sessionOptions: sessionOptions(model.provider, o.threads), threads: o.threads ?? os.availableParallelism(), notes: model.deviceNotes };
+    const ctx = {
+      provider: model.provider,
+      sessionOptions: sessionOptions(model.provider, o.threads),
+      threads: o.threads ?? os.availableParallelism(),
+      notes: model.deviceNotes,
+    };
     const scorer = await ck.family.createScorer(ck.store, ck.config, ctx);
     return new Engine(ck, model, scorer, o.memoryBudget);
   }

@@ -45,7 +45,14 @@ interface Measured {
  * tail protected); the others pass those layers unchanged (their residual bypasses them) and
  * rejoin above. Both halves skip the same token-layers, so their FLOPs are equal.
  */
-async function runBlockSkip(e: Engine, ids: number[], from: number, to: number, keep: number, isProtected: (p: number) => boolean): Promise<{ hidden: Float32Array; counts: number[] }> {
+async function runBlockSkip(
+  e: Engine,
+  ids: number[],
+  from: number,
+  to: number,
+  keep: number,
+  isProtected: (p: number) => boolean,
+): Promise<{ hidden: Float32Array; counts: number[] }> {
   const m = e.model;
   const zero = m.emptyState();
   const { layers: Ly, dModel: D } = m.config;
@@ -172,11 +179,20 @@ export const DISTANCE_BANDS = [1, 16, 64, 256, 1024, 4096, Infinity];
  * The "highway" claim: does a token's influence on the prediction decay less with distance in
  * the pruned run than in the dense one? Top-layer influence (abs-max) by distance band.
  */
-export async function influenceByDistance(e: Engine, file: string, ids: number[], keepRatio: number): Promise<DistanceRow[]> {
+export async function influenceByDistance(
+  e: Engine,
+  file: string,
+  ids: number[],
+  keepRatio: number,
+): Promise<DistanceRow[]> {
   const rows: DistanceRow[] = [];
   const T = ids.length;
   for (const method of ['dense', 'simba'] as const) {
-    const o = resolveSimbaOptions({ keepRatio: method === 'dense' ? 1 : keepRatio, schedule: method === 'dense' ? 'dense' : 'linear', score: 'abs-max' });
+    const o = resolveSimbaOptions({
+      keepRatio: method === 'dense' ? 1 : keepRatio,
+      schedule: method === 'dense' ? 'dense' : 'linear',
+      score: 'abs-max',
+    });
     const r = await e.run(ids, o, { influenceEveryLayer: true });
     const top = r.alive.length - 1;
     for (let b = 0; b + 1 < DISTANCE_BANDS.length; b++) {
@@ -198,7 +214,9 @@ export async function influenceByDistance(e: Engine, file: string, ids: number[]
 }
 
 /** Mean of each method's rows per context length: the README's table. */
-export function summarize(rows: EvalRow[]): { method: string; contextTokens: number; files: number; loss: number; flopsRatio: number; timeRatio: number }[] {
+export function summarize(
+  rows: EvalRow[],
+): { method: string; contextTokens: number; files: number; loss: number; flopsRatio: number; timeRatio: number }[] {
   const groups = new Map<string, EvalRow[]>();
   for (const r of rows) {
     const k = `${r.contextTokens}\u0000${r.method}`;

@@ -1,8 +1,8 @@
 // Bounded reads of untrusted files (a checkpoint folder, a document). A file is opened without
 // blocking (a FIFO would otherwise hang the process), checked with fstat — a regular file, no
 // larger than its kind could sensibly be — and only then read, never past the size it had.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CheckpointError } from './errors';
 
 const MB = 1024 * 1024;
@@ -29,7 +29,12 @@ function human(bytes: number): string {
 }
 
 /** A file descriptor of a regular file of at most `maxBytes`, and its size; the caller closes it. */
-export function openRegular(file: string, maxBytes: number, blame: Blame = 'checkpoint', noFollow = false): { fd: number; size: number } {
+export function openRegular(
+  file: string,
+  maxBytes: number,
+  blame: Blame = 'checkpoint',
+  noFollow = false,
+): { fd: number; size: number } {
   let fd: number;
   try {
     // noFollow: `file` is a real path from resolveInside; a link put in its place since is refused (ELOOP).
@@ -42,7 +47,8 @@ export function openRegular(file: string, maxBytes: number, blame: Blame = 'chec
     const st = fs.fstatSync(fd);
     if (st.isDirectory()) fail(blame, file, 'is a folder, not a file');
     if (!st.isFile()) fail(blame, file, `is not a regular file (${kindOf(st)}); refusing to read it`);
-    if (st.size > maxBytes) fail(blame, file, `is ${human(st.size)}, more than the ${human(maxBytes)} a file of this kind may be`);
+    if (st.size > maxBytes)
+      fail(blame, file, `is ${human(st.size)}, more than the ${human(maxBytes)} a file of this kind may be`);
     return { fd, size: st.size };
   } catch (e) {
     fs.closeSync(fd);
@@ -69,14 +75,26 @@ export function readBounded(file: string, maxBytes: number, blame: Blame = 'chec
 }
 
 /** Exactly `length` bytes at `position`; a file that ends early is an error naming it. */
-export function readAt(fd: number, position: number, length: number, file: string, blame: Blame = 'checkpoint'): Buffer {
+export function readAt(
+  fd: number,
+  position: number,
+  length: number,
+  file: string,
+  blame: Blame = 'checkpoint',
+): Buffer {
   const buf = Buffer.alloc(length);
   readInto(fd, position, buf, file, blame);
   return buf;
 }
 
 /** Fill `target` from `position` (no copy: a tensor is read straight into its typed array). */
-export function readInto(fd: number, position: number, target: Uint8Array, file: string, blame: Blame = 'checkpoint'): void {
+export function readInto(
+  fd: number,
+  position: number,
+  target: Uint8Array,
+  file: string,
+  blame: Blame = 'checkpoint',
+): void {
   const length = target.length;
   let done = 0;
   while (done < length) {
@@ -98,7 +116,9 @@ export function resolveInside(dir: string, name: string, referrer?: string): str
   const lexical = path.resolve(dir, name);
   const blameFile = referrer ?? lexical;
   const outside = (): never => {
-    const what = referrer ? `names "${name}", which points outside the checkpoint folder` : 'points outside the checkpoint folder';
+    const what = referrer
+      ? `names "${name}", which points outside the checkpoint folder`
+      : 'points outside the checkpoint folder';
     throw new CheckpointError(blameFile, `${what}; refusing to read it`);
   };
   const notFound = (extra = ''): never => {
@@ -173,7 +193,12 @@ export function hasEntry(dir: string, name: string): boolean {
 }
 
 /** A checkpoint file by its name in `dir`: resolved inside it, then opened as in openRegular; errors name `dir/name`. */
-export function openInside(dir: string, name: string, maxBytes: number, referrer?: string): { fd: number; size: number; file: string; real: string } {
+export function openInside(
+  dir: string,
+  name: string,
+  maxBytes: number,
+  referrer?: string,
+): { fd: number; size: number; file: string; real: string } {
   const file = path.join(path.resolve(dir), name);
   const real = resolveInside(dir, name, referrer);
   try {
@@ -185,7 +210,12 @@ export function openInside(dir: string, name: string, maxBytes: number, referrer
 }
 
 /** The whole of a checkpoint file of at most `maxBytes`, by its name in `dir`. */
-export function readInside(dir: string, name: string, maxBytes: number, referrer?: string): { bytes: Buffer; file: string } {
+export function readInside(
+  dir: string,
+  name: string,
+  maxBytes: number,
+  referrer?: string,
+): { bytes: Buffer; file: string } {
   const { fd, size, file } = openInside(dir, name, maxBytes, referrer);
   try {
     return { bytes: readAt(fd, 0, size, file), file };

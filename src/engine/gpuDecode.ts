@@ -11,10 +11,10 @@
 // one-node Identity session whose output is on the host (download()). These sessions hold their
 // own copy of the layer weights on the device (ORT cannot share initializers from Node).
 import * as ort from 'onnxruntime-node';
-import { Checkpoint } from './checkpoint';
+import type { Checkpoint } from './checkpoint';
 import { buildHeadGraph } from './graphs/heads';
 import { GraphBuilder } from './onnx/builder';
-import { Provider, createSessions, sessionOptions } from './runtime';
+import { type Provider, createSessions, sessionOptions } from './runtime';
 import { DecodingState } from './state';
 
 const ON_DEVICE = ['hidden_out', 'conv_state_out', 'ssm_state_out'];
@@ -35,7 +35,10 @@ export class GpuDecoder {
     const { family, config: c, store } = ck;
     const top = family.topWeights(store, c);
     const base = sessionOptions(provider, threads);
-    const keep = { ...base, preferredOutputLocation: Object.fromEntries(ON_DEVICE.map((n) => [n, 'gpu-buffer'])) } as ort.InferenceSession.SessionOptions;
+    const keep = {
+      ...base,
+      preferredOutputLocation: Object.fromEntries(ON_DEVICE.map((n) => [n, 'gpu-buffer'])),
+    } as ort.InferenceSession.SessionOptions;
     const graphs = function* () {
       for (let i = 0; i < c.layers; i++) yield family.buildLayerGraph(store, c, i, 'gpu');
     };

@@ -1,6 +1,6 @@
 // Reading the JSON files of a checkpoint folder, bounded and resolved inside the folder, with
 // errors that name the file.
-import * as path from 'path';
+import * as path from 'node:path';
 import { CheckpointError } from './errors';
 import { readInside } from './files';
 

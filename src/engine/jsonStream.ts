@@ -3,7 +3,7 @@
 // "Invalid string length" after all the compute). The output is byte for byte what
 // JSON.stringify(value) gives for plain data: the same key order, undefined members left out,
 // undefined array elements and non-finite numbers as null, toJSON honoured.
-import * as fs from 'fs';
+import * as fs from 'node:fs';
 
 /** Arrays of plain values up to this length are written in one go; others element by element. */
 const SMALL_ARRAY = 512;
@@ -24,7 +24,8 @@ export function writeJsonPieces(value: unknown, sink: (piece: string) => void): 
     }
   };
   const emit = (v: unknown, key: string, inArray: boolean): void => {
-    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON: (k: string) => unknown }).toJSON(key);
+    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function')
+      v = (v as { toJSON: (k: string) => unknown }).toJSON(key);
     if (v === undefined || typeof v === 'function' || typeof v === 'symbol') {
       put(inArray ? 'null' : '');
       return;
@@ -52,7 +53,8 @@ export function writeJsonPieces(value: unknown, sink: (piece: string) => void): 
     let first = true;
     for (const k of Object.keys(v)) {
       let m = (v as Record<string, unknown>)[k];
-      if (m !== null && typeof m === 'object' && typeof (m as { toJSON?: unknown }).toJSON === 'function') m = (m as { toJSON: (k: string) => unknown }).toJSON(k);
+      if (m !== null && typeof m === 'object' && typeof (m as { toJSON?: unknown }).toJSON === 'function')
+        m = (m as { toJSON: (k: string) => unknown }).toJSON(k);
       if (m === undefined || typeof m === 'function' || typeof m === 'symbol') continue;
       put(first ? '' : ',');
       first = false;

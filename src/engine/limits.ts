@@ -3,8 +3,8 @@
 // model's shapes (what run.ts and model.ts runLayer keep per token) and compared with a budget;
 // a run that would not fit is refused before any layer runs, saying how many tokens fit and how
 // to analyse a part.
-import * as os from 'os';
-import * as v8 from 'v8';
+import * as os from 'node:os';
+import * as v8 from 'node:v8';
 import type { ModelConfig } from './families';
 
 const MB = 1024 * 1024;
@@ -37,7 +37,13 @@ export interface RunShape {
 export function analysisBytesPerToken(c: ModelConfig, scoreWidths: Record<string, number>, s: RunShape): PerToken {
   const width = Object.values(scoreWidths).reduce((a, b) => a + b, 0);
   const Ly = c.layers;
-  const floats = 2 * c.dModel + (s.scores ? width + c.dInner : 0) + 2 * Ly + 1 + (s.carry ? c.dModel : 0) + (s.dense ? 2 * c.dModel + 1 : 0);
+  const floats =
+    2 * c.dModel +
+    (s.scores ? width + c.dInner : 0) +
+    2 * Ly +
+    1 +
+    (s.carry ? c.dModel : 0) +
+    (s.dense ? 2 * c.dModel + 1 : 0);
   // Token span objects ~56 B, the binding's [start, end] pairs ~64 B, ids 8 B; retention 8 B,
   // surprisal 24 B (boxed doubles); influence: 8 B per position and 8 B per score per layer.
   const heap = 56 + 64 + 8 + 8 + (s.dense ? 24 : 0) + 16 * Ly;
@@ -48,7 +54,9 @@ export function analysisBytesPerToken(c: ModelConfig, scoreWidths: Record<string
 export function parseBytes(v: string): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$/i.exec(v);
   if (!m) return undefined;
-  const scale = { '': 1, k: 1024, m: MB, g: 1024 * MB, t: 1024 * 1024 * MB }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  const scale = { '': 1, k: 1024, m: MB, g: 1024 * MB, t: 1024 * 1024 * MB }[
+    m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'
+  ];
   const n = Number(m[1]) * scale;
   return n > 0 ? n : undefined;
 }
@@ -74,12 +82,19 @@ export function memoryBudget(explicit?: number): Budget {
   const heapLeft = Math.max(0, heapStats.heap_size_limit - heapStats.used_heap_size) * 0.8;
   const env = process.env.SIMBA_LENS_MEMORY_BUDGET;
   const fromEnv = env !== undefined && env !== '' ? parseBytes(env) : undefined;
-  if (env !== undefined && env !== '' && fromEnv === undefined) throw new Error(`SIMBA_LENS_MEMORY_BUDGET must be a byte count such as 2G or 512M, got ${JSON.stringify(env)}`);
+  if (env !== undefined && env !== '' && fromEnv === undefined)
+    throw new Error(`SIMBA_LENS_MEMORY_BUDGET must be a byte count such as 2G or 512M, got ${JSON.stringify(env)}`);
   const given = explicit ?? fromEnv;
-  if (given !== undefined) return { offHeap: given, heap: Math.min(given, heapLeft), source: explicit !== undefined ? 'the memory budget given to the engine' : 'SIMBA_LENS_MEMORY_BUDGET' };
+  if (given !== undefined)
+    return {
+      offHeap: given,
+      heap: Math.min(given, heapLeft),
+      source: explicit !== undefined ? 'the memory budget given to the engine' : 'SIMBA_LENS_MEMORY_BUDGET',
+    };
   let avail = Math.min(0.8 * os.freemem(), 0.6 * os.totalmem());
   const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
-  if (constrained && constrained > 0 && constrained < os.totalmem()) avail = Math.min(avail, 0.8 * constrained - process.memoryUsage().rss);
+  if (constrained && constrained > 0 && constrained < os.totalmem())
+    avail = Math.min(avail, 0.8 * constrained - process.memoryUsage().rss);
   // A floor, so a momentarily busy machine does not refuse an ordinary file: the check is for the
   // runs that would take many gigabytes.
   const floor = Math.min(1024 * MB, 0.6 * os.totalmem());

@@ -1,11 +1,11 @@
 // A checkpoint's ORT sessions on one execution provider: a stateful graph per layer and the LM
 // heads. Runs a layer over a sequence in chunks (carrying its state), a decoding step, the head.
 import * as ort from 'onnxruntime-node';
-import { Checkpoint } from './checkpoint';
+import type { Checkpoint } from './checkpoint';
 import { throwIfAborted } from './errors';
 import { buildHeadGraph } from './graphs/heads';
-import { Provider, createSessions, resolveProvider, sessionOptions } from './runtime';
-import { DecodingState, LayerState } from './state';
+import { type Provider, createSessions, resolveProvider, sessionOptions } from './runtime';
+import { DecodingState, type LayerState } from './state';
 import type { DeviceChoice, Precision } from '../shared/options';
 
 /** What one layer produced over a whole sequence; `activations` when asked for (`collect`). */
@@ -25,7 +25,10 @@ export class Scratch {
   private buffers = new Map<string, Float32Array>();
   get(name: string, n: number): Float32Array {
     let b = this.buffers.get(name);
-    if (!b || b.length < n) this.buffers.set(name, (b = new Float32Array(n)));
+    if (!b || b.length < n) {
+      b = new Float32Array(n);
+      this.buffers.set(name, b);
+    }
     return b.subarray(0, n);
   }
 }
@@ -95,7 +98,10 @@ export class Model {
       };
       const layers = await createSessions(graphs(), so, gpu ? () => smokeFeeds(ck) : undefined);
       try {
-        const [head, targetHead] = await createSessions([buildHeadGraph(c, top, { gpu }), buildHeadGraph(c, top, { gpu, targets: true })], so);
+        const [head, targetHead] = await createSessions(
+          [buildHeadGraph(c, top, { gpu }), buildHeadGraph(c, top, { gpu, targets: true })],
+          so,
+        );
         return { sessions: { layers, head, targetHead }, sessionOptions: so };
       } catch (e) {
         for (const s of layers) await s.release().catch(() => undefined);
@@ -154,7 +160,8 @@ export class Model {
       throwIfAborted(signal);
       const n = Math.min(this.chunkTokens, T - s);
       const fetches: Record<string, ort.Tensor | null> = { conv_state_out: null, ssm_state_out: null };
-      for (const [k, buf, w] of targets) fetches[k] = new ort.Tensor('float32', buf.subarray(s * w, (s + n) * w), [n, w]);
+      for (const [k, buf, w] of targets)
+        fetches[k] = new ort.Tensor('float32', buf.subarray(s * w, (s + n) * w), [n, w]);
       const r = await session.run(
         {
           hidden: new ort.Tensor('float32', hidden.subarray(s * D, (s + n) * D), [n, D]),
@@ -173,7 +180,12 @@ export class Model {
    * and the LM head; returns the next-token log-probabilities. fp32 runs the per-layer graphs;
    * int8 runs the family's fused step graph with int8 projections.
    */
-  async step(hidden: Float32Array, state: DecodingState, precision: Precision = 'fp32', signal?: AbortSignal): Promise<Float32Array> {
+  async step(
+    hidden: Float32Array,
+    state: DecodingState,
+    precision: Precision = 'fp32',
+    signal?: AbortSignal,
+  ): Promise<Float32Array> {
     const layers = state.layers;
     if (precision === 'fp32') {
       let h = hidden;
@@ -185,8 +197,12 @@ export class Model {
       return this.logprobs(h);
     }
     const { family, store, config } = this.checkpoint;
-    if (!family.buildDecodeStepGraph) throw new Error(`${family.name}: int8 decoding is not available for this model family`);
-    this.int8Step ??= ort.InferenceSession.create(family.buildDecodeStepGraph(store, config, 'int8'), this.sessionOptions);
+    if (!family.buildDecodeStepGraph)
+      throw new Error(`${family.name}: int8 decoding is not available for this model family`);
+    this.int8Step ??= ort.InferenceSession.create(
+      family.buildDecodeStepGraph(store, config, 'int8'),
+      this.sessionOptions,
+    );
     const session = await this.int8Step;
     throwIfAborted(signal);
     const { conv, ssm } = this.checkpoint.stateShapes();
@@ -196,7 +212,13 @@ export class Model {
       feeds[`ssm_state_${i}`] = new ort.Tensor('float32', st.ssm, ssm);
     });
     const r = await session.run(feeds);
-    layers.forEach((_, i) => (layers[i] = { conv: r[`conv_state_out_${i}`].data as Float32Array, ssm: r[`ssm_state_out_${i}`].data as Float32Array }));
+    layers.forEach(
+      (_, i) =>
+        (layers[i] = {
+          conv: r[`conv_state_out_${i}`].data as Float32Array,
+          ssm: r[`ssm_state_out_${i}`].data as Float32Array,
+        }),
+    );
     return r.logprobs.data as Float32Array;
   }
 
@@ -237,5 +259,9 @@ function smokeFeeds(ck: Checkpoint): Record<string, ort.Tensor> {
   const D = ck.config.dModel;
   const { conv, ssm } = ck.stateShapes();
   const zeros = (s: number[]) => new ort.Tensor('float32', new Float32Array(s.reduce((a, b) => a * b, 1)), s);
-  return { hidden: new ort.Tensor('float32', new Float32Array(2 * D).fill(0.1), [2, D]), conv_state: zeros(conv), ssm_state: zeros(ssm) };
+  return {
+    hidden: new ort.Tensor('float32', new Float32Array(2 * D).fill(0.1), [2, D]),
+    conv_state: zeros(conv),
+    ssm_state: zeros(ssm),
+  };
 }

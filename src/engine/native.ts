@@ -1,14 +1,36 @@
 // Loads the native influence kernel (native/influence.c, built by esbuild.mjs into
 // dist/influence.node). Optional: where it was not built (no C compiler, not x86-64 Linux or
 // macOS) the engine scores with the ONNX graph instead and says so.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 export interface NativeKernel {
   /** See native/influence.c: fills `scores` (T) and adds into `channelSum` (E). */
-  score(u: Float32Array, delta: Float32Array, B: Float32Array, cT: Float32Array, A: Float32Array, scores: Float32Array, channelSum: Float64Array, reduce: number, threads: number): void;
+  score(
+    u: Float32Array,
+    delta: Float32Array,
+    B: Float32Array,
+    cT: Float32Array,
+    A: Float32Array,
+    scores: Float32Array,
+    channelSum: Float64Array,
+    reduce: number,
+    threads: number,
+  ): void;
   /** Mamba-2 (native/influence.c score2): x (T, E), delta (T, H), B (T, GN), C_T (GN), A (H). Absent from kernels built before it. */
-  score2?(x: Float32Array, delta: Float32Array, B: Float32Array, cT: Float32Array, A: Float32Array, scores: Float32Array, channelSum: Float64Array, reduce: number, threads: number, headDim: number, groups: number): void;
+  score2?(
+    x: Float32Array,
+    delta: Float32Array,
+    B: Float32Array,
+    cT: Float32Array,
+    A: Float32Array,
+    scores: Float32Array,
+    channelSum: Float64Array,
+    reduce: number,
+    threads: number,
+    headDim: number,
+    groups: number,
+  ): void;
 }
 
 let loaded: NativeKernel | string | undefined;
@@ -20,7 +42,8 @@ export function loadNativeKernel(): NativeKernel | string {
   const candidates = [path.join(__dirname, 'influence.node'), path.resolve(__dirname, '../../dist/influence.node')];
   const file = candidates.find((f) => fs.existsSync(f));
   if (process.env.SIMBA_LENS_NO_NATIVE) loaded = 'the native kernel is switched off (SIMBA_LENS_NO_NATIVE)';
-  else if (!file) loaded = `the native kernel was not built (no ${[...new Set(candidates)].join(' or ')}; \`npm run build\` compiles it with the C compiler \`cc\`)`;
+  else if (!file)
+    loaded = `the native kernel was not built (no ${[...new Set(candidates)].join(' or ')}; \`npm run build\` compiles it with the C compiler \`cc\`)`;
   else {
     try {
       loaded = require(file) as NativeKernel;

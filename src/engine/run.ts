@@ -2,10 +2,10 @@
 // influence is scored with layer l's own u, Δ, B, C, the top n_{l+1} are kept (original order
 // restored), their residual rows gathered, and layer l+1 runs over the shortened sequence.
 import type { LayerScorer } from './families';
-import { Model, Scratch } from './model';
+import { type Model, Scratch } from './model';
 import { scheduleCounts, selectKept } from './simba';
 import { throwIfAborted } from './errors';
-import { DecodingState, LayerState } from './state';
+import { DecodingState, type LayerState } from './state';
 import type { SimbaOptions } from '../shared/options';
 
 export interface RunOptions {
@@ -37,7 +37,12 @@ export interface RunResult {
   scoringMs: number;
 }
 
-export async function runLayers(model: Model, scorer: LayerScorer, ids: ArrayLike<number>, o: RunOptions): Promise<RunResult> {
+export async function runLayers(
+  model: Model,
+  scorer: LayerScorer,
+  ids: ArrayLike<number>,
+  o: RunOptions,
+): Promise<RunResult> {
   const { layers: Ly, dModel: D } = model.config;
   const T = ids.length;
   const last = T - 1;
@@ -69,7 +74,12 @@ export async function runLayers(model: Model, scorer: LayerScorer, ids: ArrayLik
     const next = l + 1 < Ly ? counts[l + 1] : pos.length;
     const prunes = next < pos.length;
     const needScores = (prunes && o.simba.selection === 'simba') || !!o.influenceEveryLayer;
-    const out = await model.runLayer(l, hidden, zero.layers[l], { collect: needScores && 'scores', scratch, into: other.subarray(0, hidden.length), signal: o.signal });
+    const out = await model.runLayer(l, hidden, zero.layers[l], {
+      collect: needScores && 'scores',
+      scratch,
+      into: other.subarray(0, hidden.length),
+      signal: o.signal,
+    });
     [cur, other] = [other, cur];
     hidden = out.hidden;
     states.push(out.state);
@@ -104,5 +114,15 @@ export async function runLayers(model: Model, scorer: LayerScorer, ids: ArrayLik
   }
   const topPositions = alive[Ly - 1];
   if (carried) topPositions.forEach((p, j) => carried.set(hidden.subarray(j * D, (j + 1) * D), p * D));
-  return { counts, alive, influence, retention, top: { positions: topPositions, hidden }, carried, state: new DecodingState(states), layerMs, scoringMs };
+  return {
+    counts,
+    alive,
+    influence,
+    retention,
+    top: { positions: topPositions, hidden },
+    carried,
+    state: new DecodingState(states),
+    layerMs,
+    scoringMs,
+  };
 }

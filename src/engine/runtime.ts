@@ -1,8 +1,8 @@
 // The ONNX Runtime side of the engine: session options, which execution providers to try for a
 // request, why one cannot run, and the one fallback loop (resolveProvider). ORT does not fall
 // back by itself: a provider that fails to start throws, so we try the next and say why.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { DeviceChoice } from '../shared/options';
 
@@ -38,7 +38,13 @@ export function candidates(requested: DeviceChoice): Provider[] {
 
 /** Where onnxruntime-node keeps its native libraries for this platform. */
 export function ortBinDir(): string {
-  return path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+  return path.join(
+    path.dirname(require.resolve('onnxruntime-node/package.json')),
+    'bin',
+    'napi-v6',
+    process.platform,
+    process.arch,
+  );
 }
 
 /** Why a provider cannot be tried at all on this install, or undefined when it can. */
@@ -46,13 +52,23 @@ export function unavailableReason(p: Provider): string | undefined {
   if (p === 'cpu') return undefined;
   // Without a Vulkan loader Dawn can only fail, and it prints a warning straight to stderr when it
   // tries: say why here instead of trying.
-  if (p === 'webgpu' && process.platform === 'linux' && !vulkanLoadable()) return 'webgpu: no Vulkan loader (libvulkan.so.1) on this machine; on Linux WebGPU needs a Vulkan driver: libvulkan.so.1 and a GPU ICD';
+  if (p === 'webgpu' && process.platform === 'linux' && !vulkanLoadable())
+    return 'webgpu: no Vulkan loader (libvulkan.so.1) on this machine; on Linux WebGPU needs a Vulkan driver: libvulkan.so.1 and a GPU ICD';
   const backends = ort.listSupportedBackends?.() ?? [];
   const b = backends.find((x) => x.name === p);
   if (!b) return `${p}: this onnxruntime-node build has no ${p} execution provider`;
   // `bundled: false` is static for CUDA: its libraries come from NuGet at install time, so look
   // for them where onnxruntime-node's install step puts them.
-  if (p === 'cuda' && !b.bundled && !fs.existsSync(path.join(ortBinDir(), process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'))) {
+  if (
+    p === 'cuda' &&
+    !b.bundled &&
+    !fs.existsSync(
+      path.join(
+        ortBinDir(),
+        process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so',
+      ),
+    )
+  ) {
     return `cuda: the CUDA provider libraries are not installed (the onnxruntime-node npm package ships without them; on Linux x64 with CUDA 12 and cuDNN 9, run \`ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node\` to fetch them from NuGet into ${ortBinDir()})`;
   }
   return undefined;
@@ -102,7 +118,10 @@ export function ortMessage(e: unknown): string {
  * resolveBackend does): the first that succeeds wins; every provider skipped or failed leaves a
  * note saying why. Throws with all the notes when none starts.
  */
-export async function resolveProvider<T>(requested: DeviceChoice, start: (p: Provider) => Promise<T>): Promise<{ provider: Provider; value: T; notes: string[] }> {
+export async function resolveProvider<T>(
+  requested: DeviceChoice,
+  start: (p: Provider) => Promise<T>,
+): Promise<{ provider: Provider; value: T; notes: string[] }> {
   const notes: string[] = [];
   for (const provider of candidates(requested)) {
     const why = unavailableReason(provider);
@@ -114,7 +133,10 @@ export async function resolveProvider<T>(requested: DeviceChoice, start: (p: Pro
       return { provider, value: await start(provider), notes };
     } catch (e) {
       const msg = ortMessage(e);
-      const hint = provider === 'webgpu' && process.platform === 'linux' && /adapter/i.test(msg) ? '; on Linux WebGPU needs a Vulkan driver: libvulkan.so.1 and a GPU ICD' : '';
+      const hint =
+        provider === 'webgpu' && process.platform === 'linux' && /adapter/i.test(msg)
+          ? '; on Linux WebGPU needs a Vulkan driver: libvulkan.so.1 and a GPU ICD'
+          : '';
       notes.push(`${provider}: failed to start (${msg}${hint})`);
     }
   }
@@ -126,7 +148,11 @@ export async function resolveProvider<T>(requested: DeviceChoice, start: (p: Pro
  * `smoke` feeds run once on each session first: a GPU provider can start and still fail on its
  * first kernel (driver, shader, limits). On any failure every session made so far is released.
  */
-export async function createSessions(graphs: Iterable<Uint8Array>, options: ort.InferenceSession.SessionOptions, smoke?: () => Record<string, ort.Tensor>): Promise<ort.InferenceSession[]> {
+export async function createSessions(
+  graphs: Iterable<Uint8Array>,
+  options: ort.InferenceSession.SessionOptions,
+  smoke?: () => Record<string, ort.Tensor>,
+): Promise<ort.InferenceSession[]> {
   const created: ort.InferenceSession[] = [];
   try {
     for (const bytes of graphs) created.push(await ort.InferenceSession.create(bytes, options));

@@ -5,8 +5,8 @@
 // and MAX_BYTES.safetensorsHeader before anything is allocated; every tensor's offsets must be
 // integers inside the data, in order, without overlap or gaps; every shard the index names must
 // lie inside the checkpoint folder; and weights that are not finite are refused when converted.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CheckpointError } from './errors';
 import { MAX_BYTES, hasEntry, openInside, openRegular, readAt, readInside, readInto, resolveInside } from './files';
 import { parseJson, utf8 } from './json';
@@ -28,7 +28,19 @@ const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
 /** Integer and 8-bit float dtypes: weights stored like this are quantised. */
 const QUANT_DTYPES = new Set(['I8', 'U8', 'F8_E4M3', 'F8_E5M2', 'I4', 'U4']);
 /** Tensor-name parts that bitsandbytes / GPTQ / AWQ-style quantisation adds beside the weights. */
-const QUANT_AUX = ['.absmax', '.quant_map', '.quant_state', '.nested_absmax', '.nested_quant_map', '.SCB', '.weight_format', '.qweight', '.qzeros', '.scales', '.g_idx'];
+const QUANT_AUX = [
+  '.absmax',
+  '.quant_map',
+  '.quant_state',
+  '.nested_absmax',
+  '.nested_quant_map',
+  '.SCB',
+  '.weight_format',
+  '.qweight',
+  '.qzeros',
+  '.scales',
+  '.g_idx',
+];
 
 /** What a folder with only a PyTorch pickle gets told (never unpickled: loading a pickle runs code). */
 export const PICKLE_REFUSAL =
@@ -36,7 +48,21 @@ export const PICKLE_REFUSAL =
   'Use a safetensors conversion (for state-spaces/mamba-130m … mamba-2.8b: state-spaces/mamba-130m-hf … mamba-2.8b-hf; for state-spaces/mamba2-*: AntonV/mamba2-*-hf) or convert to model.safetensors';
 
 /** Widths of the dtypes safetensors defines, to check an extent against its shape. */
-const ALL_BYTES: Record<string, number> = { ...BYTES, F64: 8, I64: 8, U64: 8, I32: 4, U32: 4, I16: 2, U16: 2, I8: 1, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1 };
+const ALL_BYTES: Record<string, number> = {
+  ...BYTES,
+  F64: 8,
+  I64: 8,
+  U64: 8,
+  I32: 4,
+  U32: 4,
+  I16: 2,
+  U16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
+};
 /** Most dimensions a tensor may have. */
 const MAX_RANK = 8;
 
@@ -50,16 +76,24 @@ const short = (s: string): string => JSON.stringify(s.length > 80 ? `${s.slice(0
  * gives (a file descriptor's, or a buffer's in the fuzz harness). Reads at most 8 bytes plus
  * the header length, which is checked first. Data offsets come back absolute in the file.
  */
-export function parseSafetensorsHeader(file: string, size: number, read: (position: number, length: number) => Buffer): Map<string, Omit<TensorEntry, 'file' | 'real' | 'fileSize'>> {
+export function parseSafetensorsHeader(
+  file: string,
+  size: number,
+  read: (position: number, length: number) => Buffer,
+): Map<string, Omit<TensorEntry, 'file' | 'real' | 'fileSize'>> {
   if (size < 8) throw new CheckpointError(file, `truncated: ${size} bytes, not a safetensors file`);
   const big = read(0, 8).readBigUInt64LE(0);
   if (big === 0n || big > BigInt(size - 8) || big > BigInt(MAX_BYTES.safetensorsHeader)) {
     const why = big > BigInt(MAX_BYTES.safetensorsHeader) ? ` (at most ${MAX_BYTES.safetensorsHeader} accepted)` : '';
-    throw new CheckpointError(file, `bad header length ${big} for a ${size}-byte file${why} (truncated or not safetensors)`);
+    throw new CheckpointError(
+      file,
+      `bad header length ${big} for a ${size}-byte file${why} (truncated or not safetensors)`,
+    );
   }
   const headerLen = Number(big);
   const json = parseJson(utf8(read(8, headerLen), file), file);
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new CheckpointError(file, 'header is not a JSON object (not a safetensors file?)');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new CheckpointError(file, 'header is not a JSON object (not a safetensors file?)');
   const dataStart = 8 + headerLen;
   const dataLen = size - dataStart;
   const out = new Map<string, Omit<TensorEntry, 'file' | 'real' | 'fileSize'>>();
@@ -72,7 +106,11 @@ export function parseSafetensorsHeader(file: string, size: number, read: (positi
     if (typeof e !== 'object' || e === null || Array.isArray(e)) bad('not an object');
     if (typeof e.dtype !== 'string') bad('"dtype" is not a string');
     const dtype = e.dtype as string;
-    if (!Array.isArray(e.shape) || e.shape.length > MAX_RANK || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    if (
+      !Array.isArray(e.shape) ||
+      e.shape.length > MAX_RANK ||
+      !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+    ) {
       bad(`"shape" must be a list of at most ${MAX_RANK} non-negative integers`);
     }
     const shape = e.shape as number[];
@@ -81,13 +119,22 @@ export function parseSafetensorsHeader(file: string, size: number, read: (positi
       bad('"data_offsets" must be two non-negative integers [begin, end]');
     }
     const [b, en] = off as [number, number];
-    if (en < b) throw new CheckpointError(file, `tensor ${short(name)} has data_offsets [${b}, ${en}] that run backwards`);
-    if (en > dataLen) throw new CheckpointError(file, `truncated: tensor ${short(name)} ends at byte ${dataStart + en} but the file has ${size}`);
+    if (en < b)
+      throw new CheckpointError(file, `tensor ${short(name)} has data_offsets [${b}, ${en}] that run backwards`);
+    if (en > dataLen)
+      throw new CheckpointError(
+        file,
+        `truncated: tensor ${short(name)} ends at byte ${dataStart + en} but the file has ${size}`,
+      );
     const width = ALL_BYTES[dtype];
     if (width !== undefined) {
       let count = 1;
       for (const d of shape) count *= d;
-      if (count * width !== en - b) throw new CheckpointError(file, `tensor ${short(name)} spans ${en - b} bytes, expected ${count * width} for ${dtype}[${shape}]`);
+      if (count * width !== en - b)
+        throw new CheckpointError(
+          file,
+          `tensor ${short(name)} spans ${en - b} bytes, expected ${count * width} for ${dtype}[${shape}]`,
+        );
     }
     out.set(name, { dtype, shape, begin: dataStart + b, end: dataStart + en });
   }
@@ -95,11 +142,20 @@ export function parseSafetensorsHeader(file: string, size: number, read: (positi
   const sorted = [...out.entries()].sort((x, y) => x[1].begin - y[1].begin || x[1].end - y[1].end);
   let at = dataStart;
   for (const [name, t] of sorted) {
-    if (t.begin < at) throw new CheckpointError(file, `tensor ${short(name)} has data_offsets that overlap another tensor's`);
-    if (t.begin > at) throw new CheckpointError(file, `the data has a gap of ${t.begin - at} bytes before tensor ${short(name)} (data_offsets must cover the data without holes)`);
+    if (t.begin < at)
+      throw new CheckpointError(file, `tensor ${short(name)} has data_offsets that overlap another tensor's`);
+    if (t.begin > at)
+      throw new CheckpointError(
+        file,
+        `the data has a gap of ${t.begin - at} bytes before tensor ${short(name)} (data_offsets must cover the data without holes)`,
+      );
     at = t.end;
   }
-  if (at !== size) throw new CheckpointError(file, `${size - at} bytes after the last tensor are not described by the header (damaged or not safetensors)`);
+  if (at !== size)
+    throw new CheckpointError(
+      file,
+      `${size - at} bytes after the last tensor are not described by the header (damaged or not safetensors)`,
+    );
   return out;
 }
 
@@ -117,17 +173,21 @@ function readHeader(dir: string, name: string, referrer?: string): Map<string, T
 
 /** The weight_map of a model.safetensors.index.json: tensor name → shard file name, checked. */
 export function parseShardIndex(json: unknown, file: string): Map<string, string> {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new CheckpointError(file, 'expected a JSON object with a "weight_map"');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new CheckpointError(file, 'expected a JSON object with a "weight_map"');
   const wm = Object.hasOwn(json, 'weight_map') ? (json as Record<string, unknown>).weight_map : undefined;
-  if (typeof wm !== 'object' || wm === null || Array.isArray(wm)) throw new CheckpointError(file, 'missing "weight_map" (an object from tensor names to shard files)');
+  if (typeof wm !== 'object' || wm === null || Array.isArray(wm))
+    throw new CheckpointError(file, 'missing "weight_map" (an object from tensor names to shard files)');
   const out = new Map<string, string>();
   for (const [tensor, shard] of Object.entries(wm)) {
-    if (typeof shard !== 'string' || shard.length === 0) throw new CheckpointError(file, `"weight_map" entry for tensor ${short(tensor)} is not a file name`);
+    if (typeof shard !== 'string' || shard.length === 0)
+      throw new CheckpointError(file, `"weight_map" entry for tensor ${short(tensor)} is not a file name`);
     out.set(tensor, shard);
   }
   if (out.size === 0) throw new CheckpointError(file, '"weight_map" is empty');
   const shards = new Set(out.values());
-  if (shards.size > MAX_SHARDS) throw new CheckpointError(file, `names ${shards.size} shards, more than the ${MAX_SHARDS} accepted`);
+  if (shards.size > MAX_SHARDS)
+    throw new CheckpointError(file, `names ${shards.size} shards, more than the ${MAX_SHARDS} accepted`);
   return out;
 }
 
@@ -153,7 +213,11 @@ export class SafetensorsStore {
       const entries = new Map<string, TensorEntry>();
       for (const [name, shard] of map) {
         const e = headers.get(shard)!.get(name);
-        if (!e) throw new CheckpointError(path.join(dir, shard), `tensor ${short(name)} listed in the index is missing from this shard`);
+        if (!e)
+          throw new CheckpointError(
+            path.join(dir, shard),
+            `tensor ${short(name)} listed in the index is missing from this shard`,
+          );
         entries.set(name, e);
       }
       return new SafetensorsStore(dir, entries);
@@ -161,7 +225,10 @@ export class SafetensorsStore {
     if (hasEntry(dir, 'pytorch_model.bin')) {
       throw new CheckpointError(path.join(dir, 'pytorch_model.bin'), PICKLE_REFUSAL);
     }
-    throw new CheckpointError(single, 'missing: the folder has neither model.safetensors nor model.safetensors.index.json');
+    throw new CheckpointError(
+      single,
+      'missing: the folder has neither model.safetensors nor model.safetensors.index.json',
+    );
   }
 
   /**
@@ -172,8 +239,13 @@ export class SafetensorsStore {
     for (const [name, e] of this.entries) {
       const aux = QUANT_AUX.find((s) => name.endsWith(s) || name.includes(`${s}.`));
       if (QUANT_DTYPES.has(e.dtype) || aux) {
-        const why = aux ? `tensor ${short(name)} is quantisation data (${aux.replace(/^\./, '')})` : `tensor ${short(name)} has the quantised dtype ${e.dtype}`;
-        throw new CheckpointError(e.file, `${why}: quantised checkpoints are not supported; use the unquantised F32/F16/BF16 checkpoint`);
+        const why = aux
+          ? `tensor ${short(name)} is quantisation data (${aux.replace(/^\./, '')})`
+          : `tensor ${short(name)} has the quantised dtype ${e.dtype}`;
+        throw new CheckpointError(
+          e.file,
+          `${why}: quantised checkpoints are not supported; use the unquantised F32/F16/BF16 checkpoint`,
+        );
       }
     }
   }
@@ -187,12 +259,16 @@ export class SafetensorsStore {
     const e = this.entries.get(name);
     if (!e) throw new CheckpointError(path.join(this.dir, 'model.safetensors'), `tensor "${name}" is missing`);
     const same = e.shape.length === shape.length && e.shape.every((d, i) => d === shape[i]);
-    if (!same) throw new CheckpointError(e.file, `tensor "${name}" has shape [${e.shape}] but the config implies [${shape}]`);
+    if (!same)
+      throw new CheckpointError(e.file, `tensor "${name}" has shape [${e.shape}] but the config implies [${shape}]`);
     const width = BYTES[e.dtype];
     if (!width) throw new CheckpointError(e.file, `tensor "${name}" has dtype ${e.dtype}; supported: F32, F16, BF16`);
     const count = shape.reduce((a, b) => a * b, 1);
     if (e.end - e.begin !== count * width) {
-      throw new CheckpointError(e.file, `tensor "${name}" spans ${e.end - e.begin} bytes, expected ${count * width} for ${e.dtype}[${shape}]`);
+      throw new CheckpointError(
+        e.file,
+        `tensor "${name}" spans ${e.end - e.begin} bytes, expected ${count * width} for ${e.dtype}[${shape}]`,
+      );
     }
     return e;
   }
@@ -205,13 +281,18 @@ export class SafetensorsStore {
     // F32 is read straight into the result; F16/BF16 into an aligned scratch converted below.
     const raw = new Uint8Array(e.end - e.begin);
     try {
-      if (size !== e.fileSize) throw new CheckpointError(e.file, `changed while being read (${e.fileSize} bytes when opened, ${size} now)`);
+      if (size !== e.fileSize)
+        throw new CheckpointError(e.file, `changed while being read (${e.fileSize} bytes when opened, ${size} now)`);
       readInto(fd, e.begin, raw, e.file);
     } finally {
       fs.closeSync(fd);
     }
     const { out, nonFinite } = toFloat32(raw, e.dtype, count);
-    if (nonFinite > 0) throw new CheckpointError(e.file, `tensor ${name} has ${nonFinite} non-finite value${nonFinite === 1 ? '' : 's'} (NaN/Inf)`);
+    if (nonFinite > 0)
+      throw new CheckpointError(
+        e.file,
+        `tensor ${name} has ${nonFinite} non-finite value${nonFinite === 1 ? '' : 's'} (NaN/Inf)`,
+      );
     return out;
   }
 
@@ -246,7 +327,10 @@ export function toFloat32(buf: Uint8Array, dtype: string, count: number): { out:
     return { out, nonFinite: countNonFinite32(new Uint32Array(aligned.buffer, aligned.byteOffset, count)) };
   }
   const out = new Float32Array(count);
-  const u16 = buf.byteOffset % 2 === 0 ? new Uint16Array(buf.buffer, buf.byteOffset, count) : new Uint16Array(new Uint8Array(buf).buffer, 0, count);
+  const u16 =
+    buf.byteOffset % 2 === 0
+      ? new Uint16Array(buf.buffer, buf.byteOffset, count)
+      : new Uint16Array(new Uint8Array(buf).buffer, 0, count);
   if (dtype === 'BF16') {
     const u32 = new Uint32Array(out.buffer);
     for (let i = 0; i < count; i++) {

@@ -1,8 +1,8 @@
 // The engine's public face: a Simba session over one loaded checkpoint. It analyses text
 // (analysis.ts) and continues it by recurrent decoding (decoder.ts). No vscode import.
-import { analyze, AnalyzeOptions } from './analysis';
-import { Decoder, GenerateOptions } from './decoder';
-import { Engine, LoadOptions } from './engine';
+import { analyze, type AnalyzeOptions } from './analysis';
+import { Decoder, type GenerateOptions } from './decoder';
+import { Engine, type LoadOptions } from './engine';
 import type { Analysis, Generation, ModelFacts, TokenSpan } from '../shared/analysis';
 import type { DeviceChoice } from '../shared/options';
 

@@ -2,13 +2,29 @@
 // stay (the selection), and the FLOPs of a run, as docs/method.md §3 and §6 and
 // tools/reference/README.md define them.
 import type { ModelConfig, ModelFamily } from './families';
-import { DEFAULT_SIMBA, KEEP_RATIO, RESIDUAL_MODES, SCHEDULES, SCORE_REDUCTIONS, SEED, SELECTIONS, Schedule, Selection, SimbaOptions, checkRange, oneOf } from '../shared/options';
+import {
+  DEFAULT_SIMBA,
+  KEEP_RATIO,
+  RESIDUAL_MODES,
+  SCHEDULES,
+  SCORE_REDUCTIONS,
+  SEED,
+  SELECTIONS,
+  type Schedule,
+  type Selection,
+  type SimbaOptions,
+  checkRange,
+  oneOf,
+} from '../shared/options';
 
 export { DEFAULT_SIMBA };
 
 /** Fill defaults and refuse nonsense with a message a user can act on. */
 export function resolveSimbaOptions(o: Partial<SimbaOptions> = {}): SimbaOptions {
-  const r = { ...DEFAULT_SIMBA, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as SimbaOptions;
+  const r = {
+    ...DEFAULT_SIMBA,
+    ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
+  } as SimbaOptions;
   checkRange('keepRatio', KEEP_RATIO, r.keepRatio);
   checkRange('seed', SEED, r.seed);
   oneOf('schedule', SCHEDULES, r.schedule);

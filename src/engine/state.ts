@@ -11,7 +11,9 @@ export class DecodingState {
 
   /** Zero states for `layers` layers of the given element counts. */
   static empty(layers: number, convSize: number, ssmSize: number): DecodingState {
-    return new DecodingState(Array.from({ length: layers }, () => ({ conv: new Float32Array(convSize), ssm: new Float32Array(ssmSize) })));
+    return new DecodingState(
+      Array.from({ length: layers }, () => ({ conv: new Float32Array(convSize), ssm: new Float32Array(ssmSize) })),
+    );
   }
 
   /** An independent copy: decoding updates states in place. */

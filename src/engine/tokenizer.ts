@@ -1,11 +1,11 @@
 // Hugging Face tokenizer.json through the `tokenizers` Rust binding, with offsets converted to
 // UTF-16 code units (the binding counts Unicode code points; VS Code counts UTF-16 units).
-import * as path from 'path';
+import * as path from 'node:path';
 import { Tokenizer } from 'tokenizers';
 import { CheckpointError } from './errors';
 import { MAX_BYTES, hasEntry, readInside } from './files';
 import { utf8 } from './json';
-import { TokenSpan } from '../shared/analysis';
+import type { TokenSpan } from '../shared/analysis';
 
 export class TextTokenizer {
   private constructor(
@@ -21,14 +21,20 @@ export class TextTokenizer {
    */
   static load(file: string): TextTokenizer {
     const dir = path.dirname(file);
-    if (!hasEntry(dir, path.basename(file))) throw new CheckpointError(file, 'missing: the checkpoint folder needs a tokenizer.json');
+    if (!hasEntry(dir, path.basename(file)))
+      throw new CheckpointError(file, 'missing: the checkpoint folder needs a tokenizer.json');
     const { bytes } = readInside(dir, path.basename(file), MAX_BYTES.tokenizer);
     const text = utf8(bytes, file);
     let tok: Tokenizer;
     try {
       tok = Tokenizer.fromString(text);
     } catch (e) {
-      throw new CheckpointError(file, `not a Hugging Face tokenizer (${String((e as Error)?.message ?? e).split('\n')[0].slice(0, 200)})`);
+      throw new CheckpointError(
+        file,
+        `not a Hugging Face tokenizer (${String((e as Error)?.message ?? e)
+          .split('\n')[0]
+          .slice(0, 200)})`,
+      );
     }
     let maxId = -1;
     for (const id of Object.values(tok.getVocab(true))) if (id > maxId) maxId = id;

@@ -5,10 +5,35 @@ import { HEAT_BUCKETS, heatHex } from '../shared/colors';
 /** Defaults for the --vscode-* variables the UI uses, for the report outside VS Code. */
 export function reportThemeCss(): string {
   const vars = (theme: 'dark' | 'light') => {
-    const base = theme === 'dark'
-      ? { fg: '#cccccc', bg: '#1e1e1e', panel: '#252526', border: '#3c3c3c', desc: '#9d9d9d', link: '#3794ff', btn: '#0e639c', btnFg: '#ffffff', input: '#3c3c3c', focus: '#007fd4' }
-      : { fg: '#333333', bg: '#ffffff', panel: '#f3f3f3', border: '#d4d4d4', desc: '#717171', link: '#006ab1', btn: '#007acc', btnFg: '#ffffff', input: '#ffffff', focus: '#0090f1' };
-    const heat = Array.from({ length: HEAT_BUCKETS }, (_, b) => `--vscode-simba-heat${b}: ${heatHex(b, theme)};`).join(' ');
+    const base =
+      theme === 'dark'
+        ? {
+            fg: '#cccccc',
+            bg: '#1e1e1e',
+            panel: '#252526',
+            border: '#3c3c3c',
+            desc: '#9d9d9d',
+            link: '#3794ff',
+            btn: '#0e639c',
+            btnFg: '#ffffff',
+            input: '#3c3c3c',
+            focus: '#007fd4',
+          }
+        : {
+            fg: '#333333',
+            bg: '#ffffff',
+            panel: '#f3f3f3',
+            border: '#d4d4d4',
+            desc: '#717171',
+            link: '#006ab1',
+            btn: '#007acc',
+            btnFg: '#ffffff',
+            input: '#ffffff',
+            focus: '#0090f1',
+          };
+    const heat = Array.from({ length: HEAT_BUCKETS }, (_, b) => `--vscode-simba-heat${b}: ${heatHex(b, theme)};`).join(
+      ' ',
+    );
     return `--vscode-foreground: ${base.fg}; --vscode-editor-background: ${base.bg}; --vscode-editor-foreground: ${base.fg};
       --vscode-sideBar-background: ${base.panel}; --vscode-panel-border: ${base.border}; --vscode-descriptionForeground: ${base.desc};
       --vscode-textLink-foreground: ${base.link}; --vscode-button-background: ${base.btn}; --vscode-button-foreground: ${base.btnFg};

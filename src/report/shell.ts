@@ -1,8 +1,8 @@
 // One HTML shell for the panel webview and the standalone report. The report inlines the same
 // script bundle (dist/webview.js) and embeds the analysis as JSON, so it opens in any browser.
 // No vscode import: the command line uses renderReportHtml too.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Analysis } from '../shared/analysis';
 import { PANEL_CSS, reportThemeCss } from './css';
 
@@ -26,9 +26,10 @@ export function shellHtml(o: ShellOptions): string {
   const data = o.analysis
     ? `<script type="application/json" id="simba-data" nonce="${o.nonce}">${JSON.stringify(o.analysis).replace(/</g, '\\u003c')}</script>`
     : '';
-  const script = o.scriptInline != null
-    ? `<script nonce="${o.nonce}">${o.scriptInline.replace(/<\/script/gi, '<\\/script')}</script>`
-    : `<script nonce="${o.nonce}" src="${o.scriptUri}"></script>`;
+  const script =
+    o.scriptInline != null
+      ? `<script nonce="${o.nonce}">${o.scriptInline.replace(/<\/script/gi, '<\\/script')}</script>`
+      : `<script nonce="${o.nonce}" src="${o.scriptUri}"></script>`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -52,7 +53,11 @@ export function escapeHtml(s: string): string {
 
 /** Find dist/webview.js: beside the running bundle (dist/), or under the project root. */
 export function findWebviewBundle(): string {
-  const candidates = [path.join(__dirname, 'webview.js'), path.join(__dirname, '..', 'dist', 'webview.js'), path.join(__dirname, '..', '..', 'dist', 'webview.js')];
+  const candidates = [
+    path.join(__dirname, 'webview.js'),
+    path.join(__dirname, '..', 'dist', 'webview.js'),
+    path.join(__dirname, '..', '..', 'dist', 'webview.js'),
+  ];
   for (const c of candidates) if (fs.existsSync(c)) return c;
   throw new Error(`dist/webview.js not found (looked in ${candidates.join(', ')}): run npm run build`);
 }
@@ -61,11 +66,19 @@ export function findWebviewBundle(): string {
  * The standalone HTML report of an analysis: the panel's renderer inlined, the analysis embedded.
  * Used by Export Analysis and by `simba-lens analyze --html PATH`.
  */
-export function renderReportHtml(analysis: Analysis, opts: { script?: string; title?: string; /** The analysed text: shown in token labels. */ text?: string } = {}): string {
+export function renderReportHtml(
+  analysis: Analysis,
+  opts: { script?: string; title?: string /** The analysed text: shown in token labels. */; text?: string } = {},
+): string {
   const script = opts.script ?? fs.readFileSync(findWebviewBundle(), 'utf8');
   const nonce = randomNonce();
   const embedded = opts.text != null ? { ...analysis, text: opts.text.slice(0, analysis.predictionOffset) } : analysis;
-  return shellHtml({ nonce, scriptInline: script, analysis: embedded, title: opts.title ?? `Simba Lens report${analysis.source ? ' — ' + path.basename(analysis.source) : ''}` });
+  return shellHtml({
+    nonce,
+    scriptInline: script,
+    analysis: embedded,
+    title: opts.title ?? `Simba Lens report${analysis.source ? ` — ${path.basename(analysis.source)}` : ''}`,
+  });
 }
 
 export function randomNonce(): string {

@@ -35,7 +35,11 @@ export interface ModelFacts {
 }
 
 /** How each model family is named to the user (CLI summary, status bar, panel). */
-export const FAMILY_LABELS: Record<string, string> = { mamba1: 'Mamba-1', falcon_mamba: 'FalconMamba', mamba2: 'Mamba-2' };
+export const FAMILY_LABELS: Record<string, string> = {
+  mamba1: 'Mamba-1',
+  falcon_mamba: 'FalconMamba',
+  mamba2: 'Mamba-2',
+};
 
 /** The user-facing name of a family ("FalconMamba"), or the raw name when unknown, or undefined. */
 export function familyLabel(family: string | undefined): string | undefined {

@@ -5,7 +5,15 @@
 // once per hover or per redraw.
 import type { Analysis } from './analysis';
 import {
-  aliveCounts, clampLayer, flopsSaved, highwayTokens, influenceAtLayer, layerCount, metricValues, rankNormalise, tokenAt,
+  aliveCounts,
+  clampLayer,
+  flopsSaved,
+  highwayTokens,
+  influenceAtLayer,
+  layerCount,
+  metricValues,
+  rankNormalise,
+  tokenAt,
 } from './metrics';
 import type { OverlayMetric } from './options';
 
@@ -47,12 +55,14 @@ export class AnalysisView {
 
   /** Raw influence of every token at layer l (NaN where the token was not alive there). */
   influence(l: number): Float64Array {
-    return (this.raw[l] ??= influenceAtLayer(this.analysis, l));
+    this.raw[l] ??= influenceAtLayer(this.analysis, l);
+    return this.raw[l];
   }
 
   /** Influence at layer l, rank-normalised over the tokens alive there. */
   rankedInfluence(l: number): Float64Array {
-    return (this.ranked[l] ??= rankNormalise(this.influence(l)));
+    this.ranked[l] ??= rankNormalise(this.influence(l));
+    return this.ranked[l];
   }
 
   /** The overlay value of each token in [0,1] (see metricValues), NaN where there is none. */
@@ -78,7 +88,8 @@ export class AnalysisView {
   /** Dense layers × tokens matrix of rank-normalised influence, for the heatmap. */
   heatMatrix(): HeatMatrix {
     if (!this.heat) {
-      const L = this.layers, n = this.tokens;
+      const L = this.layers,
+        n = this.tokens;
       const data = new Float32Array(L * n).fill(NaN);
       for (let l = 0; l < L; l++) data.set(this.rankedInfluence(l), l * n);
       this.heat = { layers: L, tokens: n, data };
@@ -88,7 +99,8 @@ export class AnalysisView {
 
   /** Tokens alive at the last layer. */
   highway(): number[] {
-    return (this.highwayList ??= highwayTokens(this.analysis));
+    this.highwayList ??= highwayTokens(this.analysis);
+    return this.highwayList;
   }
 
   /** Lanes of the highway diagram: highway tokens, the MAX_LANES most influential when there are more. */
@@ -96,7 +108,11 @@ export class AnalysisView {
     if (!this.laneList) {
       const top = this.rankedInfluence(this.layers - 1);
       let pick = this.highway().map((i) => ({ i, v: Number.isFinite(top[i]) ? top[i] : 0.5 }));
-      if (pick.length > MAX_LANES) pick = pick.sort((a, b) => b.v - a.v).slice(0, MAX_LANES).sort((a, b) => a.i - b.i);
+      if (pick.length > MAX_LANES)
+        pick = pick
+          .sort((a, b) => b.v - a.v)
+          .slice(0, MAX_LANES)
+          .sort((a, b) => a.i - b.i);
       this.laneList = pick;
     }
     return this.laneList;

@@ -22,16 +22,26 @@ export type ThemeKind = 'dark' | 'light' | 'highContrast' | 'highContrastLight';
 export function heatAlpha(bucket: number, theme: ThemeKind): number {
   const t = bucket / (HEAT_BUCKETS - 1);
   switch (theme) {
-    case 'dark': return round2(0.12 + 0.38 * t);
-    case 'light': return round2(0.14 + 0.36 * t);
-    case 'highContrast': return round2(0.3 + 0.4 * t);
-    case 'highContrastLight': return round2(0.3 + 0.4 * t);
+    case 'dark':
+      return round2(0.12 + 0.38 * t);
+    case 'light':
+      return round2(0.14 + 0.36 * t);
+    case 'highContrast':
+      return round2(0.3 + 0.4 * t);
+    case 'highContrastLight':
+      return round2(0.3 + 0.4 * t);
   }
 }
 
-function round2(x: number): number { return Math.round(x * 100) / 100; }
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
 
-function hex2(n: number): string { return Math.max(0, Math.min(255, Math.round(n))).toString(16).padStart(2, '0'); }
+function hex2(n: number): string {
+  return Math.max(0, Math.min(255, Math.round(n)))
+    .toString(16)
+    .padStart(2, '0');
+}
 
 /** #RRGGBBAA for a bucket in a theme (what package.json contributes as simba.heatN). */
 export function heatHex(bucket: number, theme: ThemeKind): string {
@@ -45,7 +55,9 @@ export function heatRgbCss(bucket: number): string {
   return `rgb(${r}, ${g}, ${b})`;
 }
 
-function clampBucket(b: number): number { return Math.max(0, Math.min(HEAT_BUCKETS - 1, b | 0)); }
+function clampBucket(b: number): number {
+  return Math.max(0, Math.min(HEAT_BUCKETS - 1, b | 0));
+}
 
 /** Value in [0,1] (or NaN = no value) to bucket 0..HEAT_BUCKETS-1, or -1 for no value. */
 export function bucketOf(v: number, buckets = HEAT_BUCKETS): number {
@@ -60,12 +72,15 @@ export function heatRgb(v: number): [number, number, number] {
   const x = Math.max(0, Math.min(1, v)) * (HEAT_RGB.length - 1);
   const i = Math.min(HEAT_RGB.length - 2, Math.floor(x));
   const f = x - i;
-  const a = HEAT_RGB[i], b = HEAT_RGB[i + 1];
+  const a = HEAT_RGB[i],
+    b = HEAT_RGB[i + 1];
   return [a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f];
 }
 
 /** Theme colour ids contributed in package.json: simba.heat0 .. simba.heat7. */
-export function heatColorId(bucket: number): string { return `simba.heat${clampBucket(bucket)}`; }
+export function heatColorId(bucket: number): string {
+  return `simba.heat${clampBucket(bucket)}`;
+}
 
 /** The heatmap colours simba.heat0..7 (panel legend, report); contributedColors() adds the overlay's. */
 export function heatContributedColors(): Array<{ id: string; description: string; defaults: Record<string, string> }> {
@@ -102,13 +117,17 @@ export type Rgb = readonly [number, number, number];
 
 /** WCAG relative luminance of an sRGB colour (0..255 channels). */
 export function relativeLuminance([r, g, b]: Rgb): number {
-  const lin = (c: number) => { const x = c / 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; };
+  const lin = (c: number) => {
+    const x = c / 255;
+    return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+  };
   return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
 }
 
 /** WCAG contrast ratio of two opaque colours (1..21). */
 export function contrastRatio(a: Rgb, b: Rgb): number {
-  const x = relativeLuminance(a), y = relativeLuminance(b);
+  const x = relativeLuminance(a),
+    y = relativeLuminance(b);
   return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
 }
 
@@ -124,9 +143,19 @@ export function parseHex(hex: string): [number, number, number, number] {
 }
 
 /** The editor background the marks are tuned against, per theme kind (the lightest dark one, Dark Modern's #1f1f1f). */
-const MARK_BACKGROUND: Record<ThemeKind, Rgb> = { dark: [31, 31, 31], light: [255, 255, 255], highContrast: [0, 0, 0], highContrastLight: [255, 255, 255] };
+const MARK_BACKGROUND: Record<ThemeKind, Rgb> = {
+  dark: [31, 31, 31],
+  light: [255, 255, 255],
+  highContrast: [0, 0, 0],
+  highContrastLight: [255, 255, 255],
+};
 /** Contrast of a mark against the editor background: 3:1 (WCAG non-text), 4.5:1 in the high-contrast themes. */
-export const MARK_CONTRAST: Record<ThemeKind, number> = { dark: 3, light: 3, highContrast: 4.5, highContrastLight: 4.5 };
+export const MARK_CONTRAST: Record<ThemeKind, number> = {
+  dark: 3,
+  light: 3,
+  highContrast: 4.5,
+  highContrastLight: 4.5,
+};
 
 /** Opaque colour of a bucket's mark: the ramp colour, darkened (light themes) or lightened (dark) until it has MARK_CONTRAST. */
 export function markRgb(bucket: number, theme: ThemeKind): [number, number, number] {
@@ -152,7 +181,9 @@ const TINT_ALPHA: Record<ThemeKind, readonly number[]> = {
   highContrastLight: [0.2, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.15],
 };
 
-export function tintAlpha(bucket: number, theme: ThemeKind): number { return TINT_ALPHA[theme][clampBucket(bucket)]; }
+export function tintAlpha(bucket: number, theme: ThemeKind): number {
+  return TINT_ALPHA[theme][clampBucket(bucket)];
+}
 
 /** #RRGGBBAA of a bucket's mark (bar or underline) in a theme; `opacity` scales its alpha. */
 export function markHex(bucket: number, theme: ThemeKind, opacity = 1): string {
@@ -166,13 +197,21 @@ export function tintHex(bucket: number, theme: ThemeKind, opacity = 1): string {
   return `#${hex2(r)}${hex2(g)}${hex2(b)}${hex2(tintAlpha(bucket, theme) * Math.max(0, Math.min(1, opacity)) * 255)}`;
 }
 
-export function markColorId(bucket: number): string { return `simba.overlay.mark${clampBucket(bucket)}`; }
-export function tintColorId(bucket: number): string { return `simba.overlay.tint${clampBucket(bucket)}`; }
+export function markColorId(bucket: number): string {
+  return `simba.overlay.mark${clampBucket(bucket)}`;
+}
+export function tintColorId(bucket: number): string {
+  return `simba.overlay.tint${clampBucket(bucket)}`;
+}
 
 const THEMES: readonly ThemeKind[] = ['dark', 'light', 'highContrast', 'highContrastLight'];
 
 /** The overlay's contributed colours: simba.overlay.mark0..7 and simba.overlay.tint0..7. */
-export function overlayContributedColors(): Array<{ id: string; description: string; defaults: Record<string, string> }> {
+export function overlayContributedColors(): Array<{
+  id: string;
+  description: string;
+  defaults: Record<string, string>;
+}> {
   const out = [];
   for (let b = 0; b < HEAT_BUCKETS; b++) {
     out.push({

@@ -11,7 +11,8 @@ export function influenceAtLayer(a: Analysis, layer: number): Float64Array {
   const out = new Float64Array(a.tokens.length).fill(NaN);
   const inf = a.influence;
   if (!inf || layer < 0 || layer >= inf.alive.length) return out;
-  const alive = inf.alive[layer], score = inf.score[layer];
+  const alive = inf.alive[layer],
+    score = inf.score[layer];
   for (let j = 0; j < alive.length; j++) {
     const i = alive[j];
     if (i >= 0 && i < out.length) out[i] = score[j];
@@ -21,10 +22,14 @@ export function influenceAtLayer(a: Analysis, layer: number): Float64Array {
 
 /** Min-max normalisation ignoring NaN; a constant vector maps to 0.5. */
 export function normalise(values: ArrayLike<number>): Float64Array {
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    if (Number.isFinite(v)) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
   }
   const out = new Float64Array(values.length);
   const span = hi - lo;
@@ -51,13 +56,25 @@ export function rankNormalise(values: ArrayLike<number>): Float64Array {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (!Number.isFinite(v)) continue;
-    if (m === 1) { out[i] = 0.5; continue; }
+    if (m === 1) {
+      out[i] = 0.5;
+      continue;
+    }
     // first index >= v and first index > v: ties share their mean rank
-    let lo = 0, hi = m;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid] < v) lo = mid + 1; else hi = mid; }
+    let lo = 0,
+      hi = m;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
     const first = lo;
     hi = m;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid] <= v) lo = mid + 1; else hi = mid; }
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] <= v) lo = mid + 1;
+      else hi = mid;
+    }
     out[i] = (first + lo - 1) / 2 / (m - 1);
   }
   return out;
@@ -70,7 +87,8 @@ export function quantile(values: ArrayLike<number>, q: number): number {
   if (!xs.length) return NaN;
   xs.sort((a, b) => a - b);
   const pos = Math.max(0, Math.min(xs.length - 1, q * (xs.length - 1)));
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  const lo = Math.floor(pos),
+    hi = Math.ceil(pos);
   return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo);
 }
 
@@ -118,9 +136,12 @@ export function aliveCounts(a: Analysis): number[] {
 /** Indices of the highway tokens: those alive at the last layer. */
 export function highwayTokens(a: Analysis): number[] {
   const L = layerCount(a);
-  if (a.influence && a.influence.alive.length) return a.influence.alive[a.influence.alive.length - 1].slice();
+  if (a.influence?.alive.length) return a.influence.alive[a.influence.alive.length - 1].slice();
   const out: number[] = [];
-  if (a.retention) a.retention.forEach((r, i) => { if (r >= L) out.push(i); });
+  if (a.retention)
+    a.retention.forEach((r, i) => {
+      if (r >= L) out.push(i);
+    });
   return out;
 }
 
@@ -133,7 +154,8 @@ export function flopsSaved(a: Analysis): number {
 /** Index of the token containing UTF-16 offset `off` (binary search), or -1. */
 export function tokenAt(a: Analysis, off: number): number {
   const t = a.tokens;
-  let lo = 0, hi = t.length - 1;
+  let lo = 0,
+    hi = t.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
     if (off < t[mid].start) hi = mid - 1;
@@ -170,9 +192,14 @@ export function highwayValues(a: Analysis): Float64Array {
   const L = layerCount(a);
   const size = Math.max(MIN_BAND, Math.ceil(n / HIGHWAY_BANDS));
   const bands = Math.ceil(n / size);
-  const sum = new Float64Array(bands), count = new Float64Array(bands);
+  const sum = new Float64Array(bands),
+    count = new Float64Array(bands);
   const band = (i: number) => Math.floor((n - 1 - i) / size);
-  for (let i = 0; i < n; i++) { const b = band(i); sum[b] += Math.min(1, ret[i] / L); count[b]++; }
+  for (let i = 0; i < n; i++) {
+    const b = band(i);
+    sum[b] += Math.min(1, ret[i] / L);
+    count[b]++;
+  }
   for (let i = 0; i < n; i++) {
     const b = band(i);
     const mean = sum[b] / count[b];

@@ -97,7 +97,13 @@ export function describeRange(r: NumberRange): string {
 
 /** Whether `x` is a finite number inside the range (and whole, for an integer range). */
 export function inRange(r: NumberRange, x: unknown): x is number {
-  return typeof x === 'number' && Number.isFinite(x) && x >= r.minimum && x <= (r.maximum ?? Infinity) && (!r.integer || Number.isInteger(x));
+  return (
+    typeof x === 'number' &&
+    Number.isFinite(x) &&
+    x >= r.minimum &&
+    x <= (r.maximum ?? Infinity) &&
+    (!r.integer || Number.isInteger(x))
+  );
 }
 
 /** `x` when it is in the range, else an error naming the option (`name`) and its range. */

@@ -2,8 +2,20 @@
 // contributes.configuration declares them (a unit test holds the two together). The extension's
 // Config reads every setting through this table, so a default is written in one place.
 import {
-  COMPLETION_MODES, DEFAULT_DEVICE, DEFAULT_OVERLAY_METRIC, DEFAULT_OVERLAY_STYLE, OVERLAY_STYLES, DEFAULT_PRECISION, DEFAULT_SIMBA, DEVICES, KEEP_RATIO, OVERLAY_METRICS, PRECISIONS,
-  SCHEDULES, SELECTIONS, TOP_K,
+  COMPLETION_MODES,
+  DEFAULT_DEVICE,
+  DEFAULT_OVERLAY_METRIC,
+  DEFAULT_OVERLAY_STYLE,
+  OVERLAY_STYLES,
+  DEFAULT_PRECISION,
+  DEFAULT_SIMBA,
+  DEVICES,
+  KEEP_RATIO,
+  OVERLAY_METRICS,
+  PRECISIONS,
+  SCHEDULES,
+  SELECTIONS,
+  TOP_K,
 } from './options';
 
 interface StringSetting<T extends string = string> {
@@ -24,9 +36,23 @@ interface BooleanSetting {
 }
 export type Setting = StringSetting | NumberSetting | BooleanSetting;
 
-const choice = <T extends string>(list: readonly T[], d: T): StringSetting<T> => ({ type: 'string', default: d, enum: list });
-const num = (d: number, minimum?: number, maximum?: number): NumberSetting => ({ type: 'number', default: d, minimum, maximum });
-const int = (d: number, minimum?: number, maximum?: number): NumberSetting => ({ type: 'integer', default: d, minimum, maximum });
+const choice = <T extends string>(list: readonly T[], d: T): StringSetting<T> => ({
+  type: 'string',
+  default: d,
+  enum: list,
+});
+const num = (d: number, minimum?: number, maximum?: number): NumberSetting => ({
+  type: 'number',
+  default: d,
+  minimum,
+  maximum,
+});
+const int = (d: number, minimum?: number, maximum?: number): NumberSetting => ({
+  type: 'integer',
+  default: d,
+  minimum,
+  maximum,
+});
 const bool = (d: boolean): BooleanSetting => ({ type: 'boolean', default: d });
 
 /** Every setting under `simba.`, by its key without the prefix. */

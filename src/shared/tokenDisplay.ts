@@ -22,7 +22,7 @@ export function showBytes(bytes: ArrayLike<number>): string {
  * given, else PARTIAL_UTF8.
  */
 export function showToken(s: string, bytes?: ArrayLike<number>): string {
-  if (s.includes('\uFFFD')) return bytes && bytes.length ? showBytes(bytes) : PARTIAL_UTF8;
+  if (s.includes('\uFFFD')) return bytes?.length ? showBytes(bytes) : PARTIAL_UTF8;
   if (!s) return '∅';
   return s.replace(/\r\n/g, '\n').replace(/( +|\t+|\n+|\r+|\u00a0+)/g, (run) => {
     const sym = SYMBOL[run[0]];

@@ -2,14 +2,21 @@
 // refused at the mechanism, fast, with a message naming the file and the problem and revealing
 // nothing about files outside the folder. Loads that would hang or exhaust memory on a
 // vulnerable engine run in a child process with limits (test/helpers/load-probe.ts).
-import * as assert from 'assert';
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as assert from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Checkpoint } from '../../src/engine/checkpoint';
 import { CheckpointError } from '../../src/engine/errors';
-import { TINY, byteTokenizerJson, configJson, randomTensors, safetensorsBytes, writeCheckpoint } from '../helpers/checkpoint';
+import {
+  TINY,
+  byteTokenizerJson,
+  configJson,
+  randomTensors,
+  safetensorsBytes,
+  writeCheckpoint,
+} from '../helpers/checkpoint';
 import { editHeader, probeLoads } from '../helpers/hostile';
 
 const BIG_MACHINE = { totalBytes: 64e9, freeBytes: 32e9 };
@@ -22,7 +29,10 @@ function refused(dir: string, file: RegExp, problem: RegExp, machine = BIG_MACHI
   } catch (e) {
     err = e;
   }
-  assert.ok(err instanceof CheckpointError, `expected a CheckpointError, got ${err === undefined ? 'a successful load' : String(err)}`);
+  assert.ok(
+    err instanceof CheckpointError,
+    `expected a CheckpointError, got ${err === undefined ? 'a successful load' : String(err)}`,
+  );
   assert.match(err.file, file);
   assert.match(err.problem, problem);
   assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
@@ -51,17 +61,53 @@ describe('hostile checkpoints', () => {
       };
       const fifo = /is not a regular file \(a named pipe\)/;
       make((d) => (fs.rmSync(path.join(d, 'config.json')), mkfifo(path.join(d, 'config.json'))), /config\.json$/, fifo);
-      make((d) => (fs.rmSync(path.join(d, 'tokenizer.json')), mkfifo(path.join(d, 'tokenizer.json'))), /tokenizer\.json$/, fifo);
+      make(
+        (d) => (fs.rmSync(path.join(d, 'tokenizer.json')), mkfifo(path.join(d, 'tokenizer.json'))),
+        /tokenizer\.json$/,
+        fifo,
+      );
       const sharded = (setup: (d: string) => void) => (d: string) => {
         writeCheckpoint({ dir: d, shards: 2 });
         fs.rmSync(path.join(d, 'model.safetensors'));
         setup(d);
       };
-      make(sharded((d) => (fs.rmSync(path.join(d, 'model.safetensors.index.json')), mkfifo(path.join(d, 'model.safetensors.index.json')))), /model\.safetensors\.index\.json$/, fifo);
-      make(sharded((d) => (fs.rmSync(path.join(d, 'model-00002-of-00002.safetensors')), mkfifo(path.join(d, 'model-00002-of-00002.safetensors')))), /model-00002-of-00002\.safetensors$/, fifo);
-      make((d) => (fs.rmSync(path.join(d, 'model.safetensors')), mkfifo(path.join(d, 'model.safetensors'))), /model\.safetensors$/, fifo);
-      make((d) => (fs.rmSync(path.join(d, 'config.json')), fs.symlinkSync('/dev/zero', path.join(d, 'config.json'))), /config\.json$/, /points outside the checkpoint folder/);
-      make((d) => (fs.rmSync(path.join(d, 'tokenizer.json')), fs.symlinkSync('/dev/urandom', path.join(d, 'tokenizer.json'))), /tokenizer\.json$/, /points outside the checkpoint folder/);
+      make(
+        sharded(
+          (d) => (
+            fs.rmSync(path.join(d, 'model.safetensors.index.json')),
+            mkfifo(path.join(d, 'model.safetensors.index.json'))
+          ),
+        ),
+        /model\.safetensors\.index\.json$/,
+        fifo,
+      );
+      make(
+        sharded(
+          (d) => (
+            fs.rmSync(path.join(d, 'model-00002-of-00002.safetensors')),
+            mkfifo(path.join(d, 'model-00002-of-00002.safetensors'))
+          ),
+        ),
+        /model-00002-of-00002\.safetensors$/,
+        fifo,
+      );
+      make(
+        (d) => (fs.rmSync(path.join(d, 'model.safetensors')), mkfifo(path.join(d, 'model.safetensors'))),
+        /model\.safetensors$/,
+        fifo,
+      );
+      make(
+        (d) => (fs.rmSync(path.join(d, 'config.json')), fs.symlinkSync('/dev/zero', path.join(d, 'config.json'))),
+        /config\.json$/,
+        /points outside the checkpoint folder/,
+      );
+      make(
+        (d) => (
+          fs.rmSync(path.join(d, 'tokenizer.json')), fs.symlinkSync('/dev/urandom', path.join(d, 'tokenizer.json'))
+        ),
+        /tokenizer\.json$/,
+        /points outside the checkpoint folder/,
+      );
       const got = probeLoads(cases.map((c) => c[0]));
       cases.forEach(([dir, file, problem], i) => {
         const r = got[i];
@@ -126,26 +172,46 @@ describe('hostile checkpoints', () => {
       const secret = path.join(tmpdir(), 'secret.safetensors');
       fs.writeFileSync(secret, 'top secret bytes, 35 bytes long...');
       const depth = '../'.repeat(20);
-      const names = [`${depth}etc/passwd`, '../../../etc/passwd', secret, `../${path.relative(os.tmpdir(), secret)}`, `${depth}${secret.slice(1)}`, `sub/../../x/${path.basename(secret)}`, `${depth}does/not/exist.safetensors`];
+      const names = [
+        `${depth}etc/passwd`,
+        '../../../etc/passwd',
+        secret,
+        `../${path.relative(os.tmpdir(), secret)}`,
+        `${depth}${secret.slice(1)}`,
+        `sub/../../x/${path.basename(secret)}`,
+        `${depth}does/not/exist.safetensors`,
+      ];
       const problems: string[] = [];
       for (const name of names) {
         const dir = indexed((wm) => {
           wm[first(wm)] = name;
         });
-        const e = refused(dir, /model\.safetensors\.index\.json$/, /points outside the checkpoint folder; refusing to read it/);
+        const e = refused(
+          dir,
+          /model\.safetensors\.index\.json$/,
+          /points outside the checkpoint folder; refusing to read it/,
+        );
         assert.ok(e.problem.includes(JSON.stringify(name)), 'names the entry');
         assert.doesNotMatch(e.message, /secret bytes|ENOENT|EACCES|truncated|header|35|not found|bytes/);
         problems.push(e.problem.replace(JSON.stringify(name), 'NAME'));
       }
-      assert.strictEqual(new Set(problems).size, 1, `an existing and a missing target give the same message: ${problems}`);
+      assert.strictEqual(
+        new Set(problems).size,
+        1,
+        `an existing and a missing target give the same message: ${problems}`,
+      );
     });
 
-    it('refuses an index that points at another folder\'s weights (which would load silently)', () => {
+    it("refuses an index that points at another folder's weights (which would load silently)", () => {
       const other = writeCheckpoint({ seed: 7 });
       const dir = indexed((wm, d) => {
         for (const k of Object.keys(wm)) wm[k] = path.relative(d, path.join(other, 'model.safetensors'));
       });
-      refused(dir, /model\.safetensors\.index\.json$/, /names "\.\.\/simba-ckpt-[^"]+\/model\.safetensors", which points outside/);
+      refused(
+        dir,
+        /model\.safetensors\.index\.json$/,
+        /names "\.\.\/simba-ckpt-[^"]+\/model\.safetensors", which points outside/,
+      );
     });
 
     it('refuses links that point outside: the files, a shard, a subfolder, a chain of links', () => {
@@ -178,7 +244,11 @@ describe('hostile checkpoints', () => {
         wm[first(wm)] = 'sub/deeper/model.safetensors';
       });
       fs.symlinkSync('/nonexistent-dir', path.join(sub3, 'sub'));
-      refused(sub3, /model\.safetensors\.index\.json$/, /names "sub\/deeper\/model\.safetensors", which points outside/);
+      refused(
+        sub3,
+        /model\.safetensors\.index\.json$/,
+        /names "sub\/deeper\/model\.safetensors", which points outside/,
+      );
       // A dangling link to outside says "outside", not "missing".
       const dangling = writeCheckpoint();
       fs.rmSync(path.join(dangling, 'config.json'));
@@ -213,7 +283,10 @@ describe('hostile checkpoints', () => {
       fs.rmSync(fs.realpathSync(path.join(snap, 'tokenizer.json')));
       refused(snap, /snapshots\/0123abcd\/tokenizer\.json$/, /file not found \(it is a link to a file that is missing/);
       fs.rmSync(path.join(snap, 'tokenizer.json'));
-      fs.symlinkSync('../../../../' + path.relative(path.dirname(repo), path.join(src, 'tokenizer.json')), path.join(snap, 'tokenizer.json'));
+      fs.symlinkSync(
+        `../../../../${path.relative(path.dirname(repo), path.join(src, 'tokenizer.json'))}`,
+        path.join(snap, 'tokenizer.json'),
+      );
       refused(snap, /tokenizer\.json$/, /points outside the checkpoint folder/);
     });
   });
@@ -243,7 +316,10 @@ describe('hostile checkpoints', () => {
         [{ conv_kernel: 65 }, /"conv_kernel" is 65, more than the 64/],
         [{ intermediate_size: 2 ** 20 }, /"intermediate_size" is 1048576, more than/],
         [{ intermediate_size: undefined, expand: 17 }, /"expand" is 17, more than the 16/],
-        [{ intermediate_size: undefined, expand: 16, hidden_size: 65536 }, /"expand" × "hidden_size" is 1048576, more than the 262144/],
+        [
+          { intermediate_size: undefined, expand: 16, hidden_size: 65536 },
+          /"expand" × "hidden_size" is 1048576, more than the 262144/,
+        ],
         [{ time_step_rank: 1e6 }, /"time_step_rank" is 1000000/],
         [{ hidden_size: 32.5 }, /"hidden_size" must be a positive integer \(got 32\.5\)/],
         [{ hidden_size: '32' }, /"hidden_size" must be a positive integer \(got "32"\)/],
@@ -265,13 +341,28 @@ describe('hostile checkpoints', () => {
       // Within every per-key bound, but 2^22 × 65536 embeddings alone are 1.1 TB in float32.
       setConfig(dir, { vocab_size: 2 ** 22, hidden_size: 65536, intermediate_size: 131072, time_step_rank: 4096 });
       const before = process.memoryUsage().rss;
-      refused(dir, /config\.json$/, /needs about \d+\.\d GB of memory for the weights in float32; this machine has 64\.0 GB/);
+      refused(
+        dir,
+        /config\.json$/,
+        /needs about \d+\.\d GB of memory for the weights in float32; this machine has 64\.0 GB/,
+      );
       assert.ok(process.memoryUsage().rss - before < 100 * 2 ** 20);
       // The tiny model (about 0.1 MB) on an imaginary machine of 64 kB.
       setConfig(dir, {});
-      refused(dir, /config\.json$/, /needs about 0\.\d+ MB of memory for the weights in float32; this machine has 0\.1 MB/, { totalBytes: 64_000, freeBytes: 64_000 });
-      refused(dir, /config\.json$/, /this machine has 0\.1 MB free of 1\.0 MB/, { totalBytes: 1_000_000, freeBytes: 100_000 });
-      assert.strictEqual(Checkpoint.open(dir, { totalBytes: 1_000_000, freeBytes: 900_000 }).config.layers, TINY.layers);
+      refused(
+        dir,
+        /config\.json$/,
+        /needs about 0\.\d+ MB of memory for the weights in float32; this machine has 0\.1 MB/,
+        { totalBytes: 64_000, freeBytes: 64_000 },
+      );
+      refused(dir, /config\.json$/, /this machine has 0\.1 MB free of 1\.0 MB/, {
+        totalBytes: 1_000_000,
+        freeBytes: 100_000,
+      });
+      assert.strictEqual(
+        Checkpoint.open(dir, { totalBytes: 1_000_000, freeBytes: 900_000 }).config.layers,
+        TINY.layers,
+      );
     });
   });
 
@@ -287,7 +378,10 @@ describe('hostile checkpoints', () => {
         const ck = Checkpoint.open(dir, BIG_MACHINE); // the header is fine; values are checked when converted
         assert.throws(
           () => ck.family.buildLayerGraph(ck.store, ck.config, 2, 'cpu'),
-          (e: unknown) => e instanceof CheckpointError && /model\.safetensors$/.test(e.file) && e.problem === 'tensor backbone.layers.2.mixer.A_log has 12 non-finite values (NaN/Inf)',
+          (e: unknown) =>
+            e instanceof CheckpointError &&
+            /model\.safetensors$/.test(e.file) &&
+            e.problem === 'tensor backbone.layers.2.mixer.A_log has 12 non-finite values (NaN/Inf)',
           dtype,
         );
       }
@@ -295,7 +389,10 @@ describe('hostile checkpoints', () => {
       e.get('backbone.embeddings.weight')!.data[77] = Number.NaN;
       fs.writeFileSync(f, safetensorsBytes(e));
       const ck = Checkpoint.open(dir, BIG_MACHINE);
-      assert.throws(() => ck.family.topWeights(ck.store, ck.config), /tensor backbone\.embeddings\.weight has 1 non-finite value \(NaN\/Inf\)/);
+      assert.throws(
+        () => ck.family.topWeights(ck.store, ck.config),
+        /tensor backbone\.embeddings\.weight has 1 non-finite value \(NaN\/Inf\)/,
+      );
     });
 
     it('refuses data_offsets that are negative, fractional, backwards, overlapping, gapped, or leave bytes undescribed', () => {
@@ -304,16 +401,65 @@ describe('hostile checkpoints', () => {
       const clean = fs.readFileSync(f);
       const E = 'backbone.layers.0.mixer.D';
       const cases: [(h: Record<string, { data_offsets: unknown[] }>) => void, RegExp, Buffer?][] = [
-        [(h) => { const [b, e] = h[E].data_offsets as number[]; h[E].data_offsets = [b - 64 - 4 * 64 * 0 - (b + 16), e - 64 - (b + 16)]; }, /"data_offsets" must be two non-negative integers/],
-        [(h) => { const [b, e] = h[E].data_offsets as number[]; h[E].data_offsets = [b + 0.5, e + 0.5]; }, /"data_offsets" must be two non-negative integers/],
-        [(h) => { const [b, e] = h[E].data_offsets as number[]; h[E].data_offsets = [e, b]; }, /run backwards/],
-        [(h) => { h[E].data_offsets = h['backbone.layers.0.mixer.dt_proj.bias'].data_offsets; }, /overlap/],
-        [(h) => { const [b, e] = h[E].data_offsets as number[]; h[E].data_offsets = [String(b), e]; }, /"data_offsets" must be two non-negative integers/],
-        [(h) => { h[E].data_offsets = [0]; }, /"data_offsets" must be two non-negative integers/],
-        [(h) => { delete h['backbone.norm_f.weight']; }, /gap of 128 bytes before|bytes after the last tensor/],
+        [
+          (h) => {
+            const [b, e] = h[E].data_offsets as number[];
+            h[E].data_offsets = [b - 64 - 4 * 64 * 0 - (b + 16), e - 64 - (b + 16)];
+          },
+          /"data_offsets" must be two non-negative integers/,
+        ],
+        [
+          (h) => {
+            const [b, e] = h[E].data_offsets as number[];
+            h[E].data_offsets = [b + 0.5, e + 0.5];
+          },
+          /"data_offsets" must be two non-negative integers/,
+        ],
+        [
+          (h) => {
+            const [b, e] = h[E].data_offsets as number[];
+            h[E].data_offsets = [e, b];
+          },
+          /run backwards/,
+        ],
+        [
+          (h) => {
+            h[E].data_offsets = h['backbone.layers.0.mixer.dt_proj.bias'].data_offsets;
+          },
+          /overlap/,
+        ],
+        [
+          (h) => {
+            const [b, e] = h[E].data_offsets as number[];
+            h[E].data_offsets = [String(b), e];
+          },
+          /"data_offsets" must be two non-negative integers/,
+        ],
+        [
+          (h) => {
+            h[E].data_offsets = [0];
+          },
+          /"data_offsets" must be two non-negative integers/,
+        ],
+        [
+          (h) => {
+            delete h['backbone.norm_f.weight'];
+          },
+          /gap of 128 bytes before|bytes after the last tensor/,
+        ],
         [() => {}, /16 bytes after the last tensor are not described/, Buffer.alloc(16)],
-        [(h) => { (h[E] as unknown as { shape: unknown }).shape = [64.5]; }, /"shape" must be a list/],
-        [(h) => { (h[E] as unknown as { shape: unknown }).shape = [1, 1, 1, 1, 1, 1, 1, 1, 64]; }, /"shape" must be a list of at most 8/],
+        [
+          (h) => {
+            (h[E] as unknown as { shape: unknown }).shape = [64.5];
+          },
+          /"shape" must be a list/,
+        ],
+        [
+          (h) => {
+            (h[E] as unknown as { shape: unknown }).shape = [1, 1, 1, 1, 1, 1, 1, 1, 64];
+          },
+          /"shape" must be a list of at most 8/,
+        ],
       ];
       for (const [i, [edit, problem, extra]] of cases.entries()) {
         fs.writeFileSync(f, clean);
@@ -327,7 +473,12 @@ describe('hostile checkpoints', () => {
     it('refuses a header that is not a JSON object or not UTF-8', () => {
       const dir = writeCheckpoint();
       const f = path.join(dir, 'model.safetensors');
-      for (const [text, problem] of [['[1,2,3]', /not a JSON object/], ['"x"', /not a JSON object/], ['{"a": 5}', /tensor "a" has a malformed header entry: not an object/], ['\xff\xfe{}', /not UTF-8/]] as const) {
+      for (const [text, problem] of [
+        ['[1,2,3]', /not a JSON object/],
+        ['"x"', /not a JSON object/],
+        ['{"a": 5}', /tensor "a" has a malformed header entry: not an object/],
+        ['\xff\xfe{}', /not UTF-8/],
+      ] as const) {
         const json = Buffer.from(text, 'latin1');
         const len = Buffer.alloc(8);
         len.writeBigUInt64LE(BigInt(json.length));
@@ -338,11 +489,17 @@ describe('hostile checkpoints', () => {
 
     it('refuses a tokenizer with an id beyond the vocabulary, naming tokenizer.json', () => {
       const dir = writeCheckpoint();
-      const tok = byteTokenizerJson(TINY.vocab) as { model: { vocab: Record<string, number> }; added_tokens: { id: number }[] };
+      const tok = byteTokenizerJson(TINY.vocab) as {
+        model: { vocab: Record<string, number> };
+        added_tokens: { id: number }[];
+      };
       tok.model.vocab.in = 5000; // same number of tokens as before: only the largest id gives it away
       fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tok));
       refused(dir, /tokenizer\.json$/, /token id 5000 \("in"\) is not below the model's vocab_size 260/);
-      const tok2 = byteTokenizerJson(TINY.vocab) as { model: { vocab: Record<string, number> }; added_tokens: { id: number }[] };
+      const tok2 = byteTokenizerJson(TINY.vocab) as {
+        model: { vocab: Record<string, number> };
+        added_tokens: { id: number }[];
+      };
       tok2.added_tokens[0].id = 260;
       tok2.model.vocab['<|endoftext|>'] = 260;
       fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tok2));
@@ -368,7 +525,11 @@ describe('hostile checkpoints', () => {
       const name = Object.keys(idx.weight_map).find((k) => idx.weight_map[k] === 'model-00001-of-00002.safetensors')!;
       idx.weight_map[name] = 'model-00002-of-00002.safetensors';
       fs.writeFileSync(f, JSON.stringify(idx));
-      refused(dir, /model-00002-of-00002\.safetensors$/, new RegExp(`tensor "${name.replace(/\./g, '\\.')}" listed in the index is missing from this shard`));
+      refused(
+        dir,
+        /model-00002-of-00002\.safetensors$/,
+        new RegExp(`tensor "${name.replace(/\./g, '\\.')}" listed in the index is missing from this shard`),
+      );
     });
   });
 

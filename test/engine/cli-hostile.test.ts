@@ -2,16 +2,17 @@
 // empty paths, numeric options out of their shared ranges (integer-ness included), files that
 // are not regular, UTF-16 documents, and outputs that cannot be written. Every error names the
 // file or the option and the problem; none is silent.
-import * as assert from 'assert';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { Analysis, Engine, SimbaSession, resolveSimbaOptions } from '../../src/engine';
+import * as assert from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { type Analysis, Engine, SimbaSession, resolveSimbaOptions } from '../../src/engine';
 import { NonFiniteError, analyze } from '../../src/engine/analysis';
 import { runCli as run } from '../helpers/cli';
 
 const MODEL = path.resolve(__dirname, '../fixtures/random-tiny');
-const SOURCE = 'import os\n\ndef walk(root):\n    for name in os.listdir(root):\n        yield os.path.join(root, name)\n';
+const SOURCE =
+  'import os\n\ndef walk(root):\n    for name in os.listdir(root):\n        yield os.path.join(root, name)\n';
 
 describe('command line: hostile input', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simba-hostile-'));
@@ -25,13 +26,27 @@ describe('command line: hostile input', () => {
     fs.rmSync(hard, { force: true });
     fs.symlinkSync(src, link);
     fs.linkSync(src, hard);
-    for (const [opt, out] of [['json', src], ['html', path.join(dir, '.', 'sub', '..', 'walk.py')], ['json', link], ['html', hard]]) {
+    for (const [opt, out] of [
+      ['json', src],
+      ['html', path.join(dir, '.', 'sub', '..', 'walk.py')],
+      ['json', link],
+      ['html', hard],
+    ]) {
       const r = await run(['analyze', src, '--model', MODEL, `--${opt}`, out]);
       assert.strictEqual(r.code, 2, `${opt} ${out}: ${r.err}`);
       assert.match(r.err, new RegExp(`--${opt} .*: is the input file; refusing to overwrite the document`));
       assert.strictEqual(fs.readFileSync(src, 'utf8'), SOURCE);
     }
-    const same = await run(['analyze', src, '--model', MODEL, '--json', path.join(dir, 'x.out'), '--html', path.join(dir, 'x.out')]);
+    const same = await run([
+      'analyze',
+      src,
+      '--model',
+      MODEL,
+      '--json',
+      path.join(dir, 'x.out'),
+      '--html',
+      path.join(dir, 'x.out'),
+    ]);
     assert.strictEqual(same.code, 2);
     assert.match(same.err, /--html .*x\.out: is also the output of --json/);
   });
@@ -71,7 +86,17 @@ describe('command line: hostile input', () => {
   it('an output that cannot be written names the file', async () => {
     const blocker = path.join(dir, 'plain-file');
     fs.writeFileSync(blocker, 'x');
-    const r = await run(['analyze', src, '--model', MODEL, '--device', 'cpu', '--no-dense', '--json', path.join(blocker, 'a.json')]);
+    const r = await run([
+      'analyze',
+      src,
+      '--model',
+      MODEL,
+      '--device',
+      'cpu',
+      '--no-dense',
+      '--json',
+      path.join(blocker, 'a.json'),
+    ]);
     assert.strictEqual(r.code, 1);
     assert.match(r.err, /plain-file\/a\.json: cannot write \((ENOTDIR|EEXIST)\)/);
   });
@@ -96,8 +121,14 @@ describe('command line: hostile input', () => {
       [['generate', src, '--top-k', '2.2'], /--top-k must be an integer from 1 to 1000/],
       [['eval', src, '--tail', '0'], /--tail must be an integer from 1 to 65536, got "0"/],
       [['eval', src, '--tail', '1.5'], /--tail must be an integer/],
-      [['eval', src, '--contexts', '64', '--tail', '64'], /--tail 64 must be less than the shortest context \(64 tokens\)/],
-      [['eval', src, '--contexts', '1024,abc'], /--contexts takes token counts like 1024,2048, each an integer from 16 to 1048576, got "1024,abc"/],
+      [
+        ['eval', src, '--contexts', '64', '--tail', '64'],
+        /--tail 64 must be less than the shortest context \(64 tokens\)/,
+      ],
+      [
+        ['eval', src, '--contexts', '1024,abc'],
+        /--contexts takes token counts like 1024,2048, each an integer from 16 to 1048576, got "1024,abc"/,
+      ],
       [['eval', src, '--contexts', '1024,'], /--contexts takes token counts/],
     ];
     for (const [args, re] of cases) {
@@ -124,7 +155,10 @@ describe('command line: hostile input', () => {
     const u16 = path.join(dir, 'u16.json');
     const le = path.join(dir, 'walk16.py');
     fs.writeFileSync(le, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(SOURCE, 'utf16le')]));
-    assert.strictEqual((await run(['analyze', src, '--model', MODEL, '--device', 'cpu', '--no-dense', '--json', u8])).code, 0);
+    assert.strictEqual(
+      (await run(['analyze', src, '--model', MODEL, '--device', 'cpu', '--no-dense', '--json', u8])).code,
+      0,
+    );
     const r = await run(['analyze', le, '--model', MODEL, '--device', 'cpu', '--no-dense', '--json', u16]);
     assert.strictEqual(r.code, 0, r.err);
     const a = JSON.parse(fs.readFileSync(u8, 'utf8')) as Analysis;
@@ -161,7 +195,10 @@ describe('engine: options and outputs', () => {
     await assert.rejects(analyze(e, 'cpu', SOURCE, { toOffset: NaN }), /toOffset must be an integer >= 0, got NaN/);
     assert.throws(() => resolveSimbaOptions({ keepRatio: 0 }), /keepRatio must be a number from 0\.01 to 1, got 0/);
     assert.throws(() => resolveSimbaOptions({ seed: 1.5 }), /seed must be an integer from 0 to 4294967295/);
-    await assert.rejects(Engine.load({ modelDir: MODEL, device: 'cpu', threads: 512 }), /threads must be an integer from 1 to 64, got 512/);
+    await assert.rejects(
+      Engine.load({ modelDir: MODEL, device: 'cpu', threads: 512 }),
+      /threads must be an integer from 1 to 64, got 512/,
+    );
     const s = await SimbaSession.load({ modelDir: MODEL, device: 'cpu' });
     try {
       await assert.rejects(s.generate(SOURCE, { maxTokens: 0 }), /maxTokens must be an integer from 1 to 4096/);
@@ -183,14 +220,23 @@ describe('engine: options and outputs', () => {
     const name = e.checkpoint.facts.name;
     try {
       e.lastLogprobs = async (r) => new Float32Array((await real(r)).length).fill(NaN);
-      await assert.rejects(analyze(e, 'cpu', SOURCE), (err: Error) => err instanceof NonFiniteError && err.message.includes(`model "${name}"`) && /pruned next-token log-probabilities contain NaN/.test(err.message));
+      await assert.rejects(
+        analyze(e, 'cpu', SOURCE),
+        (err: Error) =>
+          err instanceof NonFiniteError &&
+          err.message.includes(`model "${name}"`) &&
+          /pruned next-token log-probabilities contain NaN/.test(err.message),
+      );
       let calls = 0;
       e.lastLogprobs = async (r) => {
         const lp = await real(r);
         if (calls++ === 1) lp[5] = Infinity; // the dense run
         return lp;
       };
-      await assert.rejects(analyze(e, 'cpu', SOURCE), /dense next-token log-probabilities contain Infinity \(token id 5\)/);
+      await assert.rejects(
+        analyze(e, 'cpu', SOURCE),
+        /dense next-token log-probabilities contain Infinity \(token id 5\)/,
+      );
       e.lastLogprobs = real;
       e.model.targetLogprobs = async (h, t) => {
         const lp = await realTarget(h, t);

@@ -1,12 +1,12 @@
 // The command line over the real engine: analyze writes the documented JSON and the HTML report,
 // generate continues a file, and bad input gets a clear message and a non-zero exit.
-import * as assert from 'assert';
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as assert from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { main } from '../../src/cli/main';
-import { ANALYSIS_SCHEMA, Analysis, bundledModelDir } from '../../src/engine';
+import { ANALYSIS_SCHEMA, type Analysis, bundledModelDir } from '../../src/engine';
 import { requireNativeKernel } from '../helpers/native';
 
 const MODEL = path.resolve(__dirname, '../fixtures/random-tiny');
@@ -33,12 +33,30 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 describe('command line', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simba-cli-'));
   const src = path.join(dir, 'walk.py');
-  fs.writeFileSync(src, 'import os\n\ndef walk(root):\n    for name in os.listdir(root):\n        yield os.path.join(root, name)\n');
+  fs.writeFileSync(
+    src,
+    'import os\n\ndef walk(root):\n    for name in os.listdir(root):\n        yield os.path.join(root, name)\n',
+  );
 
   it('analyze prints a summary and writes the analysis JSON and the HTML report', async () => {
     const json = path.join(dir, 'a.json');
     const html = path.join(dir, 'a.html');
-    const r = await run(['analyze', src, '--model', MODEL, '--device', 'cpu', '--top-k', '3', '--keep-ratio', '0.3', '--json', json, '--html', html]);
+    const r = await run([
+      'analyze',
+      src,
+      '--model',
+      MODEL,
+      '--device',
+      'cpu',
+      '--top-k',
+      '3',
+      '--keep-ratio',
+      '0.3',
+      '--json',
+      json,
+      '--html',
+      html,
+    ]);
     assert.strictEqual(r.code, 0, r.err);
     assert.match(r.out, /tokens +\d+ up to offset/);
     assert.match(r.out, /KL\(dense‖pruned\)/);
@@ -56,7 +74,15 @@ describe('command line', () => {
   });
 
   it('analyze names the model family in the summary (FalconMamba)', async () => {
-    const r = await run(['analyze', src, '--model', path.resolve(__dirname, '../fixtures/random-falcon'), '--device', 'cpu', '--no-dense']);
+    const r = await run([
+      'analyze',
+      src,
+      '--model',
+      path.resolve(__dirname, '../fixtures/random-falcon'),
+      '--device',
+      'cpu',
+      '--no-dense',
+    ]);
     assert.strictEqual(r.code, 0, r.err);
     assert.match(r.out, /model +random-falcon: FalconMamba, 4 layers, d_model 64,/);
   });
@@ -77,7 +103,18 @@ describe('command line', () => {
   });
 
   it('generate --precision int8 decodes with int8 weights; a bad choice is a usage error', async () => {
-    const r = await run(['generate', src, '--model', MODEL, '--max-tokens', '4', '--precision', 'int8', '--stop', 'document']);
+    const r = await run([
+      'generate',
+      src,
+      '--model',
+      MODEL,
+      '--max-tokens',
+      '4',
+      '--precision',
+      'int8',
+      '--stop',
+      'document',
+    ]);
     assert.strictEqual(r.code, 0, r.err);
     assert.match(r.err, /4 tokens, prefill \d+ ms, decode [\d.]+ ms\/token on cpu/);
     const bad = await run(['generate', src, '--model', MODEL, '--precision', 'int4']);
@@ -116,14 +153,33 @@ describe('command line', () => {
     // A child process each (built dist/cli.js): the kernel is chosen once per process.
     const sample = path.resolve(__dirname, '../../media/samples/concurrent_futures_base.py');
     const analyse = (env: NodeJS.ProcessEnv, out: string) => {
-      const r = spawnSync(process.execPath, [path.resolve(__dirname, '../../dist/cli.js'), 'analyze', sample, '--model', bundledModelDir(), '--device', 'cpu', '--to', '6000', '--json', out], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      const r = spawnSync(
+        process.execPath,
+        [
+          path.resolve(__dirname, '../../dist/cli.js'),
+          'analyze',
+          sample,
+          '--model',
+          bundledModelDir(),
+          '--device',
+          'cpu',
+          '--to',
+          '6000',
+          '--json',
+          out,
+        ],
+        { env: { ...process.env, ...env }, encoding: 'utf8' },
+      );
       assert.strictEqual(r.status, 0, r.stderr);
       return { err: r.stderr, a: JSON.parse(fs.readFileSync(out, 'utf8')) as Analysis };
     };
     const native = analyse({}, path.join(dir, 'native.json'));
     const graph = analyse({ SIMBA_LENS_NO_NATIVE: '1' }, path.join(dir, 'graph.json'));
     assert.doesNotMatch(native.err, /influence scoring/);
-    assert.match(graph.err, /note: influence scoring: the native kernel is switched off \(SIMBA_LENS_NO_NATIVE\); using the ONNX graph/);
+    assert.match(
+      graph.err,
+      /note: influence scoring: the native kernel is switched off \(SIMBA_LENS_NO_NATIVE\); using the ONNX graph/,
+    );
     assert.ok(native.a.tokens.length > 1000);
     assert.deepStrictEqual(graph.a.retention, native.a.retention);
   });

@@ -1,11 +1,11 @@
 // The document reader: regular files of bounded size only (checked before reading, so /dev/zero
 // and a FIFO are refused at once), UTF-16 by BOM, and a character limit that applies to the part
 // analysed, so --to makes a long file analysable.
-import * as assert from 'assert';
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as assert from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Engine, MAX_DOCUMENT_CHARS, decodeDocument, readDocument } from '../../src/engine';
 import { MAX_BYTES } from '../../src/engine/files';
 
@@ -53,9 +53,18 @@ describe('document reader', () => {
     const file = path.join(dir, 'u16.py');
     fs.writeFileSync(file, le);
     assert.strictEqual(readDocument(file), text);
-    assert.throws(() => decodeDocument(Buffer.from(text, 'utf16le'), 'nobom.py'), /nobom\.py: looks like UTF-16 text without a byte order mark, which is not supported/);
-    assert.throws(() => decodeDocument(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from([0x61])]), 'odd.py'), /odd\.py: UTF-16 .* odd number of bytes/);
-    assert.throws(() => decodeDocument(Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 1, 2, 3, 0x90, 0x91]), 'x.bin'), /x\.bin: looks like a binary file/);
+    assert.throws(
+      () => decodeDocument(Buffer.from(text, 'utf16le'), 'nobom.py'),
+      /nobom\.py: looks like UTF-16 text without a byte order mark, which is not supported/,
+    );
+    assert.throws(
+      () => decodeDocument(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from([0x61])]), 'odd.py'),
+      /odd\.py: UTF-16 .* odd number of bytes/,
+    );
+    assert.throws(
+      () => decodeDocument(Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 1, 2, 3, 0x90, 0x91]), 'x.bin'),
+      /x\.bin: looks like a binary file/,
+    );
     assert.strictEqual(decodeDocument(Buffer.from('plain ascii\n'), 'a.txt'), 'plain ascii\n');
   });
 
@@ -72,7 +81,10 @@ describe('document reader', () => {
       fs.writeFileSync(file, line.repeat(Math.ceil((MAX_DOCUMENT_CHARS + 10) / line.length)));
       const text = readDocument(file);
       assert.ok(text.length > MAX_DOCUMENT_CHARS);
-      await assert.rejects(e.tokenize(text, undefined, file), /long\.py: 10,000,0\d\d characters is more than the 10,000,000 .*--to OFFSET/);
+      await assert.rejects(
+        e.tokenize(text, undefined, file),
+        /long\.py: 10,000,0\d\d characters is more than the 10,000,000 .*--to OFFSET/,
+      );
       const part = await e.tokenize(text, 60, file);
       assert.strictEqual(part[part.length - 1].end, 60);
       await assert.rejects(e.tokenize(text, MAX_DOCUMENT_CHARS + 1, file), /more than the 10,000,000/);

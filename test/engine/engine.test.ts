@@ -1,21 +1,35 @@
 // Properties of the engine that need no reference: decoding equals prefill, chunking changes
 // nothing, ρ = 1 equals dense, kept sets are nested and follow the schedule, the influence
 // identity holds per channel on real layers, and offsets are UTF-16.
-import * as assert from 'assert';
-import { Decoder, Engine, SimbaSession, scheduleCounts, resolveSimbaOptions, klDivergence, bundledModelDir, BUNDLED_MODEL_NAME } from '../../src/engine';
+import * as assert from 'node:assert';
+import {
+  Decoder,
+  Engine,
+  SimbaSession,
+  scheduleCounts,
+  resolveSimbaOptions,
+  klDivergence,
+  bundledModelDir,
+  BUNDLED_MODEL_NAME,
+} from '../../src/engine';
 import * as ort from 'onnxruntime-node';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { buildDecodeStepGraph } from '../../src/engine/families/mamba1/graphCpu';
-import { MambaConfig } from '../../src/engine/families/mamba1/config';
+import type { MambaConfig } from '../../src/engine/families/mamba1/config';
 import { loadWeights } from '../../src/engine/families/mamba1/weights';
 import { writeCheckpoint } from '../helpers/checkpoint';
-import { GraphInfluenceScorer, InfluenceResult, createInfluenceScorer } from '../../src/engine/families/mamba1/influence';
+import {
+  GraphInfluenceScorer,
+  type InfluenceResult,
+  createInfluenceScorer,
+} from '../../src/engine/families/mamba1/influence';
 import { sessionOptions } from '../../src/engine/runtime';
 import { requireNativeKernel } from '../helpers/native';
 
-const TEXT = 'import os\n\ndef walk(root):\n    for name in os.listdir(root):\n        yield os.path.join(root, name)\n'.repeat(4);
+const TEXT =
+  'import os\n\ndef walk(root):\n    for name in os.listdir(root):\n        yield os.path.join(root, name)\n'.repeat(4);
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.strictEqual(a.length, b.length);
@@ -39,7 +53,11 @@ async function checkInfluenceIdentity(test: Mocha.Context, s: Engine, ids: numbe
   let h = s.model.embed(ids);
   const T = ids.length;
   const native = await createInfluenceScorer('cpu', E, N, sessionOptions('cpu'), 2);
-  assert.strictEqual(native.kind, 'native', `the CPU session should score with the native kernel (notes: ${s.model.deviceNotes.join('; ')})`);
+  assert.strictEqual(
+    native.kind,
+    'native',
+    `the CPU session should score with the native kernel (notes: ${s.model.deviceNotes.join('; ')})`,
+  );
   const graph = await GraphInfluenceScorer.create(E, N, sessionOptions('cpu'));
   const whole = graph.chunkTokens;
   assert.ok(whole >= T && T > 3 * 16, 'the default chunk holds the text; chunks of 16 split it');
@@ -66,7 +84,10 @@ async function checkInfluenceIdentity(test: Mocha.Context, s: Engine, ids: numbe
             worst = Math.max(worst, Math.abs(rebuilt - yT) / (1e-3 + Math.abs(yT)));
           }
           assert.ok(worst < 1e-3, `layer ${l}, ${name}: worst relative error ${worst}`);
-          assert.ok(maxAbsDiff(scores, runs[0][1].scores) <= 1e-5 * scale, `layer ${l}, ${reduce}: ${name} differs from the native kernel`);
+          assert.ok(
+            maxAbsDiff(scores, runs[0][1].scores) <= 1e-5 * scale,
+            `layer ${l}, ${reduce}: ${name} differs from the native kernel`,
+          );
         }
       }
       h = out.hidden;
@@ -77,7 +98,7 @@ async function checkInfluenceIdentity(test: Mocha.Context, s: Engine, ids: numbe
   }
 }
 
-describe('engine (random checkpoint)', function () {
+describe('engine (random checkpoint)', () => {
   let dir: string;
   let s: Engine;
   let session: SimbaSession;
@@ -123,14 +144,14 @@ describe('engine (random checkpoint)', function () {
     const cached = new Decoder(s);
     const first = await cached.generate(TEXT, { maxTokens: 4 });
     assert.strictEqual(first.reused, 0);
-    const longer = TEXT + '\ndef main(argv):\n    return walk(argv[1])';
+    const longer = `${TEXT}\ndef main(argv):\n    return walk(argv[1])`;
     const again = await cached.generate(longer, { maxTokens: 6 });
     assert.ok(again.reused > 0, 'cache not used');
     const fresh = await new Decoder(s).generate(longer, { maxTokens: 6 });
     assert.strictEqual(fresh.reused, 0);
     assert.deepStrictEqual(again.ids, fresh.ids);
     for (let i = 0; i < fresh.logprobs.length; i++) assert.ok(Math.abs(again.logprobs[i] - fresh.logprobs[i]) < 1e-4);
-    const edited = await cached.generate('x' + longer, { maxTokens: 2 });
+    const edited = await cached.generate(`x${longer}`, { maxTokens: 2 });
     assert.strictEqual(edited.reused, 0, 'an edit before the end must not reuse states');
   });
 
@@ -157,7 +178,10 @@ describe('engine (random checkpoint)', function () {
           assert.strictEqual(r.alive[l].length, r.counts[l]);
           if (l > 0) {
             const prev = new Set(r.alive[l - 1]);
-            assert.ok(r.alive[l].every((p) => prev.has(p)), `layer ${l} not nested`);
+            assert.ok(
+              r.alive[l].every((p) => prev.has(p)),
+              `layer ${l} not nested`,
+            );
           }
           assert.ok(r.alive[l].includes(ids.length - 1), 'prediction point pruned');
         }
@@ -165,7 +189,11 @@ describe('engine (random checkpoint)', function () {
           const depth = r.alive.filter((a) => a.includes(p)).length;
           assert.strictEqual(r.retention[p], depth, `retention of ${p}`);
         }
-        if (selection === 'recent') assert.deepStrictEqual(Array.from(r.alive[Ly - 1]), Array.from({ length: r.counts[Ly - 1] }, (_, i) => ids.length - r.counts[Ly - 1] + i));
+        if (selection === 'recent')
+          assert.deepStrictEqual(
+            Array.from(r.alive[Ly - 1]),
+            Array.from({ length: r.counts[Ly - 1] }, (_, i) => ids.length - r.counts[Ly - 1] + i),
+          );
       });
     }
   }
@@ -224,7 +252,11 @@ describe('engine (random-falcon fixture, FalconMamba)', () => {
     try {
       assert.strictEqual(s.checkpoint.family.name, 'falcon_mamba');
       assert.strictEqual((s.checkpoint.config as MambaConfig).bcdtRms, 1e-6);
-      await checkInfluenceIdentity(this, s, (await s.tokenize(TEXT)).map((t) => t.id));
+      await checkInfluenceIdentity(
+        this,
+        s,
+        (await s.tokenize(TEXT)).map((t) => t.id),
+      );
     } finally {
       await s.dispose();
     }
@@ -232,47 +264,57 @@ describe('engine (random-falcon fixture, FalconMamba)', () => {
 });
 
 describe('int8 decoding', () => {
-  for (const [what, dir] of [['', () => writeCheckpoint({ seed: 11 })], [' (FalconMamba)', () => FALCON_FIXTURE]] as const) {
-  it(`a decoding step with int8 weights stays close to the fp32 step${what}`, async () => {
-    const s = await Engine.load({ modelDir: dir(), device: 'cpu' });
-    const ids = (await s.tokenize(TEXT)).map((t) => t.id);
-    const r = await s.run(ids, resolveSimbaOptions({ schedule: 'dense' }));
-    const step = (precision: 'fp32' | 'int8') => s.model.step(s.model.embed([ids[3]]), r.state.clone(), precision);
-    const a = await step('fp32');
-    const b = await step('int8');
-    assert.ok(maxAbsDiff(a, b) > 0, 'int8 graph is not in use');
-    // What matters for a completion is the distribution over next tokens, not far-tail log-probs.
-    const kl = klDivergence(a, b);
-    assert.ok(kl < 0.01, `KL(fp32 || int8) = ${kl} nats`);
-    const argmax = (x: Float32Array) => x.indexOf(Math.max(...x));
-    assert.strictEqual(argmax(b), argmax(a));
-    await s.dispose();
-  });
+  for (const [what, dir] of [
+    ['', () => writeCheckpoint({ seed: 11 })],
+    [' (FalconMamba)', () => FALCON_FIXTURE],
+  ] as const) {
+    it(`a decoding step with int8 weights stays close to the fp32 step${what}`, async () => {
+      const s = await Engine.load({ modelDir: dir(), device: 'cpu' });
+      const ids = (await s.tokenize(TEXT)).map((t) => t.id);
+      const r = await s.run(ids, resolveSimbaOptions({ schedule: 'dense' }));
+      const step = (precision: 'fp32' | 'int8') => s.model.step(s.model.embed([ids[3]]), r.state.clone(), precision);
+      const a = await step('fp32');
+      const b = await step('int8');
+      assert.ok(maxAbsDiff(a, b) > 0, 'int8 graph is not in use');
+      // What matters for a completion is the distribution over next tokens, not far-tail log-probs.
+      const kl = klDivergence(a, b);
+      assert.ok(kl < 0.01, `KL(fp32 || int8) = ${kl} nats`);
+      const argmax = (x: Float32Array) => x.indexOf(Math.max(...x));
+      assert.strictEqual(argmax(b), argmax(a));
+      await s.dispose();
+    });
   }
 });
 
 describe('fused decoding step graph', () => {
-  for (const [what, dir] of [['', () => writeCheckpoint({ seed: 13 })], [' (FalconMamba)', () => FALCON_FIXTURE]] as const) {
-  it(`in fp32 equals the per-layer graphs (the single-row state update is the scan step)${what}`, async () => {
-    const s = await Engine.load({ modelDir: dir(), device: 'cpu' });
-    const c = s.checkpoint.config as MambaConfig;
-    const w = loadWeights(s.checkpoint.store, c);
-    const fused = await ort.InferenceSession.create(buildDecodeStepGraph(c, w.layers, w, 'fp32'));
-    const ids = (await s.tokenize(TEXT)).map((t) => t.id);
-    const r = await s.run(ids, resolveSimbaOptions({ schedule: 'dense' }));
-    const states = r.state.clone();
-    const want = await s.model.step(s.model.embed([ids[5]]), states, 'fp32');
-    const feeds: Record<string, ort.Tensor> = { hidden: new ort.Tensor('float32', s.model.embed([ids[5]]), [1, c.dModel]) };
-    r.state.layers.forEach((st, i) => {
-      feeds[`conv_state_${i}`] = new ort.Tensor('float32', st.conv, [c.convKernel - 1, c.dInner]);
-      feeds[`ssm_state_${i}`] = new ort.Tensor('float32', st.ssm, [c.dInner, c.dState]);
+  for (const [what, dir] of [
+    ['', () => writeCheckpoint({ seed: 13 })],
+    [' (FalconMamba)', () => FALCON_FIXTURE],
+  ] as const) {
+    it(`in fp32 equals the per-layer graphs (the single-row state update is the scan step)${what}`, async () => {
+      const s = await Engine.load({ modelDir: dir(), device: 'cpu' });
+      const c = s.checkpoint.config as MambaConfig;
+      const w = loadWeights(s.checkpoint.store, c);
+      const fused = await ort.InferenceSession.create(buildDecodeStepGraph(c, w.layers, w, 'fp32'));
+      const ids = (await s.tokenize(TEXT)).map((t) => t.id);
+      const r = await s.run(ids, resolveSimbaOptions({ schedule: 'dense' }));
+      const states = r.state.clone();
+      const want = await s.model.step(s.model.embed([ids[5]]), states, 'fp32');
+      const feeds: Record<string, ort.Tensor> = {
+        hidden: new ort.Tensor('float32', s.model.embed([ids[5]]), [1, c.dModel]),
+      };
+      r.state.layers.forEach((st, i) => {
+        feeds[`conv_state_${i}`] = new ort.Tensor('float32', st.conv, [c.convKernel - 1, c.dInner]);
+        feeds[`ssm_state_${i}`] = new ort.Tensor('float32', st.ssm, [c.dInner, c.dState]);
+      });
+      const got = await fused.run(feeds);
+      assert.ok(maxAbsDiff(got.logprobs.data as Float32Array, want) < 1e-4);
+      states.layers.forEach((st, i) =>
+        assert.ok(maxAbsDiff(got[`ssm_state_out_${i}`].data as Float32Array, st.ssm) < 1e-5, `layer ${i} state`),
+      );
+      await fused.release();
+      await s.dispose();
     });
-    const got = await fused.run(feeds);
-    assert.ok(maxAbsDiff(got.logprobs.data as Float32Array, want) < 1e-4);
-    states.layers.forEach((st, i) => assert.ok(maxAbsDiff(got[`ssm_state_out_${i}`].data as Float32Array, st.ssm) < 1e-5, `layer ${i} state`));
-    await fused.release();
-    await s.dispose();
-  });
   }
 });
 

@@ -1,9 +1,16 @@
 // The engine against the independent PyTorch reference (tools/reference, float64), through the
 // committed fixtures in test/fixtures/*.json. Regenerate: /usr/bin/python3 tools/reference/make_fixtures.py
-import * as assert from 'assert';
-import * as fs from 'fs';
-import * as path from 'path';
-import { Decoder, Engine, SimbaSession, resolveSimbaOptions, RunResult, SimbaOptions } from '../../src/engine';
+import * as assert from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  Decoder,
+  Engine,
+  SimbaSession,
+  resolveSimbaOptions,
+  type RunResult,
+  type SimbaOptions,
+} from '../../src/engine';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIXTURES = path.join(ROOT, 'test/fixtures');
@@ -30,7 +37,12 @@ interface Fixture {
   checkpoint: { path: string };
   text: { text: string };
   ids: number[];
-  dense: { targetLogprobs: number[]; lastLogSoftmax: number[]; middle: { index: number; logSoftmax: number[] }; greedy: Greedy };
+  dense: {
+    targetLogprobs: number[];
+    lastLogSoftmax: number[];
+    middle: { index: number; logSoftmax: number[] };
+    greedy: Greedy;
+  };
   simba: SimbaCase[];
 }
 
@@ -56,10 +68,10 @@ describe('engine vs PyTorch reference fixtures', () => {
 
   for (const file of files) {
     const fx: Fixture = JSON.parse(fs.readFileSync(path.join(FIXTURES, file), 'utf8'));
-    describe(fx.name, function () {
+    describe(fx.name, () => {
       let s: Engine;
       let session: SimbaSession;
-      before(async function () {
+      before(async () => {
         const dir = path.join(ROOT, fx.checkpoint.path);
         if (!fs.existsSync(path.join(dir, 'config.json'))) throw new Error(`fixture checkpoint ${dir} is missing`);
         s = await Engine.load({ modelDir: dir, device: 'cpu' });
@@ -71,19 +83,31 @@ describe('engine vs PyTorch reference fixtures', () => {
       });
 
       it('tokenizes the text to the reference ids', async () => {
-        assert.deepStrictEqual((await s.tokenize(fx.text.text)).map((t) => t.id), fx.ids);
+        assert.deepStrictEqual(
+          (await s.tokenize(fx.text.text)).map((t) => t.id),
+          fx.ids,
+        );
       });
 
       it(`dense prefill log-probs match (max |Δ| ≤ ${TOL})`, async () => {
         const r = await s.run(fx.ids, resolveSimbaOptions({ schedule: 'dense' }));
         const D = s.checkpoint.config.dModel;
         const target = await s.model.targetLogprobs(r.top.hidden.subarray(0, (fx.ids.length - 1) * D), fx.ids.slice(1));
-        assert.ok(maxAbsDiff(target, fx.dense.targetLogprobs) <= TOL, `targets: ${maxAbsDiff(target, fx.dense.targetLogprobs)}`);
+        assert.ok(
+          maxAbsDiff(target, fx.dense.targetLogprobs) <= TOL,
+          `targets: ${maxAbsDiff(target, fx.dense.targetLogprobs)}`,
+        );
         const last = await s.lastLogprobs(r);
-        assert.ok(maxAbsDiff(last, fx.dense.lastLogSoftmax) <= TOL, `last: ${maxAbsDiff(last, fx.dense.lastLogSoftmax)}`);
+        assert.ok(
+          maxAbsDiff(last, fx.dense.lastLogSoftmax) <= TOL,
+          `last: ${maxAbsDiff(last, fx.dense.lastLogSoftmax)}`,
+        );
         const m = fx.dense.middle.index;
         const mid = await s.model.logprobs(r.top.hidden.subarray(m * D, (m + 1) * D));
-        assert.ok(maxAbsDiff(mid, fx.dense.middle.logSoftmax) <= TOL, `middle: ${maxAbsDiff(mid, fx.dense.middle.logSoftmax)}`);
+        assert.ok(
+          maxAbsDiff(mid, fx.dense.middle.logSoftmax) <= TOL,
+          `middle: ${maxAbsDiff(mid, fx.dense.middle.logSoftmax)}`,
+        );
       });
 
       it('greedy decoding after a dense prefill matches', async () => {
@@ -101,7 +125,10 @@ describe('engine vs PyTorch reference fixtures', () => {
             const scores = r.influence[l]!;
             const refScores = c.score[l];
             const scale = Math.max(...refScores.map(Math.abs));
-            assert.ok(maxAbsDiff(scores, refScores) <= 1e-3 * scale, `layer ${l} scores: ${maxAbsDiff(scores, refScores)} (scale ${scale})`);
+            assert.ok(
+              maxAbsDiff(scores, refScores) <= 1e-3 * scale,
+              `layer ${l} scores: ${maxAbsDiff(scores, refScores)} (scale ${scale})`,
+            );
             // Exact kept sets, unless the reference's own gap at the cut is within fp32 noise.
             const tie = l > 0 && c.selectionMargins[l - 1] <= 1e-3 * scale;
             if (!tie) assert.deepStrictEqual(Array.from(r.alive[l]), c.alive[l], `layer ${l} kept set`);

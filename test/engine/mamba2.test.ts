@@ -1,10 +1,10 @@
 // Mamba-2 properties that need no reference (the fixtures test compares with the PyTorch one):
 // the config's literal Infinity, the influence identity per channel on every layer, chunked
 // prefill, decoding = prefill, the fused and int8 decoding steps, and the malformed matrix.
-import * as assert from 'assert';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as assert from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CheckpointError, Engine, SimbaSession, klDivergence, resolveSimbaOptions } from '../../src/engine';
 import type { Mamba2Config } from '../../src/engine/families/mamba2/config';
@@ -165,8 +165,14 @@ for (const [name, dir] of [
             const nat = await native.score({ x, delta, B, C }, w.A, reduce);
             const scale = Math.max(...one.scores.map(Math.abs));
             assert.ok(scale > 0);
-            for (const [what, r] of [['chunks of 16', many], ['native', nat]] as const) {
-              assert.ok(maxAbsDiff(one.scores, r.scores) <= 1e-5 * scale, `layer ${l}, ${reduce}: ${what} differs from one chunk of the graph`);
+            for (const [what, r] of [
+              ['chunks of 16', many],
+              ['native', nat],
+            ] as const) {
+              assert.ok(
+                maxAbsDiff(one.scores, r.scores) <= 1e-5 * scale,
+                `layer ${l}, ${reduce}: ${what} differs from one chunk of the graph`,
+              );
             }
             for (const [what, { channelSum }] of [
               ['one chunk', one],
@@ -226,7 +232,8 @@ for (const [name, dir] of [
       const D = c.dModel;
       const L = 37;
       const { conv, ssm } = s.checkpoint.stateShapes();
-      const rnd = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.7);
+      const rnd = (n: number, seed: number) =>
+        Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.7);
       const feeds = {
         hidden: new ort.Tensor('float32', rnd(L * D, 1), [L, D]),
         conv_state: new ort.Tensor('float32', rnd(conv[0] * conv[1], 2), conv),
@@ -250,7 +257,8 @@ for (const [name, dir] of [
       const D = c.dModel;
       const L = 45;
       const { conv, ssm } = s.checkpoint.stateShapes();
-      const rnd = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 4.1 + seed) * 0.9);
+      const rnd = (n: number, seed: number) =>
+        Float32Array.from({ length: n }, (_, i) => Math.sin(i * 4.1 + seed) * 0.9);
       const feeds = {
         hidden: new ort.Tensor('float32', rnd(L * D, 4), [L, D]),
         conv_state: new ort.Tensor('float32', rnd(conv[0] * conv[1], 5), conv),

@@ -1,8 +1,8 @@
 // Token offsets tile the text exactly for any JavaScript string (lone surrogates included), and
 // the prediction point never falls inside a surrogate pair. Property tests: a seeded generator of
 // hostile strings always; fast-check as well when it is installed.
-import * as assert from 'assert';
-import * as path from 'path';
+import * as assert from 'node:assert';
+import * as path from 'node:path';
 import { Engine } from '../../src/engine';
 import { TextTokenizer, clampOffset, codePointToUtf16, tileOffsets } from '../../src/engine/tokenizer';
 import type { TokenSpan } from '../../src/shared/analysis';
@@ -59,8 +59,20 @@ describe('token offsets (UTF-16)', () => {
   it('tileOffsets closes gaps, resolves overlaps and clamps to the text', () => {
     const text = 'ab cd';
     // gap (trimmed space), overlap, an end past the text
-    const t = tileOffsets(text, [1, 2, 3], [[0, 2], [3, 4], [3, 9]]);
-    assert.deepStrictEqual(t, [{ id: 1, start: 0, end: 2 }, { id: 2, start: 2, end: 4 }, { id: 3, start: 4, end: 5 }]);
+    const t = tileOffsets(
+      text,
+      [1, 2, 3],
+      [
+        [0, 2],
+        [3, 4],
+        [3, 9],
+      ],
+    );
+    assert.deepStrictEqual(t, [
+      { id: 1, start: 0, end: 2 },
+      { id: 2, start: 2, end: 4 },
+      { id: 3, start: 4, end: 5 },
+    ]);
   });
 
   it('a prediction point inside a surrogate pair moves to the pair start', async () => {

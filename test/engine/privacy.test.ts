@@ -2,11 +2,11 @@
 // an event queue in SQLite under ~/.cache/Microsoft/DeveloperTools, /tmp/mat-debug-PID.log) is
 // off in every program built on the engine. A child process with HOME, TMPDIR and XDG_CACHE_HOME
 // pointed at fresh empty folders; afterwards both are walked.
-import * as assert from 'assert';
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as assert from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const SAMPLE = path.resolve(__dirname, '../../media/samples/concurrent_futures_base.py');
@@ -31,13 +31,26 @@ describe('privacy: no telemetry, no stray files', () => {
     for (const d of [home, tmp, out]) fs.mkdirSync(d);
     const json = path.join(out, 'a.json');
     const html = path.join(out, 'a.html');
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, TMPDIR: tmp, XDG_CACHE_HOME: path.join(home, '.cache'), USERPROFILE: home, TEMP: tmp, TMP: tmp };
-    const r = spawnSync(process.execPath, [CLI, 'analyze', SAMPLE, '--device', 'auto', '--to', '2000', '--json', json, '--html', html], { env, encoding: 'utf8', cwd: out });
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: home,
+      TMPDIR: tmp,
+      XDG_CACHE_HOME: path.join(home, '.cache'),
+      USERPROFILE: home,
+      TEMP: tmp,
+      TMP: tmp,
+    };
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'analyze', SAMPLE, '--device', 'auto', '--to', '2000', '--json', json, '--html', html],
+      { env, encoding: 'utf8', cwd: out },
+    );
     assert.strictEqual(r.status, 0, r.stderr);
     assert.deepStrictEqual(walk(home), [], 'nothing under HOME');
     assert.deepStrictEqual(walk(tmp), [], 'nothing under TMPDIR');
     assert.deepStrictEqual(walk(out).sort(), [json, html].sort(), 'only the outputs asked for');
-    for (const d of new Set([os.tmpdir(), '/tmp'])) assert.ok(!fs.existsSync(path.join(d, `mat-debug-${r.pid}.log`)), `no ${d}/mat-debug-${r.pid}.log`);
+    for (const d of new Set([os.tmpdir(), '/tmp']))
+      assert.ok(!fs.existsSync(path.join(d, `mat-debug-${r.pid}.log`)), `no ${d}/mat-debug-${r.pid}.log`);
     assert.doesNotMatch(r.stderr, /Couldn't load Vulkan|BackendVk/, 'the Dawn warning stays off stderr');
   });
 

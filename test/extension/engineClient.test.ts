@@ -1,11 +1,19 @@
 // The extension's engine client against the real engine process (dist/server.js, built by
 // `npm test`) and the bundled model: its states, cancellation, and restart after a crash.
-import * as assert from 'assert';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as assert from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
-import { CancelledError, EngineClient, EngineCrash, EngineDiedError, EngineLoadError, EngineLoadFailure, EngineState } from '../../src/extension/engineClient';
+import {
+  CancelledError,
+  EngineClient,
+  type EngineCrash,
+  EngineDiedError,
+  EngineLoadError,
+  type EngineLoadFailure,
+  type EngineState,
+} from '../../src/extension/engineClient';
 
 const root = path.join(__dirname, '../..');
 const bundled = path.join(root, 'media/model');
@@ -72,13 +80,20 @@ describe('extension: engine client (real engine process)', function () {
     process.kill(pid, 'SIGKILL');
     await until(() => engine.state === 'ready' && engine.pid !== pid, 30000, 'restart');
     assert.deepStrictEqual(states, ['dead', 'starting', 'loading', 'ready']);
-    assert.deepStrictEqual(crashes.map((c) => c.restarting), [true]);
+    assert.deepStrictEqual(
+      crashes.map((c) => c.restarting),
+      [true],
+    );
     assert.strictEqual(engine.restarts, 1);
     assert.ok((await engine.generate('x = ', { maxTokens: 2 })).ids.length > 0);
   });
 
   it('restarts an engine that does not stop within hardCancelMs of a cancel, without a crash report', async () => {
-    const quick = new EngineClient({ serverPath: path.join(root, 'dist/server.js'), log: () => undefined, hardCancelMs: 1 });
+    const quick = new EngineClient({
+      serverPath: path.join(root, 'dist/server.js'),
+      log: () => undefined,
+      hardCancelMs: 1,
+    });
     const seen: EngineCrash[] = [];
     quick.onDidCrash((c) => seen.push(c));
     try {
@@ -109,7 +124,9 @@ function fakeServer(): { script: string; loads: () => string[]; env: () => strin
   const log = path.join(dir, 'log.txt');
   fs.writeFileSync(log, '');
   const script = path.join(dir, 'server.js');
-  fs.writeFileSync(script, `
+  fs.writeFileSync(
+    script,
+    `
 const fs = require('fs'), path = require('path');
 const log = ${JSON.stringify(log)};
 fs.appendFileSync(log, 'env ' + process.env.ORT_DISABLE_TELEMETRY + '\\n');
@@ -129,12 +146,19 @@ process.emit = function (ev, msg, ...rest) {
   return emit.call(this, ev, msg, ...rest);
 };
 require(${JSON.stringify(path.join(root, 'dist/server.js'))});
-`);
+`,
+  );
   const lines = () => fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
   return {
     script,
-    loads: () => lines().filter((l) => l.startsWith('load ')).map((l) => l.slice(5)),
-    env: () => lines().filter((l) => l.startsWith('env ')).map((l) => l.slice(4)),
+    loads: () =>
+      lines()
+        .filter((l) => l.startsWith('load '))
+        .map((l) => l.slice(5)),
+    env: () =>
+      lines()
+        .filter((l) => l.startsWith('env '))
+        .map((l) => l.slice(4)),
   };
 }
 
@@ -151,23 +175,36 @@ describe('extension: engine client, crash loops and load timeouts (fake engine)'
   function client(o: Partial<ConstructorParameters<typeof EngineClient>[0]> = {}) {
     const fake = fakeServer();
     const c = new EngineClient({ serverPath: fake.script, log: () => undefined, ...o });
-    const failures: EngineLoadFailure[] = [], crashes: EngineCrash[] = [];
+    const failures: EngineLoadFailure[] = [],
+      crashes: EngineCrash[] = [];
     c.onDidFailLoad((f) => failures.push(f));
     c.onDidCrash((x) => crashes.push(x));
     clients.push(c);
     return { c, fake, failures, crashes };
   }
-  afterEach(() => { for (const c of clients.splice(0)) c.dispose(); });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.dispose();
+  });
 
   it('a load that kills the engine is reported once, not retried, and the engine is back on the previous model', async () => {
     const { c, fake, failures, crashes } = client({ fallbackModel: bundled });
     await c.configure({ modelDir: bundled, device: 'cpu' });
     const crash = folder('crash-me');
-    await assert.rejects(c.configure({ modelDir: crash, device: 'cpu' }), (e) => e instanceof EngineLoadError && e.kind === 'crash' && e.message.includes(crash) && /exit code 134/.test(e.message));
+    await assert.rejects(
+      c.configure({ modelDir: crash, device: 'cpu' }),
+      (e) =>
+        e instanceof EngineLoadError &&
+        e.kind === 'crash' &&
+        e.message.includes(crash) &&
+        /exit code 134/.test(e.message),
+    );
     await until(() => c.state === 'ready', 20000, 'back on the previous model');
     assert.strictEqual(c.target?.modelDir, bundled);
     assert.strictEqual(c.lastLoad?.facts.name, 'simba-lens bundled model');
-    assert.deepStrictEqual(failures.map((f) => [f.modelDir, f.kind, f.fallback]), [[crash, 'crash', bundled]]);
+    assert.deepStrictEqual(
+      failures.map((f) => [f.modelDir, f.kind, f.fallback]),
+      [[crash, 'crash', bundled]],
+    );
     assert.match(failures[0].message, /crash-me/);
     assert.deepStrictEqual(crashes, [], 'a load failure, not an unexpected crash');
     const pid = c.pid;
@@ -180,7 +217,10 @@ describe('extension: engine client, crash loops and load timeouts (fake engine)'
   it('a first load killed by SIGKILL (out of memory) falls back to fallbackModel; the previous good model wins over it', async () => {
     const { c, fake, failures } = client({ fallbackModel: bundled });
     const kill = folder('kill-me');
-    await assert.rejects(c.configure({ modelDir: kill, device: 'cpu' }), /kill-me.*stopped the engine \(signal SIGKILL\)/);
+    await assert.rejects(
+      c.configure({ modelDir: kill, device: 'cpu' }),
+      /kill-me.*stopped the engine \(signal SIGKILL\)/,
+    );
     await until(() => c.state === 'ready', 20000, 'the bundled model');
     assert.strictEqual(failures[0].fallback, bundled);
     // Slow deaths: each crashing folder is loaded exactly once, however far apart they come.
@@ -214,11 +254,20 @@ describe('extension: engine client, crash loops and load timeouts (fake engine)'
     const p = c.configure({ modelDir: hang, device: 'cpu' });
     // The engine keeps answering info while the load is outstanding.
     assert.strictEqual((await c.info())?.pid, pid);
-    await assert.rejects(p, (e) => e instanceof EngineLoadError && e.kind === 'timeout' && e.message.includes(`loading ${hang} did not finish within 2 s`));
+    await assert.rejects(
+      p,
+      (e) =>
+        e instanceof EngineLoadError &&
+        e.kind === 'timeout' &&
+        e.message.includes(`loading ${hang} did not finish within 2 s`),
+    );
     assert.ok(Date.now() - t0 >= 1900, 'not before its time');
     await until(() => c.state === 'ready', 20000, 'back on the previous model');
     assert.notStrictEqual(c.pid, pid, 'a new process');
-    assert.deepStrictEqual(failures.map((f) => [f.kind, f.fallback]), [['timeout', bundled]]);
+    assert.deepStrictEqual(
+      failures.map((f) => [f.kind, f.fallback]),
+      [['timeout', bundled]],
+    );
     assert.deepStrictEqual(fake.loads(), ['model', 'hang-me', 'model']);
     assert.strictEqual(c.lastLoad?.facts.name, 'simba-lens bundled model');
   });
@@ -259,7 +308,10 @@ describe('extension: engine client, crash loops and load timeouts (fake engine)'
     await assert.rejects(c.analyze(text, {}), /stopped the engine 2 times; it is not sent again/);
     assert.ok(Date.now() - t0 < 100, 'refused at once');
     assert.strictEqual(c.restarts, 2);
-    assert.deepStrictEqual(crashes.map((x) => x.restarting), [true, true]);
+    assert.deepStrictEqual(
+      crashes.map((x) => x.restarting),
+      [true, true],
+    );
     assert.deepStrictEqual(fake.loads(), ['model', 'model', 'model'], 'a crash outside a load reloads the same model');
     // Other requests still go; Restart Engine clears the count.
     assert.ok((await c.analyze('y = 2\n', {})).tokens.length > 0);
@@ -281,7 +333,10 @@ describe('extension: engine client, crash loops and load timeouts (fake engine)'
     assert.strictEqual(c.target?.modelDir, copy);
     assert.deepStrictEqual(failures, []);
     assert.deepStrictEqual([...c.failedModels], []);
-    assert.deepStrictEqual(crashes.map((x) => x.restarting), [true]);
+    assert.deepStrictEqual(
+      crashes.map((x) => x.restarting),
+      [true],
+    );
     // The stopped engine may or may not have read the load message before it exited.
     assert.match(fake.loads().join(' '), /^model (copy )?copy$/);
   });
@@ -294,7 +349,10 @@ describe('extension: engine client, crash loops and load timeouts (fake engine)'
     assert.strictEqual(c.state, 'failed');
     assert.strictEqual(c.target?.modelDir, bad, 'still the model asked for');
     // The next request tries the asked-for model again and says why it cannot, rather than analysing with the bundled one.
-    await assert.rejects(c.analyze('x = 1\n', {}), (e: Error) => e.message.includes(bad) || /config\.json|cannot read/.test(e.message));
+    await assert.rejects(
+      c.analyze('x = 1\n', {}),
+      (e: Error) => e.message.includes(bad) || /config\.json|cannot read/.test(e.message),
+    );
     await c.configure({ modelDir: bundled, device: 'cpu' });
     assert.ok((await c.analyze('x = 1\n', {})).tokens.length > 0);
   });

@@ -11,14 +11,93 @@ const int = (r: Rng, n: number): number => Math.floor(r() * n);
 
 /** Numbers that break naive validation: huge, tiny, negative, fractional, unsafe, limit ± 1. */
 export const INTERESTING_NUMBERS: readonly number[] = [
-  0, -0, 1, -1, 2, 3, 4, 0.5, -0.5, 1.5, 1e300, -1e300, 1e-300, 5e-324, 2 ** 31, 2 ** 31 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 53, 2 ** 53 + 2, -(2 ** 53),
-  Number.MAX_VALUE, 1023, 1024, 1025, 63, 64, 65, 65535, 65536, 65537, 2 ** 22, 2 ** 22 + 1, 262144, 262145, 16, 17, 1e6, 1e9, 1e12,
+  0,
+  -0,
+  1,
+  -1,
+  2,
+  3,
+  4,
+  0.5,
+  -0.5,
+  1.5,
+  1e300,
+  -1e300,
+  1e-300,
+  5e-324,
+  2 ** 31,
+  2 ** 31 - 1,
+  2 ** 32,
+  2 ** 32 + 1,
+  2 ** 53,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  Number.MAX_VALUE,
+  1023,
+  1024,
+  1025,
+  63,
+  64,
+  65,
+  65535,
+  65536,
+  65537,
+  2 ** 22,
+  2 ** 22 + 1,
+  262144,
+  262145,
+  16,
+  17,
+  1e6,
+  1e9,
+  1e12,
 ];
 const INTERESTING_VALUES: readonly unknown[] = [
-  null, true, false, '', 'auto', 'mamba', '../../../etc/passwd', '/etc/passwd', 'C:\\x', '\u0000', 'a/../../b', '__proto__', 'constructor',
-  [], [0], [0, 0], [-1, 4], [4, 0], [0.5, 4], [0, 2 ** 53 + 2], ['0', '4'], {}, { a: 1 }, 'x'.repeat(1000),
+  null,
+  true,
+  false,
+  '',
+  'auto',
+  'mamba',
+  '../../../etc/passwd',
+  '/etc/passwd',
+  'C:\\x',
+  '\u0000',
+  'a/../../b',
+  '__proto__',
+  'constructor',
+  [],
+  [0],
+  [0, 0],
+  [-1, 4],
+  [4, 0],
+  [0.5, 4],
+  [0, 2 ** 53 + 2],
+  ['0', '4'],
+  {},
+  { a: 1 },
+  'x'.repeat(1000),
 ];
-const JSON_TOKENS = ['{', '}', '[', ']', ',', ':', '"', '\\', '\\u0000', '1e300', '-1', 'NaN', 'null', '"__proto__"', ' ', '\n', '\u00ff', '\ud800'];
+const JSON_TOKENS = [
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ':',
+  '"',
+  '\\',
+  '\\u0000',
+  '1e300',
+  '-1',
+  'NaN',
+  'null',
+  '"__proto__"',
+  ' ',
+  '\n',
+  '\u00ff',
+  '\ud800',
+];
 
 export function mutateBytes(r: Rng, input: Buffer, others: Buffer[]): Buffer {
   let b = Buffer.from(input);
@@ -75,11 +154,17 @@ export function mutateJson(r: Rng, v: unknown, depth = 0): unknown {
       const k = pick(r, keys);
       o[k] = mutateJson(r, o[k], depth + 1);
     } else if (keys.length && op < 0.85) delete o[pick(r, keys)];
-    else o[r() < 0.5 && keys.length ? `${pick(r, keys)}_` : String(pick(r, INTERESTING_VALUES))] = pick(r, INTERESTING_VALUES);
+    else
+      o[r() < 0.5 && keys.length ? `${pick(r, keys)}_` : String(pick(r, INTERESTING_VALUES))] = pick(
+        r,
+        INTERESTING_VALUES,
+      );
     return o;
   }
-  if (typeof v === 'number' && r() < 0.8) return r() < 0.5 ? pick(r, INTERESTING_NUMBERS) : v + (int(r, 3) - 1) * (r() < 0.5 ? 1 : v);
-  if (typeof v === 'string' && r() < 0.5) return r() < 0.5 ? pick(r, INTERESTING_VALUES) : v + pick(r, ['/../x', '\u0000', '.safetensors', '/']);
+  if (typeof v === 'number' && r() < 0.8)
+    return r() < 0.5 ? pick(r, INTERESTING_NUMBERS) : v + (int(r, 3) - 1) * (r() < 0.5 ? 1 : v);
+  if (typeof v === 'string' && r() < 0.5)
+    return r() < 0.5 ? pick(r, INTERESTING_VALUES) : v + pick(r, ['/../x', '\u0000', '.safetensors', '/']);
   return depth > 6 ? null : pick(r, [...INTERESTING_VALUES, ...INTERESTING_NUMBERS]);
 }
 
@@ -98,7 +183,13 @@ export function mutateSafetensors(r: Rng, seed: Buffer): Buffer {
   const json = Buffer.from(JSON.stringify(h) ?? 'null');
   const len = Buffer.alloc(8);
   const lenChoice = r();
-  len.writeBigUInt64LE(lenChoice < 0.8 ? BigInt(json.length) : lenChoice < 0.9 ? BigInt(json.length + int(r, 17) - 8 < 0 ? 0 : json.length + int(r, 17) - 8) : pick(r, [0n, 2n ** 63n, 2n ** 64n - 1n, 104857601n]));
+  len.writeBigUInt64LE(
+    lenChoice < 0.8
+      ? BigInt(json.length)
+      : lenChoice < 0.9
+        ? BigInt(Math.max(0, json.length + int(r, 17) - 8))
+        : pick(r, [0n, 2n ** 63n, 2n ** 64n - 1n, 104857601n]),
+  );
   if (r() < 0.2) dataLen = BigInt(Math.max(0, Number(dataLen) + int(r, 9) - 4));
   const dl = Buffer.alloc(8);
   dl.writeBigUInt64LE(dataLen);

@@ -6,9 +6,9 @@
 // second for one input, or memory growing past a bound is a finding, saved under
 // out/fuzz-findings/ and reported; the exit code is then 1. The loop runs in a worker thread so
 // that a hang is caught by the main thread's watchdog and the input that hung is still known.
-import * as fs from 'fs';
-import * as path from 'path';
-import { Worker, isMainThread, parentPort, workerData } from 'worker_threads';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 const CORPUS = path.join(__dirname, 'corpus');
 const FINDINGS = path.join(__dirname, '..', '..', 'out', 'fuzz-findings');
@@ -45,7 +45,7 @@ function parseArgs(argv: string[]): Options {
 
 function saveFinding(target: string, input: Buffer, why: string): string {
   fs.mkdirSync(FINDINGS, { recursive: true });
-  const h = require('crypto').createHash('sha1').update(input).digest('hex').slice(0, 12);
+  const h = require('node:crypto').createHash('sha1').update(input).digest('hex').slice(0, 12);
   const file = path.join(FINDINGS, `${target}-${h}.bin`);
   fs.writeFileSync(file, input);
   fs.writeFileSync(`${file}.txt`, `${why}\n`);
@@ -72,7 +72,10 @@ function worker(): void {
   const perTarget = (opts.seconds * 1000) / targets.length;
   const reports: Report[] = [];
   for (const [ti, t] of targets.entries()) {
-    const seeds = fs.readdirSync(path.join(CORPUS, t.corpus)).sort().map((f) => fs.readFileSync(path.join(CORPUS, t.corpus, f)));
+    const seeds = fs
+      .readdirSync(path.join(CORPUS, t.corpus))
+      .sort()
+      .map((f) => fs.readFileSync(path.join(CORPUS, t.corpus, f)));
     const rep: Report = { target: t.name, execs: 0, accepted: 0, refused: 0, findings: [] };
     const pool: Buffer[] = [...seeds]; // seeds plus inputs that parsed: mutating those goes deeper
     const one = (input: Buffer): void => {
@@ -103,12 +106,15 @@ function worker(): void {
     let beat = 0;
     while (performance.now() < end && rep.findings.length < 20) {
       const base = pool[Math.floor(r() * pool.length)];
-      const input = t.name === 'safetensors-header' && r() < 0.5 ? mutateSafetensors(r, base) : mutateBytes(r, base, pool);
+      const input =
+        t.name === 'safetensors-header' && r() < 0.5 ? mutateSafetensors(r, base) : mutateBytes(r, base, pool);
       one(input);
       if (++beat % 64 === 0) {
         parentPort!.postMessage({ beat: true });
         if (process.memoryUsage().rss > RSS_LIMIT) {
-          rep.findings.push(`memory: rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB after ${rep.execs} inputs`);
+          rep.findings.push(
+            `memory: rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB after ${rep.execs} inputs`,
+          );
           break;
         }
       }
@@ -120,16 +126,69 @@ function worker(): void {
 }
 
 /** fast-check properties: generated JSON (arbitrary and shaped like the real files) through the same oracle. */
-function runProperties(fc: typeof import('fast-check'), t: { name: string }, one: (b: Buffer) => void, ms: number, seed: number): string {
-  const num = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -1, 1e300, 2 ** 53 + 2, 1024, 1025, 65536, 65537, 2 ** 22 + 1), fc.nat({ max: 2048 }));
+function runProperties(
+  fc: typeof import('fast-check'),
+  t: { name: string },
+  one: (b: Buffer) => void,
+  ms: number,
+  seed: number,
+): string {
+  const num = fc.oneof(
+    fc.integer(),
+    fc.double(),
+    fc.constantFrom(0, -1, 1e300, 2 ** 53 + 2, 1024, 1025, 65536, 65537, 2 ** 22 + 1),
+    fc.nat({ max: 2048 }),
+  );
   const anyJson = fc.jsonValue({ maxDepth: 4 });
   let arb: import('fast-check').Arbitrary<Buffer>;
   if (t.name === 'config') {
-    const key = fc.constantFrom('hidden_size', 'num_hidden_layers', 'state_size', 'vocab_size', 'expand', 'intermediate_size', 'time_step_rank', 'conv_kernel', 'layer_norm_epsilon', 'eos_token_id', 'use_bias', 'use_conv_bias', 'tie_word_embeddings', 'model_type', 'architectures', '__proto__', 'constructor');
-    const value = fc.oneof(num, anyJson, fc.constant('mamba'), fc.constant(['MambaForCausalLM']), fc.constant('auto'), fc.boolean());
-    arb = fc.dictionary(key, value).map((d) => Buffer.from(JSON.stringify({ model_type: 'mamba', hidden_size: 64, num_hidden_layers: 2, vocab_size: 260, ...d })));
+    const key = fc.constantFrom(
+      'hidden_size',
+      'num_hidden_layers',
+      'state_size',
+      'vocab_size',
+      'expand',
+      'intermediate_size',
+      'time_step_rank',
+      'conv_kernel',
+      'layer_norm_epsilon',
+      'eos_token_id',
+      'use_bias',
+      'use_conv_bias',
+      'tie_word_embeddings',
+      'model_type',
+      'architectures',
+      '__proto__',
+      'constructor',
+    );
+    const value = fc.oneof(
+      num,
+      anyJson,
+      fc.constant('mamba'),
+      fc.constant(['MambaForCausalLM']),
+      fc.constant('auto'),
+      fc.boolean(),
+    );
+    arb = fc
+      .dictionary(key, value)
+      .map((d) =>
+        Buffer.from(
+          JSON.stringify({ model_type: 'mamba', hidden_size: 64, num_hidden_layers: 2, vocab_size: 260, ...d }),
+        ),
+      );
   } else if (t.name === 'shard-index') {
-    const shard = fc.oneof(fc.constantFrom('model-00001-of-00002.safetensors', '../../../etc/passwd', '/etc/passwd', '', 'a/../../b', '\u0000'), fc.string(), num);
+    const shard = fc.oneof(
+      fc.constantFrom(
+        'model-00001-of-00002.safetensors',
+        '../../../etc/passwd',
+        '/etc/passwd',
+        '',
+        'a/../../b',
+        '\u0000',
+      ),
+      fc.string(),
+      num,
+    );
     arb = fc.oneof(
       fc.dictionary(fc.string(), shard).map((wm) => Buffer.from(JSON.stringify({ metadata: {}, weight_map: wm }))),
       anyJson.map((v) => Buffer.from(JSON.stringify(v) ?? 'null')),
@@ -138,16 +197,26 @@ function runProperties(fc: typeof import('fast-check'), t: { name: string }, one
     const entry = fc.record({
       dtype: fc.oneof(fc.constantFrom('F32', 'F16', 'BF16', 'I8', 'F64', 'X'), anyJson),
       shape: fc.oneof(fc.array(fc.oneof(fc.nat({ max: 64 }), num), { maxLength: 10 }), anyJson),
-      data_offsets: fc.oneof(fc.tuple(fc.nat({ max: 4096 }), fc.nat({ max: 4096 })), fc.array(num, { maxLength: 3 }), anyJson),
+      data_offsets: fc.oneof(
+        fc.tuple(fc.nat({ max: 4096 }), fc.nat({ max: 4096 })),
+        fc.array(num, { maxLength: 3 }),
+        anyJson,
+      ),
     });
-    arb = fc.tuple(fc.dictionary(fc.string({ maxLength: 12 }), entry, { maxKeys: 8 }), fc.nat({ max: 8192 }), fc.integer({ min: -8, max: 8 })).map(([h, dataLen, lenSkew]) => {
-      const json = Buffer.from(JSON.stringify(h));
-      const dl = Buffer.alloc(8);
-      dl.writeBigUInt64LE(BigInt(dataLen));
-      const len = Buffer.alloc(8);
-      len.writeBigUInt64LE(BigInt(Math.max(0, json.length + (Math.abs(lenSkew) < 6 ? 0 : lenSkew))));
-      return Buffer.concat([dl, len, json]);
-    });
+    arb = fc
+      .tuple(
+        fc.dictionary(fc.string({ maxLength: 12 }), entry, { maxKeys: 8 }),
+        fc.nat({ max: 8192 }),
+        fc.integer({ min: -8, max: 8 }),
+      )
+      .map(([h, dataLen, lenSkew]) => {
+        const json = Buffer.from(JSON.stringify(h));
+        const dl = Buffer.alloc(8);
+        dl.writeBigUInt64LE(BigInt(dataLen));
+        const len = Buffer.alloc(8);
+        len.writeBigUInt64LE(BigInt(Math.max(0, json.length + (Math.abs(lenSkew) < 6 ? 0 : lenSkew))));
+        return Buffer.concat([dl, len, json]);
+      });
   }
   let runs = 0;
   const end = performance.now() + ms;
@@ -177,12 +246,17 @@ function main(): void {
   });
   let last = Date.now();
   let finished = false;
-  const names = () => (require('./targets') as typeof import('./targets')).TARGETS.filter((t) => !opts.target || t.name === opts.target).map((t) => t.name);
+  const names = () =>
+    (require('./targets') as typeof import('./targets')).TARGETS.filter(
+      (t) => !opts.target || t.name === opts.target,
+    ).map((t) => t.name);
   const watchdog = setInterval(() => {
     if (Date.now() - last < 10_000) return;
     const input = Buffer.from(bytes.subarray(0, meta[1]));
     const target = names()[meta[0]] ?? 'unknown';
-    console.error(`FINDING ${target}: no progress for 10 s (hang) → ${saveFinding(target, input, 'hang: no progress for 10 s')}`);
+    console.error(
+      `FINDING ${target}: no progress for 10 s (hang) → ${saveFinding(target, input, 'hang: no progress for 10 s')}`,
+    );
     finished = true;
     clearInterval(watchdog);
     void w.terminate().then(() => process.exit(1));
@@ -195,7 +269,9 @@ function main(): void {
     let bad = 0;
     console.log(`fuzz: seed ${opts.seed}, ${opts.seconds} s`);
     for (const r of m.done) {
-      console.log(`  ${r.target}: ${r.execs} inputs (${r.accepted} parsed, ${r.refused} refused with CheckpointError)${r.properties ? `; ${r.properties}` : '; fast-check not installed: mutation only'}`);
+      console.log(
+        `  ${r.target}: ${r.execs} inputs (${r.accepted} parsed, ${r.refused} refused with CheckpointError)${r.properties ? `; ${r.properties}` : '; fast-check not installed: mutation only'}`,
+      );
       for (const f of r.findings) console.log(`    FINDING ${f}`);
       bad += r.findings.length;
     }
@@ -208,7 +284,9 @@ function main(): void {
     clearInterval(watchdog);
     const input = Buffer.from(bytes.subarray(0, meta[1]));
     const target = names()[meta[0]] ?? 'unknown';
-    console.error(`FINDING ${target}: the worker died (${e.message}) → ${saveFinding(target, input, `worker died: ${e.message}`)}`);
+    console.error(
+      `FINDING ${target}: the worker died (${e.message}) → ${saveFinding(target, input, `worker died: ${e.message}`)}`,
+    );
     process.exit(1);
   });
 }

@@ -36,9 +36,11 @@ export const safetensorsHeader: Target = {
     const head = input.subarray(8);
     const size = head.length + dataLen;
     const read = (position: number, length: number): Buffer => {
-      if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0) throw new Finding(`read(${position}, ${length}): not a valid extent`);
+      if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0)
+        throw new Finding(`read(${position}, ${length}): not a valid extent`);
       if (position + length > size) throw new Finding(`read(${position}, ${length}) beyond the ${size}-byte file`);
-      if (length > 8 + MAX_BYTES.safetensorsHeader) throw new Finding(`read of ${length} bytes beyond the header bound`);
+      if (length > 8 + MAX_BYTES.safetensorsHeader)
+        throw new Finding(`read of ${length} bytes beyond the header bound`);
       const out = Buffer.alloc(length);
       if (position < head.length) head.copy(out, 0, position, Math.min(head.length, position + length));
       return out;
@@ -48,7 +50,8 @@ export const safetensorsHeader: Target = {
     const spans = [...entries.values()].sort((a, b) => a.begin - b.begin);
     let at = -1;
     for (const e of spans) {
-      if (!(e.begin >= 8 && e.end >= e.begin && e.end <= size)) throw new Finding(`accepted an extent [${e.begin}, ${e.end}) outside a ${size}-byte file`);
+      if (!(e.begin >= 8 && e.end >= e.begin && e.end <= size))
+        throw new Finding(`accepted an extent [${e.begin}, ${e.end}) outside a ${size}-byte file`);
       if (e.begin < at) throw new Finding('accepted overlapping extents');
       at = e.end;
     }
@@ -75,7 +78,8 @@ export const config: Target = {
   run(input) {
     const { family, config: c } = parseConfigText(input.toString('utf8'), 'config.json');
     const params = family.parameterCount(c);
-    if (!Number.isSafeInteger(params) || params <= 0) throw new Finding(`parameterCount ${params} is not a positive safe integer`);
+    if (!Number.isSafeInteger(params) || params <= 0)
+      throw new Finding(`parameterCount ${params} is not a positive safe integer`);
     memoryProblem(4 * params, { totalBytes: 16e9, freeBytes: 8e9 });
     const { store, count } = countingStore();
     family.checkWeights(store, c); // builds the list of expected tensors: bounded by the config's limits
@@ -87,8 +91,13 @@ export const shardIndex: Target = {
   name: 'shard-index',
   corpus: 'index',
   run(input) {
-    const map = parseShardIndex(parseJson(input.toString('utf8'), 'model.safetensors.index.json'), 'model.safetensors.index.json');
-    for (const v of map.values()) if (typeof v !== 'string' || v.length === 0) throw new Finding('accepted a shard name that is not a non-empty string');
+    const map = parseShardIndex(
+      parseJson(input.toString('utf8'), 'model.safetensors.index.json'),
+      'model.safetensors.index.json',
+    );
+    for (const v of map.values())
+      if (typeof v !== 'string' || v.length === 0)
+        throw new Finding('accepted a shard name that is not a non-empty string');
   },
 };
 
@@ -101,7 +110,8 @@ export function exercise(t: Target, input: Buffer): string | undefined {
     return undefined;
   } catch (e) {
     if (e instanceof CheckpointError) {
-      if (e.message.length > 2000) return `CheckpointError message of ${e.message.length} characters (echoes the input?)`;
+      if (e.message.length > 2000)
+        return `CheckpointError message of ${e.message.length} characters (echoes the input?)`;
       return undefined;
     }
     return e instanceof Error ? `${e.name}: ${e.message}` : `threw ${String(e)}`;

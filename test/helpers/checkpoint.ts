@@ -1,15 +1,24 @@
 // Writes small Hugging Face-format Mamba checkpoints for tests: random (seeded) weights, a
 // byte-level tokenizer, and knobs for every way a checkpoint can be malformed.
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { TinyShape, byteTokenizerJson, configJson, samplers } from '../../bench/checkpoints';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { type TinyShape, byteTokenizerJson, configJson, samplers } from '../../bench/checkpoints';
 
 export type { TinyShape };
 export { byteTokenizerJson, configJson };
 export { mulberry32 as rng } from '../../src/engine/random';
 
-export const TINY: TinyShape = { dModel: 32, layers: 3, dState: 8, expand: 2, dtRank: 4, convKernel: 4, vocab: 260, tied: true };
+export const TINY: TinyShape = {
+  dModel: 32,
+  layers: 3,
+  dState: 8,
+  expand: 2,
+  dtRank: 4,
+  convKernel: 4,
+  vocab: 260,
+  tied: true,
+};
 
 export function randomTensors(s: TinyShape, seed = 1): Map<string, { shape: number[]; data: Float32Array }> {
   const { normal, dtBias } = samplers(seed);
@@ -65,7 +74,10 @@ function f32ToF16(x: number): number {
 export type DType = 'F32' | 'F16' | 'BF16';
 
 /** Encode tensors as a safetensors file. */
-export function safetensorsBytes(tensors: Map<string, { shape: number[]; data: Float32Array }>, dtype: DType = 'F32'): Buffer {
+export function safetensorsBytes(
+  tensors: Map<string, { shape: number[]; data: Float32Array }>,
+  dtype: DType = 'F32',
+): Buffer {
   const header: Record<string, unknown> = {};
   const parts: Buffer[] = [];
   let offset = 0;
@@ -113,7 +125,10 @@ export function writeCheckpoint(o: WriteOptions = {}): string {
       for (const n of part.keys()) weightMap[n] = file;
       fs.writeFileSync(path.join(dir, file), safetensorsBytes(part, o.dtype));
     }
-    fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    fs.writeFileSync(
+      path.join(dir, 'model.safetensors.index.json'),
+      JSON.stringify({ metadata: {}, weight_map: weightMap }),
+    );
   }
   return dir;
 }

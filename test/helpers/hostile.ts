@@ -1,7 +1,7 @@
 // Helpers for hostile-checkpoint tests: load in a child process with limits, edit safetensors headers.
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 export interface ProbeLine {
   dir: string;
@@ -22,7 +22,11 @@ const PROBE = path.join(__dirname, 'load-probe.ts');
  */
 export function probeLoads(dirs: string[], seconds = 20): (ProbeLine | undefined)[] {
   const cmd = `ulimit -v 3000000; exec "${process.execPath}" --max-old-space-size=512 --require tsx/cjs "${PROBE}" "$@"`;
-  const r = spawnSync('bash', ['-c', cmd, 'probe', ...dirs], { timeout: seconds * 1000, encoding: 'utf8', killSignal: 'SIGKILL' });
+  const r = spawnSync('bash', ['-c', cmd, 'probe', ...dirs], {
+    timeout: seconds * 1000,
+    encoding: 'utf8',
+    killSignal: 'SIGKILL',
+  });
   const lines = new Map<string, ProbeLine>();
   for (const l of (r.stdout ?? '').split('\n')) {
     if (!l.trim().startsWith('{')) continue;
@@ -33,7 +37,11 @@ export function probeLoads(dirs: string[], seconds = 20): (ProbeLine | undefined
 }
 
 /** Rewrite a safetensors file's header with `edit` (the data bytes are kept as they are). */
-export function editHeader(file: string, edit: (h: Record<string, { dtype: string; shape: number[]; data_offsets: unknown[] }>) => void, extra?: Buffer): void {
+export function editHeader(
+  file: string,
+  edit: (h: Record<string, { dtype: string; shape: number[]; data_offsets: unknown[] }>) => void,
+  extra?: Buffer,
+): void {
   const bytes = fs.readFileSync(file);
   const n = Number(bytes.readBigUInt64LE(0));
   const header = JSON.parse(bytes.subarray(8, 8 + n).toString());

@@ -12,7 +12,10 @@ for (const dir of process.argv.slice(2)) {
     Checkpoint.open(dir);
     line = { dir, ok: true };
   } catch (e) {
-    line = e instanceof CheckpointError ? { dir, ok: false, file: e.file, problem: e.problem } : { dir, ok: false, other: String(e) };
+    line =
+      e instanceof CheckpointError
+        ? { dir, ok: false, file: e.file, problem: e.problem }
+        : { dir, ok: false, other: String(e) };
   }
   line.ms = Date.now() - t0;
   line.rssMB = Math.round(process.memoryUsage().rss / 2 ** 20);

@@ -2,7 +2,6 @@
 // (astral characters), CRLF, combining marks, NUL-free ASCII and Latin/CJK text, spaces.
 import { mulberry32 } from '../../src/engine/random';
 
-
 export function hostileString(seed: number, maxUnits = 60): string {
   const r = mulberry32(seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];

@@ -1,8 +1,8 @@
-import * as assert from 'assert';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { execFileSync } from 'child_process';
+import * as assert from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { renderReportHtml, shellHtml } from '../../src/report';
 import { tinyAnalysis } from '../helpers/analysis';
 
@@ -39,7 +39,9 @@ describe('report: the standalone report hides the live controls', () => {
     assert.match(panel, /<body>/);
   });
   it('rendered in Chromium: no keep-ratio slider, overlay selectors, Cancel or Analyze button; the charts are there', function () {
-    const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
+    const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) =>
+      fs.existsSync(p),
+    );
     const bundle = path.join(__dirname, '..', '..', 'dist', 'webview.js');
     if (!chromium || !fs.existsSync(bundle)) this.skip();
     this.timeout(60000);
@@ -54,12 +56,27 @@ describe('report: the standalone report hides the live controls', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simba-report-'));
     const file = path.join(dir, 'report.html');
     fs.writeFileSync(file, html);
-    const dom = execFileSync(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run',
-      `--user-data-dir=${path.join(dir, 'profile')}`, '--virtual-time-budget=3000', '--dump-dom', `file://${file}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 50000 });
+    const dom = execFileSync(
+      chromium,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        `--user-data-dir=${path.join(dir, 'profile')}`,
+        '--virtual-time-budget=3000',
+        '--dump-dom',
+        `file://${file}`,
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 50000 },
+    );
     const m = /data-probe="([^"]*)"/.exec(dom);
     assert.ok(m, 'probe ran');
     const shown = JSON.parse(m[1].replace(/&quot;/g, '"')) as Record<string, string>;
-    for (const id of ['keep-ratio-control', 'keep-ratio', 'overlay-controls', 'cancel']) assert.strictEqual(shown[id], 'none', `${id} hidden: ${m[1]}`);
+    for (const id of ['keep-ratio-control', 'keep-ratio', 'overlay-controls', 'cancel'])
+      assert.strictEqual(shown[id], 'none', `${id} hidden: ${m[1]}`);
     assert.strictEqual(shown['analyze-empty'], 'absent');
     for (const id of ['heatmap', 'legend', 'sugg']) assert.notStrictEqual(shown[id], 'none', `${id} shown`);
     fs.rmSync(dir, { recursive: true, force: true });

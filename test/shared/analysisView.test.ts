@@ -1,5 +1,5 @@
 // AnalysisView: the per-analysis cache must give exactly what the pure functions give.
-import * as assert from 'assert';
+import * as assert from 'node:assert';
 import { AnalysisView, MAX_LANES } from '../../src/shared/analysisView';
 import { influenceAtLayer, metricValues, rankNormalise } from '../../src/shared/metrics';
 import { tinyAnalysis } from '../helpers/analysis';
@@ -23,7 +23,10 @@ describe('shared: AnalysisView', () => {
 
   it("a token's influence per layer matches the scattered rows (NaN where pruned)", () => {
     for (let i = 0; i < a.tokens.length; i++) {
-      assert.deepStrictEqual(v.tokenInfluence(i), [0, 1, 2].map((l) => influenceAtLayer(a, l)[i]));
+      assert.deepStrictEqual(
+        v.tokenInfluence(i),
+        [0, 1, 2].map((l) => influenceAtLayer(a, l)[i]),
+      );
     }
   });
 
@@ -38,7 +41,10 @@ describe('shared: AnalysisView', () => {
   });
 
   it('lanes are the highway tokens with their top-layer rank, capped at the most influential', () => {
-    assert.deepStrictEqual(v.lanes(), [{ i: 2, v: 0.5 }, { i: 5, v: 0.5 }]);
+    assert.deepStrictEqual(v.lanes(), [
+      { i: 2, v: 0.5 },
+      { i: 5, v: 0.5 },
+    ]);
     const n = MAX_LANES + 10;
     const big = tinyAnalysis();
     big.tokens = Array.from({ length: n }, (_, i) => ({ id: 1, start: i, end: i + 1 }));
@@ -48,6 +54,9 @@ describe('shared: AnalysisView', () => {
     const lanes = new AnalysisView(big).lanes();
     assert.strictEqual(lanes.length, MAX_LANES);
     assert.strictEqual(lanes[0].i, 10, 'the 10 least influential are dropped');
-    assert.ok(lanes.every((ln, k) => k === 0 || ln.i > lanes[k - 1].i), 'in token order');
+    assert.ok(
+      lanes.every((ln, k) => k === 0 || ln.i > lanes[k - 1].i),
+      'in token order',
+    );
   });
 });

@@ -1,7 +1,15 @@
-import * as assert from 'assert';
-import * as fs from 'fs';
-import * as path from 'path';
-import { HEAT_BUCKETS, bucketOf, heatHex, heatRgb, heatAlpha, contributedColors, heatColorId } from '../../src/shared/colors';
+import * as assert from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  HEAT_BUCKETS,
+  bucketOf,
+  heatHex,
+  heatRgb,
+  heatAlpha,
+  contributedColors,
+  heatColorId,
+} from '../../src/shared/colors';
 
 describe('shared: colour scales', () => {
   it('buckets [0,1] into HEAT_BUCKETS bins, NaN to -1', () => {
@@ -11,11 +19,18 @@ describe('shared: colour scales', () => {
     assert.strictEqual(bucketOf(0.999), HEAT_BUCKETS - 1);
     assert.strictEqual(bucketOf(0.5), Math.floor(HEAT_BUCKETS / 2));
     assert.strictEqual(bucketOf(NaN), -1);
-    for (let i = 0; i < 100; i++) { const b = bucketOf(i / 100); assert.ok(b >= 0 && b < HEAT_BUCKETS); }
+    for (let i = 0; i < 100; i++) {
+      const b = bucketOf(i / 100);
+      assert.ok(b >= 0 && b < HEAT_BUCKETS);
+    }
   });
   it('is monotone in value', () => {
     let prev = -1;
-    for (let i = 0; i <= 1000; i++) { const b = bucketOf(i / 1000); assert.ok(b >= prev); prev = b; }
+    for (let i = 0; i <= 1000; i++) {
+      const b = bucketOf(i / 1000);
+      assert.ok(b >= prev);
+      prev = b;
+    }
   });
   it('alpha grows with the bucket in every theme and stays readable', () => {
     for (const t of ['dark', 'light', 'highContrast', 'highContrastLight'] as const) {

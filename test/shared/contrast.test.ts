@@ -2,23 +2,30 @@
 // overlay's background composed over the editor background stays ≥ 4.5:1 for every token colour
 // and every bucket, in both styles; the marks stand out from the background (≥ 3:1, 4.5:1 in the
 // high-contrast themes). Theme colours: test/shared/themeColors.ts (from code-server's themes).
-import * as assert from 'assert';
+import * as assert from 'node:assert';
 import { HEAT_BUCKETS, MARK_CONTRAST, contrastRatio, markHex, over, parseHex, tintHex } from '../../src/shared/colors';
 import { BUILT_IN_THEMES } from './themeColors';
 
 const rgb = (hex: string) => parseHex(hex).slice(0, 3) as [number, number, number];
 
 /** What lies behind a token's text in a style: the gutter style paints nothing behind text. */
-function behindText(style: 'gutter' | 'tokens', bucket: number, kind: Parameters<typeof tintHex>[1], bg: [number, number, number], opacity = 1) {
+function behindText(
+  style: 'gutter' | 'tokens',
+  bucket: number,
+  kind: Parameters<typeof tintHex>[1],
+  bg: [number, number, number],
+  opacity = 1,
+) {
   if (style === 'gutter') return bg;
   const [r, g, b, a] = parseHex(tintHex(bucket, kind, opacity));
   return over([r, g, b], a, bg);
 }
 
 describe('shared: overlay contrast on the built-in themes', () => {
-  it('the themes\' own token colours have 4.5:1 (so the overlay must keep it)', () => {
+  it("the themes' own token colours have 4.5:1 (so the overlay must keep it)", () => {
     for (const [name, t] of Object.entries(BUILT_IN_THEMES)) {
-      for (const [scope, fg] of Object.entries(t.tokens)) assert.ok(contrastRatio(rgb(fg), rgb(t.background)) >= 4.5, `${name} ${scope}`);
+      for (const [scope, fg] of Object.entries(t.tokens))
+        assert.ok(contrastRatio(rgb(fg), rgb(t.background)) >= 4.5, `${name} ${scope}`);
     }
   });
   for (const style of ['gutter', 'tokens'] as const) {

@@ -1,4 +1,4 @@
-import * as assert from 'assert';
+import * as assert from 'node:assert';
 import { formatCount, formatLog10, formatLog10Value, formatMs, formatPercent } from '../../src/shared/format';
 
 describe('shared: number formats', () => {

@@ -1,4 +1,4 @@
-import * as assert from 'assert';
+import * as assert from 'node:assert';
 import type { Analysis } from '../../src/shared/analysis';
 import { buildHeatMatrix, downsampleRow, xToToken, zoomView, panView } from '../../src/shared/heatMatrix';
 import { tinyAnalysis } from '../helpers/analysis';
@@ -7,7 +7,8 @@ function bigAnalysis(n: number, L: number): Analysis {
   const a = tinyAnalysis();
   a.model.layers = L;
   a.tokens = Array.from({ length: n }, (_, i) => ({ id: i % 50000, start: i * 4, end: i * 4 + 4 }));
-  const alive: number[][] = [], score: number[][] = [];
+  const alive: number[][] = [],
+    score: number[][] = [];
   let cur = a.tokens.map((_, i) => i);
   for (let l = 0; l < L; l++) {
     alive.push(cur);
@@ -30,7 +31,10 @@ describe('shared: heatmap downsampling', () => {
   it('takes the max over each column and NaN for empty columns', () => {
     const m = buildHeatMatrix(tinyAnalysis());
     const row = downsampleRow(m, 0, 0, 6, 3);
-    assert.deepStrictEqual([...row].map((x) => +x.toFixed(3)), [0.2, 0.6, 1]); // ranks of 1..6 are 0, .2, .4, .6, .8, 1
+    assert.deepStrictEqual(
+      [...row].map((x) => +x.toFixed(3)),
+      [0.2, 0.6, 1],
+    ); // ranks of 1..6 are 0, .2, .4, .6, .8, 1
     const r1 = downsampleRow(m, 2, 0, 6, 3);
     assert.ok(Number.isNaN(r1[0]));
   });

@@ -1,4 +1,4 @@
-import * as assert from 'assert';
+import * as assert from 'node:assert';
 import { parseFromWebview, parseToWebview } from '../../src/shared/messages';
 import { tinyAnalysis } from '../helpers/analysis';
 
@@ -10,12 +10,33 @@ describe('shared: webview message protocol', () => {
     assert.deepStrictEqual(parseFromWebview({ type: 'rerun', keepRatio: 0.3 }), { type: 'rerun', keepRatio: 0.3 });
     assert.deepStrictEqual(parseFromWebview({ type: 'cancel', extra: 1 }), { type: 'cancel' });
     assert.deepStrictEqual(parseFromWebview({ type: 'analyze' }), { type: 'analyze' });
-    assert.deepStrictEqual(parseFromWebview({ type: 'overlay', metric: 'influence', layer: 3 }), { type: 'overlay', metric: 'influence', layer: 3 });
-    assert.deepStrictEqual(parseFromWebview({ type: 'overlay', metric: 'retention', layer: -1 }), { type: 'overlay', metric: 'retention', layer: -1 });
+    assert.deepStrictEqual(parseFromWebview({ type: 'overlay', metric: 'influence', layer: 3 }), {
+      type: 'overlay',
+      metric: 'influence',
+      layer: 3,
+    });
+    assert.deepStrictEqual(parseFromWebview({ type: 'overlay', metric: 'retention', layer: -1 }), {
+      type: 'overlay',
+      metric: 'retention',
+      layer: -1,
+    });
   });
   it('rejects malformed or hostile ones', () => {
-    for (const m of [null, 3, 'ready', {}, { type: 'nope' }, { type: 'reveal', offset: -1 }, { type: 'reveal', offset: 'x' },
-      { type: 'rerun', keepRatio: 0 }, { type: 'rerun', keepRatio: 2 }, { type: 'insert', text: 5 }, { type: 'insert', text: 'x'.repeat(20000) }, { type: 'overlay', metric: 'bogus', layer: 1 }, { type: 'overlay', metric: 'influence', layer: -2 }]) {
+    for (const m of [
+      null,
+      3,
+      'ready',
+      {},
+      { type: 'nope' },
+      { type: 'reveal', offset: -1 },
+      { type: 'reveal', offset: 'x' },
+      { type: 'rerun', keepRatio: 0 },
+      { type: 'rerun', keepRatio: 2 },
+      { type: 'insert', text: 5 },
+      { type: 'insert', text: 'x'.repeat(20000) },
+      { type: 'overlay', metric: 'bogus', layer: 1 },
+      { type: 'overlay', metric: 'influence', layer: -2 },
+    ]) {
       assert.strictEqual(parseFromWebview(m), undefined, JSON.stringify(m)?.slice(0, 50));
     }
   });

@@ -1,6 +1,16 @@
-import * as assert from 'assert';
+import * as assert from 'node:assert';
 import { tinyAnalysis } from '../helpers/analysis';
-import { metricValues, influenceAtLayer, normalise, rankNormalise, quantile, aliveCounts, highwayTokens, flopsSaved, tokenAt } from '../../src/shared/metrics';
+import {
+  metricValues,
+  influenceAtLayer,
+  normalise,
+  rankNormalise,
+  quantile,
+  aliveCounts,
+  highwayTokens,
+  flopsSaved,
+  tokenAt,
+} from '../../src/shared/metrics';
 
 describe('shared: metrics', () => {
   it('influence at a layer is NaN for pruned tokens', () => {
@@ -9,13 +19,22 @@ describe('shared: metrics', () => {
     assert.deepStrictEqual([v[1], v[2], v[4], v[5]], [0, 1, 2, 3]);
   });
   it('normalise maps to [0,1] and a constant row to 0.5', () => {
-    assert.deepStrictEqual([...normalise([2, 4, NaN, 6])].map((x) => (Number.isNaN(x) ? 'nan' : x)), [0, 0.5, 'nan', 1]);
+    assert.deepStrictEqual(
+      [...normalise([2, 4, NaN, 6])].map((x) => (Number.isNaN(x) ? 'nan' : x)),
+      [0, 0.5, 'nan', 1],
+    );
     assert.deepStrictEqual([...normalise([5, 5])], [0.5, 0.5]);
   });
   it('rank normalisation spreads heavy-tailed scores and shares ties', () => {
-    assert.deepStrictEqual([...rankNormalise([1, 1000, 2, NaN, 3])].map((x) => (Number.isNaN(x) ? 'nan' : x)), [0, 1, 1 / 3, 'nan', 2 / 3]);
+    assert.deepStrictEqual(
+      [...rankNormalise([1, 1000, 2, NaN, 3])].map((x) => (Number.isNaN(x) ? 'nan' : x)),
+      [0, 1, 1 / 3, 'nan', 2 / 3],
+    );
     assert.deepStrictEqual([...rankNormalise([7, 7, 1])], [0.75, 0.75, 0]);
-    assert.deepStrictEqual([...rankNormalise([NaN, 4])].map((x) => (Number.isNaN(x) ? 'nan' : x)), ['nan', 0.5]);
+    assert.deepStrictEqual(
+      [...rankNormalise([NaN, 4])].map((x) => (Number.isNaN(x) ? 'nan' : x)),
+      ['nan', 0.5],
+    );
   });
   it('retention metric is depth / layers', () => {
     assert.deepStrictEqual([...metricValues(tinyAnalysis(), 'retention')], [1 / 3, 2 / 3, 1, 1 / 3, 2 / 3, 1]);
@@ -31,7 +50,10 @@ describe('shared: metrics', () => {
     assert.strictEqual(v[2], 0.5);
     assert.ok(Number.isNaN(v[0]));
   });
-  it('quantile interpolates', () => { assert.strictEqual(quantile([0, 10], 0.5), 5); assert.ok(Number.isNaN(quantile([NaN], 0.5))); });
+  it('quantile interpolates', () => {
+    assert.strictEqual(quantile([0, 10], 0.5), 5);
+    assert.ok(Number.isNaN(quantile([NaN], 0.5)));
+  });
   it('alive counts, highway tokens and FLOPs saved', () => {
     const a = tinyAnalysis();
     assert.deepStrictEqual(aliveCounts(a), [6, 4, 2]);
@@ -51,11 +73,19 @@ describe('shared: metrics', () => {
 });
 
 describe('shared: the highway metric', () => {
-  const analysis = (retention: number[], layers = 10) => ({ ...tinyAnalysis(), tokens: retention.map((_, i) => ({ id: i, start: i, end: i + 1 })), retention, influence: undefined, model: { ...tinyAnalysis().model, layers } }) as unknown as ReturnType<typeof tinyAnalysis>;
+  const analysis = (retention: number[], layers = 10) =>
+    ({
+      ...tinyAnalysis(),
+      tokens: retention.map((_, i) => ({ id: i, start: i, end: i + 1 })),
+      retention,
+      influence: undefined,
+      model: { ...tinyAnalysis().model, layers },
+    }) as unknown as ReturnType<typeof tinyAnalysis>;
   it('marks tokens kept deeper than their distance band, not the recency gradient', () => {
     // 64 tokens: depth grows linearly towards the end (the recency gradient) plus one far token
     // that reaches the last layer.
-    const n = 64, L = 10;
+    const n = 64,
+      L = 10;
     const ret = Array.from({ length: n }, (_, i) => Math.max(1, Math.round((i / (n - 1)) * L)));
     ret[5] = L;
     const v = metricValues(analysis(ret, L), 'highway');

@@ -1,8 +1,8 @@
 // package.json's contributes.configuration must say what src/shared says: same keys, defaults,
 // choices and ranges (they were written by hand in several places and drifted).
-import * as assert from 'assert';
-import * as fs from 'fs';
-import * as path from 'path';
+import * as assert from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { KEEP_RATIO, TOP_K } from '../../src/shared/options';
 import { SETTINGS } from '../../src/shared/settings';
 
@@ -11,7 +11,12 @@ const props: Record<string, Record<string, unknown>> = pkg.contributes.configura
 
 describe('shared: settings contract with package.json', () => {
   it('declares exactly the settings src/shared/settings.ts lists', () => {
-    assert.deepStrictEqual(Object.keys(props).sort(), Object.keys(SETTINGS).map((k) => `simba.${k}`).sort());
+    assert.deepStrictEqual(
+      Object.keys(props).sort(),
+      Object.keys(SETTINGS)
+        .map((k) => `simba.${k}`)
+        .sort(),
+    );
   });
 
   for (const [key, s] of Object.entries(SETTINGS)) {
@@ -22,7 +27,11 @@ describe('shared: settings contract with package.json', () => {
       assert.deepStrictEqual(p.default, s.default);
       if ('enum' in s && s.enum) {
         assert.deepStrictEqual(p.enum, [...s.enum]);
-        assert.strictEqual((p.enumDescriptions as unknown[] | undefined)?.length, s.enum.length, 'one description per choice');
+        assert.strictEqual(
+          (p.enumDescriptions as unknown[] | undefined)?.length,
+          s.enum.length,
+          'one description per choice',
+        );
       } else assert.strictEqual(p.enum, undefined);
       if ('minimum' in s) {
         assert.strictEqual(p.minimum, s.minimum);

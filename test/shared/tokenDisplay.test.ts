@@ -1,4 +1,4 @@
-import * as assert from 'assert';
+import * as assert from 'node:assert';
 import { PARTIAL_UTF8, showBytes, showToken, showTokenInCode } from '../../src/shared/tokenDisplay';
 
 describe('shared: token display', () => {

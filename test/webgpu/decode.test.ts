@@ -1,6 +1,6 @@
 // Decoding with the states kept on the GPU (GpuDecoder: 'gpu-buffer' outputs fed back as inputs)
 // against the CPU session's decoding: same greedy tokens, same log-probs, same final states.
-import * as assert from 'assert';
+import * as assert from 'node:assert';
 import { Engine, SimbaSession, resolveSimbaOptions, topK } from '../../src/engine';
 import { GpuDecoder } from '../../src/engine/gpuDecode';
 import { BUNDLED, MODELS, hasBundled, sampleText } from './models';
@@ -9,7 +9,7 @@ const TOL = 1e-3;
 const STEPS = 8;
 
 for (const m of MODELS) {
-  describe(`WebGPU decoding with device-resident states: ${m.name}`, function () {
+  describe(`WebGPU decoding with device-resident states: ${m.name}`, () => {
     it(`${STEPS} greedy tokens and the final states match the CPU path`, async function () {
       if (m.dir() === BUNDLED && !hasBundled()) this.skip();
       const session = await SimbaSession.load({ modelDir: m.dir(), device: 'cpu' });
@@ -32,7 +32,8 @@ for (const m of MODELS) {
           if (step < STEPS - 1) lp = await dec.step(id);
         }
         assert.deepStrictEqual(got, want.ids);
-        for (let i = 0; i < STEPS; i++) assert.ok(Math.abs(gotLp[i] - want.logprobs[i]) <= TOL, `step ${i}: ${gotLp[i]} vs ${want.logprobs[i]}`);
+        for (let i = 0; i < STEPS; i++)
+          assert.ok(Math.abs(gotLp[i] - want.logprobs[i]) <= TOL, `step ${i}: ${gotLp[i]} vs ${want.logprobs[i]}`);
         // States after feeding STEPS-1 tokens equal a CPU prefill of the extended text.
         const full = await cpu.run([...ids, ...got.slice(0, STEPS - 1)], dense);
         const states = await dec.download();

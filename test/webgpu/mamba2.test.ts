@@ -2,7 +2,7 @@
 // the WebGPU provider) against its CPU path (ONNX Scan): the same next-token log-probs, kept
 // sets and greedy decoding; the graph scorer on WebGPU against the CPU scorer; every op on the
 // WebGPU provider.
-import * as assert from 'assert';
+import * as assert from 'node:assert';
 import { Decoder, Engine, resolveSimbaOptions } from '../../src/engine';
 import type { Mamba2Config } from '../../src/engine/families/mamba2/config';
 import { GraphInfluenceScorer2 } from '../../src/engine/families/mamba2/influence';
@@ -21,7 +21,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 for (const m of MAMBA2_MODELS) {
-  describe(`Mamba-2, WebGPU vs CPU: ${m.name}`, function () {
+  describe(`Mamba-2, WebGPU vs CPU: ${m.name}`, () => {
     let cpu: Engine;
     let gpu: Engine;
     let ids: number[];
@@ -29,7 +29,11 @@ for (const m of MAMBA2_MODELS) {
     before(async () => {
       cpu = await Engine.load({ modelDir: m.dir(), device: 'cpu' });
       gpu = await Engine.load({ modelDir: m.dir(), device: 'webgpu' });
-      assert.strictEqual(gpu.model.provider, 'webgpu', `the WebGPU provider did not start: ${gpu.model.deviceNotes.join('; ')}`);
+      assert.strictEqual(
+        gpu.model.provider,
+        'webgpu',
+        `the WebGPU provider did not start: ${gpu.model.deviceNotes.join('; ')}`,
+      );
       ids = (await cpu.tokenize(sampleText())).map((t) => t.id).slice(0, 256);
     });
     after(async () => {
@@ -55,7 +59,8 @@ for (const m of MAMBA2_MODELS) {
         const a = await cpu.run(ids, simba, { influenceEveryLayer: true });
         const b = await gpu.run(ids, simba, { influenceEveryLayer: true });
         assert.deepStrictEqual(b.counts, a.counts);
-        for (let l = 0; l < a.alive.length; l++) assert.deepStrictEqual(Array.from(b.alive[l]), Array.from(a.alive[l]), `kept set differs at layer ${l}`);
+        for (let l = 0; l < a.alive.length; l++)
+          assert.deepStrictEqual(Array.from(b.alive[l]), Array.from(a.alive[l]), `kept set differs at layer ${l}`);
         const d = maxAbsDiff(await cpu.lastLogprobs(a), await gpu.lastLogprobs(b));
         assert.ok(d <= TOL, `max |Δ log p| = ${d}`);
       });
@@ -89,7 +94,11 @@ for (const m of MAMBA2_MODELS) {
             gpuScorer.chunkTokens = chunk;
             const got = await gpuScorer.score({ x, delta, B, C }, A, 'signed-max');
             assert.ok(maxAbsDiff(got.scores, want.scores) <= 1e-4 * scale, `layer ${l}, chunks of ${chunk}`);
-            for (let e = 0; e < c.dInner; e++) assert.ok(Math.abs(got.channelSum[e] - want.channelSum[e]) <= 1e-4 * Math.max(1, Math.abs(want.channelSum[e])), `layer ${l} channel ${e}`);
+            for (let e = 0; e < c.dInner; e++)
+              assert.ok(
+                Math.abs(got.channelSum[e] - want.channelSum[e]) <= 1e-4 * Math.max(1, Math.abs(want.channelSum[e])),
+                `layer ${l} channel ${e}`,
+              );
           }
           h = out.hidden;
         }
@@ -101,13 +110,19 @@ for (const m of MAMBA2_MODELS) {
 
     it('every op of every engine session is on WebGpuExecutionProvider', () => {
       const { graphs, placements } = placementsOf(m.dir(), 'webgpu');
-      assert.ok(graphs.some((g) => g.startsWith('mamba2_layer_0_gpu')), `no Mamba-2 GPU layer graph among ${graphs.join(', ')}`);
+      assert.ok(
+        graphs.some((g) => g.startsWith('mamba2_layer_0_gpu')),
+        `no Mamba-2 GPU layer graph among ${graphs.join(', ')}`,
+      );
       const offGpu: string[] = [];
       for (const id of graphs) {
         const p = placements.get(id);
         assert.ok(p, `no "Node placements" block for ${id}`);
         for (const [provider, nodes] of p.byProvider) {
-          if (provider !== 'WebGpuExecutionProvider') offGpu.push(`${id}: ${p.counts.get(provider)} node(s) on ${provider}${nodes.length ? ` (${nodes.join(', ')})` : ''}`);
+          if (provider !== 'WebGpuExecutionProvider')
+            offGpu.push(
+              `${id}: ${p.counts.get(provider)} node(s) on ${provider}${nodes.length ? ` (${nodes.join(', ')})` : ''}`,
+            );
         }
       }
       assert.deepStrictEqual(offGpu, [], `ops left the GPU provider:\n${offGpu.join('\n')}`);

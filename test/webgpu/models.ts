@@ -1,7 +1,7 @@
 // The checkpoints the WebGPU suite runs on: the bundled model (media/model, when present), the
 // reference fixtures (Mamba-1 and FalconMamba), and a random checkpoint with every optional bias.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { TINY, writeCheckpoint } from '../helpers/checkpoint';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -20,14 +20,24 @@ export const MODELS: SuiteModel[] = [
   { name: 'bundled model (media/model)', dir: () => BUNDLED },
   { name: 'random-tiny fixture', dir: () => path.join(ROOT, 'test', 'fixtures', 'random-tiny') },
   { name: 'random-falcon fixture (FalconMamba)', dir: () => path.join(ROOT, 'test', 'fixtures', 'random-falcon') },
-  { name: 'random checkpoint with biases', dir: () => (biased ??= writeCheckpoint({ seed: 11, shape: { ...TINY, useBias: true } })) },
+  {
+    name: 'random checkpoint with biases',
+    dir: () => (biased ??= writeCheckpoint({ seed: 11, shape: { ...TINY, useBias: true } })),
+  },
 ];
 
 /** A document long enough to cross several prefill chunks and to make pruning matter. */
 export function sampleText(maxChars = 2400): string {
   const dir = path.join(ROOT, 'media', 'samples');
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => !f.startsWith('.')).sort() : [];
-  const text = files.length ? fs.readFileSync(path.join(dir, files[0]), 'utf8') : 'def f(x):\n    return x * 2\n'.repeat(80);
+  const files = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => !f.startsWith('.'))
+        .sort()
+    : [];
+  const text = files.length
+    ? fs.readFileSync(path.join(dir, files[0]), 'utf8')
+    : 'def f(x):\n    return x * 2\n'.repeat(80);
   return text.slice(0, maxChars);
 }
 

@@ -1,7 +1,7 @@
 // The GPU formulation (LinearAttention + CausalConvWithState, on the WebGPU provider) against the
 // CPU path (ONNX Scan) through the engine's public session: the same next-token log-probs
 // (max |Δ| ≤ 1e-3), the same kept sets under Simba, the same greedy decoding.
-import * as assert from 'assert';
+import * as assert from 'node:assert';
 import { Decoder, Engine, resolveSimbaOptions } from '../../src/engine';
 import { BUNDLED, MODELS, hasBundled, sampleText } from './models';
 
@@ -15,7 +15,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 for (const m of MODELS) {
-  describe(`WebGPU vs CPU: ${m.name}`, function () {
+  describe(`WebGPU vs CPU: ${m.name}`, () => {
     let cpu: Engine;
     let gpu: Engine;
     let ids: number[];
@@ -24,7 +24,11 @@ for (const m of MODELS) {
       if (m.dir() === BUNDLED && !hasBundled()) this.skip();
       cpu = await Engine.load({ modelDir: m.dir(), device: 'cpu' });
       gpu = await Engine.load({ modelDir: m.dir(), device: 'webgpu' });
-      assert.strictEqual(gpu.model.provider, 'webgpu', `the WebGPU provider did not start: ${gpu.model.deviceNotes.join('; ')}`);
+      assert.strictEqual(
+        gpu.model.provider,
+        'webgpu',
+        `the WebGPU provider did not start: ${gpu.model.deviceNotes.join('; ')}`,
+      );
       ids = (await cpu.tokenize(sampleText())).map((t) => t.id).slice(0, 256);
     });
     after(async () => {
@@ -60,7 +64,8 @@ for (const m of MODELS) {
         const a = await cpu.run(ids, simba, { influenceEveryLayer: true });
         const b = await gpu.run(ids, simba, { influenceEveryLayer: true });
         assert.deepStrictEqual(b.counts, a.counts);
-        for (let l = 0; l < a.alive.length; l++) assert.deepStrictEqual(Array.from(b.alive[l]), Array.from(a.alive[l]), `kept set differs at layer ${l}`);
+        for (let l = 0; l < a.alive.length; l++)
+          assert.deepStrictEqual(Array.from(b.alive[l]), Array.from(a.alive[l]), `kept set differs at layer ${l}`);
         assert.deepStrictEqual(Array.from(b.retention), Array.from(a.retention));
         const d = maxAbsDiff(await cpu.lastLogprobs(a), await gpu.lastLogprobs(b));
         assert.ok(d <= TOL, `max |Δ log p| = ${d}`);

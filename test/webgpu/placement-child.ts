@@ -8,11 +8,11 @@
 import * as ort from 'onnxruntime-node';
 import { SimbaSession } from '../../src/engine';
 import { Checkpoint } from '../../src/engine/checkpoint';
-import { MambaConfig } from '../../src/engine/families/mamba1/config';
+import type { MambaConfig } from '../../src/engine/families/mamba1/config';
 import { buildLayerGraphCpu } from '../../src/engine/families/mamba1/graphCpu';
 import { loadWeights } from '../../src/engine/families/mamba1/weights';
 import { GpuDecoder } from '../../src/engine/gpuDecode';
-import { Provider, sessionOptions } from '../../src/engine/runtime';
+import { type Provider, sessionOptions } from '../../src/engine/runtime';
 
 /** The graph name in an ONNX ModelProto: field 7 (graph), then its field 2 (name). */
 function graphName(bytes: Uint8Array): string {
@@ -53,8 +53,14 @@ function graphName(bytes: Uint8Array): string {
 async function main(): Promise<void> {
   const [dir, provider, variant] = process.argv.slice(2) as [string, Provider, string | undefined];
   const ids: string[] = [];
-  const create = ort.InferenceSession.create.bind(ort.InferenceSession) as (b: Uint8Array, o?: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
-  (ort.InferenceSession as unknown as { create: unknown }).create = (bytes: Uint8Array, opts: ort.InferenceSession.SessionOptions = {}) => {
+  const create = ort.InferenceSession.create.bind(ort.InferenceSession) as (
+    b: Uint8Array,
+    o?: ort.InferenceSession.SessionOptions,
+  ) => Promise<ort.InferenceSession>;
+  (ort.InferenceSession as unknown as { create: unknown }).create = (
+    bytes: Uint8Array,
+    opts: ort.InferenceSession.SessionOptions = {},
+  ) => {
     const id = `${graphName(bytes)}#${ids.length}`;
     ids.push(id);
     return create(bytes, { ...opts, logSeverityLevel: 0, logVerbosityLevel: 0, logId: id });
@@ -63,20 +69,23 @@ async function main(): Promise<void> {
     const ck = Checkpoint.open(dir);
     const c = ck.config as MambaConfig;
     const w = loadWeights(ck.store, c);
-    await (await ort.InferenceSession.create(buildLayerGraphCpu(c, w.layers[0], 0), sessionOptions(provider))).release();
+    await (
+      await ort.InferenceSession.create(buildLayerGraphCpu(c, w.layers[0], 0), sessionOptions(provider))
+    ).release();
   } else {
     const s = await SimbaSession.load({ modelDir: dir, device: provider });
-    if (s.deviceUsed !== provider) throw new Error(`the engine fell back to ${s.deviceUsed}: ${s.deviceNotes.join('; ')}`);
+    if (s.deviceUsed !== provider)
+      throw new Error(`the engine fell back to ${s.deviceUsed}: ${s.deviceNotes.join('; ')}`);
     const dec = await GpuDecoder.create(Checkpoint.open(dir), provider as 'webgpu' | 'cuda');
     await dec.dispose();
     await s.dispose();
   }
   // The log goes through ORT's stream sink: give it a moment to drain before the process exits.
   await new Promise((r) => setTimeout(r, 300));
-  process.stdout.write(JSON.stringify({ graphs: ids }) + '\n');
+  process.stdout.write(`${JSON.stringify({ graphs: ids })}\n`);
 }
 
 main().catch((e) => {
-  process.stdout.write(JSON.stringify({ error: (e as Error).message }) + '\n');
+  process.stdout.write(`${JSON.stringify({ error: (e as Error).message })}\n`);
   process.exit(1);
 });

@@ -4,8 +4,8 @@
 // or, when the graph is split,
 //   […]  Node(s) placed on [CPUExecutionProvider]. Number of nodes: 1
 //   […]   Scan (Scan_34)
-import { spawnSync } from 'child_process';
-import * as path from 'path';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 
 export interface Placement {
   /** provider -> "OpType (node name)" entries (empty lists when ORT only printed a count). */
@@ -39,21 +39,33 @@ export function parsePlacements(stderr: string): Map<string, Placement> {
 }
 
 /** Run the placement child and return its placements per graph (and the raw stderr). */
-export function placementsOf(dir: string, provider: string, variant?: string): { graphs: string[]; placements: Map<string, Placement>; stderr: string } {
+export function placementsOf(
+  dir: string,
+  provider: string,
+  variant?: string,
+): { graphs: string[]; placements: Map<string, Placement>; stderr: string } {
   // Under heavy load the child's last log lines have been seen missing once: retry once then.
   const first = placementsOnce(dir, provider, variant);
   if (first.graphs.every((g) => first.placements.has(g))) return first;
   return placementsOnce(dir, provider, variant);
 }
 
-function placementsOnce(dir: string, provider: string, variant?: string): { graphs: string[]; placements: Map<string, Placement>; stderr: string } {
+function placementsOnce(
+  dir: string,
+  provider: string,
+  variant?: string,
+): { graphs: string[]; placements: Map<string, Placement>; stderr: string } {
   const root = path.resolve(__dirname, '..', '..');
-  const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'placement-child.ts'), dir, provider, ...(variant ? [variant] : [])], {
-    cwd: root,
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-    env: process.env,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--require', 'tsx/cjs', path.join(__dirname, 'placement-child.ts'), dir, provider, ...(variant ? [variant] : [])],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+      env: process.env,
+    },
+  );
   const lastLine = r.stdout.trim().split('\n').pop() ?? '';
   let parsed: { graphs?: string[]; error?: string } = {};
   try {

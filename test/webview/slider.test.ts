@@ -1,4 +1,4 @@
-import * as assert from 'assert';
+import * as assert from 'node:assert';
 import { TRACK_STEP, trackClickValue } from '../../webview/slider';
 import { PanelState } from '../../webview/state';
 import { tinyAnalysis } from '../helpers/analysis';
@@ -14,9 +14,14 @@ describe('webview: keep-ratio slider and keyboard cursor', () => {
   it('the heatmap cursor starts in the view window, moves and keeps the window on it', () => {
     const p = new PanelState();
     p.setAnalysis(tinyAnalysis(), 'abcdefghijkl', false);
-    p.t0 = 0; p.t1 = 2;
+    p.t0 = 0;
+    p.t1 = 2;
     p.moveCursor(5, 0);
-    assert.deepStrictEqual([p.cursor, p.cursorLayer], [1, 2], 'placed at the window middle, top layer (the first move only places it)');
+    assert.deepStrictEqual(
+      [p.cursor, p.cursorLayer],
+      [1, 2],
+      'placed at the window middle, top layer (the first move only places it)',
+    );
     p.moveCursor(3, -1);
     assert.deepStrictEqual([p.cursor, p.cursorLayer], [4, 1]);
     assert.deepStrictEqual([p.t0, p.t1], [3, 5], 'the window panned to the cursor, same width');

@@ -27,7 +27,8 @@ export function parseConfigText(text: string, file: string): { family: ModelFami
 }
 
 function configFromJson(raw: unknown, file: string): { family: ModelFamily; config: ModelConfig } {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CheckpointError(file, 'expected a JSON object');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new CheckpointError(file, 'expected a JSON object');
   const c = raw as Record<string, unknown>;
   refuseKnownUnsupported(c, file);
   const family = FAMILIES.find((f) => f.matches(c));
@@ -43,7 +44,9 @@ function configFromJson(raw: unknown, file: string): { family: ModelFamily; conf
 
 /** Every family the engine reads, for messages: 'a Mamba-1 (model_type "mamba") or FalconMamba (…) checkpoint'. */
 export function supportedText(): string {
-  const names = FAMILIES.map((f) => `${FAMILY_LABELS[f.name] ?? f.name} (model_type "${f.name === 'mamba1' ? 'mamba' : f.name}")`);
+  const names = FAMILIES.map(
+    (f) => `${FAMILY_LABELS[f.name] ?? f.name} (model_type "${f.name === 'mamba1' ? 'mamba' : f.name}")`,
+  );
   const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : names[0];
   return `a ${list} checkpoint in Hugging Face safetensors format`;
 }
@@ -79,21 +82,45 @@ function refuseKnownUnsupported(c: Record<string, unknown>, file: string): void 
   const own = (k: string): unknown => (Object.hasOwn(c, k) ? c[k] : undefined);
   const q = own('quantization_config');
   if (q !== undefined && q !== null) {
-    const method = typeof q === 'object' && !Array.isArray(q) && Object.hasOwn(q, 'quant_method') ? ` (${quoteShort((q as Record<string, unknown>).quant_method)})` : '';
-    throw new CheckpointError(file, `"quantization_config"${method}: quantised checkpoints are not supported; use the unquantised F32/F16/BF16 checkpoint (expected ${supportedText()})`);
+    const method =
+      typeof q === 'object' && !Array.isArray(q) && Object.hasOwn(q, 'quant_method')
+        ? ` (${quoteShort((q as Record<string, unknown>).quant_method)})`
+        : '';
+    throw new CheckpointError(
+      file,
+      `"quantization_config"${method}: quantised checkpoints are not supported; use the unquantised F32/F16/BF16 checkpoint (expected ${supportedText()})`,
+    );
   }
   const archs = Array.isArray(own('architectures')) ? (own('architectures') as unknown[]) : [];
   const mt = own('model_type');
-  const key = typeof mt === 'string' && Object.hasOwn(REFUSED, mt) ? mt : archs.map((a) => (typeof a === 'string' && Object.hasOwn(REFUSED_ARCHS, a) ? REFUSED_ARCHS[a] : undefined)).find((k) => k !== undefined);
+  const key =
+    typeof mt === 'string' && Object.hasOwn(REFUSED, mt)
+      ? mt
+      : archs
+          .map((a) => (typeof a === 'string' && Object.hasOwn(REFUSED_ARCHS, a) ? REFUSED_ARCHS[a] : undefined))
+          .find((k) => k !== undefined);
   if (key !== undefined) {
-    throw new CheckpointError(file, `unsupported architecture ${quoteShort(key)}: ${REFUSED[key]}, which this tool does not run; supported: ${supportedText()} (pure Mamba models, e.g. state-spaces/mamba-130m-hf, tiiuae/falcon-mamba-7b or AntonV/mamba2-130m-hf)`);
+    throw new CheckpointError(
+      file,
+      `unsupported architecture ${quoteShort(key)}: ${REFUSED[key]}, which this tool does not run; supported: ${supportedText()} (pure Mamba models, e.g. state-spaces/mamba-130m-hf, tiiuae/falcon-mamba-7b or AntonV/mamba2-130m-hf)`,
+    );
   }
   // state-spaces/mamba's own format: {"d_model", "n_layer", "ssm_cfg", ...}, no model_type, weights in pytorch_model.bin.
   if (mt === undefined && archs.length === 0 && own('d_model') !== undefined && own('n_layer') !== undefined) {
     const ssm = own('ssm_cfg');
-    const v2 = typeof ssm === 'object' && ssm !== null && !Array.isArray(ssm) && Object.hasOwn(ssm, 'layer') && (ssm as Record<string, unknown>).layer === 'Mamba2';
-    const instead = v2 ? 'its Hugging Face conversion AntonV/mamba2-<size>-hf (e.g. AntonV/mamba2-130m-hf for state-spaces/mamba2-130m)' : 'its Hugging Face conversion state-spaces/mamba-<size>-hf (e.g. state-spaces/mamba-130m-hf for state-spaces/mamba-130m)';
-    throw new CheckpointError(file, `an original state-spaces/mamba checkpoint (config with "d_model"/"n_layer", weights as a PyTorch pickle, which is never read): expected ${supportedText()}; use ${instead}`);
+    const v2 =
+      typeof ssm === 'object' &&
+      ssm !== null &&
+      !Array.isArray(ssm) &&
+      Object.hasOwn(ssm, 'layer') &&
+      (ssm as Record<string, unknown>).layer === 'Mamba2';
+    const instead = v2
+      ? 'its Hugging Face conversion AntonV/mamba2-<size>-hf (e.g. AntonV/mamba2-130m-hf for state-spaces/mamba2-130m)'
+      : 'its Hugging Face conversion state-spaces/mamba-<size>-hf (e.g. state-spaces/mamba-130m-hf for state-spaces/mamba-130m)';
+    throw new CheckpointError(
+      file,
+      `an original state-spaces/mamba checkpoint (config with "d_model"/"n_layer", weights as a PyTorch pickle, which is never read): expected ${supportedText()}; use ${instead}`,
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 // Graph pieces every layer graph and head graph shares, whatever the model family or provider.
-import { GraphBuilder } from '../onnx/builder';
+import type { GraphBuilder } from '../onnx/builder';
 import type { Precision } from '../../shared/options';
 
 /** RMSNorm(x) * w over the last axis, as HF's MambaRMSNorm computes it. */
@@ -31,7 +31,10 @@ export function silu(g: GraphBuilder, x: string): string {
 export function logSoftmax(g: GraphBuilder, x: string, portable = false): string {
   if (!portable) return g.op('LogSoftmax', [x], { axis: 1 });
   const shifted = g.op('Sub', [x, g.op('ReduceMax', [x], { axes: [1], keepdims: 1 })]);
-  return g.op('Sub', [shifted, g.op('Log', [g.op('ReduceSum', [g.op('Exp', [shifted]), g.ints([1])], { keepdims: 1 })])]);
+  return g.op('Sub', [
+    shifted,
+    g.op('Log', [g.op('ReduceSum', [g.op('Exp', [shifted]), g.ints([1])], { keepdims: 1 })]),
+  ]);
 }
 
 /**
@@ -39,7 +42,16 @@ export function logSoftmax(g: GraphBuilder, x: string, portable = false): string
  * transposed and quantised per output column, and ORT's DynamicQuantizeMatMul quantises x on the
  * fly: a decoding step is bound by reading weights, and reads a quarter of the bytes.
  */
-export function projection(g: GraphBuilder, x: string, name: string, w: Float32Array, out: number, inp: number, precision: Precision, bias?: Float32Array): string {
+export function projection(
+  g: GraphBuilder,
+  x: string,
+  name: string,
+  w: Float32Array,
+  out: number,
+  inp: number,
+  precision: Precision,
+  bias?: Float32Array,
+): string {
   const b = bias && g.weight(`${name}.bias`, bias, [out]);
   if (precision === 'fp32') return linear(g, x, g.weight(`${name}.weight`, w, [out, inp]), b);
   const { q, scale } = quantizeColumns(w, out, inp);

@@ -1,6 +1,16 @@
 // A small fluent helper over the ONNX messages: name values automatically, add constants and
 // weights as initializers, and keep graph-building code readable as equations.
-import { Attr, DataType, Dim, Graph, Model, Node, Tensor, ValueInfo, encodeModel } from './proto';
+import {
+  type Attr,
+  DataType,
+  type Dim,
+  type Graph,
+  type Model,
+  type Node,
+  type Tensor,
+  type ValueInfo,
+  encodeModel,
+} from './proto';
 
 export type AttrValue = number | string | number[] | Graph | { float: number } | { floats: number[] };
 
@@ -68,7 +78,7 @@ export class GraphBuilder {
 
   /** A shared int64 constant (shapes, axes, slice bounds). */
   ints(values: number[]): string {
-    const key = 'i64:' + values.join(',');
+    const key = `i64:${values.join(',')}`;
     let name = this.constants.get(key);
     if (!name) {
       name = this.fresh('const_i64');
@@ -80,7 +90,7 @@ export class GraphBuilder {
 
   /** A shared scalar float constant. */
   scalar(value: number): string {
-    const key = 'f32:' + value;
+    const key = `f32:${value}`;
     let name = this.constants.get(key);
     if (!name) {
       name = this.fresh('const_f32');
@@ -91,8 +101,15 @@ export class GraphBuilder {
   }
 
   /** Add a node; returns its outputs' names (named after `outputs` when given). */
-  opN(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs: number | string[] = 1, domain?: string): string[] {
-    const outs = typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase())) : outputs;
+  opN(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    outputs: number | string[] = 1,
+    domain?: string,
+  ): string[] {
+    const outs =
+      typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase())) : outputs;
     const a: Record<string, Attr> = {};
     for (const [k, v] of Object.entries(attrs)) a[k] = toAttr(v);
     this.nodes.push({ opType, inputs, outputs: outs, attrs: a, domain });
@@ -104,7 +121,13 @@ export class GraphBuilder {
   }
 
   graph(): Graph {
-    return { name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs };
+    return {
+      name: this.name,
+      nodes: this.nodes,
+      initializers: this.initializers,
+      inputs: this.inputs,
+      outputs: this.outputs,
+    };
   }
 
   /** Serialise; nodes from other domains (e.g. com.microsoft contrib ops) need their opset. */

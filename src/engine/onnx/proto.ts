@@ -69,7 +69,7 @@ class Writer {
   }
 }
 
-export const enum DataType {
+export enum DataType {
   FLOAT = 1,
   INT8 = 3,
   INT32 = 6,

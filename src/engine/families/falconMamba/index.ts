@@ -10,7 +10,7 @@ import { describeValue } from '../../json';
 import type { SafetensorsStore } from '../../safetensors';
 import type { ModelFamily } from '../types';
 import { mamba1, layerFlopsPerToken as mamba1Flops } from '../mamba1';
-import { MambaConfig, parseConfig as parseMamba1Config } from '../mamba1/config';
+import { type MambaConfig, parseConfig as parseMamba1Config } from '../mamba1/config';
 import { checkWeights as checkMamba1Weights } from '../mamba1/weights';
 
 export interface FalconMambaConfig extends MambaConfig {
@@ -21,7 +21,9 @@ export interface FalconMambaConfig extends MambaConfig {
 
 export function isFalconMamba(c: Record<string, unknown>): boolean {
   const archs = Array.isArray(c.architectures) ? (c.architectures as unknown[]) : [];
-  return c.model_type === 'falcon_mamba' || archs.some((a) => a === 'FalconMambaForCausalLM' || a === 'FalconMambaModel');
+  return (
+    c.model_type === 'falcon_mamba' || archs.some((a) => a === 'FalconMambaForCausalLM' || a === 'FalconMambaModel')
+  );
 }
 
 /**
@@ -33,9 +35,15 @@ export function parseConfig(c: Record<string, unknown>, file: string): FalconMam
   const base = parseMamba1Config(c, file);
   const eps = Object.hasOwn(c, 'mixer_rms_eps') ? c.mixer_rms_eps : 1e-6;
   if (typeof eps !== 'number' || !Number.isFinite(eps) || !(eps > 0) || !(eps < 1)) {
-    throw new CheckpointError(file, `"mixer_rms_eps" must be a positive number below 1 (got ${describeValue(eps, 38)})`);
+    throw new CheckpointError(
+      file,
+      `"mixer_rms_eps" must be a positive number below 1 (got ${describeValue(eps, 38)})`,
+    );
   }
-  const dInnerFrom = Object.hasOwn(c, 'intermediate_size') && c.intermediate_size !== undefined ? `"intermediate_size" ${base.dInner}` : `"expand" × "hidden_size" = ${base.dInner}`;
+  const dInnerFrom =
+    Object.hasOwn(c, 'intermediate_size') && c.intermediate_size !== undefined
+      ? `"intermediate_size" ${base.dInner}`
+      : `"expand" × "hidden_size" = ${base.dInner}`;
   return { ...base, bcdtRms: eps, dInnerFrom };
 }
 
@@ -45,7 +53,10 @@ export function checkWeights(store: SafetensorsStore, c: FalconMambaConfig): str
   const t = store.shapeOf(name);
   if (t && t.shape.length === 2 && t.shape[0] !== 2 * c.dInner && t.shape[0] % 2 === 0) {
     const rows = t.shape[0];
-    throw new CheckpointError(t.file, `config.json's ${c.dInnerFrom} contradicts the tensors: "${name}" has ${rows} rows, i.e. an inner width of ${rows / 2} (config.json and the weights do not belong together)`);
+    throw new CheckpointError(
+      t.file,
+      `config.json's ${c.dInnerFrom} contradicts the tensors: "${name}" has ${rows} rows, i.e. an inner width of ${rows / 2} (config.json and the weights do not belong together)`,
+    );
   }
   return checkMamba1Weights(store, c);
 }

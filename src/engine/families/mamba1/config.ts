@@ -49,9 +49,14 @@ export function parseConfig(c: Record<string, unknown>, file: string): MambaConf
   const own = (key: string): unknown => (Object.hasOwn(c, key) ? c[key] : undefined);
   const int = (key: Limited, fallback?: number): number => {
     const v = own(key) ?? fallback;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) throw new CheckpointError(file, `"${key}" must be a positive integer (got ${shown(v)})`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0)
+      throw new CheckpointError(file, `"${key}" must be a positive integer (got ${shown(v)})`);
     const max = CONFIG_LIMITS[key];
-    if (v > max) throw new CheckpointError(file, `"${key}" is ${v}, more than the ${max} this tool accepts (the largest Mamba models use far less; the file is damaged or not a Mamba config)`);
+    if (v > max)
+      throw new CheckpointError(
+        file,
+        `"${key}" is ${v}, more than the ${max} this tool accepts (the largest Mamba models use far less; the file is damaged or not a Mamba config)`,
+      );
     return v;
   };
   const bool = (key: string, fallback: boolean): boolean => {
@@ -64,19 +69,25 @@ export function parseConfig(c: Record<string, unknown>, file: string): MambaConf
   if (own('intermediate_size') !== undefined) dInner = int('intermediate_size');
   else {
     dInner = int('expand', 2) * dModel;
-    if (dInner > CONFIG_LIMITS.intermediate_size) throw new CheckpointError(file, `"expand" × "hidden_size" is ${dInner}, more than the ${CONFIG_LIMITS.intermediate_size} this tool accepts`);
+    if (dInner > CONFIG_LIMITS.intermediate_size)
+      throw new CheckpointError(
+        file,
+        `"expand" × "hidden_size" is ${dInner}, more than the ${CONFIG_LIMITS.intermediate_size} this tool accepts`,
+      );
   }
   const tsr = own('time_step_rank');
   const dtRank = tsr === undefined || tsr === 'auto' ? Math.ceil(dModel / 16) : int('time_step_rank');
   const eps = own('layer_norm_epsilon') ?? 1e-5;
-  if (typeof eps !== 'number' || !(eps > 0) || !(eps < 1)) throw new CheckpointError(file, `"layer_norm_epsilon" must be a positive number below 1 (got ${shown(eps)})`);
+  if (typeof eps !== 'number' || !(eps > 0) || !(eps < 1))
+    throw new CheckpointError(file, `"layer_norm_epsilon" must be a positive number below 1 (got ${shown(eps)})`);
   const convKernel = int('conv_kernel', 4);
   if (convKernel < 2) throw new CheckpointError(file, `conv_kernel ${convKernel} is not supported (need at least 2)`);
   const vocabSize = int('vocab_size');
   const eos = own('eos_token_id');
   let eosTokenId: number | undefined;
   if (typeof eos === 'number') {
-    if (!Number.isSafeInteger(eos) || eos < 0 || eos >= vocabSize) throw new CheckpointError(file, `"eos_token_id" ${shown(eos)} is not a token id of a vocabulary of ${vocabSize}`);
+    if (!Number.isSafeInteger(eos) || eos < 0 || eos >= vocabSize)
+      throw new CheckpointError(file, `"eos_token_id" ${shown(eos)} is not a token id of a vocabulary of ${vocabSize}`);
     eosTokenId = eos;
   }
   return {

@@ -8,10 +8,10 @@
 // The selective scan is an ONNX Scan over time whose body discretises and updates the (E, N)
 // state one step at a time, so no (tokens, E, N) tensor exists anywhere. The host still feeds
 // long documents in chunks (chunked prefill) to bound the (chunk, E) activations and outputs.
-import { MambaConfig } from './config';
+import type { MambaConfig } from './config';
 import { GraphBuilder } from '../../onnx/builder';
-import { LayerWeights } from './weights';
-import { HeadWeights, headOnto } from '../../graphs/heads';
+import type { LayerWeights } from './weights';
+import { type HeadWeights, headOnto } from '../../graphs/heads';
 import { linear, rmsScale, projection, rmsNorm, silu } from '../../graphs/ops';
 import type { Precision } from '../../../shared/options';
 
@@ -65,7 +65,17 @@ interface MixerValues {
  * mode 'scan': any number of rows, the scan as an ONNX Scan over time.
  * mode 'step': exactly one row (a decoding step), the state update written out directly.
  */
-function mambaBlock(g: GraphBuilder, c: MambaConfig, w: LayerWeights, prefix: string, hidden: string, convState: string, ssmState: string, precision: Precision, mode: 'scan' | 'step'): MixerValues {
+function mambaBlock(
+  g: GraphBuilder,
+  c: MambaConfig,
+  w: LayerWeights,
+  prefix: string,
+  hidden: string,
+  convState: string,
+  ssmState: string,
+  precision: Precision,
+  mode: 'scan' | 'step',
+): MixerValues {
   const { dModel: D, dInner: E, dState: N, dtRank: R, convKernel: K } = c;
   const name = (n: string) => prefix + n;
   const xn = rmsNorm(g, hidden, g.weight(name('norm.weight'), w.norm, [D]), c.eps);
@@ -89,7 +99,9 @@ function mambaBlock(g: GraphBuilder, c: MambaConfig, w: LayerWeights, prefix: st
 
   const dbc = projection(g, u, name('x_proj'), w.xProj, R + 2 * N, E, precision);
   const [dtLow, B, C] = bcdtNorms(g, c, g.opN('Split', [dbc, g.ints([R, N, N])], { axis: 1 }, 3));
-  const delta = g.op('Softplus', [linear(g, dtLow, g.weight(name('dt_proj.weight'), w.dtProj, [E, R]), g.weight(name('dt_proj.bias'), w.dtBias, [E]))]);
+  const delta = g.op('Softplus', [
+    linear(g, dtLow, g.weight(name('dt_proj.weight'), w.dtProj, [E, R]), g.weight(name('dt_proj.bias'), w.dtBias, [E])),
+  ]);
 
   const A = g.weight(name('A'), w.A, [E, N]);
   let ssmOut: string;
@@ -115,7 +127,12 @@ function mambaBlock(g: GraphBuilder, c: MambaConfig, w: LayerWeights, prefix: st
   return { hiddenOut: g.op('Add', [hidden, out]), convOut, ssmOut, u, delta, B, C, y };
 }
 
-export function buildLayerGraphCpu(c: MambaConfig, w: LayerWeights, index: number, precision: Precision = 'fp32'): Uint8Array {
+export function buildLayerGraphCpu(
+  c: MambaConfig,
+  w: LayerWeights,
+  index: number,
+  precision: Precision = 'fp32',
+): Uint8Array {
   const { dModel: D, dInner: E, dState: N, convKernel: K } = c;
   const g = new GraphBuilder(`mamba_layer_${index}_cpu`);
   const hidden = g.input('hidden', ['L', D]);
@@ -138,12 +155,27 @@ export function buildLayerGraphCpu(c: MambaConfig, w: LayerWeights, index: numbe
  * token instead of one per layer, and no Scan for a single row. Inputs hidden (1, D) and each
  * layer's conv_state_i / ssm_state_i; outputs logprobs (1, V) and the new states.
  */
-export function buildDecodeStepGraph(c: MambaConfig, layers: LayerWeights[], head: HeadWeights, precision: Precision): Uint8Array {
+export function buildDecodeStepGraph(
+  c: MambaConfig,
+  layers: LayerWeights[],
+  head: HeadWeights,
+  precision: Precision,
+): Uint8Array {
   const { dModel: D, dInner: E, dState: N, convKernel: K } = c;
   const g = new GraphBuilder('mamba_decode_step');
   let h = g.input('hidden', [1, D]);
   layers.forEach((w, i) => {
-    const v = mambaBlock(g, c, w, `layers.${i}.`, h, g.input(`conv_state_${i}`, [K - 1, E]), g.input(`ssm_state_${i}`, [E, N]), precision, 'step');
+    const v = mambaBlock(
+      g,
+      c,
+      w,
+      `layers.${i}.`,
+      h,
+      g.input(`conv_state_${i}`, [K - 1, E]),
+      g.input(`ssm_state_${i}`, [E, N]),
+      precision,
+      'step',
+    );
     g.output(v.convOut, `conv_state_out_${i}`, [K - 1, E]);
     g.output(v.ssmOut, `ssm_state_out_${i}`, [E, N]);
     h = v.hiddenOut;

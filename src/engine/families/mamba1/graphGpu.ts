@@ -21,9 +21,9 @@
 // On WebGPU LinearAttention needs d_k ≤ 256 (d_state is 16; what ORT 1.30 supports is in
 // docs/results/engine-notes.md). The decay tensor is (L, E·N): the host feeds long documents
 // in chunks (the family's chunkTokens), which bounds it.
-import { MambaConfig } from './config';
+import type { MambaConfig } from './config';
 import { GraphBuilder } from '../../onnx/builder';
-import { LayerWeights } from './weights';
+import type { LayerWeights } from './weights';
 import { GPU_OPSETS } from '../../graphs/heads';
 import { linear, rmsNorm, silu } from '../../graphs/ops';
 import { bcdtNorms } from './graphCpu';
@@ -38,17 +38,35 @@ export function buildLayerGraphGpu(c: MambaConfig, w: LayerWeights, index: numbe
   const unbatch = (v: string) => g.op('Squeeze', [v, g.ints([0])]);
 
   const xn = rmsNorm(g, hidden, g.weight('norm.weight', w.norm, [D]), c.eps);
-  const xz = linear(g, xn, g.weight('in_proj.weight', w.inProj, [2 * E, D]), w.inProjBias && g.weight('in_proj.bias', w.inProjBias, [2 * E]));
+  const xz = linear(
+    g,
+    xn,
+    g.weight('in_proj.weight', w.inProj, [2 * E, D]),
+    w.inProjBias && g.weight('in_proj.bias', w.inProjBias, [2 * E]),
+  );
   const [x, z] = g.opN('Split', [xz, g.ints([E, E])], { axis: 1 }, 2);
 
   // u = SiLU(conv(x) + b), channels-last: input (1, L, E), state (1, K-1, E), weight (E, 1, K).
-  const convInputs = [batch(x), g.weight('conv1d.weight', w.convWeight, [E, 1, K]), w.convBias ? g.weight('conv1d.bias', w.convBias, [E]) : '', batch(convState)];
-  const [u3, conv3] = g.opN('CausalConvWithState', convInputs, { ndim: 1, channels_last: 1, activation: 'silu' }, 2, 'com.microsoft');
+  const convInputs = [
+    batch(x),
+    g.weight('conv1d.weight', w.convWeight, [E, 1, K]),
+    w.convBias ? g.weight('conv1d.bias', w.convBias, [E]) : '',
+    batch(convState),
+  ];
+  const [u3, conv3] = g.opN(
+    'CausalConvWithState',
+    convInputs,
+    { ndim: 1, channels_last: 1, activation: 'silu' },
+    2,
+    'com.microsoft',
+  );
   const u = unbatch(u3);
 
   const dbc = linear(g, u, g.weight('x_proj.weight', w.xProj, [R + 2 * N, E]));
   const [dtLow, B, C] = bcdtNorms(g, c, g.opN('Split', [dbc, g.ints([R, N, N])], { axis: 1 }, 3));
-  const delta = g.op('Softplus', [linear(g, dtLow, g.weight('dt_proj.weight', w.dtProj, [E, R]), g.weight('dt_proj.bias', w.dtBias, [E]))]);
+  const delta = g.op('Softplus', [
+    linear(g, dtLow, g.weight('dt_proj.weight', w.dtProj, [E, R]), g.weight('dt_proj.bias', w.dtBias, [E])),
+  ]);
 
   // The selective scan as gated linear attention (see the header).
   const A = g.weight('A', w.A, [E, N]);
@@ -65,7 +83,12 @@ export function buildLayerGraphGpu(c: MambaConfig, w: LayerWeights, index: numbe
 
   const y = g.op('Add', [unbatch(ys), g.op('Mul', [u, g.weight('D', w.D, [E])])]);
   const gated = g.op('Mul', [y, silu(g, z)]);
-  const out = linear(g, gated, g.weight('out_proj.weight', w.outProj, [D, E]), w.outProjBias && g.weight('out_proj.bias', w.outProjBias, [D]));
+  const out = linear(
+    g,
+    gated,
+    g.weight('out_proj.weight', w.outProj, [D, E]),
+    w.outProjBias && g.weight('out_proj.bias', w.outProjBias, [D]),
+  );
   g.output(g.op('Add', [hidden, out]), 'hidden_out', ['L', D]);
   g.output(unbatch(conv3), 'conv_state_out', [K - 1, E]);
   g.output(g.op('Reshape', [present, g.ints([E, N])]), 'ssm_state_out', [E, N]);

@@ -3,7 +3,7 @@
 // graphCpu.ts, the GPU one (LinearAttention + CausalConvWithState) in graphGpu.ts, the influence
 // score (native kernel or ONNX graph) in influence.ts; FLOPs below (docs/method.md §6).
 import type { ModelFamily } from '../types';
-import { MambaConfig, isMamba1, parseConfig } from './config';
+import { type MambaConfig, isMamba1, parseConfig } from './config';
 import { buildDecodeStepGraph, buildLayerGraphCpu } from './graphCpu';
 import { buildLayerGraphGpu } from './graphGpu';
 import { createInfluenceScorer } from './influence';
@@ -33,7 +33,8 @@ export const mamba1: ModelFamily<MambaConfig> = {
   parameterCount,
   topWeights: loadTopWeights,
   stateShapes: (c) => ({ conv: [c.convKernel - 1, c.dInner], ssm: [c.dInner, c.dState] }),
-  buildLayerGraph: (store, c, i, target) => (target === 'cpu' ? buildLayerGraphCpu : buildLayerGraphGpu)(c, loadLayerWeights(store, c, i), i),
+  buildLayerGraph: (store, c, i, target) =>
+    (target === 'cpu' ? buildLayerGraphCpu : buildLayerGraphGpu)(c, loadLayerWeights(store, c, i), i),
   activations: (c) => ({ scores: SCORES(c), identity: { ...SCORES(c), y: c.dInner } }),
   buildDecodeStepGraph: (store, c, precision) => {
     const w = loadWeights(store, c);
@@ -42,13 +43,21 @@ export const mamba1: ModelFamily<MambaConfig> = {
   chunkTokens: (c, provider) => {
     if (provider === 'cuda') return 2048;
     // WebGPU guarantees storage bindings of 128 MiB only, and the scan's decay input is (chunk, E·N).
-    if (provider === 'webgpu') return Math.max(64, Math.min(2048, 2 ** Math.floor(Math.log2(2 ** 25 / (c.dInner * c.dState)))));
+    if (provider === 'webgpu')
+      return Math.max(64, Math.min(2048, 2 ** Math.floor(Math.log2(2 ** 25 / (c.dInner * c.dState)))));
     return 256; // bounds the (chunk, E, N) tensors of the scan's discretisation
   },
   async createScorer(store, c, ctx) {
     // A = -exp(A_log) per layer, kept host-side: the score reads it for every token.
     const A = Array.from({ length: c.layers }, (_, i) => loadLayerWeights(store, c, i).A);
-    const scorer = await createInfluenceScorer(ctx.provider, c.dInner, c.dState, ctx.sessionOptions, ctx.threads, ctx.notes);
+    const scorer = await createInfluenceScorer(
+      ctx.provider,
+      c.dInner,
+      c.dState,
+      ctx.sessionOptions,
+      ctx.threads,
+      ctx.notes,
+    );
     return {
       kind: scorer.kind,
       score: (l, act, reduce) => scorer.score({ u: act.u, delta: act.delta, B: act.B, C: act.C }, A[l], reduce),

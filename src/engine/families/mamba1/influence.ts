@@ -8,8 +8,8 @@
 //   later chunks. Memory O(T·E) plus one (chunk, N, E) decay tensor.
 import * as ort from 'onnxruntime-node';
 import { buildScoreGraph } from './scoreGraph';
-import { loadNativeKernel, NativeKernel } from '../../native';
-import { Provider } from '../../runtime';
+import { loadNativeKernel, type NativeKernel } from '../../native';
+import type { Provider } from '../../runtime';
 import type { InfluenceResult } from '../types';
 import type { ScoreReduce } from '../../../shared/options';
 
@@ -25,7 +25,11 @@ export interface LayerActivations {
 /** exp(x) is exactly 0 in float32 below about -103.97; beyond this every term has vanished. */
 const UNDERFLOW = 110;
 
-const OUTPUT: Record<ScoreReduce, string> = { 'signed-max': 'signed_max', 'abs-max': 'abs_max', 'mean-abs': 'mean_abs' };
+const OUTPUT: Record<ScoreReduce, string> = {
+  'signed-max': 'signed_max',
+  'abs-max': 'abs_max',
+  'mean-abs': 'mean_abs',
+};
 const REDUCE_CODE: Record<ScoreReduce, number> = { 'signed-max': 0, 'abs-max': 1, 'mean-abs': 2 };
 
 export interface InfluenceScorer {
@@ -39,7 +43,14 @@ export interface InfluenceScorer {
  * The scorer for a provider: the native kernel on the CPU when it loads, else the graph. `notes`
  * receives why the kernel is not used, for the user.
  */
-export async function createInfluenceScorer(provider: Provider, E: number, N: number, options: ort.InferenceSession.SessionOptions, threads: number, notes: string[] = []): Promise<InfluenceScorer> {
+export async function createInfluenceScorer(
+  provider: Provider,
+  E: number,
+  N: number,
+  options: ort.InferenceSession.SessionOptions,
+  threads: number,
+  notes: string[] = [],
+): Promise<InfluenceScorer> {
   if (provider === 'cpu') {
     const kernel = loadNativeKernel();
     if (typeof kernel !== 'string') return new NativeInfluenceScorer(kernel, E, N, threads);
@@ -64,7 +75,17 @@ export class NativeInfluenceScorer implements InfluenceScorer {
     const T = act.delta.length / E;
     const scores = new Float32Array(T);
     const channelSum = new Float64Array(E);
-    this.kernel.score(act.u, act.delta, act.B, act.C.subarray((T - 1) * N, T * N), A, scores, channelSum, REDUCE_CODE[reduce], this.threads);
+    this.kernel.score(
+      act.u,
+      act.delta,
+      act.B,
+      act.C.subarray((T - 1) * N, T * N),
+      A,
+      scores,
+      channelSum,
+      REDUCE_CODE[reduce],
+      this.threads,
+    );
     return { scores, channelSum };
   }
 
@@ -89,8 +110,18 @@ export class GraphInfluenceScorer implements InfluenceScorer {
    * `chunkElements` bounds the decay tensor: on the CPU 2^21 floats (8 MiB) keeps it in cache;
    * GPU kernels want large launches (2^24, 64 MiB).
    */
-  static async create(E: number, N: number, options: ort.InferenceSession.SessionOptions, chunkElements = 2 ** 21): Promise<GraphInfluenceScorer> {
-    return new GraphInfluenceScorer(await ort.InferenceSession.create(buildScoreGraph(E, N), options), E, N, chunkElements);
+  static async create(
+    E: number,
+    N: number,
+    options: ort.InferenceSession.SessionOptions,
+    chunkElements = 2 ** 21,
+  ): Promise<GraphInfluenceScorer> {
+    return new GraphInfluenceScorer(
+      await ort.InferenceSession.create(buildScoreGraph(E, N), options),
+      E,
+      N,
+      chunkElements,
+    );
   }
 
   async score(act: LayerActivations, A: Float32Array, reduce: ScoreReduce): Promise<InfluenceResult> {
@@ -113,7 +144,14 @@ export class GraphInfluenceScorer implements InfluenceScorer {
       const n = end - s;
       const rows = (x: Float32Array, w: number) => new ort.Tensor('float32', x.subarray(s * w, end * w), [n, w]);
       const r = await this.session.run(
-        { u: rows(act.u, E), delta: rows(act.delta, E), S_after: new ort.Tensor('float32', after.slice(), [1, E]), B: rows(act.B, N), C_T: cT, A: aT },
+        {
+          u: rows(act.u, E),
+          delta: rows(act.delta, E),
+          S_after: new ort.Tensor('float32', after.slice(), [1, E]),
+          B: rows(act.B, N),
+          C_T: cT,
+          A: aT,
+        },
         [OUTPUT[reduce], 'channel_sum', 'delta_sum'],
       );
       scores.set(r[OUTPUT[reduce]].data as Float32Array, s);

@@ -1,6 +1,6 @@
 // The tensors of a Hugging Face Mamba-1 checkpoint (names and shapes), by layer, as float32.
-import { MambaConfig } from './config';
-import { SafetensorsStore } from '../../safetensors';
+import type { MambaConfig } from './config';
+import type { SafetensorsStore } from '../../safetensors';
 
 export interface LayerWeights {
   norm: Float32Array; // (D)
@@ -60,7 +60,10 @@ function untiedHead(store: SafetensorsStore, c: MambaConfig): boolean {
 /** Check every tensor's presence, dtype, shape and extent without reading the data; returns the embeddings' dtype. */
 export function checkWeights(store: SafetensorsStore, c: MambaConfig): string {
   const { dModel: D, vocabSize: V } = c;
-  const all: [string, number[]][] = [['backbone.embeddings.weight', [V, D]], ['backbone.norm_f.weight', [D]]];
+  const all: [string, number[]][] = [
+    ['backbone.embeddings.weight', [V, D]],
+    ['backbone.norm_f.weight', [D]],
+  ];
   if (untiedHead(store, c)) all.push(['lm_head.weight', [V, D]]);
   for (let i = 0; i < c.layers; i++) all.push(...layerShapes(c, i));
   for (const [name, shape] of all) store.check(name, shape);
@@ -69,7 +72,12 @@ export function checkWeights(store: SafetensorsStore, c: MambaConfig): string {
 
 /** One layer's weights (read when its graph is built, then dropped: peak memory stays low). */
 export function loadLayerWeights(store: SafetensorsStore, c: MambaConfig, i: number): LayerWeights {
-  const t = new Map(layerShapes(c, i).map(([name, shape]) => [name.slice(name.lastIndexOf('layers.') + 7).replace(/^\d+\.(mixer\.)?/, ''), store.get(name, shape)]));
+  const t = new Map(
+    layerShapes(c, i).map(([name, shape]) => [
+      name.slice(name.lastIndexOf('layers.') + 7).replace(/^\d+\.(mixer\.)?/, ''),
+      store.get(name, shape),
+    ]),
+  );
   const aLog = t.get('A_log')!;
   const A = new Float32Array(aLog.length);
   for (let j = 0; j < A.length; j++) A[j] = -Math.exp(aLog[j]);
@@ -93,7 +101,12 @@ export function loadTopWeights(store: SafetensorsStore, c: MambaConfig): TopWeig
   const { dModel: D, vocabSize: V } = c;
   const embeddings = store.get('backbone.embeddings.weight', [V, D]);
   const lmHead = untiedHead(store, c) ? store.get('lm_head.weight', [V, D]) : embeddings;
-  return { embeddings, lmHead, normF: store.get('backbone.norm_f.weight', [D]), dtype: store.dtypeOf('backbone.embeddings.weight') ?? 'F32' };
+  return {
+    embeddings,
+    lmHead,
+    normF: store.get('backbone.norm_f.weight', [D]),
+    dtype: store.dtypeOf('backbone.embeddings.weight') ?? 'F32',
+  };
 }
 
 /** All weights at once (the int8 decoding graphs and tools that need everything). */
@@ -104,6 +117,17 @@ export function loadWeights(store: SafetensorsStore, c: MambaConfig): MambaWeigh
 
 export function parameterCount(c: MambaConfig): number {
   const { dModel: D, dInner: E, dState: N, dtRank: R, convKernel: K, vocabSize: V } = c;
-  const perLayer = D + 2 * E * D + E * K + (c.useConvBias ? E : 0) + (R + 2 * N) * E + E * R + E + E * N + E + D * E + (c.useBias ? 2 * E + D : 0);
+  const perLayer =
+    D +
+    2 * E * D +
+    E * K +
+    (c.useConvBias ? E : 0) +
+    (R + 2 * N) * E +
+    E * R +
+    E +
+    E * N +
+    E +
+    D * E +
+    (c.useBias ? 2 * E + D : 0);
   return V * D * (c.tieWordEmbeddings ? 1 : 2) + D + c.layers * perLayer;
 }

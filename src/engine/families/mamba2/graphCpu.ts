@@ -118,7 +118,16 @@ export function mixerInputs(
  * (chunkTokens) bounds it. The upper triangle is masked before exp (Min(·, 0) then Trilu), so
  * nothing overflows.
  */
-function ssdChunk(g: GraphBuilder, c: Mamba2Config, x: string, delta: string, B: string, C: string, ssmState: string, A: string): { y: string; state: string } {
+function ssdChunk(
+  g: GraphBuilder,
+  c: Mamba2Config,
+  x: string,
+  delta: string,
+  B: string,
+  C: string,
+  ssmState: string,
+  A: string,
+): { y: string; state: string } {
   const { dInner: E, dState: N, groups: G, heads: H, headDim: P } = c;
   const aT = g.op('Transpose', [g.op('CumSum', [g.op('Mul', [delta, A]), g.ints([0])])], { perm: [1, 0] }); // (H, L)
   const seg = g.op('Sub', [g.op('Unsqueeze', [aT, g.ints([2])]), g.op('Unsqueeze', [aT, g.ints([1])])]); // (H, L, L): a_t - a_s
@@ -131,7 +140,10 @@ function ssdChunk(g: GraphBuilder, c: Mamba2Config, x: string, delta: string, B:
   const M = g.op('Mul', [g.op('Mul', [decay, cb]), g.op('Unsqueeze', [dT, g.ints([1])])]); // (H, L, L)
   const X = g.op('Transpose', [g.op('Reshape', [x, g.ints([-1, H, P])])], { perm: [1, 0, 2] }); // (H, L, P)
   const yIntra = g.op('MatMul', [M, X]);
-  const yInit = g.op('Mul', [g.op('MatMul', [toHeads(g, c, Cg, 0), g.op('Transpose', [ssmState], { perm: [0, 2, 1] })]), g.op('Unsqueeze', [g.op('Exp', [aT]), g.ints([2])])]);
+  const yInit = g.op('Mul', [
+    g.op('MatMul', [toHeads(g, c, Cg, 0), g.op('Transpose', [ssmState], { perm: [0, 2, 1] })]),
+    g.op('Unsqueeze', [g.op('Exp', [aT]), g.ints([2])]),
+  ]);
   const y = g.op('Reshape', [g.op('Transpose', [g.op('Add', [yIntra, yInit])], { perm: [1, 0, 2] }), g.ints([-1, E])]);
   const aLast = g.op('Slice', [aT, g.ints([-1]), g.ints([INT64_MAX]), g.ints([1])]); // (H, 1)
   const w = g.op('Mul', [g.op('Exp', [g.op('Sub', [aLast, aT])]), dT]); // (H, L)

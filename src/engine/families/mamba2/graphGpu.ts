@@ -15,9 +15,9 @@
 //     heads of each group) and q_t = C_t (G query heads, each serving its group: inverse GQA),
 //     scale 1. The op's state is (1, H, N, P): ours, (H, P, N), is transposed in and out.
 // On WebGPU LinearAttention needs d_k = N ≤ 256 (mamba2-* and Codestral have N = 128).
-import { Mamba2Config } from './config';
+import type { Mamba2Config } from './config';
 import { GraphBuilder } from '../../onnx/builder';
-import { Layer2Weights } from './weights';
+import type { Layer2Weights } from './weights';
 import { GPU_OPSETS } from '../../graphs/heads';
 import { gatedGroupNorm, mixerInputs } from './graphCpu';
 import { projection } from '../../graphs/ops';
@@ -32,15 +32,35 @@ export function buildLayerGraphGpu(c: Mamba2Config, w: Layer2Weights, index: num
   const unbatch = (v: string) => g.op('Squeeze', [v, g.ints([0])]);
 
   const m = mixerInputs(g, c, w, '', hidden, null, 'fp32');
-  const convInputs = [batch(m.xbcIn), g.weight('conv1d.weight', w.convWeight, [CD, 1, K]), w.convBias ? g.weight('conv1d.bias', w.convBias, [CD]) : '', batch(convState)];
-  const [xbc3, conv3] = g.opN('CausalConvWithState', convInputs, { ndim: 1, channels_last: 1, activation: 'silu' }, 2, 'com.microsoft');
+  const convInputs = [
+    batch(m.xbcIn),
+    g.weight('conv1d.weight', w.convWeight, [CD, 1, K]),
+    w.convBias ? g.weight('conv1d.bias', w.convBias, [CD]) : '',
+    batch(convState),
+  ];
+  const [xbc3, conv3] = g.opN(
+    'CausalConvWithState',
+    convInputs,
+    { ndim: 1, channels_last: 1, activation: 'silu' },
+    2,
+    'com.microsoft',
+  );
   const [x, B, C] = m.split(unbatch(xbc3));
   const { delta } = m;
 
   const decay = batch(g.op('Mul', [delta, g.weight('A', w.A, [H])])); // (1, L, H)
-  const dx = g.op('Reshape', [g.op('Mul', [g.op('Reshape', [x, g.ints([-1, H, P])]), g.op('Unsqueeze', [delta, g.ints([2])])]), g.ints([1, -1, E])]); // (1, L, H·P)
+  const dx = g.op('Reshape', [
+    g.op('Mul', [g.op('Reshape', [x, g.ints([-1, H, P])]), g.op('Unsqueeze', [delta, g.ints([2])])]),
+    g.ints([1, -1, E]),
+  ]); // (1, L, H·P)
   const past = g.op('Transpose', [g.op('Unsqueeze', [ssmState, g.ints([0])])], { perm: [0, 1, 3, 2] }); // (1, H, N, P)
-  const [ys, present] = g.opN('LinearAttention', [batch(C), batch(B), dx, past, decay], { update_rule: 'gated', q_num_heads: G, kv_num_heads: H, scale: { float: 1 } }, 2, 'com.microsoft');
+  const [ys, present] = g.opN(
+    'LinearAttention',
+    [batch(C), batch(B), dx, past, decay],
+    { update_rule: 'gated', q_num_heads: G, kv_num_heads: H, scale: { float: 1 } },
+    2,
+    'com.microsoft',
+  );
 
   const dPerChannel = new Float32Array(E);
   for (let e = 0; e < E; e++) dPerChannel[e] = w.D[Math.floor(e / P)];

@@ -35,7 +35,9 @@ export const mamba2: ModelFamily<Mamba2Config> = {
   stateShapes: (c) => ({ conv: [c.convKernel - 1, c.convDim], ssm: [c.heads, c.headDim, c.dState] }),
   // CPU: the chunked SSD form (no Scan; ~3× the Scan's speed at the 130m shape, docs/results/engine-notes.md).
   buildLayerGraph: (store, c, i, target) =>
-    target === 'cpu' ? buildLayerGraphCpu(c, loadLayerWeights(store, c, i), i, 'fp32', 'ssd') : buildLayerGraphGpu(c, loadLayerWeights(store, c, i), i),
+    target === 'cpu'
+      ? buildLayerGraphCpu(c, loadLayerWeights(store, c, i), i, 'fp32', 'ssd')
+      : buildLayerGraphGpu(c, loadLayerWeights(store, c, i), i),
   activations: (c) => ({ scores: SCORES(c), identity: { ...SCORES(c), y: c.dInner } }),
   buildDecodeStepGraph: (store, c, precision) => {
     const layers = Array.from({ length: c.layers }, (_, i) => loadLayerWeights(store, c, i));

@@ -5,7 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import { buildScoreGraph, type ScoreShape } from './scoreGraph';
 import type { InfluenceResult } from '../types';
-import { loadNativeKernel, NativeKernel } from '../../native';
+import { loadNativeKernel, type NativeKernel } from '../../native';
 import type { Provider } from '../../runtime';
 import type { ScoreReduce } from '../../../shared/options';
 
@@ -34,11 +34,19 @@ export interface InfluenceScorer2 {
 }
 
 /** The scorer for a provider: the native kernel's Mamba-2 path on the CPU when it loads, else the graph. */
-export async function createInfluenceScorer2(provider: Provider, s: ScoreShape, options: ort.InferenceSession.SessionOptions, threads: number, notes: string[] = []): Promise<InfluenceScorer2> {
+export async function createInfluenceScorer2(
+  provider: Provider,
+  s: ScoreShape,
+  options: ort.InferenceSession.SessionOptions,
+  threads: number,
+  notes: string[] = [],
+): Promise<InfluenceScorer2> {
   if (provider === 'cpu') {
     const kernel = loadNativeKernel();
     if (typeof kernel !== 'string' && kernel.score2) return new NativeInfluenceScorer2(kernel, s, threads);
-    notes.push(`influence scoring: ${typeof kernel === 'string' ? kernel : 'the native kernel has no Mamba-2 path (rebuild it: npm run build)'}; using the ONNX graph instead`);
+    notes.push(
+      `influence scoring: ${typeof kernel === 'string' ? kernel : 'the native kernel has no Mamba-2 path (rebuild it: npm run build)'}; using the ONNX graph instead`,
+    );
   }
   return GraphInfluenceScorer2.create(s, options, provider === 'cpu' ? 2 ** 21 : 2 ** 24);
 }
@@ -57,7 +65,19 @@ export class NativeInfluenceScorer2 implements InfluenceScorer2 {
     const scores = new Float32Array(T);
     const channelSum = new Float64Array(H * P);
     const GN = G * N;
-    this.kernel.score2!(act.x, act.delta, act.B, act.C.subarray((T - 1) * GN, T * GN), A, scores, channelSum, REDUCE_CODE[reduce], this.threads, P, G);
+    this.kernel.score2!(
+      act.x,
+      act.delta,
+      act.B,
+      act.C.subarray((T - 1) * GN, T * GN),
+      A,
+      scores,
+      channelSum,
+      REDUCE_CODE[reduce],
+      this.threads,
+      P,
+      G,
+    );
     return { scores, channelSum };
   }
 
