@@ -3,10 +3,11 @@
 // (`$/cancelRequest`), and reports analysis progress with `$/progress`. Testable in-process: give
 // it any MessageConnection (main.ts gives it the Node IPC channel or stdio).
 import { CancellationToken, MessageConnection, ProgressToken, ResponseError } from 'vscode-jsonrpc';
-import { SimbaSession } from '../engine';
+import { SimbaSession, providerAvailability } from '../engine';
+import type { Analysis, AnalyzeStage } from '../shared/analysis';
 import {
   AnalyzeProgress, AnalyzeRequest, ErrorCodes, GenerateRequest, InfoRequest, InfoResult, LoadParams, LoadRequest, LoadResult,
-  LogNotification, ShutdownRequest,
+  LogNotification, ShutdownRequest, AnalyzeStageProgress, ProvidersRequest,
 } from './protocol';
 
 /** Progress notifications of one analysis are at most this often (the last one always goes). */
@@ -24,11 +25,12 @@ export class EngineServer {
   constructor(private readonly conn: MessageConnection, private readonly exit: () => void = () => undefined) {
     conn.onRequest(LoadRequest, (p) => this.serial(() => this.load(p)).catch((e) => { throw asResponseError(e); }));
     conn.onRequest(AnalyzeRequest, (p, token) => this.job(AnalyzeRequest.method, token, (s, signal) =>
-      s.analyze(p.text, { ...p.options, signal, onProgress: this.progress(p.progressToken) })));
+      s.analyze(p.text, { ...p.options, signal, ...this.staged(p.progressToken) })));
     conn.onRequest(GenerateRequest, (p, token) => this.job(GenerateRequest.method, token, (s, signal) =>
       s.generate(p.text, { ...p.options, signal })));
     conn.onRequest(InfoRequest, () => this.info());
     conn.onRequest(ShutdownRequest, () => this.shutdown());
+    conn.onRequest(ProvidersRequest, () => providerAvailability());
   }
 
   log(message: string): void {
@@ -99,6 +101,28 @@ export class EngineServer {
       if (done < total && now - lastSent < PROGRESS_EVERY_MS) return;
       lastSent = now;
       void this.conn.sendProgress(AnalyzeProgress, token, { done, total }).catch(() => undefined);
+    };
+  }
+
+  /**
+   * The stage and the pruned-only analysis of an analysis as `$/progress` values on its token: a
+   * new stage and the partial always go at once, per-stage counts at most every PROGRESS_EVERY_MS.
+   */
+  private staged(token: ProgressToken | undefined): { onStage?: (stage: AnalyzeStage, done: number, total: number) => void; onPartial?: (a: Analysis) => void } {
+    if (token == null) return {};
+    let lastSent = 0;
+    let lastStage: AnalyzeStage | undefined;
+    const send = (v: { done: number; total: number; stage?: AnalyzeStage; partial?: Analysis }) => {
+      lastSent = Date.now();
+      void this.conn.sendProgress(AnalyzeStageProgress, token, v).catch(() => undefined);
+    };
+    return {
+      onStage: (stage, done, total) => {
+        if (stage === lastStage && done < total && Date.now() - lastSent < PROGRESS_EVERY_MS) return;
+        lastStage = stage;
+        send({ done, total, stage });
+      },
+      onPartial: (partial) => send({ done: 0, total: partial.tokens.length, stage: 'dense', partial }),
     };
   }
 
