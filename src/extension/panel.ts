@@ -49,6 +49,8 @@ export class SimbaPanel implements vscode.Disposable {
 
   get visible(): boolean { return !!this.panel?.visible; }
   get isOpen(): boolean { return !!this.panel; }
+  /** What the panel shows now: the analysis, whether it is stale, whether its dense comparison still runs. */
+  get result(): PanelResult | undefined { return this.last; }
   /** The key of the document the panel shows, if any. */
   get shownUri(): string | undefined { return this.shown?.key; }
 

@@ -150,6 +150,22 @@ async function setTheme(ctx, theme) {
   await ctx.sleep(800);
 }
 
+/** The workbench's theme class for a theme name. */
+function themeClass(theme) {
+  return /High Contrast/.test(theme) ? (/Light/.test(theme) ? 'hc-light' : 'hc-black') : /Light/.test(theme) ? 'vs' : 'vs-dark';
+}
+
+/** Set the theme through the user settings (workbench.colorTheme), as a user's settings.json does. */
+async function setThemeSetting(ctx, theme) {
+  const file = path.join(ctx.user, 'User/settings.json');
+  const settings = JSON.parse(fs.readFileSync(file, 'utf8'));
+  settings['workbench.colorTheme'] = theme;
+  fs.writeFileSync(file, JSON.stringify(settings, null, 1));
+  const want = themeClass(theme);
+  await until(() => ctx.page.evaluate((w) => document.querySelector('.monaco-workbench')?.classList.contains(w), want), 30000, `theme ${theme}`);
+  await ctx.sleep(1000);
+}
+
 /**
  * What the panel (or the report) shows, read the way a user or a screen reader would: the canvases'
  * captions (aria-label), the suggestions table, the run facts and the busy state. `rendered` and
@@ -579,6 +595,70 @@ export const uiTests = [
     },
   },
   {
+    name: 'staged results: the panel shows the pruned result and "dense comparison running", then Skip keeps it',
+    timeout: 150000,
+    fn: async (ctx) => {
+      const { page } = ctx;
+      const f = webview(page);
+      await openFile(page, 'long.txt');
+      // Line 1,000 is about 20,000 characters in: long enough that the dense comparison runs a few seconds.
+      await command(page, 'Go to Line/Column');
+      const go = page.locator('.quick-input-widget input');
+      await go.waitFor({ state: 'visible', timeout: 10000 });
+      await go.fill(':1000');
+      await page.waitForTimeout(300);
+      await page.keyboard.press('Enter');
+      await command(page, 'Simba: Analyze to Cursor');
+      await f.locator('#skip-dense').waitFor({ state: 'visible', timeout: 90000 });
+      const summary = await f.locator('#sugg-summary').textContent();
+      if (!/dense comparison running/.test(summary)) throw new Error(`summary while dense runs: ${summary}`);
+      const facts = await f.locator('#facts').textContent();
+      if (!/dense comparison\s*running/.test(facts)) throw new Error(`facts while dense runs: ${facts}`);
+      const partial = await readPanel(page);
+      if (!(partial.suggestions > 0) || partial.dense !== 0) throw new Error(`pruned result: ${partial.suggestions} pruned, ${partial.dense} dense suggestions`);
+      if (!/dense comparison · [\d,]+ \/ [\d,]+ tokens/.test(await f.locator('#progress-text').textContent())) throw new Error(`progress: ${await f.locator('#progress-text').textContent()}`);
+      const toast = await notification(page, 'Simba: analyzing long.txt', 5000);
+      if (!/dense comparison/.test(await toast.textContent())) throw new Error(`notification: ${await toast.textContent()}`);
+      await page.screenshot({ path: path.join(ctx.shots, 'staged-dense-running.png') });
+      await f.locator('#skip-dense').click();
+      await until(async () => /dense comparison skipped/.test(await f.locator('#sugg-summary').textContent()), 20000, 'dense comparison skipped');
+      await f.locator('#skip-dense').waitFor({ state: 'hidden', timeout: 10000 });
+      const after = await readPanel(page);
+      if (after.tokens !== partial.tokens || after.dense !== 0 || !/skipped/.test(after.facts)) throw new Error(`after skip: ${JSON.stringify(after)}`);
+      await toast.waitFor({ state: 'hidden', timeout: 20000 });
+    },
+  },
+  {
+    name: 'overlay and panel on light, dark and high-contrast themes at 600 and 1,400 px',
+    timeout: 180000,
+    fn: async (ctx) => {
+      const { page } = ctx;
+      const vp = page.viewportSize();
+      try {
+        for (const [theme, tag] of [['Default Light Modern', 'light'], ['Default Dark Modern', 'dark'], ['Default High Contrast', 'hc']]) {
+          await setThemeSetting(ctx, theme);
+          await openFile(page, 'sample.py');
+          await until(async () => (await overlayDecorations(page)).length > 2, 30000, 'overlay decorations');
+          for (const target of [600, 1400]) {
+            const w = await resizePanelTo(page, target);
+            await readPanel(page);
+            await page.waitForTimeout(600);
+            const { scroll, client } = await panelWidths(page);
+            ctx.log(`${tag} at ${w} px: scrollWidth ${scroll}, clientWidth ${client}`);
+            if (scroll > client) throw new Error(`${tag}: horizontal overflow at ${client} px: scrollWidth ${scroll}`);
+            await page.mouse.move(5, 5);
+            await page.screenshot({ path: path.join(ctx.shots, `overlay-and-panel-${tag}-${target}.png`) });
+          }
+          await page.setViewportSize(vp);
+          await page.waitForTimeout(400);
+        }
+      } finally {
+        await page.setViewportSize(vp);
+        await setThemeSetting(ctx, 'Default Dark Modern');
+      }
+    },
+  },
+  {
     name: 'cancel a long analysis from the progress notification',
     timeout: 120000,
     fn: async (ctx) => {
@@ -627,6 +707,9 @@ export const uiTests = [
       await page.keyboard.press('Enter');
       const file = path.join(ctx.ws, 'sample.simba.html');
       await until(() => fs.existsSync(file) && fs.statSync(file).size > 10000, 20000, `${file} written`);
+      const exported = await notification(page, 'exported', 10000);
+      await exported.locator('.monaco-button', { hasText: 'Open' }).first().waitFor({ state: 'visible', timeout: 5000 });
+      await command(page, 'Notifications: Clear All Notifications');
       const report = await page.context().newPage();
       try {
         await report.goto(`file://${file}`);
