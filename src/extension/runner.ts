@@ -18,6 +18,7 @@ export interface RunnerHost {
   readonly config: Config;
   readonly out: vscode.OutputChannel;
   readonly view: ViewState;
+  readonly status: { update(): void };
   refreshEditors(): void;
 }
 
@@ -73,7 +74,9 @@ export class AnalysisRunner {
     const stored = (analysis: Analysis, denseRunning: boolean) => {
       const r = ctx.store.set(doc, { analysis, version, text, toOffset: opts.toOffset, denseRunning });
       void vscode.commands.executeCommand('setContext', 'simba.hasAnalysis', true);
-      ctx.refreshEditors();
+      // After the pruned result, only surprisal (from the dense run) changes what the overlay shows.
+      if (!staged.partial || analysis === staged.partial || ctx.view.metric === 'surprisal') ctx.refreshEditors();
+      else ctx.status.update();
       ctx.panel.setAnalysis(analysis, text.slice(0, analysis.predictionOffset), r.stale, denseRunning);
     };
     try {
