@@ -616,8 +616,12 @@ export const uiTests = [
       const after = await readPanel(page);
       if (after.tokens !== partial.tokens || after.dense !== 0 || !/skipped/.test(after.facts)) throw new Error(`after skip: ${JSON.stringify(after)}`);
       await toast.waitFor({ state: 'hidden', timeout: 20000 });
-      // The click focused the panel's group: the next tests open files in the first one.
+      // The click focused the panel's group: back to the first one, and close long.txt (the
+      // cancel test below opens it afresh).
       await focusFirstGroup(page);
+      await page.locator('.tab.active', { hasText: 'long.txt' }).first().waitFor({ timeout: 10000 });
+      await command(page, 'View: Close Editor');
+      await page.locator('.tab', { hasText: 'long.txt' }).first().waitFor({ state: 'hidden', timeout: 10000 }).catch(() => {});
     },
   },
   {
@@ -626,6 +630,15 @@ export const uiTests = [
     fn: async (ctx) => {
       const { page } = ctx;
       const vp = page.viewportSize();
+      // The default overlay: highways as line marks (earlier tests chose other metrics).
+      await focusFirstGroup(page);
+      await openFile(page, 'sample.py');
+      await command(page, 'Simba: Choose Overlay Metric');
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'overlay metric' }).waitFor({ timeout: 10000 });
+      await page.locator('.quick-input-widget input').fill('highway');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'highways:' }).first().waitFor({ timeout: 10000 });
+      await page.keyboard.press('Enter');
+      await page.locator('.statusbar-item', { hasText: 'Simba: highway' }).first().waitFor({ timeout: 10000 });
       try {
         for (const [theme, tag] of [['Default Light Modern', 'light'], ['Default Dark Modern', 'dark'], ['Default High Contrast', 'hc']]) {
           await setTheme(ctx, theme);
