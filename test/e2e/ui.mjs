@@ -464,7 +464,8 @@ export const uiTests = [
       if (Number(await value()) !== v0 || now.rendered !== before.rendered || now.busy === 'true') throw new Error(`pressing the track changed ${v0} -> ${await value()} or re-ran`);
       await page.mouse.up();
       // Released: one small step towards the click, then one re-run of the shown document.
-      const stepped = await until(async () => { const r = await readPanel(page); return r.rendered > before.rendered && r.keepRatio !== before.keepRatio ? r : undefined; }, 120000, 're-run after release');
+      // Not busy: the run has finished (the pruned result is drawn first, then the dense comparison added).
+      const stepped = await until(async () => { const r = await readPanel(page); return r.rendered > before.rendered && r.keepRatio !== before.keepRatio && r.busy !== 'true' ? r : undefined; }, 120000, 're-run after release');
       if (!(Math.abs(Number(stepped.keepRatio) - (v0 + 0.05)) < 0.011)) throw new Error(`a track click moved ${v0} -> ${stepped.keepRatio}`);
       if ((await f.locator('#source').textContent()) !== 'sample.py') throw new Error('the re-run is not of the shown document');
       // Drag the thumb to about 0.6: the value shows while dragging, the re-run starts on release.
@@ -575,7 +576,7 @@ export const uiTests = [
       // Back to the default keep ratio through the panel's slider, which re-runs the analysis.
       const before = await readPanel(ctx.page);
       await webview(ctx.page).locator('#keep-ratio').evaluate((el) => { el.value = '0.1'; el.dispatchEvent(new Event('input')); el.dispatchEvent(new Event('change')); });
-      await until(async () => { const r = await readPanel(ctx.page); return r.rendered > before.rendered && r.keepRatio === '0.1'; }, 60000, 'panel re-rendered at 0.1');
+      await until(async () => { const r = await readPanel(ctx.page); return r.rendered > before.rendered && r.keepRatio === '0.1' && r.busy !== 'true'; }, 60000, 'panel re-rendered at 0.1');
       await expectOverlay(ctx, 'light');
       await ctx.sleep(800);
       await ctx.page.mouse.move(5, 5);
