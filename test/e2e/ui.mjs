@@ -620,9 +620,11 @@ export const uiTests = [
       // The click focused the panel's group: back to the first one, and close long.txt (the
       // cancel test below opens it afresh).
       await focusFirstGroup(page);
-      await page.locator('.tab.active', { hasText: 'long.txt' }).first().waitFor({ timeout: 10000 });
-      await command(page, 'View: Close Editor');
-      await page.locator('.tab', { hasText: 'long.txt' }).first().waitFor({ state: 'hidden', timeout: 10000 }).catch(() => {});
+      const tab = page.locator('.tab', { hasText: 'long.txt' }).first();
+      await tab.hover();
+      await tab.locator('.action-label.codicon-close, .codicon-close').first().click({ timeout: 10000 });
+      await tab.waitFor({ state: 'detached', timeout: 10000 });
+      await page.mouse.move(5, 5);
     },
   },
   {
