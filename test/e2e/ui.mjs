@@ -621,8 +621,9 @@ export const uiTests = [
       // cancel test below opens it afresh).
       await focusFirstGroup(page);
       const tab = page.locator('.tab', { hasText: 'long.txt' }).first();
-      await tab.hover();
-      await tab.locator('.action-label.codicon-close, .codicon-close').first().click({ timeout: 10000 });
+      await tab.click();
+      await page.locator('.tab.active', { hasText: 'long.txt' }).first().waitFor({ timeout: 10000 });
+      await page.keyboard.press('Control+F4');
       await tab.waitFor({ state: 'detached', timeout: 10000 });
       await page.mouse.move(5, 5);
     },
