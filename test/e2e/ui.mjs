@@ -586,49 +586,6 @@ export const uiTests = [
     },
   },
   {
-    name: 'staged results: the panel shows the pruned result and "dense comparison running", then Skip keeps it',
-    timeout: 150000,
-    fn: async (ctx) => {
-      const { page } = ctx;
-      const f = webview(page);
-      await openFile(page, 'long.txt');
-      // Line 1,000 is about 20,000 characters in: long enough that the dense comparison runs a few seconds.
-      await command(page, 'Go to Line/Column');
-      const go = page.locator('.quick-input-widget input');
-      await go.waitFor({ state: 'visible', timeout: 10000 });
-      await go.fill(':1000');
-      await page.waitForTimeout(300);
-      await page.keyboard.press('Enter');
-      await command(page, 'Simba: Analyze to Cursor');
-      await f.locator('#skip-dense').waitFor({ state: 'visible', timeout: 90000 });
-      const summary = await f.locator('#sugg-summary').textContent();
-      if (!/dense comparison running/.test(summary)) throw new Error(`summary while dense runs: ${summary}`);
-      const facts = await f.locator('#facts').textContent();
-      if (!/dense comparison\s*running/.test(facts)) throw new Error(`facts while dense runs: ${facts}`);
-      const partial = await readPanel(page);
-      if (!(partial.suggestions > 0) || partial.dense !== 0) throw new Error(`pruned result: ${partial.suggestions} pruned, ${partial.dense} dense suggestions`);
-      if (!/dense comparison · [\d,]+ \/ [\d,]+ tokens/.test(await f.locator('#progress-text').textContent())) throw new Error(`progress: ${await f.locator('#progress-text').textContent()}`);
-      const toast = await notification(page, 'Simba: analyzing long.txt', 5000);
-      if (!/dense comparison/.test(await toast.textContent())) throw new Error(`notification: ${await toast.textContent()}`);
-      await page.screenshot({ path: path.join(ctx.shots, 'staged-dense-running.png') });
-      await f.locator('#skip-dense').click();
-      await until(async () => /dense comparison skipped/.test(await f.locator('#sugg-summary').textContent()), 20000, 'dense comparison skipped');
-      await f.locator('#skip-dense').waitFor({ state: 'hidden', timeout: 10000 });
-      const after = await readPanel(page);
-      if (after.tokens !== partial.tokens || after.dense !== 0 || !/skipped/.test(after.facts)) throw new Error(`after skip: ${JSON.stringify(after)}`);
-      await toast.waitFor({ state: 'hidden', timeout: 20000 });
-      // The click focused the panel's group: back to the first one, and close long.txt (the
-      // cancel test below opens it afresh).
-      await focusFirstGroup(page);
-      const tab = page.locator('.tab', { hasText: 'long.txt' }).first();
-      await tab.click();
-      await page.locator('.tab.active', { hasText: 'long.txt' }).first().waitFor({ timeout: 10000 });
-      await page.keyboard.press('Control+F4');
-      await tab.waitFor({ state: 'detached', timeout: 10000 });
-      await page.mouse.move(5, 5);
-    },
-  },
-  {
     name: 'overlay and panel on light, dark and high-contrast themes at 600 and 1,400 px',
     timeout: 180000,
     fn: async (ctx) => {
@@ -800,6 +757,37 @@ export const uiTests = [
       await f.locator('#analyze-empty').click();
       await until(async () => { const r = await readPanel(page); return r.tokens > 0 && (await f.locator('#content').isVisible()); }, 60000, 'panel filled');
       await expectOverlay(ctx, 'dark');
+    },
+  },
+  {
+    name: 'staged results: the panel shows the pruned result and "dense comparison running", then Skip keeps it',
+    timeout: 150000,
+    fn: async (ctx) => {
+      const { page } = ctx;
+      const f = webview(page);
+      // About 20,000 characters (7,700 tokens): long enough that the dense comparison runs a few seconds.
+      fs.writeFileSync(path.join(ctx.ws, 'medium.txt'), fs.readFileSync(path.join(ctx.ws, 'long.txt'), 'utf8').slice(0, 20000));
+      await focusFirstGroup(page);
+      await openFile(page, 'medium.txt');
+      await command(page, 'Simba: Analyze Document');
+      await f.locator('#skip-dense').waitFor({ state: 'visible', timeout: 90000 });
+      const summary = await f.locator('#sugg-summary').textContent();
+      if (!/dense comparison running/.test(summary)) throw new Error(`summary while dense runs: ${summary}`);
+      const facts = await f.locator('#facts').textContent();
+      if (!/dense comparison\s*running/.test(facts)) throw new Error(`facts while dense runs: ${facts}`);
+      const partial = await readPanel(page);
+      if (!(partial.suggestions > 0) || partial.dense !== 0) throw new Error(`pruned result: ${partial.suggestions} pruned, ${partial.dense} dense suggestions`);
+      if (!/dense comparison · [\d,]+ \/ [\d,]+ tokens/.test(await f.locator('#progress-text').textContent())) throw new Error(`progress: ${await f.locator('#progress-text').textContent()}`);
+      const toast = await notification(page, 'Simba: analyzing medium.txt', 5000);
+      if (!/dense comparison/.test(await toast.textContent())) throw new Error(`notification: ${await toast.textContent()}`);
+      await page.screenshot({ path: path.join(ctx.shots, 'staged-dense-running.png') });
+      await f.locator('#skip-dense').click();
+      await until(async () => /dense comparison skipped/.test(await f.locator('#sugg-summary').textContent()), 20000, 'dense comparison skipped');
+      await f.locator('#skip-dense').waitFor({ state: 'hidden', timeout: 10000 });
+      const after = await readPanel(page);
+      if (after.tokens !== partial.tokens || after.dense !== 0 || !/skipped/.test(after.facts)) throw new Error(`after skip: ${JSON.stringify(after)}`);
+      await toast.waitFor({ state: 'hidden', timeout: 20000 });
+      await focusFirstGroup(page);
     },
   },
 ];
