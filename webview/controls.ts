@@ -57,6 +57,7 @@ export function wireControls(state: PanelState): void {
     schedule();
   });
   $('cancel').addEventListener('click', () => post({ type: 'cancel' }));
+  $('skip-dense').addEventListener('click', () => post({ type: 'skipDense' }));
   $('overlay-controls').classList.toggle('hidden', reportMode);
   const metricSel = $<Select>('overlay-metric');
   const layerSel = $<Select>('overlay-layer');
@@ -97,14 +98,21 @@ export function fillLayerOptions(state: PanelState, L: number): void {
 export function setBusy(state: PanelState, busy: boolean, label?: string): void {
   state.busy = busy;
   $('cancel').classList.toggle('hidden', !busy);
+  if (!busy) showDenseRunning(state, false);
   $('progress').classList.toggle('hidden', !busy);
   $('progress-text').textContent = busy ? (label ?? 'analyzing…') : '';
   // aria-busy: assistive technology holds off announcing the panel while it is being refilled.
   $('app').setAttribute('aria-busy', String(busy));
 }
 
-export function showProgress(state: PanelState, done: number, total: number): void {
-  if (state.busy) $('progress-text').textContent = `${done.toLocaleString()} / ${total.toLocaleString()} tokens`;
+export function showProgress(state: PanelState, done: number, total: number, message?: string): void {
+  if (state.busy) $('progress-text').textContent = message ?? `${done.toLocaleString()} / ${total.toLocaleString()} tokens`;
+}
+
+/** The pruned result is shown and the dense comparison still runs: offer to skip it. */
+export function showDenseRunning(state: PanelState, running: boolean): void {
+  state.denseRunning = running;
+  $('skip-dense').classList.toggle('hidden', !running || reportMode);
 }
 
 export function setStale(state: PanelState, stale: boolean): void {

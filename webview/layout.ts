@@ -26,6 +26,7 @@ export function layout(state: PanelState): void {
         h('vscode-option', { value: 'surprisal' }, 'surprisal')),
       h('vscode-single-select', { id: 'overlay-layer', 'aria-label': 'layer of the influence overlay' }, h('vscode-option', { value: '-1' }, 'last layer'))),
     h('vscode-button', { id: 'cancel', class: 'hidden live-only', secondary: '' }, 'Cancel'),
+    h('vscode-button', { id: 'skip-dense', class: 'hidden live-only', secondary: '', title: 'keep the pruned result shown now, without the dense next-token comparison, KL and surprisal' }, 'Skip dense comparison'),
     h('span', { id: 'progress-text', class: 'muted', role: 'status' }),
   );
   const progress = h('vscode-progress-bar', { id: 'progress', class: 'hidden', indeterminate: '' });

@@ -12,7 +12,7 @@ import { heatmapChart } from './charts/heatmap';
 import { highwayChart } from './charts/highway';
 import { retentionChart } from './charts/retention';
 import { fillSuggestions } from './charts/suggestions';
-import { fillLayerOptions, setBusy, setStale, showKeepRatio, showOverlaySettings, showProgress, wireControls } from './controls';
+import { fillLayerOptions, setBusy, setStale, showDenseRunning, showKeepRatio, showOverlaySettings, showProgress, wireControls } from './controls';
 import { $ } from './dom';
 import { api, post, reportMode } from './host';
 import { layout, showEmpty } from './layout';
@@ -27,10 +27,11 @@ function drawAll(): void {
   if (state.view) for (const c of charts) c.draw();
 }
 
-function showAnalysis(a: Analysis, text: string | undefined, stale = false, file?: string): void {
+function showAnalysis(a: Analysis, text: string | undefined, stale = false, file?: string, denseRunning = false): void {
   const t0 = performance.now();
   state.setAnalysis(a, text, stale);
   state.file = file;
+  showDenseRunning(state, denseRunning);
   showKeepRatio(state);
   fillLayerOptions(state, state.view!.layers);
   $('empty').classList.add('hidden');
@@ -55,8 +56,8 @@ window.addEventListener('message', (e) => {
   const m = parseToWebview(e.data);
   if (!m) return;
   switch (m.type) {
-    case 'analysis': showAnalysis(m.analysis, m.text, m.stale, m.file); break;
-    case 'progress': showProgress(state, m.done, m.total); break;
+    case 'analysis': showAnalysis(m.analysis, m.text, m.stale, m.file, !!m.denseRunning); break;
+    case 'progress': showProgress(state, m.done, m.total, m.message); break;
     case 'busy': setBusy(state, m.busy, m.label); break;
     case 'stale': setStale(state, m.stale); break;
     case 'settings':
@@ -68,6 +69,7 @@ window.addEventListener('message', (e) => {
     case 'error': $('progress-text').textContent = m.message; break;
     case 'clear':
       state.clear();
+      showDenseRunning(state, false);
       state.file = m.file;
       showEmpty(m.file);
       setStale(state, false);

@@ -24,6 +24,8 @@ export class PanelState {
   cursor = -1;
   cursorLayer = -1;
   busy = false;
+  /** The analysis shown is the pruned result; its dense comparison still runs. */
+  denseRunning = false;
   stale = false;
   /** Heatmap view window: tokens [t0, t1). */
   t0 = 0;

@@ -4,7 +4,7 @@
 // `$/cancelRequest` (the CancellationToken given to sendRequest); analysis progress is `$/progress`
 // keyed by the progress token the request carries. No vscode import.
 import { NotificationType, ProgressToken, ProgressType, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { Analysis, AnalyzeOptions, DeviceChoice, GenerateOptions, Generation, ModelFacts } from '../shared/analysis';
+import type { Analysis, AnalyzeOptions, AnalyzeStage, DeviceChoice, GenerateOptions, Generation, ModelFacts } from '../shared/analysis';
 
 export interface LoadParams {
   /** The checkpoint folder. The engine never picks one itself: the extension sends the bundled one. */
@@ -55,3 +55,23 @@ export const ErrorCodes = {
   engine: -32001,
   notLoaded: -32002,
 } as const;
+
+// ---- staged analysis (additive): what runs, the pruned result before the dense comparison ----
+
+/**
+ * A `$/progress` value of an analysis that also names its stage (the counts are then the stage's
+ * own tokens done/total) and, once, carries the pruned-only analysis before the dense comparison
+ * starts (`partial`). Same token and notification as AnalyzeProgress; old clients read done/total.
+ * Skipping the dense comparison is cancelling the request after `partial` arrived and keeping it:
+ * no extra request, and the engine stops the dense run at its next layer as for any cancel.
+ */
+export interface AnalyzeStageProgressValue extends AnalyzeProgressValue {
+  stage?: AnalyzeStage;
+  partial?: Analysis;
+}
+export const AnalyzeStageProgress = new ProgressType<AnalyzeStageProgressValue>();
+
+/** An execution provider this install could try, or why not (the engine's unavailableReason). */
+export interface ProviderAvailability { provider: 'cpu' | 'webgpu' | 'cuda'; available: boolean; reason?: string }
+/** Which execution providers can run here; answered without a loaded model. */
+export const ProvidersRequest = new RequestType0<ProviderAvailability[], void>('simba/providers');

@@ -3,12 +3,12 @@
 // (`$/cancelRequest`), and reports analysis progress with `$/progress`. Testable in-process: give
 // it any MessageConnection (main.ts gives it the Node IPC channel or stdio).
 import { CancellationToken, MessageConnection, ProgressToken, ResponseError } from 'vscode-jsonrpc';
-import { SimbaSession } from '../engine';
+import { SimbaSession, providerAvailability } from '../engine';
 import { writeJsonPieces } from '../engine/jsonStream';
-import type { Analysis } from '../shared/analysis';
+import type { Analysis, AnalyzeStage } from '../shared/analysis';
 import {
-  AnalyzeProgress, AnalyzeRequest, ErrorCodes, GenerateRequest, InfoRequest, InfoResult, LoadParams, LoadRequest, LoadResult,
-  LogNotification, ShutdownRequest,
+  AnalyzeRequest, ErrorCodes, GenerateRequest, InfoRequest, InfoResult, LoadParams, LoadRequest, LoadResult,
+  LogNotification, ShutdownRequest, AnalyzeStageProgress, ProvidersRequest,
 } from './protocol';
 
 /** Progress notifications of one analysis are at most this often (the last one always goes). */
@@ -49,7 +49,7 @@ export class EngineServer {
     conn.onRequest(LoadRequest, (p) => this.serial(() => this.load(p)).catch((e) => { throw asResponseError(e); }));
     conn.onRequest(AnalyzeRequest, (p, token) => this.job(AnalyzeRequest.method, token, async (s, signal) => {
       await this.checkResultSize(s, p.text, p.options?.toOffset, p.options?.source);
-      const a = await s.analyze(p.text, { ...p.options, signal, onProgress: this.progress(p.progressToken) });
+      const a = await s.analyze(p.text, { ...p.options, signal, ...this.staged(p.progressToken) });
       this.checkResultChars(a, s.facts.layers, p.options?.source);
       return a;
     }));
@@ -57,6 +57,7 @@ export class EngineServer {
       s.generate(p.text, { ...p.options, signal })));
     conn.onRequest(InfoRequest, () => this.info());
     conn.onRequest(ShutdownRequest, () => this.shutdown());
+    conn.onRequest(ProvidersRequest, () => providerAvailability());
   }
 
   log(message: string): void {
@@ -143,14 +144,25 @@ export class EngineServer {
     return new ResponseError(ErrorCodes.engine, `${source ?? 'the text'}: the analysis of ${tokens.toLocaleString('en-US')} tokens would be about ${mb(chars)} of results, more than the ${mb(this.maxResultChars)} the engine can send to the editor; analyse a part of it (Analyze to Cursor)`);
   }
 
-  private progress(token: ProgressToken | undefined): ((done: number, total: number) => void) | undefined {
-    if (token == null) return undefined;
+  /**
+   * The stage and the pruned-only analysis of an analysis as `$/progress` values on its token: a
+   * new stage and the partial always go at once, per-stage counts at most every PROGRESS_EVERY_MS.
+   */
+  private staged(token: ProgressToken | undefined): { onStage?: (stage: AnalyzeStage, done: number, total: number) => void; onPartial?: (a: Analysis) => void } {
+    if (token == null) return {};
     let lastSent = 0;
-    return (done, total) => {
-      const now = Date.now();
-      if (done < total && now - lastSent < PROGRESS_EVERY_MS) return;
-      lastSent = now;
-      void this.conn.sendProgress(AnalyzeProgress, token, { done, total }).catch(() => undefined);
+    let lastStage: AnalyzeStage | undefined;
+    const send = (v: { done: number; total: number; stage?: AnalyzeStage; partial?: Analysis }) => {
+      lastSent = Date.now();
+      void this.conn.sendProgress(AnalyzeStageProgress, token, v).catch(() => undefined);
+    };
+    return {
+      onStage: (stage, done, total) => {
+        if (stage === lastStage && done < total && Date.now() - lastSent < PROGRESS_EVERY_MS) return;
+        lastStage = stage;
+        send({ done, total, stage });
+      },
+      onPartial: (partial) => send({ done: 0, total: partial.tokens.length, stage: 'dense', partial }),
     };
   }
 

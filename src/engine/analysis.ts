@@ -6,12 +6,19 @@ import { throwIfAborted } from './errors';
 import type { RunResult } from './run';
 import { klDivergence, topK } from './sampler';
 import { resolveSimbaOptions, runFlops, scheduleCounts } from './simba';
-import { ANALYSIS_SCHEMA, Analysis, AnalyzeOptions as AnalyzeRequest, TokenProb } from '../shared/analysis';
+import { ANALYSIS_SCHEMA, Analysis, AnalyzeOptions as AnalyzeRequest, AnalyzeStage, TokenProb } from '../shared/analysis';
 import { DeviceChoice, TOP_K, checkOptional } from '../shared/options';
 import { analysisBytesPerToken, checkRunFits, memoryBudget } from './limits';
 
 export interface AnalyzeOptions extends AnalyzeRequest {
   onProgress?: (tokensDone: number, tokensTotal: number) => void;
+  /** The stage running and its own tokens done/total: tokenize (0/0), pruned (with scoring), dense. */
+  onStage?: (stage: AnalyzeStage, tokensDone: number, tokensTotal: number) => void;
+  /**
+   * The pruned-only analysis, before the dense comparison starts (only when there is one to run):
+   * front ends show it at once and add the comparison when the final analysis arrives.
+   */
+  onPartial?: (analysis: Analysis) => void;
   signal?: AbortSignal;
 }
 
@@ -24,6 +31,7 @@ export async function analyze(e: Engine, requested: DeviceChoice, text: string, 
   const simba = resolveSimbaOptions(opts.simba);
   const k = checkOptional('topK', TOP_K, opts.topK);
   const name = opts.source ?? 'the text';
+  opts.onStage?.('tokenize', 0, 0);
   const tokens = await e.tokenize(text, opts.toOffset, name);
   if (tokens.length === 0) throw new Error(`${name}: nothing to analyze: the text before the prediction point has no tokens`);
   const tokenizeMs = performance.now() - t0;
@@ -35,14 +43,16 @@ export async function analyze(e: Engine, requested: DeviceChoice, text: string, 
   checkRunFits(tokens.length, per, memoryBudget(e.memoryBudget), name);
   const ids = tokens.map((t) => t.id);
   const passes = denseToo && !prunedIsDense ? 2 : 1;
-  const progress = (base: number) => (d: number, tot: number) => opts.onProgress?.(Math.round(((base + d / tot) / passes) * ids.length), ids.length);
+  const progress = (base: number, stage: AnalyzeStage) => (d: number, tot: number) => {
+    opts.onProgress?.(Math.round(((base + d / tot) / passes) * ids.length), ids.length);
+    opts.onStage?.(stage, Math.round((d / tot) * ids.length), ids.length);
+  };
 
   const p0 = performance.now();
-  const pruned = await e.run(ids, simba, { influenceEveryLayer: true, onProgress: progress(0), signal: opts.signal });
+  opts.onStage?.('pruned', 0, ids.length);
+  const pruned = await e.run(ids, simba, { influenceEveryLayer: true, onProgress: progress(0, 'pruned'), signal: opts.signal });
   const prefillMs = performance.now() - p0;
   const prunedLp = finite(await e.lastLogprobs(pruned), ck.facts.name, 'pruned next-token log-probabilities');
-  const dense: RunResult | undefined = prunedIsDense ? pruned : denseToo ? await e.run(ids, { ...simba, schedule: 'dense', keepRatio: 1 }, { onProgress: progress(1), signal: opts.signal }) : undefined;
-  throwIfAborted(opts.signal);
 
   const analysis: Analysis = {
     schema: ANALYSIS_SCHEMA,
@@ -64,6 +74,16 @@ export async function analyze(e: Engine, requested: DeviceChoice, text: string, 
     options: simba,
     timing: { loadMs: model.loadMs, tokenizeMs, prefillMs, totalMs: 0, layerMs: pruned.layerMs, scoringMs: pruned.scoringMs },
   };
+  let dense: RunResult | undefined = prunedIsDense ? pruned : undefined;
+  if (denseToo && !prunedIsDense) {
+    throwIfAborted(opts.signal);
+    if (opts.onPartial) opts.onPartial({ ...analysis, next: { ...analysis.next }, timing: { ...analysis.timing, totalMs: performance.now() - t0 } });
+    opts.onStage?.('dense', 0, ids.length);
+    const d0 = performance.now();
+    dense = await e.run(ids, { ...simba, schedule: 'dense', keepRatio: 1 }, { onProgress: progress(1, 'dense'), signal: opts.signal });
+    analysis.timing.denseMs = performance.now() - d0;
+  }
+  throwIfAborted(opts.signal);
   if (dense) {
     const denseLp = dense === pruned ? prunedLp : finite(await e.lastLogprobs(dense), ck.facts.name, 'dense next-token log-probabilities');
     analysis.next.dense = await describe(e, denseLp, k);

@@ -26,4 +26,5 @@ export * from '../shared/analysis';
 export * from '../shared/options';
 export { writeJsonPieces, writeJsonFile } from './jsonStream';
 export { analysisBytesPerToken, checkRunFits, memoryBudget, tokensThatFit } from './limits';
+export { providerAvailability } from './runtime';
 export type { Budget, PerToken, RunShape } from './limits';

@@ -163,3 +163,12 @@ export async function createSessions(
     throw e;
   }
 }
+
+/** Every provider this install knows, whether it can be tried, and why not (for a device picker). */
+export function providerAvailability(): Array<{ provider: Provider; available: boolean; reason?: string }> {
+  return (['cpu', 'webgpu', 'cuda'] as const).map((provider) => {
+    let reason: string | undefined;
+    try { reason = unavailableReason(provider); } catch (e) { reason = `${provider}: ${ortMessage(e)}`; }
+    return reason ? { provider, available: false, reason } : { provider, available: true };
+  });
+}

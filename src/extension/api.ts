@@ -4,7 +4,9 @@ import type { Analysis } from '../shared/analysis';
 import type { SimbaInlineCompletions } from './completion';
 import type { Ctx } from './ctx';
 import type { EngineClient } from './engineClient';
-import type { Overlay } from './overlay';
+import type { AppliedDecorations, Overlay } from './overlay';
+import { deviceItems, type ExportNotice } from './commands';
+import type { DevicePick } from './devicePicks';
 import type { SimbaPanel } from './panel';
 import type { AnalyzeRequestOptions } from './runner';
 import type { DocResult } from './store';
@@ -25,6 +27,14 @@ export interface SimbaApi {
   viewState(): ViewState;
   isOverlayOn(): boolean;
   isRunning(): boolean;
+  /** The notification the last Export Analysis showed: file, format, message and its actions ("Open"). */
+  lastExport(): ExportNotice | undefined;
+  /** The Select Device quick pick's items as it would show them now (availability and why). */
+  deviceItems(): Promise<DevicePick[]>;
+  /** Skip the dense comparison of the analysis in flight (as the panel's button does); false when there is none. */
+  skipDense(): boolean;
+  /** The token marks shown inside the selection (line-marks style), undefined when none. */
+  rangeMarks(uri: vscode.Uri): AppliedDecorations | undefined;
   /** Analyze a document as Analyze Document does (with its progress notification). */
   analyze(doc: vscode.TextDocument, opts?: AnalyzeRequestOptions): Promise<Analysis | undefined>;
 }
@@ -37,5 +47,9 @@ export function simbaApi(ctx: Ctx): SimbaApi {
       isOverlayOn: () => ctx.overlayOn,
       isRunning: () => ctx.runner.isRunning,
       analyze: (doc, opts) => ctx.runner.analyze(doc, opts),
+      lastExport: () => ctx.lastExport,
+      deviceItems: () => deviceItems(ctx),
+      skipDense: () => ctx.runner.skipDense(),
+      rangeMarks: (uri) => ctx.overlay.rangeMarks(uri),
   };
 }

@@ -5,9 +5,10 @@ import { familyLabel } from '../shared/analysis';
 import * as fs from 'fs';
 import type { Analysis } from '../shared/analysis';
 import * as path from 'path';
-import { DEVICES, DeviceChoice, OVERLAY_METRICS, OVERLAY_STYLES, OverlayMetric, OverlayStyle } from '../shared/options';
+import { DeviceChoice, OVERLAY_METRICS, OVERLAY_STYLES, OverlayMetric, OverlayStyle } from '../shared/options';
 import { renderReportHtml } from '../report';
 import type { Ctx } from './ctx';
+import { DevicePick, devicePicks } from './devicePicks';
 
 export type Cmd = (...args: any[]) => unknown;
 export type CommandFactory = (ctx: Ctx) => Cmd;
@@ -40,6 +41,9 @@ export const toggleOverlay: CommandFactory = (ctx) => (): boolean | undefined =>
 export const showPanel: CommandFactory = (ctx) => () => ctx.panel.show();
 
 export const cancelAnalysis: CommandFactory = (ctx) => () => ctx.runner.cancel();
+
+/** Skip the dense comparison of the analysis in flight, keeping its pruned result; returns whether there was one to skip. */
+export const skipDenseComparison: CommandFactory = (ctx) => (): boolean => ctx.runner.skipDense();
 
 /** Returns whether there was something to clear (an analysis, or one running). */
 export const clear: CommandFactory = (ctx) => (): boolean => {
@@ -170,19 +174,17 @@ export const selectModel: CommandFactory = (ctx) => async (arg?: string) => {
   return applyModel(ctx, modelPath);
 };
 
-const DEVICE_PICKS: Record<DeviceChoice, string> = {
-  auto: 'best available, falling back to the CPU',
-  cpu: 'ONNX Runtime CPU',
-  webgpu: 'WebGPU (Dawn: Vulkan/Metal/D3D12)',
-  cuda: 'CUDA (needs the CUDA provider libraries)',
-};
+/** The Select Device items: each device marked available or not, the engine's reason as the detail. */
+export async function deviceItems(ctx: Ctx): Promise<DevicePick[]> {
+  const providers = await ctx.engine.providers().catch((e) => { ctx.out.appendLine(`[engine] providers: ${(e as Error)?.message ?? e}`); return undefined; });
+  return devicePicks(ctx.config.device, providers);
+}
 
 /** `arg`: a device; asks when not given. Returns the device used, or undefined. */
 export const selectDevice: CommandFactory = (ctx) => async (arg?: DeviceChoice) => {
   let device = arg;
   if (!device) {
-    const cur = ctx.config.device;
-    const pick = await vscode.window.showQuickPick(DEVICES.map((d) => ({ label: d, description: (d === cur ? '(current) ' : '') + DEVICE_PICKS[d] })), { title: 'Simba: select device' });
+    const pick = await vscode.window.showQuickPick(deviceItems(ctx), { title: 'Simba: select device', matchOnDetail: true });
     if (!pick) return undefined;
     device = pick.label;
   }
@@ -215,9 +217,26 @@ export const exportAnalysis: CommandFactory = (ctx) => async (format?: 'json' | 
     ? JSON.stringify(r.analysis, null, 1)
     : renderReportHtml(r.analysis, { text: r.text, script: fs.readFileSync(ctx.extension.asAbsolutePath('dist/webview.js'), 'utf8') });
   await vscode.workspace.fs.writeFile(uri, Buffer.from(body, 'utf8'));
-  vscode.window.setStatusBarMessage(`Simba: exported ${uri.fsPath}`, 4000);
+  const written = uri;
+  const notice: ExportNotice = { path: written.fsPath, format, message: `Simba: exported ${written.fsPath}`, actions: [OPEN_EXPORT] };
+  ctx.lastExport = notice;
+  void vscode.window.showInformationMessage(notice.message, ...notice.actions).then((choice) => {
+    if (choice === OPEN_EXPORT) void openExport(format!, written).catch((e) => vscode.window.showErrorMessage(`Simba: could not open ${written.fsPath}: ${(e as Error)?.message ?? e}`));
+  });
   return uri.fsPath;
 };
+
+/** The action the export notification offers. */
+export const OPEN_EXPORT = 'Open';
+
+/** The notification an export showed: the file, its format, the message and its actions. */
+export interface ExportNotice { path: string; format: 'json' | 'html'; message: string; actions: string[] }
+
+/** Open an exported file: the HTML report in the default browser, JSON in an editor. */
+export async function openExport(format: 'json' | 'html', uri: vscode.Uri): Promise<void> {
+  if (format === 'html') await vscode.env.openExternal(uri);
+  else await vscode.window.showTextDocument(uri, { preview: false });
+}
 
 export const triggerCompletion: CommandFactory = () => () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
 

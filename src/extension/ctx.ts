@@ -4,6 +4,7 @@
 // without writing the user's settings. Commands (commands.ts) act on it.
 import * as vscode from 'vscode';
 import type { OverlayMetric, OverlayStyle } from '../shared/options';
+import type { ExportNotice } from './commands';
 import { SimbaInlineCompletions } from './completion';
 import { Config } from './config';
 import { EngineClient } from './engineClient';
@@ -16,6 +17,9 @@ import { AnalysisStore } from './store';
 import { themeKind, type ViewState } from './view';
 
 export type { ViewState };
+
+/** Token marks follow a selection this long after it last changed. */
+export const SELECTION_DEBOUNCE_MS = 120;
 
 const SELECTOR: vscode.DocumentSelector = [{ scheme: 'file' }, { scheme: 'untitled' }];
 
@@ -31,6 +35,8 @@ export class Ctx implements vscode.Disposable {
   readonly status: StatusBar;
   view: ViewState;
   overlayOn = true;
+  /** The notification the last Export Analysis showed (its Open action). */
+  lastExport?: ExportNotice;
   private toldCrash = false;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -47,6 +53,7 @@ export class Ctx implements vscode.Disposable {
       onInsert: (text) => void this.insert(text),
       onRerun: (keepRatio) => void this.rerun(keepRatio),
       onCancel: () => this.runner.cancel(),
+      onSkipDense: () => this.runner.skipDense(),
       onAnalyze: () => void this.panelDocument().then((doc) => doc && this.runner.analyze(doc)),
       onOverlay: (metric, layer) => this.setView({ metric, layer }, false),
       settings: () => ({ ...this.view }),
@@ -63,6 +70,8 @@ export class Ctx implements vscode.Disposable {
       vscode.languages.registerInlineCompletionItemProvider(SELECTOR, this.completions),
       vscode.window.onDidChangeVisibleTextEditors(() => this.refreshEditors()),
       vscode.window.onDidChangeActiveTextEditor((ed) => this.followEditor(ed)),
+      vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e.textEditor)),
+      { dispose: () => clearTimeout(this.selectionTimer) },
       vscode.window.onDidChangeActiveColorTheme(() => { if (this.overlay.setLook({ theme: themeKind() })) this.refreshEditors(); }),
       vscode.workspace.onDidChangeConfiguration((e) => this.onConfig(e)),
       this.store.onDidBecomeStale((key) => { if (key === (this.panel.shownUri ?? this.store.lastUri)) this.panel.setStale(true); this.status.update(); }),
@@ -121,10 +130,23 @@ export class Ctx implements vscode.Disposable {
   refreshEditors(): void {
     for (const ed of vscode.window.visibleTextEditors) {
       const r = this.store.get(ed.document.uri);
-      if (r && this.overlayOn) this.overlay.apply(ed, r.view, this.view.metric, this.view.layer);
-      else this.overlay.clear(ed);
+      if (r && this.overlayOn) {
+        this.overlay.apply(ed, r.view, this.view.metric, this.view.layer);
+        this.overlay.applyRange(ed, r.view, this.view.metric, this.view.layer, ed.selection);
+      } else this.overlay.clear(ed);
     }
     this.status.update();
+  }
+
+  private selectionTimer?: ReturnType<typeof setTimeout>;
+
+  /** With line marks, a selection shows per-token marks inside it (debounced while it is being dragged). */
+  private onSelection(ed: vscode.TextEditor): void {
+    clearTimeout(this.selectionTimer);
+    this.selectionTimer = setTimeout(() => {
+      const r = this.store.get(ed.document.uri);
+      if (r && this.overlayOn) this.overlay.applyRange(ed, r.view, this.view.metric, this.view.layer, ed.selection);
+    }, SELECTION_DEBOUNCE_MS);
   }
 
   /** The visible editor of the document analysed last. */
@@ -140,7 +162,7 @@ export class Ctx implements vscode.Disposable {
     const key = ed.document.uri.toString();
     const r = this.store.get(key);
     this.panel.showDocument({ key, name: vscode.workspace.asRelativePath(ed.document.uri) },
-      r && { analysis: r.analysis, text: r.text.slice(0, r.analysis.predictionOffset), stale: r.stale });
+      r && { analysis: r.analysis, text: r.text.slice(0, r.analysis.predictionOffset), stale: r.stale, ...(r.denseRunning && this.runner.denseRunning ? { denseRunning: true } : {}) });
   }
 
   /** The document the panel shows (opened if needed), else the one analysed last. */

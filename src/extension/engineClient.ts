@@ -15,8 +15,8 @@ import {
   MessageConnection, RequestType, ResponseError,
 } from 'vscode-jsonrpc/node';
 import {
-  AnalyzeProgress, AnalyzeProgressValue, AnalyzeRequest, ErrorCodes, GenerateRequest, InfoRequest, InfoResult, LoadParams, LoadRequest,
-  LoadResult, LogNotification, ShutdownRequest,
+  AnalyzeStageProgress, AnalyzeStageProgressValue, AnalyzeRequest, ErrorCodes, GenerateRequest, InfoRequest, InfoResult, LoadParams, LoadRequest,
+  LoadResult, LogNotification, ShutdownRequest, ProviderAvailability, ProvidersRequest,
 } from '../engine-process/protocol';
 import type { Analysis, AnalyzeOptions, GenerateOptions, Generation } from '../shared/analysis';
 
@@ -388,9 +388,10 @@ export class EngineClient implements Disposable {
     child.kill('SIGKILL');
   }
 
-  analyze(text: string, options: AnalyzeOptions, o: { token?: CancellationToken; onProgress?: (p: AnalyzeProgressValue) => void } = {}): Promise<Analysis> {
+  /** `onProgress` gets the stage, its tokens done/total and, once before the dense comparison, the pruned-only analysis (`partial`). */
+  analyze(text: string, options: AnalyzeOptions, o: { token?: CancellationToken; onProgress?: (p: AnalyzeStageProgressValue) => void } = {}): Promise<Analysis> {
     const progressToken = `analyze-${++this.progressSeq}`;
-    const sub = o.onProgress && this.start().onProgress(AnalyzeProgress, progressToken, o.onProgress);
+    const sub = o.onProgress && this.start().onProgress(AnalyzeStageProgress, progressToken, o.onProgress);
     return this.call(AnalyzeRequest, { text, options, progressToken }, o.token, true, requestKey(AnalyzeRequest.method, text, options)).finally(() => sub?.dispose());
   }
 
@@ -400,6 +401,11 @@ export class EngineClient implements Disposable {
 
   async info(): Promise<InfoResult | undefined> {
     return this.conn?.sendRequest(InfoRequest);
+  }
+
+  /** Which execution providers can run on this install, and why not (starts the process; needs no model). */
+  providers(): Promise<ProviderAvailability[]> {
+    return this.start().sendRequest(ProvidersRequest);
   }
 
   /** Stop the engine and start a new one with the same model (the user asked: the crash counts start again). */

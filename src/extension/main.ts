@@ -13,6 +13,7 @@ const COMMANDS: Record<string, cmd.CommandFactory> = {
   selectModel: cmd.selectModel,
   selectDevice: cmd.selectDevice,
   cancelAnalysis: cmd.cancelAnalysis,
+  skipDenseComparison: cmd.skipDenseComparison,
   exportAnalysis: cmd.exportAnalysis,
   clear: cmd.clear,
   chooseOverlayMetric: cmd.chooseOverlayMetric,

@@ -39,6 +39,9 @@ export interface AppliedDecorations {
 
 export class Overlay implements vscode.Disposable {
   private types: vscode.TextEditorDecorationType[] = [];
+  /** Token marks inside the selection, over the line marks (made with the tokens style's options). */
+  private rangeTypes: vscode.TextEditorDecorationType[] = [];
+  private readonly rangeCurrent = new Map<string, AppliedDecorations>();
   private look: OverlayLook = { style: 'gutter', opacity: 1, subtle: false, theme: 'dark' };
   private readonly current = new Map<string, AppliedDecorations>();
   private readonly applyEmitter = new vscode.EventEmitter<AppliedDecorations>();
@@ -59,16 +62,19 @@ export class Overlay implements vscode.Disposable {
       this.look = next; // theme colours follow the theme by themselves
       return false;
     }
-    for (const t of this.types) t.dispose();
+    for (const t of [...this.types, ...this.rangeTypes]) t.dispose();
     this.look = next;
     this.types = [];
+    this.rangeTypes = [];
     this.current.clear();
+    this.rangeCurrent.clear();
     for (let b = 0; b < HEAT_BUCKETS; b++) this.types.push(vscode.window.createTextEditorDecorationType(this.options(b)));
+    if (next.style === 'gutter') for (let b = 0; b < HEAT_BUCKETS; b++) this.rangeTypes.push(vscode.window.createTextEditorDecorationType(this.options(b, 'tokens')));
     return true;
   }
 
-  private options(b: number): vscode.DecorationRenderOptions {
-    const { style, opacity, subtle, theme } = this.look;
+  private options(b: number, style = this.look.style): vscode.DecorationRenderOptions {
+    const { opacity, subtle, theme } = this.look;
     const themed = opacity >= 1;
     const mark = themed ? new vscode.ThemeColor(markColorId(b)) : markHex(b, theme, opacity);
     const ruler = b >= (subtle ? SUBTLE_FROM : HEAT_BUCKETS / 2) ? { overviewRulerColor: mark, overviewRulerLane: vscode.OverviewRulerLane.Left } : {};
@@ -87,7 +93,40 @@ export class Overlay implements vscode.Disposable {
     return this.current.get(uri.toString());
   }
 
+  /** The token marks shown inside a document's selection (line-marks style), undefined when none. */
+  rangeMarks(uri: vscode.Uri): AppliedDecorations | undefined {
+    return this.rangeCurrent.get(uri.toString());
+  }
+
+  /**
+   * Per-token marks inside `range` only, over the line marks (the line-marks style; the tokens style
+   * already marks every token). An empty or missing range clears them.
+   */
+  applyRange(editor: vscode.TextEditor, view: AnalysisView, metric: OverlayMetric, layer: number, range: vscode.Range | undefined): void {
+    const uri = editor.document.uri.toString();
+    if (!this.rangeTypes.length) return;
+    if (!range || range.isEmpty) {
+      if (this.rangeCurrent.delete(uri)) for (const t of this.rangeTypes) editor.setDecorations(t, []);
+      return;
+    }
+    const applied = this.spans(editor, view, metric, layer, 'tokens', range);
+    for (let b = 0; b < HEAT_BUCKETS; b++) {
+      editor.setDecorations(this.rangeTypes[b], applied.byBucket[b].map(([s, e]) => new vscode.Range(editor.document.positionAt(s), editor.document.positionAt(e))));
+    }
+    this.rangeCurrent.set(uri, applied.applied);
+  }
+
   apply(editor: vscode.TextEditor, view: AnalysisView, metric: OverlayMetric, layer: number, only?: vscode.Range): void {
+    const doc = editor.document;
+    const { applied, byBucket } = this.spans(editor, view, metric, layer, this.look.style, only);
+    for (let b = 0; b < HEAT_BUCKETS; b++) {
+      editor.setDecorations(this.types[b], byBucket[b].map(([s, e]) => new vscode.Range(doc.positionAt(s), doc.positionAt(e))));
+    }
+    this.current.set(applied.uri, applied);
+    this.applyEmitter.fire(applied);
+  }
+
+  private spans(editor: vscode.TextEditor, view: AnalysisView, metric: OverlayMetric, layer: number, style: OverlayStyle, only?: vscode.Range) {
     const doc = editor.document;
     const text = doc.getText();
     const values = view.metric(metric, layer);
@@ -100,7 +139,7 @@ export class Overlay implements vscode.Disposable {
       buckets[i] = b >= from && toks[i].end > lo && toks[i].start < hi ? b : -1;
     }
     let spans: Array<[number, number, number]>;
-    if (this.look.style === 'gutter') {
+    if (style === 'gutter') {
       spans = lineBuckets(text, toks, buckets).map(([line, b]) => {
         const s = doc.offsetAt(new vscode.Position(line, 0));
         return [s, s, b];
@@ -109,21 +148,18 @@ export class Overlay implements vscode.Disposable {
       spans = trimToCode(aggregateRanges(toks, buckets, MAX_DECORATION_RANGES), text).map((r) => [r.start, r.end, r.bucket]);
     }
     const byBucket = rangesByBucket(spans.map(([start, end, bucket]) => ({ start, end, bucket })), HEAT_BUCKETS);
-    for (let b = 0; b < HEAT_BUCKETS; b++) {
-      editor.setDecorations(this.types[b], byBucket[b].map(([s, e]) => new vscode.Range(doc.positionAt(s), doc.positionAt(e))));
-    }
-    const applied = { uri: doc.uri.toString(), style: this.look.style, ranges: spans.length, perBucket: byBucket.map((x) => x.length), spans };
-    this.current.set(applied.uri, applied);
-    this.applyEmitter.fire(applied);
+    const applied: AppliedDecorations = { uri: doc.uri.toString(), style, ranges: spans.length, perBucket: byBucket.map((x) => x.length), spans };
+    return { applied, byBucket };
   }
 
   clear(editor: vscode.TextEditor): void {
-    for (const t of this.types) editor.setDecorations(t, []);
+    for (const t of [...this.types, ...this.rangeTypes]) editor.setDecorations(t, []);
     this.current.delete(editor.document.uri.toString());
+    this.rangeCurrent.delete(editor.document.uri.toString());
   }
 
   dispose(): void {
-    for (const t of this.types) t.dispose();
+    for (const t of [...this.types, ...this.rangeTypes]) t.dispose();
     this.applyEmitter.dispose();
   }
 }

@@ -13,6 +13,8 @@ export interface PanelHandlers {
   onInsert(text: string): void;
   onRerun(keepRatio: number): void;
   onCancel(): void;
+  /** Skip the dense comparison of the analysis in flight (keep its pruned result). */
+  onSkipDense?(): void;
   onAnalyze(): void;
   onOverlay(metric: OverlayMetric, layer: number): void;
   /** The view state (keep ratio, overlay metric and layer), sent to the webview when it (re)loads. */
@@ -26,7 +28,7 @@ export interface PanelHandlers {
 /** A document as the panel knows it: its URI as a string (the store's key) and its name. */
 export interface PanelDoc { key: string; name: string }
 
-export interface PanelResult { analysis: Analysis; text?: string; stale?: boolean }
+export interface PanelResult { analysis: Analysis; text?: string; stale?: boolean; /** The pruned result; its dense comparison still runs. */ denseRunning?: boolean }
 
 export class SimbaPanel implements vscode.Disposable {
   static readonly viewType = 'simba.panel';
@@ -47,6 +49,8 @@ export class SimbaPanel implements vscode.Disposable {
 
   get visible(): boolean { return !!this.panel?.visible; }
   get isOpen(): boolean { return !!this.panel; }
+  /** What the panel shows now: the analysis, whether it is stale, whether its dense comparison still runs. */
+  get result(): PanelResult | undefined { return this.last; }
   /** The key of the document the panel shows, if any. */
   get shownUri(): string | undefined { return this.shown?.key; }
 
@@ -87,6 +91,7 @@ export class SimbaPanel implements vscode.Disposable {
       case 'insert': this.handlers.onInsert(m.text); break;
       case 'rerun': this.handlers.onRerun(m.keepRatio); break;
       case 'cancel': this.handlers.onCancel(); break;
+      case 'skipDense': this.handlers.onSkipDense?.(); break;
       case 'analyze': this.handlers.onAnalyze(); break;
       case 'overlay': this.handlers.onOverlay(m.metric, m.layer); break;
     }
@@ -113,11 +118,11 @@ export class SimbaPanel implements vscode.Disposable {
    * A finished analysis (of the document analysed last): shown when the panel shows that document
    * or none yet; an analysis of another document (a background re-run) does not replace it.
    */
-  setAnalysis(analysis: Analysis, text?: string, stale = false): void {
+  setAnalysis(analysis: Analysis, text?: string, stale = false, denseRunning = false): void {
     const doc = this.handlers.analysed?.();
     if (doc && this.shown && doc.key !== this.shown.key) return;
     if (doc) this.shown = doc;
-    this.last = { analysis, text, stale };
+    this.last = { analysis, text, stale, ...(denseRunning ? { denseRunning } : {}) };
     this.sendShown();
   }
 

@@ -2,7 +2,8 @@
 // the request to the engine, then the result into the store, the editors, the panel and the
 // status bar; cancellation and errors are reported the way the user can act on them.
 import * as vscode from 'vscode';
-import type { Analysis } from '../shared/analysis';
+import type { Analysis, AnalyzeStage } from '../shared/analysis';
+import { overallFraction, stageMessage } from '../shared/progress';
 import type { Config } from './config';
 import { CancelledError, type EngineClient, EngineDiedError } from './engineClient';
 import type { SimbaPanel } from './panel';
@@ -17,6 +18,7 @@ export interface RunnerHost {
   readonly config: Config;
   readonly out: vscode.OutputChannel;
   readonly view: ViewState;
+  readonly status: { update(): void };
   refreshEditors(): void;
 }
 
@@ -27,8 +29,12 @@ export interface AnalyzeRequestOptions {
   keepRatio?: number;
 }
 
+interface StagedRun { cts: vscode.CancellationTokenSource; partial?: Analysis; skipped: boolean }
+
 export class AnalysisRunner {
   private run?: vscode.CancellationTokenSource;
+  /** The run in flight: its pruned-only result once it arrived, and whether its dense comparison was skipped. */
+  private staged?: StagedRun;
 
   constructor(private readonly ctx: RunnerHost) {}
 
@@ -39,6 +45,18 @@ export class AnalysisRunner {
     this.run?.cancel();
   }
 
+  /** Skip the dense comparison of the run in flight once its pruned result is shown; false when there is none to skip. */
+  skipDense(): boolean {
+    const r = this.staged;
+    if (!r?.partial || r.skipped) return false;
+    r.skipped = true;
+    r.cts.cancel();
+    return true;
+  }
+
+  /** Whether the run in flight shows its pruned result and waits for the dense comparison. */
+  get denseRunning(): boolean { return !!this.staged?.partial && !this.staged.skipped; }
+
   async analyze(doc: vscode.TextDocument, opts: AnalyzeRequestOptions = {}): Promise<Analysis | undefined> {
     this.cancel();
     const { ctx } = this;
@@ -46,37 +64,63 @@ export class AnalysisRunner {
     const version = doc.version;
     const cts = new vscode.CancellationTokenSource();
     this.run = cts;
+    const staged: StagedRun = { cts, skipped: false };
+    this.staged = staged;
     ctx.store.lastUri = doc.uri.toString();
     const name = vscode.workspace.asRelativePath(doc.uri);
     ctx.panel.setBusy(true, `analyzing ${name}…`);
     void vscode.commands.executeCommand('setContext', 'simba.running', true);
+    const denseToo = ctx.config.compareDense;
+    const stored = (analysis: Analysis, denseRunning: boolean) => {
+      const r = ctx.store.set(doc, { analysis, version, text, toOffset: opts.toOffset, denseRunning });
+      void vscode.commands.executeCommand('setContext', 'simba.hasAnalysis', true);
+      // After the pruned result, only surprisal (from the dense run) changes what the overlay shows.
+      if (!staged.partial || analysis === staged.partial || ctx.view.metric === 'surprisal') ctx.refreshEditors();
+      else ctx.status.update();
+      ctx.panel.setAnalysis(analysis, text.slice(0, analysis.predictionOffset), r.stale, denseRunning);
+    };
     try {
       const analysis = await vscode.window.withProgress({
         location: vscode.ProgressLocation.Notification, title: `Simba: analyzing ${name}`, cancellable: true,
-      }, (progress, token) => {
+      }, async (progress, token) => {
         token.onCancellationRequested(() => cts.cancel());
         let lastPct = 0;
-        return ctx.engine.analyze(text, {
-          toOffset: opts.toOffset, simba: ctx.config.simba(opts.keepRatio ?? ctx.view.keepRatio), topK: ctx.config.topK,
-          dense: ctx.config.compareDense, source: doc.uri.scheme === 'file' ? doc.uri.fsPath : doc.uri.toString(),
-        }, {
-          token: cts.token,
-          onProgress: ({ done, total }) => {
-            const pct = total > 0 ? (100 * done) / total : 0;
-            progress.report({ message: `${done.toLocaleString()} / ${total.toLocaleString()} tokens`, increment: Math.max(0, pct - lastPct) });
-            lastPct = pct;
-            ctx.panel.post({ type: 'progress', done, total });
-          },
-        });
+        let stage: AnalyzeStage = 'tokenize';
+        let stageStart = Date.now();
+        try {
+          return await ctx.engine.analyze(text, {
+            toOffset: opts.toOffset, simba: ctx.config.simba(opts.keepRatio ?? ctx.view.keepRatio), topK: ctx.config.topK,
+            dense: denseToo, source: doc.uri.scheme === 'file' ? doc.uri.fsPath : doc.uri.toString(),
+          }, {
+            token: cts.token,
+            onProgress: ({ done, total, stage: s, partial }) => {
+              if (s && s !== stage) { stage = s; stageStart = Date.now(); }
+              if (partial && !cts.token.isCancellationRequested) {
+                staged.partial = partial;
+                stored(partial, true);
+                void vscode.commands.executeCommand('setContext', 'simba.denseRunning', true);
+                ctx.out.appendLine(`[analyze] ${name}: pruned result after ${Math.round(partial.timing.totalMs)} ms; dense comparison running`);
+              }
+              const message = stageMessage(stage, done, total, Date.now() - stageStart);
+              const pct = 100 * overallFraction(stage, done, total, denseToo);
+              progress.report({ message, increment: Math.max(0, pct - lastPct) });
+              lastPct = Math.max(lastPct, pct);
+              ctx.panel.post({ type: 'progress', done, total, message });
+            },
+          });
+        } catch (e) {
+          // Skipped: the request was cancelled after its pruned result arrived; that result stands.
+          if (staged.skipped && staged.partial) return { ...staged.partial, denseSkipped: true };
+          throw e;
+        }
       });
-      const r = ctx.store.set(doc, { analysis, version, text, toOffset: opts.toOffset });
-      void vscode.commands.executeCommand('setContext', 'simba.hasAnalysis', true);
-      ctx.refreshEditors();
-      ctx.panel.setAnalysis(analysis, text.slice(0, analysis.predictionOffset), r.stale);
-      ctx.out.appendLine(`[analyze] ${name}: ${analysis.tokens.length} tokens in ${Math.round(analysis.timing.totalMs)} ms on ${analysis.device.used}`);
+      stored(analysis, false);
+      ctx.out.appendLine(`[analyze] ${name}: ${analysis.tokens.length} tokens in ${Math.round(analysis.timing.totalMs)} ms on ${analysis.device.used}${analysis.denseSkipped ? ' (dense comparison skipped)' : analysis.timing.denseMs != null ? ` (dense comparison ${Math.round(analysis.timing.denseMs)} ms)` : ''}`);
       return analysis;
     } catch (e) {
       if (e instanceof CancelledError || cts.token.isCancellationRequested) {
+        // A cancel after the pruned result was shown: the pruned result stays, without its comparison.
+        if (staged.partial && ctx.store.get(doc.uri)?.analysis === staged.partial) stored({ ...staged.partial, denseSkipped: true }, false);
         ctx.out.appendLine(`[analyze] ${name}: cancelled`);
         vscode.window.setStatusBarMessage('Simba: analysis cancelled', 3000);
         return undefined;
@@ -88,6 +132,10 @@ export class AnalysisRunner {
       ctx.panel.post({ type: 'error', message: msg });
       return undefined;
     } finally {
+      if (this.staged === staged) {
+        this.staged = undefined;
+        void vscode.commands.executeCommand('setContext', 'simba.denseRunning', false);
+      }
       if (this.run === cts) {
         this.run = undefined;
         ctx.panel.setBusy(false);

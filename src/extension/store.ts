@@ -13,6 +13,8 @@ export interface DocResult {
   version: number;
   stale: boolean;
   text: string;
+  /** A pruned result whose dense comparison is still running. */
+  denseRunning?: boolean;
   /** Where Analyze to Cursor stopped; undefined for the whole document. */
   toOffset?: number;
 }

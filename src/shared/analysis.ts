@@ -55,7 +55,12 @@ export interface Timing {
   layerMs?: number[];
   /** Milliseconds spent computing influence scores, summed over layers. */
   scoringMs?: number;
+  /** Milliseconds of the dense comparison run (its own prefill, for next.dense, KL and surprisal). */
+  denseMs?: number;
 }
+
+/** The stages of one analysis, in order: tokenising, the pruned pass (with influence scoring), the dense comparison. */
+export type AnalyzeStage = 'tokenize' | 'pruned' | 'dense';
 
 export interface Analysis {
   schema: typeof ANALYSIS_SCHEMA;
@@ -85,6 +90,8 @@ export interface Analysis {
   flops?: { pruned: number; dense: number };
   options?: SimbaOptions;
   timing: Timing;
+  /** The dense comparison was skipped by the user: no next.dense, KL, agreement or surprisal. */
+  denseSkipped?: boolean;
 }
 
 export interface GenerateOptions {

@@ -6,8 +6,9 @@ import { KEEP_RATIO, OVERLAY_METRICS, OverlayMetric, isOneOf } from './options';
 /** Extension host -> webview. */
 export type ToWebview =
   | { type: 'analysis'; analysis: Analysis; /** The analysed text, for token labels. */ text?: string; stale?: boolean;
-      /** The document it is of (its workspace-relative name), as the panel names it. */ file?: string }
-  | { type: 'progress'; done: number; total: number }
+      /** The document it is of (its workspace-relative name), as the panel names it. */ file?: string;
+      /** The pruned result while the dense comparison still runs (it can be skipped). */ denseRunning?: boolean }
+  | { type: 'progress'; done: number; total: number; /** What is running, in words (stage, tokens, time left). */ message?: string }
   | { type: 'busy'; busy: boolean; label?: string }
   | { type: 'stale'; stale: boolean }
   | { type: 'settings'; keepRatio: number; metric: OverlayMetric; layer: number }
@@ -22,6 +23,8 @@ export type FromWebview =
   | { type: 'insert'; text: string }
   | { type: 'rerun'; keepRatio: number }
   | { type: 'cancel' }
+  /** Skip the dense comparison of the analysis in flight: keep its pruned result. */
+  | { type: 'skipDense' }
   /** Analyze the document the panel shows (the active editor's, or the last analysed one). */
   | { type: 'analyze' }
   /** Change the editor overlay: metric, and the layer for influence (-1 = last). */
@@ -34,7 +37,7 @@ export function parseFromWebview(m: unknown): FromWebview | undefined {
   if (!m || typeof m !== 'object') return undefined;
   const o = m as Record<string, unknown>;
   switch (o.type) {
-    case 'ready': case 'cancel': case 'analyze': return { type: o.type };
+    case 'ready': case 'cancel': case 'analyze': case 'skipDense': return { type: o.type };
     case 'reveal': return num(o.offset) && o.offset >= 0 ? { type: 'reveal', offset: Math.floor(o.offset) } : undefined;
     case 'insert': return typeof o.text === 'string' && o.text.length <= 10000 ? { type: 'insert', text: o.text } : undefined;
     case 'rerun': return num(o.keepRatio) && o.keepRatio > 0 && o.keepRatio <= KEEP_RATIO.maximum! ? { type: 'rerun', keepRatio: o.keepRatio } : undefined;
@@ -49,7 +52,7 @@ export function parseToWebview(m: unknown): ToWebview | undefined {
   const o = m as Record<string, unknown>;
   switch (o.type) {
     case 'analysis': return o.analysis && typeof o.analysis === 'object' && Array.isArray((o.analysis as Analysis).tokens) && (o.file == null || typeof o.file === 'string') ? o as ToWebview : undefined;
-    case 'progress': return num(o.done) && num(o.total) ? o as ToWebview : undefined;
+    case 'progress': return num(o.done) && num(o.total) && (o.message == null || typeof o.message === 'string') ? o as ToWebview : undefined;
     case 'busy': return typeof o.busy === 'boolean' ? o as ToWebview : undefined;
     case 'stale': return typeof o.stale === 'boolean' ? o as ToWebview : undefined;
     case 'settings': return num(o.keepRatio) && num(o.layer) && isOneOf(OVERLAY_METRICS, o.metric) ? o as ToWebview : undefined;

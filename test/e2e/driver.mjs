@@ -46,6 +46,8 @@ function makeWorkspace() {
   let long = '';
   while (long.length < 400000) long += para.replace(/stats\.\n?$/, 'stats.mean())\n') + '\n';
   fs.writeFileSync(path.join(ws, 'long.txt'), long);
+  // About 20,000 characters (7,700 tokens): its dense comparison runs a few seconds (the staged-results test).
+  fs.writeFileSync(path.join(ws, 'medium.txt'), long.slice(0, 20000));
   fs.writeFileSync(path.join(ws, 'complete.py'), 'import math\n\n\ndef circle_area(radius):\n    return math.');
   fs.writeFileSync(path.join(ws, 'notes.md'), '# Notes\n\nThe mean of a list is the sum of the values divided by');
   // Checkpoints of the other families (outside the workspace, so the Explorer shows only the files above).

@@ -135,6 +135,11 @@ async function notification(page, text, ms = 30000) {
   return toast;
 }
 
+/** The workbench's theme class for a theme name. */
+function themeClass(theme) {
+  return /High Contrast/.test(theme) ? (/Light/.test(theme) ? 'hc-light' : 'hc-black') : /Light/.test(theme) ? 'vs' : 'vs-dark';
+}
+
 async function setTheme(ctx, theme) {
   await focusWorkbench(ctx.page);
   await ctx.page.keyboard.press('Escape');
@@ -145,7 +150,8 @@ async function setTheme(ctx, theme) {
   await ctx.page.locator('.quick-input-widget input').fill(label);
   await ctx.page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 10000 });
   await ctx.page.keyboard.press('Enter');
-  const want = theme.includes('Light') ? 'vs' : 'vs-dark';
+  // "High Contrast" also matches "High Contrast Light", listed after it (the picker sorts by label).
+  const want = themeClass(theme);
   await until(() => ctx.page.evaluate((w) => document.querySelector('.monaco-workbench')?.classList.contains(w), want), 20000, `theme ${theme}`);
   await ctx.sleep(800);
 }
@@ -458,7 +464,8 @@ export const uiTests = [
       if (Number(await value()) !== v0 || now.rendered !== before.rendered || now.busy === 'true') throw new Error(`pressing the track changed ${v0} -> ${await value()} or re-ran`);
       await page.mouse.up();
       // Released: one small step towards the click, then one re-run of the shown document.
-      const stepped = await until(async () => { const r = await readPanel(page); return r.rendered > before.rendered && r.keepRatio !== before.keepRatio ? r : undefined; }, 120000, 're-run after release');
+      // Not busy: the run has finished (the pruned result is drawn first, then the dense comparison added).
+      const stepped = await until(async () => { const r = await readPanel(page); return r.rendered > before.rendered && r.keepRatio !== before.keepRatio && r.busy !== 'true' ? r : undefined; }, 120000, 're-run after release');
       if (!(Math.abs(Number(stepped.keepRatio) - (v0 + 0.05)) < 0.011)) throw new Error(`a track click moved ${v0} -> ${stepped.keepRatio}`);
       if ((await f.locator('#source').textContent()) !== 'sample.py') throw new Error('the re-run is not of the shown document');
       // Drag the thumb to about 0.6: the value shows while dragging, the re-run starts on release.
@@ -569,13 +576,54 @@ export const uiTests = [
       // Back to the default keep ratio through the panel's slider, which re-runs the analysis.
       const before = await readPanel(ctx.page);
       await webview(ctx.page).locator('#keep-ratio').evaluate((el) => { el.value = '0.1'; el.dispatchEvent(new Event('input')); el.dispatchEvent(new Event('change')); });
-      await until(async () => { const r = await readPanel(ctx.page); return r.rendered > before.rendered && r.keepRatio === '0.1'; }, 60000, 'panel re-rendered at 0.1');
+      await until(async () => { const r = await readPanel(ctx.page); return r.rendered > before.rendered && r.keepRatio === '0.1' && r.busy !== 'true'; }, 60000, 'panel re-rendered at 0.1');
       await expectOverlay(ctx, 'light');
       await ctx.sleep(800);
       await ctx.page.mouse.move(5, 5);
       await ctx.page.screenshot({ path: path.join(ctx.shots, 'overlay-and-panel-light.png') });
       await ctx.page.locator(WEBVIEW).screenshot({ path: path.join(ctx.shots, 'panel-light.png') });
       await setTheme(ctx, 'Default Dark Modern');
+    },
+  },
+  {
+    name: 'overlay and panel on light, dark and high-contrast themes at 600 and 1,400 px',
+    timeout: 180000,
+    fn: async (ctx) => {
+      const { page } = ctx;
+      const vp = page.viewportSize();
+      // The default overlay: highways as line marks (earlier tests chose other metrics).
+      await focusFirstGroup(page);
+      await openFile(page, 'sample.py');
+      await command(page, 'Simba: Choose Overlay Metric');
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'overlay metric' }).waitFor({ timeout: 10000 });
+      await page.locator('.quick-input-widget input').fill('highway');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'highways:' }).first().waitFor({ timeout: 10000 });
+      await page.keyboard.press('Enter');
+      await page.locator('.statusbar-item', { hasText: 'Simba: highway' }).first().waitFor({ timeout: 10000 });
+      try {
+        for (const [theme, tag] of [['Default Light Modern', 'light'], ['Default Dark Modern', 'dark'], ['Default High Contrast', 'hc']]) {
+          await setTheme(ctx, theme);
+          await focusFirstGroup(page);
+          await openFile(page, 'sample.py');
+          await until(async () => (await overlayDecorations(page)).length > 2, 30000, 'overlay decorations');
+          for (const target of [600, 1400]) {
+            const w = await resizePanelTo(page, target);
+            await readPanel(page);
+            await page.waitForTimeout(600);
+            const { scroll, client } = await panelWidths(page);
+            ctx.log(`${tag} at ${w} px: scrollWidth ${scroll}, clientWidth ${client}`);
+            if (scroll > client) throw new Error(`${tag}: horizontal overflow at ${client} px: scrollWidth ${scroll}`);
+            await page.mouse.move(5, 5);
+            await page.screenshot({ path: path.join(ctx.shots, `overlay-and-panel-${tag}-${target}.png`) });
+          }
+          await page.setViewportSize(vp);
+          await page.waitForTimeout(400);
+        }
+      } finally {
+        await page.setViewportSize(vp);
+        await setTheme(ctx, 'Default Dark Modern');
+        await focusFirstGroup(page);
+      }
     },
   },
   {
@@ -627,6 +675,9 @@ export const uiTests = [
       await page.keyboard.press('Enter');
       const file = path.join(ctx.ws, 'sample.simba.html');
       await until(() => fs.existsSync(file) && fs.statSync(file).size > 10000, 20000, `${file} written`);
+      const exported = await notification(page, 'exported', 10000);
+      await exported.locator('.monaco-button', { hasText: 'Open' }).first().waitFor({ state: 'visible', timeout: 5000 });
+      await command(page, 'Notifications: Clear All Notifications');
       const report = await page.context().newPage();
       try {
         await report.goto(`file://${file}`);
@@ -706,6 +757,38 @@ export const uiTests = [
       await f.locator('#analyze-empty').click();
       await until(async () => { const r = await readPanel(page); return r.tokens > 0 && (await f.locator('#content').isVisible()); }, 60000, 'panel filled');
       await expectOverlay(ctx, 'dark');
+    },
+  },
+  {
+    name: 'staged results: the panel shows the pruned result and "dense comparison running", then Skip keeps it',
+    timeout: 150000,
+    fn: async (ctx) => {
+      const { page } = ctx;
+      const f = webview(page);
+      // medium.txt (driver.mjs): about 20,000 characters, so the dense comparison runs a few seconds.
+      await focusFirstGroup(page).catch(() => {});
+      await openFile(page, 'medium.txt');
+      await command(page, 'Simba: Show Highway Panel');
+      await focusFirstGroup(page);
+      await command(page, 'Simba: Analyze Document');
+      await f.locator('#skip-dense').waitFor({ state: 'visible', timeout: 90000 });
+      const summary = await f.locator('#sugg-summary').textContent();
+      if (!/dense comparison running/.test(summary)) throw new Error(`summary while dense runs: ${summary}`);
+      const facts = await f.locator('#facts').textContent();
+      if (!/dense comparison\s*running/.test(facts)) throw new Error(`facts while dense runs: ${facts}`);
+      const partial = await readPanel(page);
+      if (!(partial.suggestions > 0) || partial.dense !== 0) throw new Error(`pruned result: ${partial.suggestions} pruned, ${partial.dense} dense suggestions`);
+      if (!/dense comparison · [\d,]+ \/ [\d,]+ tokens/.test(await f.locator('#progress-text').textContent())) throw new Error(`progress: ${await f.locator('#progress-text').textContent()}`);
+      const toast = await notification(page, 'Simba: analyzing medium.txt', 5000);
+      if (!/dense comparison/.test(await toast.textContent())) throw new Error(`notification: ${await toast.textContent()}`);
+      await page.screenshot({ path: path.join(ctx.shots, 'staged-dense-running.png') });
+      await f.locator('#skip-dense').click();
+      await until(async () => /dense comparison skipped/.test(await f.locator('#sugg-summary').textContent()), 20000, 'dense comparison skipped');
+      await f.locator('#skip-dense').waitFor({ state: 'hidden', timeout: 10000 });
+      const after = await readPanel(page);
+      if (after.tokens !== partial.tokens || after.dense !== 0 || !/skipped/.test(after.facts)) throw new Error(`after skip: ${JSON.stringify(after)}`);
+      await toast.waitFor({ state: 'hidden', timeout: 20000 });
+      await focusFirstGroup(page);
     },
   },
 ];

@@ -57,4 +57,11 @@ describe('shared: webview message protocol', () => {
     const m = parseToWebview(JSON.parse(JSON.stringify({ type: 'analysis', analysis: a })));
     assert.deepStrictEqual(m, { type: 'analysis', analysis: a });
   });
+  it('staged runs: skipDense from the panel, a progress message and denseRunning to it', () => {
+    assert.deepStrictEqual(parseFromWebview({ type: 'skipDense', extra: 1 }), { type: 'skipDense' });
+    assert.ok(parseToWebview({ type: 'progress', done: 1, total: 2, message: 'dense comparison · 1 / 2 tokens' }));
+    assert.strictEqual(parseToWebview({ type: 'progress', done: 1, total: 2, message: 3 }), undefined);
+    const m = parseToWebview({ type: 'analysis', analysis: tinyAnalysis(), denseRunning: true });
+    assert.ok(m && m.type === 'analysis' && m.denseRunning === true);
+  });
 });

@@ -16,6 +16,16 @@ function influenceRange(state: PanelState): string | undefined {
   return hi >= lo ? `${formatLog10(lo)} … ${formatLog10(hi)}` : undefined;
 }
 
+/** The dense comparison's state in words: running, skipped, its time, or undefined when it was not asked for. */
+export function denseState(state: PanelState): string | undefined {
+  const a = state.analysis;
+  if (!a) return undefined;
+  if (state.denseRunning) return 'running… (the pruned result is shown; the comparison adds the dense next tokens, KL and surprisal)';
+  if (a.denseSkipped) return 'skipped (pruned result only: no dense next tokens, KL or surprisal)';
+  if (a.timing.denseMs != null) return `${fmtMs(a.timing.denseMs)} (dense next tokens, KL, surprisal)`;
+  return undefined;
+}
+
 export function fillFacts(state: PanelState): void {
   const a = state.analysis;
   if (!a) return;
@@ -28,7 +38,9 @@ export function fillFacts(state: PanelState): void {
   add('tokens', `${a.tokens.length.toLocaleString()} (prediction point at offset ${a.predictionOffset.toLocaleString()})`);
   if (a.options) add('Simba', `keep ratio ${a.options.keepRatio} · schedule ${a.options.schedule} · selection ${a.options.selection} · score ${a.options.score} · residual ${a.options.residual}`);
   const t = a.timing;
-  add('time', `${fmtMs(t.totalMs)} total · ${fmtMs(t.prefillMs)} prefill · ${fmtMs(t.tokenizeMs)} tokenize${t.scoringMs != null ? ` · ${fmtMs(t.scoringMs)} scoring` : ''}${t.loadMs != null ? ` · ${fmtMs(t.loadMs)} load` : ''}`);
+  add('time', `${fmtMs(t.totalMs)} total · ${fmtMs(t.prefillMs)} prefill (pruned pass) · ${fmtMs(t.tokenizeMs)} tokenize${t.scoringMs != null ? ` · ${fmtMs(t.scoringMs)} scoring` : ''}${t.denseMs != null ? ` · ${fmtMs(t.denseMs)} dense comparison` : ''}${t.loadMs != null ? ` · ${fmtMs(t.loadMs)} load` : ''}`);
+  const dense = denseState(state);
+  if (dense) add('dense comparison', dense);
   if (a.flops) add('FLOPs', `${fmtNum(a.flops.pruned)} pruned / ${fmtNum(a.flops.dense)} dense`);
   const range = influenceRange(state);
   add('influence', `${range ? `${range} · ` : ''}shown as log₁₀ of the score; the heatmap colours ranks within each layer`);

@@ -25,10 +25,12 @@ function cells(t: TokenProb | undefined, other: Set<number>, kind: 'pruned' | 'd
   return [td, h('td', { class: 'p' }, bar, ` ${formatPercent(p)}`)];
 }
 
-function summary(a: Analysis, saved: number): string {
+function summary(a: Analysis, saved: number, running: boolean): string {
   const { kl, topkAgreement } = a.next;
   const parts: string[] = [];
   if (kl != null) parts.push(`KL(dense ‖ pruned) ${kl.toFixed(4)} nats`);
+  else if (running) parts.push('dense comparison running…');
+  else if (a.denseSkipped) parts.push('dense comparison skipped');
   if (topkAgreement != null) parts.push(`top-k agreement ${(topkAgreement * 100).toFixed(0)}%`);
   if (Number.isFinite(saved)) parts.push(`FLOPs saved ${formatPercent(saved)}`);
   return parts.join(' · ') || 'dense comparison not computed';
@@ -46,5 +48,5 @@ export function fillSuggestions(state: PanelState): void {
   const n = Math.max(pruned?.length ?? 0, dense?.length ?? 0);
   for (let k = 0; k < n; k++) table.append(h('tr', {}, h('td', { class: 'muted' }, String(k + 1)), ...cells(pruned?.[k], denseIds, 'pruned'), ...cells(dense?.[k], prunedIds, 'dense')));
   if (!n) table.append(h('tr', {}, h('td', { colspan: '5', class: 'muted' }, 'not computed')));
-  $('sugg-summary').textContent = summary(v.analysis, v.flopsSaved());
+  $('sugg-summary').textContent = summary(v.analysis, v.flopsSaved(), state.denseRunning);
 }

@@ -295,6 +295,87 @@ describe('Simba Lens in the extension host', function () {
     assert.match(html, /Content-Security-Policy/);
     assert.match(html, /id="simba-data"/);
     assert.ok(html.length > 50000, 'renderer inlined');
+    // The notification offers to open what was written (the report in the browser, JSON in an editor).
+    const notice = api.lastExport()!;
+    assert.strictEqual(notice.path, h);
+    assert.strictEqual(notice.format, 'html');
+    assert.deepStrictEqual(notice.actions, ['Open']);
+    assert.match(notice.message, /exported .*a\.html/);
+  });
+
+  it('staged results: the pruned result is shown while the dense comparison runs, then the final one', async () => {
+    const ed = await openFixture('long.txt');
+    const uri = ed.document.uri;
+    const pending = api.analyze(ed.document, { toOffset: 20000 });
+    const partial = await waitFor(() => { const r = api.result(uri); return r?.denseRunning ? r : undefined; }, 60000, 'the pruned result');
+    assert.ok(api.isRunning(), 'still running');
+    assert.ok(partial.analysis.next.pruned?.length, 'pruned next tokens');
+    assert.strictEqual(partial.analysis.next.dense, undefined, 'no dense comparison yet');
+    assert.strictEqual(partial.analysis.surprisal, undefined);
+    assert.ok(api.overlay.decorations(uri), 'the editor is decorated from the pruned result');
+    assert.strictEqual(api.panel.result?.analysis, partial.analysis, 'the panel shows the pruned result');
+    assert.strictEqual(api.panel.result?.denseRunning, true, 'the panel says the dense comparison runs');
+    const a = await pending;
+    assert.ok(a && a.next.dense?.length && a.surprisal, 'the final analysis adds the dense comparison');
+    assert.ok(a.timing.denseMs! > 0, 'the dense comparison is timed');
+    assert.deepStrictEqual(a.next.pruned, partial.analysis.next.pruned);
+    assert.strictEqual(api.result(uri)?.analysis, a);
+    assert.ok(!api.result(uri)?.denseRunning && !api.panel.result?.denseRunning);
+  });
+
+  it('Skip Dense Comparison keeps the pruned result and marks dense as skipped', async () => {
+    const ed = await openFixture('long.txt');
+    const uri = ed.document.uri;
+    assert.strictEqual(await vscode.commands.executeCommand('simba.skipDenseComparison'), false, 'nothing to skip');
+    const pending = api.analyze(ed.document, { toOffset: 20000 });
+    const partial = await waitFor(() => { const r = api.result(uri); return r?.denseRunning ? r : undefined; }, 60000, 'the pruned result');
+    const t0 = Date.now();
+    assert.strictEqual(await vscode.commands.executeCommand('simba.skipDenseComparison'), true);
+    const a = await pending;
+    assert.ok(Date.now() - t0 < 3000, `skipping took ${Date.now() - t0} ms`);
+    assert.ok(a, 'a skipped comparison still returns the analysis');
+    assert.strictEqual(a.denseSkipped, true);
+    assert.strictEqual(a.next.dense, undefined);
+    assert.deepStrictEqual(a.next.pruned, partial.analysis.next.pruned);
+    assert.strictEqual(api.result(uri)?.analysis.denseSkipped, true);
+    assert.ok(!api.isRunning());
+    assert.strictEqual(api.panel.result?.analysis.denseSkipped, true);
+    // The engine is free again at once.
+    const again = await api.analyze((await openFixture('sample.py')).document);
+    assert.ok(again && again.next.dense?.length);
+  });
+
+  it('Select Device marks each provider available or not, with the engine\'s reason', async () => {
+    const items = await api.deviceItems();
+    assert.deepStrictEqual(items.map((i) => i.label), ['auto', 'cpu', 'webgpu', 'cuda']);
+    const providers = await api.engine.providers();
+    for (const p of providers) {
+      const it = items.find((i) => i.label === p.provider)!;
+      assert.strictEqual(it.available, p.available, p.provider);
+      if (!p.available) {
+        assert.match(it.description, /unavailable/);
+        assert.ok(it.detail && it.detail.includes(p.reason!.replace(/^\w+: /, '').slice(0, 30)), `${it.detail} vs ${p.reason}`);
+      } else assert.doesNotMatch(it.description, /unavailable/);
+    }
+    assert.strictEqual(items.find((i) => i.label === 'cpu')!.available, true);
+  });
+
+  it('with line marks, a selection shows per-token marks inside it only', async () => {
+    const ed = await openFixture('sample.py');
+    const doc = ed.document;
+    if (!api.result(doc.uri)) await vscode.commands.executeCommand('simba.analyzeDocument');
+    assert.strictEqual(api.overlay.decorations(doc.uri)!.style, 'gutter');
+    const lines = api.overlay.decorations(doc.uri)!.ranges;
+    const from = doc.offsetAt(new vscode.Position(2, 0)), to = doc.offsetAt(new vscode.Position(8, 0));
+    ed.selection = new vscode.Selection(doc.positionAt(from), doc.positionAt(to));
+    const marks = await waitFor(() => api.rangeMarks(doc.uri), 5000, 'token marks in the selection');
+    assert.strictEqual(marks.style, 'tokens');
+    assert.ok(marks.ranges > 0);
+    for (const [s, e] of marks.spans) assert.ok(s >= from - 40 && e <= to + 40 && e > from && s < to, `span ${s}-${e} outside ${from}-${to}`);
+    assert.ok(marks.spans.some(([s]) => s >= from), 'inside the selection');
+    assert.strictEqual(api.overlay.decorations(doc.uri)!.ranges, lines, 'the line marks stay');
+    ed.selection = new vscode.Selection(doc.positionAt(from), doc.positionAt(from));
+    await waitFor(() => api.rangeMarks(doc.uri) === undefined || undefined, 5000, 'token marks gone with the selection');
   });
 
   it('cancels a long analysis', async () => {
