@@ -7,7 +7,7 @@
 // it); arrow keys move 0.01. Changes are committed COMMIT_MS after the last one, so a few arrow
 // presses start one re-run, and never when the value is the shown analysis's.
 import type { OverlayMetric } from '../src/shared/options';
-import { $, h, Select } from './dom';
+import { $, h, type Select } from './dom';
 import { post, reportMode } from './host';
 import { trackClickValue } from './slider';
 import type { PanelState } from './state';
@@ -20,7 +20,9 @@ const THUMB_SLOP = 10;
 export function wireControls(state: PanelState): void {
   const slider = $<HTMLInputElement>('keep-ratio');
   slider.disabled = reportMode;
-  const shownValue = () => { $('keep-ratio-value').textContent = Number(slider.value).toFixed(2); };
+  const shownValue = () => {
+    $('keep-ratio-value').textContent = Number(slider.value).toFixed(2);
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const commit = () => {
     timer = undefined;
@@ -30,14 +32,21 @@ export function wireControls(state: PanelState): void {
     if (state.analysis?.options?.keepRatio === v) return;
     post({ type: 'rerun', keepRatio: v });
   };
-  const schedule = () => { clearTimeout(timer); timer = setTimeout(commit, COMMIT_MS); };
-  slider.addEventListener('input', () => { clearTimeout(timer); shownValue(); });
+  const schedule = () => {
+    clearTimeout(timer);
+    timer = setTimeout(commit, COMMIT_MS);
+  };
+  slider.addEventListener('input', () => {
+    clearTimeout(timer);
+    shownValue();
+  });
   slider.addEventListener('change', schedule);
   // A press on the track away from the thumb: no jump; one step towards it on release.
   let track: number | undefined;
   slider.addEventListener('mousedown', (e) => {
     const r = slider.getBoundingClientRect();
-    const min = Number(slider.min), max = Number(slider.max);
+    const min = Number(slider.min),
+      max = Number(slider.max);
     const thumbW = 16;
     const frac = (Number(slider.value) - min) / (max - min);
     const thumbX = r.left + thumbW / 2 + frac * (r.width - thumbW);
@@ -106,7 +115,8 @@ export function setBusy(state: PanelState, busy: boolean, label?: string): void 
 }
 
 export function showProgress(state: PanelState, done: number, total: number, message?: string): void {
-  if (state.busy) $('progress-text').textContent = message ?? `${done.toLocaleString()} / ${total.toLocaleString()} tokens`;
+  if (state.busy)
+    $('progress-text').textContent = message ?? `${done.toLocaleString()} / ${total.toLocaleString()} tokens`;
 }
 
 /** The pruned result is shown and the dense comparison still runs: offer to skip it. */

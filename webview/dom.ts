@@ -5,7 +5,11 @@ export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => documen
 /** A select element from @vscode-elements (value is a string property). */
 export type Select = HTMLElement & { value: string };
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: Array<Node | string>
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
   for (const c of children) el.append(c);
@@ -27,13 +31,20 @@ export function parseColor(s: string): [number, number, number] {
 }
 
 /** Plot margins (CSS pixels) of every chart: left (axis labels), bottom, top, right. */
-export const ML = 34, MB = 16, MT = 4, MR = 6;
+export const ML = 34,
+  MB = 16,
+  MT = 4,
+  MR = 6;
 
 /** Size the canvas backing store to its CSS box at the device pixel ratio, and clear it. */
 export function setupCanvas(c: HTMLCanvasElement): { ctx: CanvasRenderingContext2D; w: number; h: number } {
   const dpr = window.devicePixelRatio || 1;
-  const w = Math.max(50, c.clientWidth), hh = Math.max(40, c.clientHeight);
-  if (c.width !== Math.round(w * dpr) || c.height !== Math.round(hh * dpr)) { c.width = Math.round(w * dpr); c.height = Math.round(hh * dpr); }
+  const w = Math.max(50, c.clientWidth),
+    hh = Math.max(40, c.clientHeight);
+  if (c.width !== Math.round(w * dpr) || c.height !== Math.round(hh * dpr)) {
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(hh * dpr);
+  }
   const ctx = c.getContext('2d')!;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, hh);
@@ -41,4 +52,6 @@ export function setupCanvas(c: HTMLCanvasElement): { ctx: CanvasRenderingContext
 }
 
 /** What each canvas chart offers main.ts: redraw from the panel state. */
-export interface Chart { draw(): void }
+export interface Chart {
+  draw(): void;
+}

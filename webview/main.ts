@@ -12,7 +12,16 @@ import { heatmapChart } from './charts/heatmap';
 import { highwayChart } from './charts/highway';
 import { retentionChart } from './charts/retention';
 import { fillSuggestions } from './charts/suggestions';
-import { fillLayerOptions, setBusy, setStale, showDenseRunning, showKeepRatio, showOverlaySettings, showProgress, wireControls } from './controls';
+import {
+  fillLayerOptions,
+  setBusy,
+  setStale,
+  showDenseRunning,
+  showKeepRatio,
+  showOverlaySettings,
+  showProgress,
+  wireControls,
+} from './controls';
 import { $ } from './dom';
 import { api, post, reportMode } from './host';
 import { layout, showEmpty } from './layout';
@@ -48,7 +57,14 @@ function showAnalysis(a: Analysis, text: string | undefined, stale = false, file
 }
 
 window.addEventListener('resize', drawAll);
-window.addEventListener('scroll', () => { state.scrollY = window.scrollY; state.save(); }, { passive: true });
+window.addEventListener(
+  'scroll',
+  () => {
+    state.scrollY = window.scrollY;
+    state.save();
+  },
+  { passive: true },
+);
 // VS Code switches the theme by changing the body's class: the canvases read theme colours.
 new MutationObserver(drawAll).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
@@ -56,17 +72,29 @@ window.addEventListener('message', (e) => {
   const m = parseToWebview(e.data);
   if (!m) return;
   switch (m.type) {
-    case 'analysis': showAnalysis(m.analysis, m.text, m.stale, m.file, !!m.denseRunning); break;
-    case 'progress': showProgress(state, m.done, m.total, m.message); break;
-    case 'busy': setBusy(state, m.busy, m.label); break;
-    case 'stale': setStale(state, m.stale); break;
+    case 'analysis':
+      showAnalysis(m.analysis, m.text, m.stale, m.file, !!m.denseRunning);
+      break;
+    case 'progress':
+      showProgress(state, m.done, m.total, m.message);
+      break;
+    case 'busy':
+      setBusy(state, m.busy, m.label);
+      break;
+    case 'stale':
+      setStale(state, m.stale);
+      break;
     case 'settings':
-      state.keepRatio = m.keepRatio; state.metric = m.metric; state.layer = m.layer;
+      state.keepRatio = m.keepRatio;
+      state.metric = m.metric;
+      state.layer = m.layer;
       showKeepRatio(state);
       showOverlaySettings(state);
       state.save();
       break;
-    case 'error': $('progress-text').textContent = m.message; break;
+    case 'error':
+      $('progress-text').textContent = m.message;
+      break;
     case 'clear':
       state.clear();
       showDenseRunning(state, false);
@@ -74,7 +102,8 @@ window.addEventListener('message', (e) => {
       showEmpty(m.file);
       setStale(state, false);
       $('source').textContent = m.file ?? '';
-      $('empty').classList.remove('hidden'); $('content').classList.add('hidden');
+      $('empty').classList.remove('hidden');
+      $('content').classList.add('hidden');
       break;
   }
 });

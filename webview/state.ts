@@ -4,10 +4,13 @@
 // hidden and shown again comes back as it was.
 import type { Analysis } from '../src/shared/analysis';
 import { AnalysisView } from '../src/shared/analysisView';
-import { isOneOf, OVERLAY_METRICS, OverlayMetric } from '../src/shared/options';
+import { isOneOf, OVERLAY_METRICS, type OverlayMetric } from '../src/shared/options';
 import { showToken } from '../src/shared/tokenDisplay';
 
-interface Store { getState(): unknown; setState(s: unknown): void }
+interface Store {
+  getState(): unknown;
+  setState(s: unknown): void;
+}
 
 /** The fields kept across a webview reload. `tokens` is the size of the analysis t0/t1 belong to. */
 const PERSISTED = ['t0', 't1', 'keepRatio', 'layer', 'metric', 'scrollY', 'tokens'] as const;
@@ -61,13 +64,26 @@ export class PanelState {
    */
   moveCursor(dt: number, dl: number): void {
     const v = this.view;
-    if (!v || !v.tokens) return;
-    if (this.cursor < 0) { this.cursor = Math.floor((this.t0 + this.t1) / 2); this.cursorLayer = v.layers - 1; dt = 0; dl = 0; }
+    if (!v?.tokens) return;
+    if (this.cursor < 0) {
+      this.cursor = Math.floor((this.t0 + this.t1) / 2);
+      this.cursorLayer = v.layers - 1;
+      dt = 0;
+      dl = 0;
+    }
     this.cursor = Math.max(0, Math.min(v.tokens - 1, this.cursor + dt));
-    this.cursorLayer = Math.max(0, Math.min(v.layers - 1, (this.cursorLayer < 0 ? v.layers - 1 : this.cursorLayer) + dl));
+    this.cursorLayer = Math.max(
+      0,
+      Math.min(v.layers - 1, (this.cursorLayer < 0 ? v.layers - 1 : this.cursorLayer) + dl),
+    );
     const w = this.t1 - this.t0;
-    if (this.cursor < this.t0) { this.t0 = this.cursor; this.t1 = this.t0 + w; }
-    else if (this.cursor >= this.t1) { this.t1 = this.cursor + 1; this.t0 = this.t1 - w; }
+    if (this.cursor < this.t0) {
+      this.t0 = this.cursor;
+      this.t1 = this.t0 + w;
+    } else if (this.cursor >= this.t1) {
+      this.t1 = this.cursor + 1;
+      this.t0 = this.t1 - w;
+    }
   }
 
   clear(): void {
@@ -95,6 +111,6 @@ export class PanelState {
     if (!t) return '';
     if (this.text == null || t.end > this.text.length) return `id ${t.id}`;
     const s = showToken(this.text.slice(t.start, t.end));
-    return `“${s.length > 40 ? s.slice(0, 40) + '…' : s}”`;
+    return `“${s.length > 40 ? `${s.slice(0, 40)}…` : s}”`;
   }
 }

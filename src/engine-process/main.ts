@@ -1,6 +1,12 @@
 // The engine process: forked by the extension host (or started by tests), it answers JSON-RPC
 // over the Node IPC channel (or stdio with --stdio, stray logging moved to stderr).
-import { createMessageConnection, IPCMessageReader, IPCMessageWriter, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  IPCMessageReader,
+  IPCMessageWriter,
+  StreamMessageReader,
+  StreamMessageWriter,
+} from 'vscode-jsonrpc/node';
 import { EngineServer } from './server';
 
 const stdio = process.argv.includes('--stdio') || !process.send;

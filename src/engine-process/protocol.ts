@@ -3,15 +3,29 @@
 // Params carry the engine's own option types from src/shared. Cancellation is JSON-RPC's own
 // `$/cancelRequest` (the CancellationToken given to sendRequest); analysis progress is `$/progress`
 // keyed by the progress token the request carries. No vscode import.
-import { NotificationType, ProgressToken, ProgressType, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { Analysis, AnalyzeOptions, AnalyzeStage, DeviceChoice, GenerateOptions, Generation, ModelFacts } from '../shared/analysis';
+import { NotificationType, type ProgressToken, ProgressType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import type {
+  Analysis,
+  AnalyzeOptions,
+  AnalyzeStage,
+  DeviceChoice,
+  GenerateOptions,
+  Generation,
+  ModelFacts,
+} from '../shared/analysis';
 
 export interface LoadParams {
   /** The checkpoint folder. The engine never picks one itself: the extension sends the bundled one. */
   modelDir: string;
   device: DeviceChoice;
 }
-export interface LoadResult { facts: ModelFacts; deviceUsed: string; deviceNotes: string[]; loadMs: number; pid: number }
+export interface LoadResult {
+  facts: ModelFacts;
+  deviceUsed: string;
+  deviceNotes: string[];
+  loadMs: number;
+  pid: number;
+}
 
 export interface AnalyzeParams {
   text: string;
@@ -19,9 +33,15 @@ export interface AnalyzeParams {
   /** When set, `$/progress` notifications with this token report tokens done (AnalyzeProgress). */
   progressToken?: ProgressToken;
 }
-export interface AnalyzeProgressValue { done: number; total: number }
+export interface AnalyzeProgressValue {
+  done: number;
+  total: number;
+}
 
-export interface GenerateParams { text: string; options: GenerateOptions }
+export interface GenerateParams {
+  text: string;
+  options: GenerateOptions;
+}
 
 export interface InfoResult {
   pid: number;
@@ -72,6 +92,10 @@ export interface AnalyzeStageProgressValue extends AnalyzeProgressValue {
 export const AnalyzeStageProgress = new ProgressType<AnalyzeStageProgressValue>();
 
 /** An execution provider this install could try, or why not (the engine's unavailableReason). */
-export interface ProviderAvailability { provider: 'cpu' | 'webgpu' | 'cuda'; available: boolean; reason?: string }
+export interface ProviderAvailability {
+  provider: 'cpu' | 'webgpu' | 'cuda';
+  available: boolean;
+  reason?: string;
+}
 /** Which execution providers can run here; answered without a loaded model. */
 export const ProvidersRequest = new RequestType0<ProviderAvailability[], void>('simba/providers');

@@ -2,13 +2,23 @@
 // runs one job at a time (later ones wait their turn), stops a job when its request is cancelled
 // (`$/cancelRequest`), and reports analysis progress with `$/progress`. Testable in-process: give
 // it any MessageConnection (main.ts gives it the Node IPC channel or stdio).
-import { CancellationToken, MessageConnection, ProgressToken, ResponseError } from 'vscode-jsonrpc';
+import { type CancellationToken, type MessageConnection, type ProgressToken, ResponseError } from 'vscode-jsonrpc';
 import { SimbaSession, providerAvailability } from '../engine';
 import { writeJsonPieces } from '../engine/jsonStream';
 import type { Analysis, AnalyzeStage } from '../shared/analysis';
 import {
-  AnalyzeRequest, ErrorCodes, GenerateRequest, InfoRequest, InfoResult, LoadParams, LoadRequest, LoadResult,
-  LogNotification, ShutdownRequest, AnalyzeStageProgress, ProvidersRequest,
+  AnalyzeRequest,
+  ErrorCodes,
+  GenerateRequest,
+  InfoRequest,
+  type InfoResult,
+  type LoadParams,
+  LoadRequest,
+  type LoadResult,
+  LogNotification,
+  ShutdownRequest,
+  AnalyzeStageProgress,
+  ProvidersRequest,
 } from './protocol';
 
 /** Progress notifications of one analysis are at most this often (the last one always goes). */
@@ -44,17 +54,28 @@ export class EngineServer {
   private loadingDir?: string;
 
   /** `exit` is called after a shutdown request (main.ts exits the process). */
-  constructor(private readonly conn: MessageConnection, private readonly exit: () => void = () => undefined, opts: EngineServerOptions = {}) {
+  constructor(
+    private readonly conn: MessageConnection,
+    private readonly exit: () => void = () => undefined,
+    opts: EngineServerOptions = {},
+  ) {
     this.maxResultChars = opts.maxResultChars ?? MAX_RESULT_CHARS;
-    conn.onRequest(LoadRequest, (p) => this.serial(() => this.load(p)).catch((e) => { throw asResponseError(e); }));
-    conn.onRequest(AnalyzeRequest, (p, token) => this.job(AnalyzeRequest.method, token, async (s, signal) => {
-      await this.checkResultSize(s, p.text, p.options?.toOffset, p.options?.source);
-      const a = await s.analyze(p.text, { ...p.options, signal, ...this.staged(p.progressToken) });
-      this.checkResultChars(a, s.facts.layers, p.options?.source);
-      return a;
-    }));
-    conn.onRequest(GenerateRequest, (p, token) => this.job(GenerateRequest.method, token, (s, signal) =>
-      s.generate(p.text, { ...p.options, signal })));
+    conn.onRequest(LoadRequest, (p) =>
+      this.serial(() => this.load(p)).catch((e) => {
+        throw asResponseError(e);
+      }),
+    );
+    conn.onRequest(AnalyzeRequest, (p, token) =>
+      this.job(AnalyzeRequest.method, token, async (s, signal) => {
+        await this.checkResultSize(s, p.text, p.options?.toOffset, p.options?.source);
+        const a = await s.analyze(p.text, { ...p.options, signal, ...this.staged(p.progressToken) });
+        this.checkResultChars(a, s.facts.layers, p.options?.source);
+        return a;
+      }),
+    );
+    conn.onRequest(GenerateRequest, (p, token) =>
+      this.job(GenerateRequest.method, token, (s, signal) => s.generate(p.text, { ...p.options, signal })),
+    );
     conn.onRequest(InfoRequest, () => this.info());
     conn.onRequest(ShutdownRequest, () => this.shutdown());
     conn.onRequest(ProvidersRequest, () => providerAvailability());
@@ -81,14 +102,24 @@ export class EngineServer {
       this.lastLoad = undefined;
       if (old) await old.dispose().catch(() => undefined);
       this.loadingDir = p.modelDir;
-      const s = await SimbaSession.load({ modelDir: p.modelDir, device: p.device }).finally(() => { this.loadingDir = undefined; });
+      const s = await SimbaSession.load({ modelDir: p.modelDir, device: p.device }).finally(() => {
+        this.loadingDir = undefined;
+      });
       this.session = s;
-      this.lastLoad = { facts: s.facts, deviceUsed: s.deviceUsed, deviceNotes: s.deviceNotes, loadMs: Date.now() - t0, pid: process.pid };
+      this.lastLoad = {
+        facts: s.facts,
+        deviceUsed: s.deviceUsed,
+        deviceNotes: s.deviceNotes,
+        loadMs: Date.now() - t0,
+        pid: process.pid,
+      };
       this.log(`loaded ${s.facts.name} on ${s.deviceUsed} in ${this.lastLoad.loadMs} ms`);
       return this.lastLoad;
     })();
     this.loading = { key, promise };
-    promise.catch(() => { if (this.loading?.promise === promise) this.loading = undefined; });
+    promise.catch(() => {
+      if (this.loading?.promise === promise) this.loading = undefined;
+    });
     return promise;
   }
 
@@ -96,19 +127,29 @@ export class EngineServer {
    * Run fn on the session in its turn, aborted when the request is cancelled. A request cancelled
    * while it waits for its turn is answered at once (and never runs).
    */
-  private async job<R>(method: string, token: CancellationToken, fn: (s: SimbaSession, signal: AbortSignal) => Promise<R>): Promise<R> {
+  private async job<R>(
+    method: string,
+    token: CancellationToken,
+    fn: (s: SimbaSession, signal: AbortSignal) => Promise<R>,
+  ): Promise<R> {
     const ac = new AbortController();
     let started = false;
     let dequeue: (e: Error) => void = () => undefined;
-    const waiting = new Promise<never>((_, reject) => { dequeue = reject; });
-    const sub = token.onCancellationRequested(() => { ac.abort(); if (!started) dequeue(new Error('cancelled')); });
+    const waiting = new Promise<never>((_, reject) => {
+      dequeue = reject;
+    });
+    const sub = token.onCancellationRequested(() => {
+      ac.abort();
+      if (!started) dequeue(new Error('cancelled'));
+    });
     this.running.set(ac, method);
     try {
       const work = this.serial(async () => {
         started = true;
         if (ac.signal.aborted) throw new Error('cancelled');
         const s = this.session;
-        if (!s) throw new ResponseError(ErrorCodes.notLoaded, 'no model loaded: send simba/load with a model folder first');
+        if (!s)
+          throw new ResponseError(ErrorCodes.notLoaded, 'no model loaded: send simba/load with a model folder first');
         return await fn(s, ac.signal);
       });
       work.catch(() => undefined);
@@ -122,7 +163,12 @@ export class EngineServer {
   }
 
   /** Refuse before the run an analysis whose result would be too large to send (see MAX_RESULT_CHARS). */
-  private async checkResultSize(s: SimbaSession, text: string, toOffset: number | undefined, source: string | undefined): Promise<void> {
+  private async checkResultSize(
+    s: SimbaSession,
+    text: string,
+    toOffset: number | undefined,
+    source: string | undefined,
+  ): Promise<void> {
     const per = RESULT_CHARS_PER_TOKEN + RESULT_CHARS_PER_TOKEN_LAYER * s.facts.layers;
     const part = typeof toOffset === 'number' && toOffset >= 0 ? text.slice(0, toOffset) : text;
     // At most one token per UTF-8 byte: most texts pass without tokenising twice.
@@ -133,22 +179,31 @@ export class EngineServer {
 
   /** The estimate's backstop: count the JSON of a result near the bound (piecewise: no one string). */
   private checkResultChars(a: Analysis, layers: number, source: string | undefined): void {
-    if (a.tokens.length * (RESULT_CHARS_PER_TOKEN + RESULT_CHARS_PER_TOKEN_LAYER * layers) < this.maxResultChars / 4) return;
+    if (a.tokens.length * (RESULT_CHARS_PER_TOKEN + RESULT_CHARS_PER_TOKEN_LAYER * layers) < this.maxResultChars / 4)
+      return;
     let chars = 0;
-    writeJsonPieces(a, (piece) => { chars += piece.length; });
+    writeJsonPieces(a, (piece) => {
+      chars += piece.length;
+    });
     if (chars > this.maxResultChars) throw this.tooLarge(source, a.tokens.length, chars);
   }
 
   private tooLarge(source: string | undefined, tokens: number, chars: number): ResponseError<void> {
     const mb = (n: number) => `${Math.ceil(n / 2 ** 20)} MB`;
-    return new ResponseError(ErrorCodes.engine, `${source ?? 'the text'}: the analysis of ${tokens.toLocaleString('en-US')} tokens would be about ${mb(chars)} of results, more than the ${mb(this.maxResultChars)} the engine can send to the editor; analyse a part of it (Analyze to Cursor)`);
+    return new ResponseError(
+      ErrorCodes.engine,
+      `${source ?? 'the text'}: the analysis of ${tokens.toLocaleString('en-US')} tokens would be about ${mb(chars)} of results, more than the ${mb(this.maxResultChars)} the engine can send to the editor; analyse a part of it (Analyze to Cursor)`,
+    );
   }
 
   /**
    * The stage and the pruned-only analysis of an analysis as `$/progress` values on its token: a
    * new stage and the partial always go at once, per-stage counts at most every PROGRESS_EVERY_MS.
    */
-  private staged(token: ProgressToken | undefined): { onStage?: (stage: AnalyzeStage, done: number, total: number) => void; onPartial?: (a: Analysis) => void } {
+  private staged(token: ProgressToken | undefined): {
+    onStage?: (stage: AnalyzeStage, done: number, total: number) => void;
+    onPartial?: (a: Analysis) => void;
+  } {
     if (token == null) return {};
     let lastSent = 0;
     let lastStage: AnalyzeStage | undefined;
@@ -168,8 +223,13 @@ export class EngineServer {
 
   private info(): InfoResult {
     return {
-      pid: process.pid, loaded: !!this.session, facts: this.lastLoad?.facts, deviceUsed: this.lastLoad?.deviceUsed,
-      running: [...this.running.values()], node: process.version, loading: this.loadingDir,
+      pid: process.pid,
+      loaded: !!this.session,
+      facts: this.lastLoad?.facts,
+      deviceUsed: this.lastLoad?.deviceUsed,
+      running: [...this.running.values()],
+      node: process.version,
+      loading: this.loadingDir,
     };
   }
 

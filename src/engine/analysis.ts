@@ -6,8 +6,14 @@ import { throwIfAborted } from './errors';
 import type { RunResult } from './run';
 import { klDivergence, topK } from './sampler';
 import { resolveSimbaOptions, runFlops, scheduleCounts } from './simba';
-import { ANALYSIS_SCHEMA, Analysis, AnalyzeOptions as AnalyzeRequest, AnalyzeStage, TokenProb } from '../shared/analysis';
-import { DeviceChoice, TOP_K, checkOptional } from '../shared/options';
+import {
+  ANALYSIS_SCHEMA,
+  type Analysis,
+  type AnalyzeOptions as AnalyzeRequest,
+  type AnalyzeStage,
+  type TokenProb,
+} from '../shared/analysis';
+import { type DeviceChoice, TOP_K, checkOptional } from '../shared/options';
 import { analysisBytesPerToken, checkRunFits, memoryBudget } from './limits';
 
 export interface AnalyzeOptions extends AnalyzeRequest {
@@ -23,23 +29,39 @@ export interface AnalyzeOptions extends AnalyzeRequest {
 }
 
 async function describe(e: Engine, logprobs: Float32Array, k: number): Promise<TokenProb[]> {
-  return Promise.all(topK(logprobs, k).map(async (id) => ({ id, text: await e.checkpoint.tokenizer.tokenText(id), logprob: logprobs[id] })));
+  return Promise.all(
+    topK(logprobs, k).map(async (id) => ({
+      id,
+      text: await e.checkpoint.tokenizer.tokenText(id),
+      logprob: logprobs[id],
+    })),
+  );
 }
 
-export async function analyze(e: Engine, requested: DeviceChoice, text: string, opts: AnalyzeOptions = {}): Promise<Analysis> {
+export async function analyze(
+  e: Engine,
+  requested: DeviceChoice,
+  text: string,
+  opts: AnalyzeOptions = {},
+): Promise<Analysis> {
   const t0 = performance.now();
   const simba = resolveSimbaOptions(opts.simba);
   const k = checkOptional('topK', TOP_K, opts.topK);
   const name = opts.source ?? 'the text';
   opts.onStage?.('tokenize', 0, 0);
   const tokens = await e.tokenize(text, opts.toOffset, name);
-  if (tokens.length === 0) throw new Error(`${name}: nothing to analyze: the text before the prediction point has no tokens`);
+  if (tokens.length === 0)
+    throw new Error(`${name}: nothing to analyze: the text before the prediction point has no tokens`);
   const tokenizeMs = performance.now() - t0;
   const { checkpoint: ck, model } = e;
   const denseToo = opts.dense ?? true;
   const prunedIsDense = simba.schedule === 'dense' || simba.keepRatio >= 1;
   // The limit: tokens and memory, checked before any layer runs.
-  const per = analysisBytesPerToken(ck.config, ck.family.activations(ck.config).scores, { dense: denseToo && !prunedIsDense, carry: simba.residual === 'carry', scores: true });
+  const per = analysisBytesPerToken(ck.config, ck.family.activations(ck.config).scores, {
+    dense: denseToo && !prunedIsDense,
+    carry: simba.residual === 'carry',
+    scores: true,
+  });
   checkRunFits(tokens.length, per, memoryBudget(e.memoryBudget), name);
   const ids = tokens.map((t) => t.id);
   const passes = denseToo && !prunedIsDense ? 2 : 1;
@@ -50,7 +72,11 @@ export async function analyze(e: Engine, requested: DeviceChoice, text: string, 
 
   const p0 = performance.now();
   opts.onStage?.('pruned', 0, ids.length);
-  const pruned = await e.run(ids, simba, { influenceEveryLayer: true, onProgress: progress(0, 'pruned'), signal: opts.signal });
+  const pruned = await e.run(ids, simba, {
+    influenceEveryLayer: true,
+    onProgress: progress(0, 'pruned'),
+    signal: opts.signal,
+  });
   const prefillMs = performance.now() - p0;
   const prunedLp = finite(await e.lastLogprobs(pruned), ck.facts.name, 'pruned next-token log-probabilities');
 
@@ -72,28 +98,55 @@ export async function analyze(e: Engine, requested: DeviceChoice, text: string, 
       dense: runFlops(ck.family, ck.config, scheduleCounts(ids.length, ck.config.layers, 1, 'dense'), 1),
     },
     options: simba,
-    timing: { loadMs: model.loadMs, tokenizeMs, prefillMs, totalMs: 0, layerMs: pruned.layerMs, scoringMs: pruned.scoringMs },
+    timing: {
+      loadMs: model.loadMs,
+      tokenizeMs,
+      prefillMs,
+      totalMs: 0,
+      layerMs: pruned.layerMs,
+      scoringMs: pruned.scoringMs,
+    },
   };
   let dense: RunResult | undefined = prunedIsDense ? pruned : undefined;
   if (denseToo && !prunedIsDense) {
     throwIfAborted(opts.signal);
-    if (opts.onPartial) opts.onPartial({ ...analysis, next: { ...analysis.next }, timing: { ...analysis.timing, totalMs: performance.now() - t0 } });
+    if (opts.onPartial)
+      opts.onPartial({
+        ...analysis,
+        next: { ...analysis.next },
+        timing: { ...analysis.timing, totalMs: performance.now() - t0 },
+      });
     opts.onStage?.('dense', 0, ids.length);
     const d0 = performance.now();
-    dense = await e.run(ids, { ...simba, schedule: 'dense', keepRatio: 1 }, { onProgress: progress(1, 'dense'), signal: opts.signal });
+    dense = await e.run(
+      ids,
+      { ...simba, schedule: 'dense', keepRatio: 1 },
+      { onProgress: progress(1, 'dense'), signal: opts.signal },
+    );
     analysis.timing.denseMs = performance.now() - d0;
   }
   throwIfAborted(opts.signal);
   if (dense) {
-    const denseLp = dense === pruned ? prunedLp : finite(await e.lastLogprobs(dense), ck.facts.name, 'dense next-token log-probabilities');
+    const denseLp =
+      dense === pruned
+        ? prunedLp
+        : finite(await e.lastLogprobs(dense), ck.facts.name, 'dense next-token log-probabilities');
     analysis.next.dense = await describe(e, denseLp, k);
     analysis.next.kl = klDivergence(denseLp, prunedLp);
-    if (!Number.isFinite(analysis.next.kl)) throw new NonFiniteError(ck.facts.name, `KL divergence between the dense and pruned next-token distributions is ${analysis.next.kl}`);
+    if (!Number.isFinite(analysis.next.kl))
+      throw new NonFiniteError(
+        ck.facts.name,
+        `KL divergence between the dense and pruned next-token distributions is ${analysis.next.kl}`,
+      );
     const a = new Set(analysis.next.dense.map((t) => t.id));
     analysis.next.topkAgreement = analysis.next.pruned!.filter((t) => a.has(t.id)).length / k;
     analysis.surprisal = await surprisal(e, dense, ids);
     const bad = analysis.surprisal.findIndex((v, i) => i > 0 && !Number.isFinite(v));
-    if (bad > 0) throw new NonFiniteError(ck.facts.name, `surprisal of token ${bad} (offset ${tokens[bad].start}) is ${analysis.surprisal[bad]}`);
+    if (bad > 0)
+      throw new NonFiniteError(
+        ck.facts.name,
+        `surprisal of token ${bad} (offset ${tokens[bad].start}) is ${analysis.surprisal[bad]}`,
+      );
   }
   analysis.timing.totalMs = performance.now() - t0;
   return analysis;
@@ -102,7 +155,9 @@ export async function analyze(e: Engine, requested: DeviceChoice, text: string, 
 /** A model whose outputs are NaN or infinite: every number it would report is meaningless. */
 export class NonFiniteError extends Error {
   constructor(model: string, what: string) {
-    super(`model "${model}" produced non-finite numbers: ${what}; its weights may be corrupt or overflow float32, so no analysis is reported`);
+    super(
+      `model "${model}" produced non-finite numbers: ${what}; its weights may be corrupt or overflow float32, so no analysis is reported`,
+    );
   }
 }
 

@@ -168,7 +168,11 @@ export async function createSessions(
 export function providerAvailability(): Array<{ provider: Provider; available: boolean; reason?: string }> {
   return (['cpu', 'webgpu', 'cuda'] as const).map((provider) => {
     let reason: string | undefined;
-    try { reason = unavailableReason(provider); } catch (e) { reason = `${provider}: ${ortMessage(e)}`; }
+    try {
+      reason = unavailableReason(provider);
+    } catch (e) {
+      reason = `${provider}: ${ortMessage(e)}`;
+    }
     return reason ? { provider, available: false, reason } : { provider, available: true };
   });
 }

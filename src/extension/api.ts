@@ -41,15 +41,18 @@ export interface SimbaApi {
 
 export function simbaApi(ctx: Ctx): SimbaApi {
   return {
-      engine: ctx.engine, completions: ctx.completions, overlay: ctx.overlay, panel: ctx.panel,
-      result: (uri) => ctx.store.get(uri),
-      viewState: () => ({ ...ctx.view }),
-      isOverlayOn: () => ctx.overlayOn,
-      isRunning: () => ctx.runner.isRunning,
-      analyze: (doc, opts) => ctx.runner.analyze(doc, opts),
-      lastExport: () => ctx.lastExport,
-      deviceItems: () => deviceItems(ctx),
-      skipDense: () => ctx.runner.skipDense(),
-      rangeMarks: (uri) => ctx.overlay.rangeMarks(uri),
+    engine: ctx.engine,
+    completions: ctx.completions,
+    overlay: ctx.overlay,
+    panel: ctx.panel,
+    result: (uri) => ctx.store.get(uri),
+    viewState: () => ({ ...ctx.view }),
+    isOverlayOn: () => ctx.overlayOn,
+    isRunning: () => ctx.runner.isRunning,
+    analyze: (doc, opts) => ctx.runner.analyze(doc, opts),
+    lastExport: () => ctx.lastExport,
+    deviceItems: () => deviceItems(ctx),
+    skipDense: () => ctx.runner.skipDense(),
+    rangeMarks: (uri) => ctx.overlay.rangeMarks(uri),
   };
 }

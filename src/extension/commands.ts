@@ -2,21 +2,31 @@
 // (registered by main.ts as simba.<name>). Handlers return their result for tests and scripts.
 import * as vscode from 'vscode';
 import { familyLabel } from '../shared/analysis';
-import * as fs from 'fs';
+import * as fs from 'node:fs';
 import type { Analysis } from '../shared/analysis';
-import * as path from 'path';
-import { DeviceChoice, OVERLAY_METRICS, OVERLAY_STYLES, OverlayMetric, OverlayStyle } from '../shared/options';
+import * as path from 'node:path';
+import {
+  type DeviceChoice,
+  OVERLAY_METRICS,
+  OVERLAY_STYLES,
+  type OverlayMetric,
+  type OverlayStyle,
+} from '../shared/options';
 import { renderReportHtml } from '../report';
 import type { Ctx } from './ctx';
-import { DevicePick, devicePicks } from './devicePicks';
+import { type DevicePick, devicePicks } from './devicePicks';
 
-export type Cmd = (...args: any[]) => unknown;
+// Command arguments come from VS Code (menus, keybindings, executeCommand) untyped; each command checks its own.
+export type Cmd = (...args: never[]) => unknown;
 export type CommandFactory = (ctx: Ctx) => Cmd;
 
 async function analyze(ctx: Ctx, uri: vscode.Uri | undefined, toCursor: boolean): Promise<Analysis | undefined> {
   const editor = vscode.window.activeTextEditor;
   const doc = uri instanceof vscode.Uri ? await vscode.workspace.openTextDocument(uri) : editor?.document;
-  if (!doc) { void vscode.window.showInformationMessage('Simba: open a text document to analyze.'); return undefined; }
+  if (!doc) {
+    void vscode.window.showInformationMessage('Simba: open a text document to analyze.');
+    return undefined;
+  }
   const toOffset = toCursor && editor && editor.document === doc ? doc.offsetAt(editor.selection.active) : undefined;
   return ctx.runner.analyze(doc, { toOffset });
 }
@@ -51,7 +61,9 @@ export const clear: CommandFactory = (ctx) => (): boolean => {
   ctx.runner.cancel();
   const key = vscode.window.activeTextEditor?.document.uri.toString() ?? ctx.store.lastUri;
   if (!running && !ctx.store.get(key)) {
-    void vscode.window.showInformationMessage(`Simba: nothing to clear: this document has no analysis. To analyze it, ${NOTHING_YET.replace(/ first\.$/, '.')}`);
+    void vscode.window.showInformationMessage(
+      `Simba: nothing to clear: this document has no analysis. To analyze it, ${NOTHING_YET.replace(/ first\.$/, '.')}`,
+    );
     return false;
   }
   if (key) ctx.store.delete(key);
@@ -66,34 +78,49 @@ const STYLE_PICKS: Record<OverlayStyle, string> = {
 };
 
 /** Switches the overlay between line marks and per-token marks (view state); `style` to set one. Returns the style now. */
-export const toggleOverlayStyle: CommandFactory = (ctx) => (style?: OverlayStyle): OverlayStyle => {
-  const next = style && OVERLAY_STYLES.includes(style) ? style : ctx.overlay.style === 'gutter' ? 'tokens' : 'gutter';
-  ctx.setOverlayStyle(next);
-  if (!ctx.store.current()) void vscode.window.showInformationMessage(`Simba: the overlay will show ${next === 'gutter' ? 'line marks' : 'token marks'}; ${NOTHING_YET}`);
-  else vscode.window.setStatusBarMessage(`Simba: overlay style ${next}: ${STYLE_PICKS[next]}`, 4000);
-  return next;
-};
+export const toggleOverlayStyle: CommandFactory =
+  (ctx) =>
+  (style?: OverlayStyle): OverlayStyle => {
+    const next = style && OVERLAY_STYLES.includes(style) ? style : ctx.overlay.style === 'gutter' ? 'tokens' : 'gutter';
+    ctx.setOverlayStyle(next);
+    if (!ctx.store.current())
+      void vscode.window.showInformationMessage(
+        `Simba: the overlay will show ${next === 'gutter' ? 'line marks' : 'token marks'}; ${NOTHING_YET}`,
+      );
+    else vscode.window.setStatusBarMessage(`Simba: overlay style ${next}: ${STYLE_PICKS[next]}`, 4000);
+    return next;
+  };
 
 export const WALKTHROUGH = 'simba-lens.simba-lens#simba.gettingStarted';
 
-export const openWalkthrough: CommandFactory = () => () => vscode.commands.executeCommand('workbench.action.openWalkthrough', WALKTHROUGH, false);
+export const openWalkthrough: CommandFactory = () => () =>
+  vscode.commands.executeCommand('workbench.action.openWalkthrough', WALKTHROUGH, false);
 
 const METRIC_PICKS: Record<OverlayMetric, string> = {
   highway: 'highways: tokens kept deeper than their distance from the prediction point explains',
   influence: 'influence score at a chosen layer',
   retention: 'retention depth: layers the token passed through',
-  surprisal: 'surprisal: the token\'s own loss',
+  surprisal: "surprisal: the token's own loss",
 };
 
 /** Changes the overlay's view state (not the user's settings); asks when no metric is given. */
 export const chooseOverlayMetric: CommandFactory = (ctx) => async (metric?: OverlayMetric, layer?: number) => {
   if (!metric) {
-    const pick = await vscode.window.showQuickPick(OVERLAY_METRICS.map((m) => ({ label: m, description: METRIC_PICKS[m] })), { title: 'Simba: overlay metric' });
+    const pick = await vscode.window.showQuickPick(
+      OVERLAY_METRICS.map((m) => ({ label: m, description: METRIC_PICKS[m] })),
+      { title: 'Simba: overlay metric' },
+    );
     if (!pick) return;
     metric = pick.label;
     if (metric === 'influence' && layer == null) {
       const layers = ctx.store.get(ctx.store.lastUri)?.view.layers ?? 24;
-      const lp = await vscode.window.showQuickPick([{ label: 'last', description: 'the last layer (-1)' }, ...Array.from({ length: layers }, (_, l) => ({ label: String(l), description: '' }))], { title: 'Simba: layer for the influence overlay' });
+      const lp = await vscode.window.showQuickPick(
+        [
+          { label: 'last', description: 'the last layer (-1)' },
+          ...Array.from({ length: layers }, (_, l) => ({ label: String(l), description: '' })),
+        ],
+        { title: 'Simba: layer for the influence overlay' },
+      );
       if (!lp) return;
       layer = lp.label === 'last' ? -1 : Number(lp.label);
     }
@@ -103,7 +130,10 @@ export const chooseOverlayMetric: CommandFactory = (ctx) => async (metric?: Over
 
 async function reload(ctx: Ctx): Promise<string | undefined> {
   try {
-    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Simba: loading model' }, () => ctx.loadModel());
+    const r = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Simba: loading model' },
+      () => ctx.loadModel(),
+    );
     const notes = r.deviceNotes.length ? ` (${r.deviceNotes.join('; ')})` : '';
     const f = r.facts;
     const shape = `${familyLabel(f.family) ?? 'Mamba'}, ${f.layers} layers, d_model ${f.dModel}, d_state ${f.dState}, ${(f.parameters / 1e6).toFixed(1)}M parameters`;
@@ -119,10 +149,14 @@ async function reload(ctx: Ctx): Promise<string | undefined> {
 export function checkpointProblem(dir: string): string | undefined {
   try {
     if (!fs.statSync(dir).isDirectory()) return 'it is not a folder';
-  } catch { return 'it does not exist'; }
+  } catch {
+    return 'it does not exist';
+  }
   const missing = ['config.json', 'tokenizer.json'].filter((f) => !fs.existsSync(path.join(dir, f)));
   if (!fs.readdirSync(dir).some((f) => f.endsWith('.safetensors'))) missing.push('model.safetensors');
-  return missing.length ? `it has no ${missing.join(', ')} (a Hugging Face Mamba checkpoint folder has config.json, model.safetensors and tokenizer.json)` : undefined;
+  return missing.length
+    ? `it has no ${missing.join(', ')} (a Hugging Face Mamba checkpoint folder has config.json, model.safetensors and tokenizer.json)`
+    : undefined;
 }
 
 /**
@@ -134,11 +168,16 @@ async function applyModel(ctx: Ctx, modelPath: string): Promise<string | undefin
   const previous = ctx.engine.lastLoad?.facts.name ?? 'the previous model';
   const problem = modelPath ? checkpointProblem(modelPath) : undefined;
   if (problem) {
-    void vscode.window.showErrorMessage(`Simba: ${modelPath} is not a model folder: ${problem}. Still using ${previous}.`);
+    void vscode.window.showErrorMessage(
+      `Simba: ${modelPath} is not a model folder: ${problem}. Still using ${previous}.`,
+    );
     return undefined;
   }
   try {
-    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Simba: loading ${modelPath || 'the bundled model'}` }, () => ctx.loadModel(modelPath));
+    const r = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Simba: loading ${modelPath || 'the bundled model'}` },
+      () => ctx.loadModel(modelPath),
+    );
     await ctx.config.update('modelPath', modelPath);
     const notes = r.deviceNotes.length ? ` (${r.deviceNotes.join('; ')})` : '';
     const f = r.facts;
@@ -148,9 +187,15 @@ async function applyModel(ctx: Ctx, modelPath: string): Promise<string | undefin
   } catch (e) {
     const why = (e as Error)?.message ?? String(e);
     let back: string;
-    try { back = `Still using ${(await ctx.loadModel()).facts.name}.`; } catch (e2) { back = `The previous model did not load again either: ${(e2 as Error)?.message ?? e2}`; }
+    try {
+      back = `Still using ${(await ctx.loadModel()).facts.name}.`;
+    } catch (e2) {
+      back = `The previous model did not load again either: ${(e2 as Error)?.message ?? e2}`;
+    }
     ctx.out.appendLine(`[engine] ${modelPath || 'bundled model'}: ${why}`);
-    void vscode.window.showErrorMessage(`Simba: could not load the model in ${modelPath || 'the bundled model folder'}: ${why}. ${back}`);
+    void vscode.window.showErrorMessage(
+      `Simba: could not load the model in ${modelPath || 'the bundled model folder'}: ${why}. ${back}`,
+    );
     return undefined;
   }
 }
@@ -159,14 +204,29 @@ async function applyModel(ctx: Ctx, modelPath: string): Promise<string | undefin
 export const selectModel: CommandFactory = (ctx) => async (arg?: string) => {
   let modelPath: string | undefined = arg === 'bundled' ? '' : arg;
   if (modelPath == null) {
-    const pick = await vscode.window.showQuickPick([
-      { label: '$(package) Bundled model', id: 'bundled', description: 'the small Mamba model shipped with the extension' },
-      { label: '$(folder-opened) Choose a checkpoint folder…', id: 'folder', description: 'a Hugging Face Mamba folder: config.json, model.safetensors, tokenizer.json' },
-    ], { title: 'Simba: select model' });
+    const pick = await vscode.window.showQuickPick(
+      [
+        {
+          label: '$(package) Bundled model',
+          id: 'bundled',
+          description: 'the small Mamba model shipped with the extension',
+        },
+        {
+          label: '$(folder-opened) Choose a checkpoint folder…',
+          id: 'folder',
+          description: 'a Hugging Face Mamba folder: config.json, model.safetensors, tokenizer.json',
+        },
+      ],
+      { title: 'Simba: select model' },
+    );
     if (!pick) return undefined;
     if (pick.id === 'bundled') modelPath = '';
     else {
-      const uris = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this checkpoint' });
+      const uris = await vscode.window.showOpenDialog({
+        canSelectFolders: true,
+        canSelectFiles: false,
+        openLabel: 'Use this checkpoint',
+      });
       if (!uris?.length) return undefined;
       modelPath = uris[0].fsPath;
     }
@@ -176,7 +236,10 @@ export const selectModel: CommandFactory = (ctx) => async (arg?: string) => {
 
 /** The Select Device items: each device marked available or not, the engine's reason as the detail. */
 export async function deviceItems(ctx: Ctx): Promise<DevicePick[]> {
-  const providers = await ctx.engine.providers().catch((e) => { ctx.out.appendLine(`[engine] providers: ${(e as Error)?.message ?? e}`); return undefined; });
+  const providers = await ctx.engine.providers().catch((e) => {
+    ctx.out.appendLine(`[engine] providers: ${(e as Error)?.message ?? e}`);
+    return undefined;
+  });
   return devicePicks(ctx.config.device, providers);
 }
 
@@ -184,7 +247,10 @@ export async function deviceItems(ctx: Ctx): Promise<DevicePick[]> {
 export const selectDevice: CommandFactory = (ctx) => async (arg?: DeviceChoice) => {
   let device = arg;
   if (!device) {
-    const pick = await vscode.window.showQuickPick(deviceItems(ctx), { title: 'Simba: select device', matchOnDetail: true });
+    const pick = await vscode.window.showQuickPick(deviceItems(ctx), {
+      title: 'Simba: select device',
+      matchOnDetail: true,
+    });
     if (!pick) return undefined;
     device = pick.label;
   }
@@ -193,44 +259,72 @@ export const selectDevice: CommandFactory = (ctx) => async (arg?: DeviceChoice) 
 };
 
 /** `format` 'json' or 'html' and a target path; asks for what is not given. Returns the path written. */
-export const exportAnalysis: CommandFactory = (ctx) => async (format?: 'json' | 'html', target?: string | vscode.Uri) => {
-  const r = ctx.store.current();
-  if (!r) { void vscode.window.showInformationMessage('Simba: nothing to export yet: run Analyze Document first.'); return undefined; }
-  if (!format) {
-    const pick = await vscode.window.showQuickPick([
-      { label: 'HTML report', id: 'html' as const, description: 'standalone page with the heatmap, highway diagram and suggestions' },
-      { label: 'JSON', id: 'json' as const, description: `the analysis data (${r.analysis.schema})` },
-    ], { title: 'Simba: export analysis' });
-    if (!pick) return undefined;
-    format = pick.id;
-  }
-  let uri = typeof target === 'string' ? vscode.Uri.file(target) : target;
-  if (!uri) {
-    const base = r.analysis.source ? r.analysis.source.replace(/\.[^./\\]*$/, '') : 'analysis';
-    uri = await vscode.window.showSaveDialog({
-      defaultUri: vscode.Uri.file(`${base}.simba.${format}`),
-      filters: format === 'html' ? { 'HTML report': ['html'] } : { JSON: ['json'] },
+export const exportAnalysis: CommandFactory =
+  (ctx) => async (format?: 'json' | 'html', target?: string | vscode.Uri) => {
+    const r = ctx.store.current();
+    if (!r) {
+      void vscode.window.showInformationMessage('Simba: nothing to export yet: run Analyze Document first.');
+      return undefined;
+    }
+    if (!format) {
+      const pick = await vscode.window.showQuickPick(
+        [
+          {
+            label: 'HTML report',
+            id: 'html' as const,
+            description: 'standalone page with the heatmap, highway diagram and suggestions',
+          },
+          { label: 'JSON', id: 'json' as const, description: `the analysis data (${r.analysis.schema})` },
+        ],
+        { title: 'Simba: export analysis' },
+      );
+      if (!pick) return undefined;
+      format = pick.id;
+    }
+    let uri = typeof target === 'string' ? vscode.Uri.file(target) : target;
+    if (!uri) {
+      const base = r.analysis.source ? r.analysis.source.replace(/\.[^./\\]*$/, '') : 'analysis';
+      uri = await vscode.window.showSaveDialog({
+        defaultUri: vscode.Uri.file(`${base}.simba.${format}`),
+        filters: format === 'html' ? { 'HTML report': ['html'] } : { JSON: ['json'] },
+      });
+      if (!uri) return undefined;
+    }
+    const body =
+      format === 'json'
+        ? JSON.stringify(r.analysis, null, 1)
+        : renderReportHtml(r.analysis, {
+            text: r.text,
+            script: fs.readFileSync(ctx.extension.asAbsolutePath('dist/webview.js'), 'utf8'),
+          });
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(body, 'utf8'));
+    const written = uri;
+    const notice: ExportNotice = {
+      path: written.fsPath,
+      format,
+      message: `Simba: exported ${written.fsPath}`,
+      actions: [OPEN_EXPORT],
+    };
+    ctx.lastExport = notice;
+    void vscode.window.showInformationMessage(notice.message, ...notice.actions).then((choice) => {
+      if (choice === OPEN_EXPORT)
+        void openExport(format!, written).catch((e) =>
+          vscode.window.showErrorMessage(`Simba: could not open ${written.fsPath}: ${(e as Error)?.message ?? e}`),
+        );
     });
-    if (!uri) return undefined;
-  }
-  const body = format === 'json'
-    ? JSON.stringify(r.analysis, null, 1)
-    : renderReportHtml(r.analysis, { text: r.text, script: fs.readFileSync(ctx.extension.asAbsolutePath('dist/webview.js'), 'utf8') });
-  await vscode.workspace.fs.writeFile(uri, Buffer.from(body, 'utf8'));
-  const written = uri;
-  const notice: ExportNotice = { path: written.fsPath, format, message: `Simba: exported ${written.fsPath}`, actions: [OPEN_EXPORT] };
-  ctx.lastExport = notice;
-  void vscode.window.showInformationMessage(notice.message, ...notice.actions).then((choice) => {
-    if (choice === OPEN_EXPORT) void openExport(format!, written).catch((e) => vscode.window.showErrorMessage(`Simba: could not open ${written.fsPath}: ${(e as Error)?.message ?? e}`));
-  });
-  return uri.fsPath;
-};
+    return uri.fsPath;
+  };
 
 /** The action the export notification offers. */
 export const OPEN_EXPORT = 'Open';
 
 /** The notification an export showed: the file, its format, the message and its actions. */
-export interface ExportNotice { path: string; format: 'json' | 'html'; message: string; actions: string[] }
+export interface ExportNotice {
+  path: string;
+  format: 'json' | 'html';
+  message: string;
+  actions: string[];
+}
 
 /** Open an exported file: the HTML report in the default browser, JSON in an editor. */
 export async function openExport(format: 'json' | 'html', uri: vscode.Uri): Promise<void> {
@@ -238,7 +332,8 @@ export async function openExport(format: 'json' | 'html', uri: vscode.Uri): Prom
   else await vscode.window.showTextDocument(uri, { preview: false });
 }
 
-export const triggerCompletion: CommandFactory = () => () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+export const triggerCompletion: CommandFactory = () => () =>
+  vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
 
 export const restartEngine: CommandFactory = (ctx) => async () => {
   await ctx.engine.restart();

@@ -6,10 +6,13 @@ import * as vscode from 'vscode';
 import type { Generation } from '../shared/analysis';
 import type { Stop } from '../shared/options';
 import type { Config } from './config';
-import { CancelledError, EngineClient } from './engineClient';
+import { CancelledError, type EngineClient } from './engineClient';
 
 export interface CompletionStats {
-  msPerToken: number; prefillMs: number; tokens: number; at: number;
+  msPerToken: number;
+  prefillMs: number;
+  tokens: number;
+  at: number;
   /** Geometric mean of the chosen tokens' probabilities (exp of the mean log p). */
   probability: number;
   /** Whether it was shown (false: below simba.completion.minProbability). */
@@ -27,11 +30,17 @@ export class SimbaInlineCompletions implements vscode.InlineCompletionItemProvid
   private readonly statsEmitter = new vscode.EventEmitter<CompletionStats>();
   readonly onStats = this.statsEmitter.event;
 
-  constructor(private readonly engine: EngineClient, private readonly config: Config, private readonly log: (line: string) => void) {}
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly config: Config,
+    private readonly log: (line: string) => void,
+  ) {}
 
   async provideInlineCompletionItems(
-    document: vscode.TextDocument, position: vscode.Position,
-    context: vscode.InlineCompletionContext, token: vscode.CancellationToken,
+    document: vscode.TextDocument,
+    position: vscode.Position,
+    context: vscode.InlineCompletionContext,
+    token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
     const cfg = this.config.completion;
     const manual = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
@@ -46,26 +55,45 @@ export class SimbaInlineCompletions implements vscode.InlineCompletionItemProvid
     if (!prefix.trim()) return undefined;
     const multiline = cfg.multiline;
     try {
-      const options = { maxTokens: cfg.maxTokens, temperature: cfg.temperature, precision: cfg.precision, simba: this.config.simba() };
-      const ask = (text: string, stop: Stop): Promise<Generation> => this.engine.generate(text, { ...options, stop }, token);
+      const options = {
+        maxTokens: cfg.maxTokens,
+        temperature: cfg.temperature,
+        precision: cfg.precision,
+        simba: this.config.simba(),
+      };
+      const ask = (text: string, stop: Stop): Promise<Generation> =>
+        this.engine.generate(text, { ...options, stop }, token);
       let r = await ask(prefix, multiline ? 'document' : 'line');
       if (token.isCancellationRequested) return undefined;
       let text = r.text;
       if (!multiline && !text.trim()) {
         // The model wants to end the line here (or leave a blank line): offer the next line.
-        const next = await ask(prefix + '\n', 'line');
+        const next = await ask(`${prefix}\n`, 'line');
         if (token.isCancellationRequested) return undefined;
-        if (next.text.trim()) { text = '\n' + next.text; r = { ...next, ids: [...r.ids, ...next.ids], logprobs: [...(r.logprobs ?? []), ...(next.logprobs ?? [])] }; }
+        if (next.text.trim()) {
+          text = `\n${next.text}`;
+          r = { ...next, ids: [...r.ids, ...next.ids], logprobs: [...(r.logprobs ?? []), ...(next.logprobs ?? [])] };
+        }
       }
       if (!multiline && text.indexOf('\n', 1) > 0) text = text.slice(0, text.indexOf('\n', 1));
       const probability = meanProbability(r.logprobs ?? []);
       // An explicit Trigger Inline Completion always shows the model's continuation; automatic
       // ones only when the model rates it likely enough.
       const shown = !!text && (manual || !(probability < cfg.minProbability));
-      this.last = { msPerToken: r.msPerToken, prefillMs: r.prefillMs, tokens: r.ids.length, at: Date.now(), probability, shown };
+      this.last = {
+        msPerToken: r.msPerToken,
+        prefillMs: r.prefillMs,
+        tokens: r.ids.length,
+        at: Date.now(),
+        probability,
+        shown,
+      };
       this.statsEmitter.fire(this.last);
       if (!shown) {
-        if (text) this.log(`[completion] not offered: mean token probability ${probability.toFixed(2)} < ${cfg.minProbability}`);
+        if (text)
+          this.log(
+            `[completion] not offered: mean token probability ${probability.toFixed(2)} < ${cfg.minProbability}`,
+          );
         return undefined;
       }
       return [new vscode.InlineCompletionItem(text, new vscode.Range(position, position))];
@@ -85,5 +113,7 @@ export class SimbaInlineCompletions implements vscode.InlineCompletionItemProvid
       : { on: false, why: 'the bundled model is too small for useful completions (simba.completion.enable: auto)' };
   }
 
-  dispose(): void { this.statsEmitter.dispose(); }
+  dispose(): void {
+    this.statsEmitter.dispose();
+  }
 }

@@ -1,13 +1,25 @@
 // The simba.* settings, read through src/shared/settings.ts: every default, choice list and range
 // comes from that table (which a unit test holds equal to package.json), none is written here.
 import * as vscode from 'vscode';
-import { SETTINGS, SettingKey } from '../shared/settings';
-import type { CompletionMode, DeviceChoice, OverlayMetric, OverlayStyle, Precision, Schedule, Selection, SimbaOptions } from '../shared/options';
+import { SETTINGS, type SettingKey } from '../shared/settings';
+import type {
+  CompletionMode,
+  DeviceChoice,
+  OverlayMetric,
+  OverlayStyle,
+  Precision,
+  Schedule,
+  Selection,
+  SimbaOptions,
+} from '../shared/options';
 
 type SettingValue<K extends SettingKey> = (typeof SETTINGS)[K]['default'];
 
 /** The value of simba.<key>: the user's when it is valid (numbers clamped into range), else the default. */
-export function readSetting<K extends SettingKey>(key: K, c = vscode.workspace.getConfiguration('simba')): SettingValue<K> {
+export function readSetting<K extends SettingKey>(
+  key: K,
+  c = vscode.workspace.getConfiguration('simba'),
+): SettingValue<K> {
   const s = SETTINGS[key] as (typeof SETTINGS)[SettingKey];
   const v = c.get<unknown>(key);
   switch (s.type) {
@@ -21,37 +33,85 @@ export function readSetting<K extends SettingKey>(key: K, c = vscode.workspace.g
       const x = s.type === 'integer' ? Math.round(v) : v; // a hand-edited 1.5 would reach the engine's integer check
       return Math.min(s.maximum ?? Infinity, Math.max(s.minimum ?? -Infinity, x)) as SettingValue<K>;
     }
-    case 'boolean': return (typeof v === 'boolean' ? v : s.default) as SettingValue<K>;
+    case 'boolean':
+      return (typeof v === 'boolean' ? v : s.default) as SettingValue<K>;
   }
 }
 
 /** Typed getters over the settings; each read sees the current configuration. */
 export class Config {
-  get modelPath(): string { return readSetting('modelPath'); }
-  get device(): DeviceChoice { return readSetting('device'); }
-  get keepRatio(): number { return readSetting('keepRatio'); }
-  get schedule(): Schedule { return readSetting('schedule'); }
-  get selection(): Selection { return readSetting('selection'); }
-  get topK(): number { return readSetting('topK'); }
-  get compareDense(): boolean { return readSetting('compareDense'); }
-  get overlayMetric(): OverlayMetric { return readSetting('overlay.metric'); }
-  get overlayLayer(): number { return readSetting('overlay.layer'); }
-  get overlayStyle(): OverlayStyle { return readSetting('overlay.style'); }
-  get overlayOpacity(): number { return readSetting('overlay.opacity'); }
-  get overlaySubtle(): boolean { return readSetting('overlay.subtle'); }
-  get autoReanalyze(): boolean { return readSetting('autoReanalyze'); }
-  get autoReanalyzeDelayMs(): number { return readSetting('autoReanalyzeDelayMs'); }
+  get modelPath(): string {
+    return readSetting('modelPath');
+  }
+  get device(): DeviceChoice {
+    return readSetting('device');
+  }
+  get keepRatio(): number {
+    return readSetting('keepRatio');
+  }
+  get schedule(): Schedule {
+    return readSetting('schedule');
+  }
+  get selection(): Selection {
+    return readSetting('selection');
+  }
+  get topK(): number {
+    return readSetting('topK');
+  }
+  get compareDense(): boolean {
+    return readSetting('compareDense');
+  }
+  get overlayMetric(): OverlayMetric {
+    return readSetting('overlay.metric');
+  }
+  get overlayLayer(): number {
+    return readSetting('overlay.layer');
+  }
+  get overlayStyle(): OverlayStyle {
+    return readSetting('overlay.style');
+  }
+  get overlayOpacity(): number {
+    return readSetting('overlay.opacity');
+  }
+  get overlaySubtle(): boolean {
+    return readSetting('overlay.subtle');
+  }
+  get autoReanalyze(): boolean {
+    return readSetting('autoReanalyze');
+  }
+  get autoReanalyzeDelayMs(): number {
+    return readSetting('autoReanalyzeDelayMs');
+  }
   readonly completion = {
-    get mode(): CompletionMode { return readSetting('completion.enable'); },
+    get mode(): CompletionMode {
+      return readSetting('completion.enable');
+    },
     /** Automatic completions on: `on`, or `auto` with a checkpoint chosen (not the bundled model). */
-    get enable(): boolean { const m = readSetting('completion.enable'); return m === 'on' || (m === 'auto' && !!readSetting('modelPath')); },
-    get minProbability(): number { return readSetting('completion.minProbability'); },
-    get debounceMs(): number { return readSetting('completion.debounceMs'); },
-    get maxTokens(): number { return readSetting('completion.maxTokens'); },
-    get multiline(): boolean { return readSetting('completion.multiline'); },
-    get temperature(): number { return readSetting('completion.temperature'); },
-    get precision(): Precision { return readSetting('completion.precision'); },
-    get maxContextChars(): number { return readSetting('completion.maxContextChars'); },
+    get enable(): boolean {
+      const m = readSetting('completion.enable');
+      return m === 'on' || (m === 'auto' && !!readSetting('modelPath'));
+    },
+    get minProbability(): number {
+      return readSetting('completion.minProbability');
+    },
+    get debounceMs(): number {
+      return readSetting('completion.debounceMs');
+    },
+    get maxTokens(): number {
+      return readSetting('completion.maxTokens');
+    },
+    get multiline(): boolean {
+      return readSetting('completion.multiline');
+    },
+    get temperature(): number {
+      return readSetting('completion.temperature');
+    },
+    get precision(): Precision {
+      return readSetting('completion.precision');
+    },
+    get maxContextChars(): number {
+      return readSetting('completion.maxContextChars');
+    },
   };
 
   /** The Simba pruning options of an analysis or a completion's prefill. */

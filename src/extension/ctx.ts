@@ -3,13 +3,13 @@
 // ratio for re-runs, overlay metric and layer) that the panel and Choose Overlay Metric change
 // without writing the user's settings. Commands (commands.ts) act on it.
 import * as vscode from 'vscode';
-import type { OverlayMetric, OverlayStyle } from '../shared/options';
+import type { OverlayStyle } from '../shared/options';
 import type { ExportNotice } from './commands';
 import { SimbaInlineCompletions } from './completion';
 import { Config } from './config';
 import { EngineClient } from './engineClient';
 import { hoverFor } from './hover';
-import { Overlay, OverlayLook } from './overlay';
+import { Overlay, type OverlayLook } from './overlay';
 import { SimbaPanel } from './panel';
 import { AnalysisRunner } from './runner';
 import { StatusBar } from './statusBar';
@@ -44,10 +44,14 @@ export class Ctx implements vscode.Disposable {
     this.view = this.viewFromSettings();
     this.overlay = new Overlay(this.lookFromSettings());
     this.engine = new EngineClient({
-      serverPath: extension.asAbsolutePath('dist/server.js'), log: (l) => this.out.appendLine(l), fallbackModel: extension.asAbsolutePath('media/model'),
+      serverPath: extension.asAbsolutePath('dist/server.js'),
+      log: (l) => this.out.appendLine(l),
+      fallbackModel: extension.asAbsolutePath('media/model'),
     });
     this.runner = new AnalysisRunner(this);
-    this.store = new AnalysisStore(this.config, (doc, toOffset) => { if (!this.runner.isRunning) void this.runner.analyze(doc, { toOffset }); });
+    this.store = new AnalysisStore(this.config, (doc, toOffset) => {
+      if (!this.runner.isRunning) void this.runner.analyze(doc, { toOffset });
+    });
     this.panel = new SimbaPanel(extension.extensionUri, {
       onReveal: (off) => void this.reveal(off),
       onInsert: (text) => void this.insert(text),
@@ -57,30 +61,52 @@ export class Ctx implements vscode.Disposable {
       onAnalyze: () => void this.panelDocument().then((doc) => doc && this.runner.analyze(doc)),
       onOverlay: (metric, layer) => this.setView({ metric, layer }, false),
       settings: () => ({ ...this.view }),
-      analysed: () => this.store.lastUri ? { key: this.store.lastUri, name: vscode.workspace.asRelativePath(vscode.Uri.parse(this.store.lastUri)) } : undefined,
+      analysed: () =>
+        this.store.lastUri
+          ? { key: this.store.lastUri, name: vscode.workspace.asRelativePath(vscode.Uri.parse(this.store.lastUri)) }
+          : undefined,
       onReady: () => this.followEditor(),
     });
     this.completions = new SimbaInlineCompletions(this.engine, this.config, (l) => this.out.appendLine(l));
     this.status = new StatusBar(this);
     this.disposables.push(
-      this.out, this.overlay, this.panel, this.engine, this.store, this.status, this.completions,
+      this.out,
+      this.overlay,
+      this.panel,
+      this.engine,
+      this.store,
+      this.status,
+      this.completions,
       vscode.languages.registerHoverProvider(SELECTOR, {
-        provideHover: (doc, pos) => { const r = this.store.get(doc.uri); return r && this.overlayOn ? hoverFor(r, doc, pos) : undefined; },
+        provideHover: (doc, pos) => {
+          const r = this.store.get(doc.uri);
+          return r && this.overlayOn ? hoverFor(r, doc, pos) : undefined;
+        },
       }),
       vscode.languages.registerInlineCompletionItemProvider(SELECTOR, this.completions),
       vscode.window.onDidChangeVisibleTextEditors(() => this.refreshEditors()),
       vscode.window.onDidChangeActiveTextEditor((ed) => this.followEditor(ed)),
       vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e.textEditor)),
       { dispose: () => clearTimeout(this.selectionTimer) },
-      vscode.window.onDidChangeActiveColorTheme(() => { if (this.overlay.setLook({ theme: themeKind() })) this.refreshEditors(); }),
+      vscode.window.onDidChangeActiveColorTheme(() => {
+        if (this.overlay.setLook({ theme: themeKind() })) this.refreshEditors();
+      }),
       vscode.workspace.onDidChangeConfiguration((e) => this.onConfig(e)),
-      this.store.onDidBecomeStale((key) => { if (key === (this.panel.shownUri ?? this.store.lastUri)) this.panel.setStale(true); this.status.update(); }),
+      this.store.onDidBecomeStale((key) => {
+        if (key === (this.panel.shownUri ?? this.store.lastUri)) this.panel.setStale(true);
+        this.status.update();
+      }),
       this.engine.onState(() => this.status.update()),
       this.engine.onDidCrash(({ why, restarting }) => {
-        if (!restarting) void vscode.window.showErrorMessage(`Simba engine keeps stopping (${why}); not restarting it again. Run "Simba: Restart Engine" to try again.`);
+        if (!restarting)
+          void vscode.window.showErrorMessage(
+            `Simba engine keeps stopping (${why}); not restarting it again. Run "Simba: Restart Engine" to try again.`,
+          );
         else if (!this.toldCrash) {
           this.toldCrash = true;
-          void vscode.window.showWarningMessage(`Simba engine process stopped unexpectedly (${why}) and was restarted. The editor is unaffected; re-run the analysis if it was interrupted.`);
+          void vscode.window.showWarningMessage(
+            `Simba engine process stopped unexpectedly (${why}) and was restarted. The editor is unaffected; re-run the analysis if it was interrupted.`,
+          );
         }
       }),
       this.completions.onStats(() => this.status.update()),
@@ -95,7 +121,9 @@ export class Ctx implements vscode.Disposable {
     return this.engine.configure({ modelDir: modelPath || this.bundledModelDir, device: this.config.device });
   }
 
-  get bundledModelDir(): string { return this.extension.asAbsolutePath('media/model'); }
+  get bundledModelDir(): string {
+    return this.extension.asAbsolutePath('media/model');
+  }
 
   private viewFromSettings(): ViewState {
     return { keepRatio: this.config.keepRatio, metric: this.config.overlayMetric, layer: this.config.overlayLayer };
@@ -109,7 +137,12 @@ export class Ctx implements vscode.Disposable {
   }
 
   private lookFromSettings(): OverlayLook {
-    return { style: this.config.overlayStyle, opacity: this.config.overlayOpacity, subtle: this.config.overlaySubtle, theme: themeKind() };
+    return {
+      style: this.config.overlayStyle,
+      opacity: this.config.overlayOpacity,
+      subtle: this.config.overlaySubtle,
+      theme: themeKind(),
+    };
   }
 
   /** Switch the overlay between line marks and per-token marks (view state; the setting is the default). */
@@ -119,11 +152,16 @@ export class Ctx implements vscode.Disposable {
   }
 
   private onConfig(e: vscode.ConfigurationChangeEvent): void {
-    if (e.affectsConfiguration('simba.overlay.style') || e.affectsConfiguration('simba.overlay.opacity') || e.affectsConfiguration('simba.overlay.subtle')) {
+    if (
+      e.affectsConfiguration('simba.overlay.style') ||
+      e.affectsConfiguration('simba.overlay.opacity') ||
+      e.affectsConfiguration('simba.overlay.subtle')
+    ) {
       this.overlay.setLook(this.lookFromSettings());
     }
     if (e.affectsConfiguration('simba.modelPath') || e.affectsConfiguration('simba.completion')) this.status.update();
-    if (e.affectsConfiguration('simba.overlay') || e.affectsConfiguration('simba.keepRatio')) this.setView(this.viewFromSettings(), true);
+    if (e.affectsConfiguration('simba.overlay') || e.affectsConfiguration('simba.keepRatio'))
+      this.setView(this.viewFromSettings(), true);
   }
 
   /** Decorate every visible editor from its document's result (or clear it). */
@@ -161,15 +199,28 @@ export class Ctx implements vscode.Disposable {
     if (!ed || (ed.document.uri.scheme !== 'file' && ed.document.uri.scheme !== 'untitled')) return;
     const key = ed.document.uri.toString();
     const r = this.store.get(key);
-    this.panel.showDocument({ key, name: vscode.workspace.asRelativePath(ed.document.uri) },
-      r && { analysis: r.analysis, text: r.text.slice(0, r.analysis.predictionOffset), stale: r.stale, ...(r.denseRunning && this.runner.denseRunning ? { denseRunning: true } : {}) });
+    this.panel.showDocument(
+      { key, name: vscode.workspace.asRelativePath(ed.document.uri) },
+      r && {
+        analysis: r.analysis,
+        text: r.text.slice(0, r.analysis.predictionOffset),
+        stale: r.stale,
+        ...(r.denseRunning && this.runner.denseRunning ? { denseRunning: true } : {}),
+      },
+    );
   }
 
   /** The document the panel shows (opened if needed), else the one analysed last. */
   private async panelDocument(): Promise<vscode.TextDocument | undefined> {
     const key = this.panel.shownUri ?? this.store.lastUri;
     if (!key) return vscode.window.visibleTextEditors[0]?.document;
-    return vscode.workspace.textDocuments.find((d) => d.uri.toString() === key) ?? vscode.workspace.openTextDocument(vscode.Uri.parse(key)).then((d) => d, () => undefined);
+    return (
+      vscode.workspace.textDocuments.find((d) => d.uri.toString() === key) ??
+      vscode.workspace.openTextDocument(vscode.Uri.parse(key)).then(
+        (d) => d,
+        () => undefined,
+      )
+    );
   }
 
   private async rerun(keepRatio: number): Promise<void> {
@@ -194,13 +245,15 @@ export class Ctx implements vscode.Disposable {
 
   private async insert(text: string): Promise<void> {
     const key = this.panel.shownUri;
-    let ed = (key ? vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === key) : undefined) ?? this.lastEditor() ?? vscode.window.activeTextEditor;
+    let ed =
+      (key ? vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === key) : undefined) ??
+      this.lastEditor() ??
+      vscode.window.activeTextEditor;
     if (!ed) return;
     ed = await vscode.window.showTextDocument(ed.document, { viewColumn: ed.viewColumn, preserveFocus: false });
     const pos = ed.selection.active;
     await ed.edit((b) => b.insert(pos, text));
   }
-
 
   dispose(): void {
     this.runner.cancel();

@@ -1,6 +1,10 @@
 // Aggregation of per-token buckets into a bounded number of editor ranges. Pure.
 
-export interface BucketRange { start: number; end: number; bucket: number }
+export interface BucketRange {
+  start: number;
+  end: number;
+  bucket: number;
+}
 
 /**
  * Merge adjacent tokens of the same bucket into ranges (gaps of whitespace between tokens are
@@ -21,14 +25,23 @@ export function aggregateRanges(
   }
 }
 
-function mergeWindows(spans: ReadonlyArray<{ start: number; end: number }>, buckets: ArrayLike<number>, k: number): BucketRange[] {
+function mergeWindows(
+  spans: ReadonlyArray<{ start: number; end: number }>,
+  buckets: ArrayLike<number>,
+  k: number,
+): BucketRange[] {
   const out: BucketRange[] = [];
   for (let w = 0; w < spans.length; w += k) {
     const hiIdx = Math.min(spans.length, w + k);
-    let b = -1, start = Infinity, end = -Infinity;
+    let b = -1,
+      start = Infinity,
+      end = -Infinity;
     for (let i = w; i < hiIdx; i++) {
       if (buckets[i] > b) b = buckets[i];
-      if (buckets[i] >= 0) { start = Math.min(start, spans[i].start); end = Math.max(end, spans[i].end); }
+      if (buckets[i] >= 0) {
+        start = Math.min(start, spans[i].start);
+        end = Math.max(end, spans[i].end);
+      }
     }
     if (b < 0) continue;
     const last = out[out.length - 1];
@@ -62,7 +75,8 @@ export function trimToCode(ranges: BucketRange[], text: string): BucketRange[] {
     while (s < end) {
       let e = text.indexOf('\n', s);
       if (e < 0 || e > end) e = end;
-      let a = s, b = e;
+      let a = s,
+        b = e;
       while (a < b && isSpace(text.charCodeAt(a))) a++;
       while (b > a && isSpace(text.charCodeAt(b - 1))) b--;
       if (b > a) out.push({ start: a, end: b, bucket: r.bucket });
@@ -83,7 +97,11 @@ export function lineStarts(text: string): number[] {
  * The strongest bucket of each line, as [line, bucket] pairs in line order: a token counts for the
  * line of its first non-whitespace character (whitespace-only tokens count for none).
  */
-export function lineBuckets(text: string, spans: ReadonlyArray<{ start: number; end: number }>, buckets: ArrayLike<number>): Array<[number, number]> {
+export function lineBuckets(
+  text: string,
+  spans: ReadonlyArray<{ start: number; end: number }>,
+  buckets: ArrayLike<number>,
+): Array<[number, number]> {
   const starts = lineStarts(text);
   const best = new Map<number, number>();
   let line = 0;

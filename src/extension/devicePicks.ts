@@ -2,9 +2,14 @@
 // it (the engine's provider availability) and, when not, why, as the item's detail. No vscode
 // import (unit-tested under mocha).
 import type { ProviderAvailability } from '../engine-process/protocol';
-import { DEVICES, DeviceChoice } from '../shared/options';
+import { DEVICES, type DeviceChoice } from '../shared/options';
 
-export interface DevicePick { label: DeviceChoice; description: string; detail?: string; available: boolean }
+export interface DevicePick {
+  label: DeviceChoice;
+  description: string;
+  detail?: string;
+  available: boolean;
+}
 
 const DEVICE_PICKS: Record<DeviceChoice, string> = {
   auto: 'best available, falling back to the CPU',
@@ -19,11 +24,23 @@ export function devicePicks(current: DeviceChoice, providers: ProviderAvailabili
   return DEVICES.map((d) => {
     const cur = d === current ? '(current) ' : '';
     if (d === 'auto') {
-      const first = providers?.find((p) => p.available && p.provider !== 'cpu')?.provider ?? (providers ? 'cpu' : undefined);
-      return { label: d, description: cur + DEVICE_PICKS[d], detail: first ? `here: ${first}` : undefined, available: true };
+      const first =
+        providers?.find((p) => p.available && p.provider !== 'cpu')?.provider ?? (providers ? 'cpu' : undefined);
+      return {
+        label: d,
+        description: cur + DEVICE_PICKS[d],
+        detail: first ? `here: ${first}` : undefined,
+        available: true,
+      };
     }
     const p = of(d);
-    if (!p || p.available) return { label: d, description: cur + DEVICE_PICKS[d] + (p ? ' · available' : ''), available: true };
-    return { label: d, description: `${cur}${DEVICE_PICKS[d]} · unavailable`, detail: `$(warning) ${p.reason?.replace(new RegExp(`^${d}: `), '') ?? 'not available on this install'}; choosing it falls back to the CPU`, available: false };
+    if (!p || p.available)
+      return { label: d, description: cur + DEVICE_PICKS[d] + (p ? ' · available' : ''), available: true };
+    return {
+      label: d,
+      description: `${cur}${DEVICE_PICKS[d]} · unavailable`,
+      detail: `$(warning) ${p.reason?.replace(new RegExp(`^${d}: `), '') ?? 'not available on this install'}; choosing it falls back to the CPU`,
+      available: false,
+    };
   });
 }

@@ -6,25 +6,63 @@
 // loaded again automatically: the engine comes back on the last model that loaded in this session
 // (else fallbackModel, the bundled one), so a checkpoint that runs the machine out of memory does
 // not restart the engine every half minute forever.
-import * as cp from 'child_process';
-import * as crypto from 'crypto';
-import * as fs from 'fs';
-import * as path from 'path';
+import * as cp from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import {
-  CancellationToken, CancellationTokenSource, createMessageConnection, Disposable, Emitter, Event, IPCMessageReader, IPCMessageWriter,
-  MessageConnection, RequestType, ResponseError,
+  type CancellationToken,
+  CancellationTokenSource,
+  createMessageConnection,
+  type Disposable,
+  Emitter,
+  type Event,
+  IPCMessageReader,
+  IPCMessageWriter,
+  type MessageConnection,
+  type RequestType,
+  ResponseError,
 } from 'vscode-jsonrpc/node';
 import {
-  AnalyzeStageProgress, AnalyzeStageProgressValue, AnalyzeRequest, ErrorCodes, GenerateRequest, InfoRequest, InfoResult, LoadParams, LoadRequest,
-  LoadResult, LogNotification, ShutdownRequest, ProviderAvailability, ProvidersRequest,
+  AnalyzeStageProgress,
+  type AnalyzeStageProgressValue,
+  AnalyzeRequest,
+  ErrorCodes,
+  GenerateRequest,
+  InfoRequest,
+  type InfoResult,
+  type LoadParams,
+  LoadRequest,
+  type LoadResult,
+  LogNotification,
+  ShutdownRequest,
+  type ProviderAvailability,
+  ProvidersRequest,
 } from '../engine-process/protocol';
 import type { Analysis, AnalyzeOptions, GenerateOptions, Generation } from '../shared/analysis';
 
-export class CancelledError extends Error { constructor() { super('cancelled'); this.name = 'CancelledError'; } }
-export class EngineDiedError extends Error { constructor(msg: string) { super(msg); this.name = 'EngineDiedError'; } }
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+export class EngineDiedError extends Error {
+  constructor(msg: string) {
+    super(msg);
+    this.name = 'EngineDiedError';
+  }
+}
 /** A load that stopped the engine or did not finish in time; the engine is back on another model (or stopped). */
 export class EngineLoadError extends Error {
-  constructor(msg: string, readonly modelDir: string, readonly kind: 'crash' | 'timeout') { super(msg); this.name = 'EngineLoadError'; }
+  constructor(
+    msg: string,
+    readonly modelDir: string,
+    readonly kind: 'crash' | 'timeout',
+  ) {
+    super(msg);
+    this.name = 'EngineLoadError';
+  }
 }
 
 /**
@@ -113,10 +151,16 @@ export class EngineClient implements Disposable {
     this.loadMsPerGB = opts.loadMsPerGB ?? 60000;
   }
 
-  get state(): EngineState { return this.currentState; }
-  get pid(): number | undefined { return this.child?.pid; }
+  get state(): EngineState {
+    return this.currentState;
+  }
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
   /** The model and device the engine is (re)loading or has loaded: what the next requests use. */
-  get target(): LoadParams | undefined { return this.loadParams && { ...this.loadParams }; }
+  get target(): LoadParams | undefined {
+    return this.loadParams && { ...this.loadParams };
+  }
 
   private setState(s: EngineState): void {
     if (s === this.currentState) return;
@@ -165,7 +209,10 @@ export class EngineClient implements Disposable {
     const pending = this.pendingLoad;
     const crashed = [...this.inFlight.keys()];
     this.drop();
-    if (this.disposed) { this.setState('stopped'); return; }
+    if (this.disposed) {
+      this.setState('stopped');
+      return;
+    }
     if (this.expectedExit === child) {
       this.expectedExit = undefined;
       this.restartNow();
@@ -188,15 +235,27 @@ export class EngineClient implements Disposable {
     for (const k of crashed) this.requestCrashes.set(k, (this.requestCrashes.get(k) ?? 0) + 1);
     const restarting = this.deaths.length <= MAX_DEATHS;
     this.crashEmitter.fire({ why, restarting });
-    if (pending && !restarting) pending.fail(new EngineDiedError(`the engine process stopped (${why}) before it loaded ${pending.params.modelDir}`));
+    if (pending && !restarting)
+      pending.fail(
+        new EngineDiedError(`the engine process stopped (${why}) before it loaded ${pending.params.modelDir}`),
+      );
     if (restarting) {
       // A load that waited its turn is answered by the restarted engine's load.
-      pending?.follow(new Promise((resolve, reject) => setTimeout(() => {
-        if (this.disposed) reject(new EngineDiedError('the engine client was disposed'));
-        else if (!this.conn) { this.restartNow(); (this.loaded ?? this.ensureLoaded()).then(resolve, reject); }
-        else this.ensureLoaded().then(resolve, reject);
-      }, RESTART_DELAY_MS)));
-      if (!pending) setTimeout(() => { if (!this.disposed && !this.conn) this.restartNow(); }, RESTART_DELAY_MS);
+      pending?.follow(
+        new Promise((resolve, reject) =>
+          setTimeout(() => {
+            if (this.disposed) reject(new EngineDiedError('the engine client was disposed'));
+            else if (!this.conn) {
+              this.restartNow();
+              (this.loaded ?? this.ensureLoaded()).then(resolve, reject);
+            } else this.ensureLoaded().then(resolve, reject);
+          }, RESTART_DELAY_MS),
+        ),
+      );
+      if (!pending)
+        setTimeout(() => {
+          if (!this.disposed && !this.conn) this.restartNow();
+        }, RESTART_DELAY_MS);
     }
   }
 
@@ -221,7 +280,10 @@ export class EngineClient implements Disposable {
       this.setState('dead');
     }
     this.loadFailEmitter.fire({ modelDir: dir, kind, message, fallback: fallback?.modelDir });
-    if (fallback) setTimeout(() => { if (!this.disposed && !this.conn) this.restartNow(); }, RESTART_DELAY_MS);
+    if (fallback)
+      setTimeout(() => {
+        if (!this.disposed && !this.conn) this.restartNow();
+      }, RESTART_DELAY_MS);
   }
 
   /** The last model that loaded in this session, else the fallback model, unless it failed too. */
@@ -238,9 +300,16 @@ export class EngineClient implements Disposable {
     let bytes = 0;
     try {
       for (const f of fs.readdirSync(modelDir)) {
-        try { const st = fs.statSync(path.join(modelDir, f)); if (st.isFile()) bytes += st.size; } catch { /* unreadable: the load says so */ }
+        try {
+          const st = fs.statSync(path.join(modelDir, f));
+          if (st.isFile()) bytes += st.size;
+        } catch {
+          /* unreadable: the load says so */
+        }
       }
-    } catch { /* not a folder: the load says so */ }
+    } catch {
+      /* not a folder: the load says so */
+    }
     return Math.round(this.loadTimeoutMs + (bytes / 2 ** 30) * this.loadMsPerGB);
   }
 
@@ -251,7 +320,8 @@ export class EngineClient implements Disposable {
       const ms = this.loadTimeoutFor(pending.params.modelDir);
       pending.timer = setTimeout(() => this.loadTimedOut(pending, ms), ms);
     };
-    if (this.busy === 0) arm(); else this.whenIdle.push(arm);
+    if (this.busy === 0) arm();
+    else this.whenIdle.push(arm);
   }
 
   private flushIdle(): void {
@@ -264,9 +334,16 @@ export class EngineClient implements Disposable {
     if (this.pendingLoad !== pending || this.disposed) return;
     const child = this.child;
     this.drop();
-    if (child) { this.opts.log(`[engine] stopping pid ${child.pid}: the load did not finish`); child.kill('SIGKILL'); }
+    if (child) {
+      this.opts.log(`[engine] stopping pid ${child.pid}: the load did not finish`);
+      child.kill('SIGKILL');
+    }
     this.setState('dead');
-    this.failLoad(pending, 'timeout', `loading ${pending.params.modelDir} did not finish within ${Math.round(ms / 100) / 10} s`);
+    this.failLoad(
+      pending,
+      'timeout',
+      `loading ${pending.params.modelDir} did not finish within ${Math.round(ms / 100) / 10} s`,
+    );
   }
 
   private restartNow(): void {
@@ -301,20 +378,40 @@ export class EngineClient implements Disposable {
       let followed = false;
       const request = new Promise<LoadResult>((resolve, reject) => {
         pending.fail = reject;
-        pending.follow = (p) => { followed = true; p.then(resolve, reject); };
-        conn.sendRequest(LoadRequest, params).then((r) => { if (!followed) resolve(r); }, (e) => setImmediate(() => { if (!followed) reject(e); }));
+        pending.follow = (p) => {
+          followed = true;
+          p.then(resolve, reject);
+        };
+        conn.sendRequest(LoadRequest, params).then(
+          (r) => {
+            if (!followed) resolve(r);
+          },
+          (e) =>
+            setImmediate(() => {
+              if (!followed) reject(e);
+            }),
+        );
       });
-      const loaded = request.then((r) => {
-        settle();
-        this.goodParams = { ...params };
-        this.failedModels.delete(path.resolve(params.modelDir));
-        if (this.loaded === loaded) { this.lastLoad = r; this.setState('ready'); }
-        return r;
-      }, (e) => {
-        settle();
-        if (this.loaded === loaded) { this.loaded = undefined; this.setState(this.conn === conn ? 'failed' : this.currentState); }
-        throw e;
-      });
+      const loaded = request.then(
+        (r) => {
+          settle();
+          this.goodParams = { ...params };
+          this.failedModels.delete(path.resolve(params.modelDir));
+          if (this.loaded === loaded) {
+            this.lastLoad = r;
+            this.setState('ready');
+          }
+          return r;
+        },
+        (e) => {
+          settle();
+          if (this.loaded === loaded) {
+            this.loaded = undefined;
+            this.setState(this.conn === conn ? 'failed' : this.currentState);
+          }
+          throw e;
+        },
+      );
       this.loaded = loaded;
       this.armLoadTimer(pending);
     }
@@ -327,11 +424,19 @@ export class EngineClient implements Disposable {
    * request hardCancelMs later is restarted. `key` names the request for the crash count: one
    * that stopped the engine MAX_REQUEST_CRASHES times is refused rather than sent again.
    */
-  private async call<P, R>(type: RequestType<P, R, void>, params: P, token?: CancellationToken, hardStop = false, key?: string): Promise<R> {
+  private async call<P, R>(
+    type: RequestType<P, R, void>,
+    params: P,
+    token?: CancellationToken,
+    hardStop = false,
+    key?: string,
+  ): Promise<R> {
     if (token?.isCancellationRequested) throw new CancelledError();
-    const crashes = key ? this.requestCrashes.get(key) ?? 0 : 0;
+    const crashes = key ? (this.requestCrashes.get(key) ?? 0) : 0;
     if (crashes >= MAX_REQUEST_CRASHES) {
-      throw new EngineDiedError(`this ${type.method.replace('simba/', '')} request stopped the engine ${crashes} times; it is not sent again (analyse a part of the text, e.g. Analyze to Cursor)`);
+      throw new EngineDiedError(
+        `this ${type.method.replace('simba/', '')} request stopped the engine ${crashes} times; it is not sent again (analyse a part of the text, e.g. Analyze to Cursor)`,
+      );
     }
     await this.ensureLoaded();
     const conn = this.start();
@@ -339,14 +444,17 @@ export class EngineClient implements Disposable {
     const src = new CancellationTokenSource();
     let settled = false;
     let rejectCancel: (e: Error) => void = () => undefined;
-    const cancelled = new Promise<never>((_, reject) => { rejectCancel = reject; });
+    const cancelled = new Promise<never>((_, reject) => {
+      rejectCancel = reject;
+    });
     cancelled.catch(() => undefined);
     const sub = token?.onCancellationRequested(() => {
       src.cancel();
       rejectCancel(new CancelledError());
       if (hardStop) {
         setTimeout(() => {
-          if (!settled && this.child === child) this.hardStop(child, `a cancelled ${type.method} did not stop within ${this.hardCancelMs} ms`);
+          if (!settled && this.child === child)
+            this.hardStop(child, `a cancelled ${type.method} did not stop within ${this.hardCancelMs} ms`);
         }, this.hardCancelMs);
       }
     });
@@ -357,7 +465,8 @@ export class EngineClient implements Disposable {
       counted = false;
       this.busy--;
       const n = (this.inFlight.get(k) ?? 1) - 1;
-      if (n > 0) this.inFlight.set(k, n); else this.inFlight.delete(k);
+      if (n > 0) this.inFlight.set(k, n);
+      else this.inFlight.delete(k);
       if (this.busy === 0) this.flushIdle();
     };
     try {
@@ -366,13 +475,24 @@ export class EngineClient implements Disposable {
       counted = true;
       this.busy++;
       this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + 1);
-      request.then(() => { settled = true; done(); }, () => { settled = true; done(); });
+      request.then(
+        () => {
+          settled = true;
+          done();
+        },
+        () => {
+          settled = true;
+          done();
+        },
+      );
       const r = await Promise.race([request, cancelled]);
       if (key) this.requestCrashes.delete(key);
       return r;
     } catch (e) {
-      if (token?.isCancellationRequested || (e instanceof ResponseError && e.code === ErrorCodes.cancelled)) throw new CancelledError();
-      if (this.child !== child || !this.conn) throw new EngineDiedError('the engine process stopped during the request');
+      if (token?.isCancellationRequested || (e instanceof ResponseError && e.code === ErrorCodes.cancelled))
+        throw new CancelledError();
+      if (this.child !== child || !this.conn)
+        throw new EngineDiedError('the engine process stopped during the request');
       throw e;
     } finally {
       sub?.dispose();
@@ -389,14 +509,30 @@ export class EngineClient implements Disposable {
   }
 
   /** `onProgress` gets the stage, its tokens done/total and, once before the dense comparison, the pruned-only analysis (`partial`). */
-  analyze(text: string, options: AnalyzeOptions, o: { token?: CancellationToken; onProgress?: (p: AnalyzeStageProgressValue) => void } = {}): Promise<Analysis> {
+  analyze(
+    text: string,
+    options: AnalyzeOptions,
+    o: { token?: CancellationToken; onProgress?: (p: AnalyzeStageProgressValue) => void } = {},
+  ): Promise<Analysis> {
     const progressToken = `analyze-${++this.progressSeq}`;
     const sub = o.onProgress && this.start().onProgress(AnalyzeStageProgress, progressToken, o.onProgress);
-    return this.call(AnalyzeRequest, { text, options, progressToken }, o.token, true, requestKey(AnalyzeRequest.method, text, options)).finally(() => sub?.dispose());
+    return this.call(
+      AnalyzeRequest,
+      { text, options, progressToken },
+      o.token,
+      true,
+      requestKey(AnalyzeRequest.method, text, options),
+    ).finally(() => sub?.dispose());
   }
 
   generate(text: string, options: GenerateOptions, token?: CancellationToken): Promise<Generation> {
-    return this.call(GenerateRequest, { text, options }, token, false, requestKey(GenerateRequest.method, text, options));
+    return this.call(
+      GenerateRequest,
+      { text, options },
+      token,
+      false,
+      requestKey(GenerateRequest.method, text, options),
+    );
   }
 
   async info(): Promise<InfoResult | undefined> {
@@ -422,10 +558,14 @@ export class EngineClient implements Disposable {
 
   dispose(): void {
     this.disposed = true;
-    const conn = this.conn, child = this.child;
+    const conn = this.conn,
+      child = this.child;
     if (this.pendingLoad?.timer) clearTimeout(this.pendingLoad.timer);
     void conn?.sendRequest(ShutdownRequest).catch(() => undefined);
-    setTimeout(() => { child?.kill(); conn?.dispose(); }, 200);
+    setTimeout(() => {
+      child?.kill();
+      conn?.dispose();
+    }, 200);
     this.stateEmitter.dispose();
     this.crashEmitter.dispose();
     this.loadFailEmitter.dispose();
@@ -444,5 +584,10 @@ interface PendingLoad {
 
 /** A request's identity for the crash count: its method, text (hashed) and options. */
 function requestKey(method: string, text: string, options: unknown): string {
-  return `${method}:${crypto.createHash('sha1').update(text).update('\0').update(JSON.stringify(options ?? {})).digest('hex')}`;
+  return `${method}:${crypto
+    .createHash('sha1')
+    .update(text)
+    .update('\0')
+    .update(JSON.stringify(options ?? {}))
+    .digest('hex')}`;
 }

@@ -26,8 +26,11 @@ const COMMANDS: Record<string, cmd.CommandFactory> = {
 export function activate(context: vscode.ExtensionContext): SimbaApi {
   const ctx = new Ctx(context);
   context.subscriptions.push(ctx);
-  for (const [name, factory] of Object.entries(COMMANDS)) context.subscriptions.push(vscode.commands.registerCommand(`simba.${name}`, factory(ctx)));
+  for (const [name, factory] of Object.entries(COMMANDS))
+    context.subscriptions.push(vscode.commands.registerCommand(`simba.${name}`, factory(ctx)));
   return simbaApi(ctx);
 }
 
-export function deactivate(): void { /* everything is in context.subscriptions */ }
+export function deactivate(): void {
+  /* everything is in context.subscriptions */
+}

@@ -8,7 +8,7 @@
 // analysis's AnalysisView, computed once per metric and layer.
 import * as vscode from 'vscode';
 import type { AnalysisView } from '../shared/analysisView';
-import { HEAT_BUCKETS, ThemeKind, bucketOf, markColorId, markHex, tintColorId, tintHex } from '../shared/colors';
+import { HEAT_BUCKETS, type ThemeKind, bucketOf, markColorId, markHex, tintColorId, tintHex } from '../shared/colors';
 import type { OverlayMetric, OverlayStyle } from '../shared/options';
 import { aggregateRanges, lineBuckets, rangesByBucket, trimToCode } from './decorationRanges';
 
@@ -52,13 +52,21 @@ export class Overlay implements vscode.Disposable {
     this.setLook(look ?? {});
   }
 
-  get style(): OverlayStyle { return this.look.style; }
+  get style(): OverlayStyle {
+    return this.look.style;
+  }
 
   /** Change the style/opacity/theme; the decoration types are made again when it changed (callers redraw). */
   setLook(look: Partial<OverlayLook>): boolean {
     const next = { ...this.look, ...look };
     if (this.types.length && JSON.stringify(next) === JSON.stringify(this.look)) return false;
-    if (this.types.length && next.opacity >= 1 && this.look.opacity >= 1 && next.style === this.look.style && next.subtle === this.look.subtle) {
+    if (
+      this.types.length &&
+      next.opacity >= 1 &&
+      this.look.opacity >= 1 &&
+      next.style === this.look.style &&
+      next.subtle === this.look.subtle
+    ) {
       this.look = next; // theme colours follow the theme by themselves
       return false;
     }
@@ -68,8 +76,11 @@ export class Overlay implements vscode.Disposable {
     this.rangeTypes = [];
     this.current.clear();
     this.rangeCurrent.clear();
-    for (let b = 0; b < HEAT_BUCKETS; b++) this.types.push(vscode.window.createTextEditorDecorationType(this.options(b)));
-    if (next.style === 'gutter') for (let b = 0; b < HEAT_BUCKETS; b++) this.rangeTypes.push(vscode.window.createTextEditorDecorationType(this.options(b, 'tokens')));
+    for (let b = 0; b < HEAT_BUCKETS; b++)
+      this.types.push(vscode.window.createTextEditorDecorationType(this.options(b)));
+    if (next.style === 'gutter')
+      for (let b = 0; b < HEAT_BUCKETS; b++)
+        this.rangeTypes.push(vscode.window.createTextEditorDecorationType(this.options(b, 'tokens')));
     return true;
   }
 
@@ -77,14 +88,27 @@ export class Overlay implements vscode.Disposable {
     const { opacity, subtle, theme } = this.look;
     const themed = opacity >= 1;
     const mark = themed ? new vscode.ThemeColor(markColorId(b)) : markHex(b, theme, opacity);
-    const ruler = b >= (subtle ? SUBTLE_FROM : HEAT_BUCKETS / 2) ? { overviewRulerColor: mark, overviewRulerLane: vscode.OverviewRulerLane.Left } : {};
+    const ruler =
+      b >= (subtle ? SUBTLE_FROM : HEAT_BUCKETS / 2)
+        ? { overviewRulerColor: mark, overviewRulerLane: vscode.OverviewRulerLane.Left }
+        : {};
     if (style === 'gutter') {
-      return { isWholeLine: true, borderStyle: 'solid', borderColor: mark, borderWidth: subtle ? '0 0 0 2px' : '0 0 0 3px', ...ruler };
+      return {
+        isWholeLine: true,
+        borderStyle: 'solid',
+        borderColor: mark,
+        borderWidth: subtle ? '0 0 0 2px' : '0 0 0 3px',
+        ...ruler,
+      };
     }
     const tint = subtle ? undefined : themed ? new vscode.ThemeColor(tintColorId(b)) : tintHex(b, theme, opacity);
     return {
-      backgroundColor: tint, borderStyle: 'solid', borderColor: mark, borderWidth: subtle ? '0 0 1px 0' : '0 0 2px 0',
-      rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed, ...ruler,
+      backgroundColor: tint,
+      borderStyle: 'solid',
+      borderColor: mark,
+      borderWidth: subtle ? '0 0 1px 0' : '0 0 2px 0',
+      rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+      ...ruler,
     };
   }
 
@@ -102,7 +126,13 @@ export class Overlay implements vscode.Disposable {
    * Per-token marks inside `range` only, over the line marks (the line-marks style; the tokens style
    * already marks every token). An empty or missing range clears them.
    */
-  applyRange(editor: vscode.TextEditor, view: AnalysisView, metric: OverlayMetric, layer: number, range: vscode.Range | undefined): void {
+  applyRange(
+    editor: vscode.TextEditor,
+    view: AnalysisView,
+    metric: OverlayMetric,
+    layer: number,
+    range: vscode.Range | undefined,
+  ): void {
     const uri = editor.document.uri.toString();
     if (!this.rangeTypes.length) return;
     if (!range || range.isEmpty) {
@@ -111,28 +141,50 @@ export class Overlay implements vscode.Disposable {
     }
     const applied = this.spans(editor, view, metric, layer, 'tokens', range);
     for (let b = 0; b < HEAT_BUCKETS; b++) {
-      editor.setDecorations(this.rangeTypes[b], applied.byBucket[b].map(([s, e]) => new vscode.Range(editor.document.positionAt(s), editor.document.positionAt(e))));
+      editor.setDecorations(
+        this.rangeTypes[b],
+        applied.byBucket[b].map(
+          ([s, e]) => new vscode.Range(editor.document.positionAt(s), editor.document.positionAt(e)),
+        ),
+      );
     }
     this.rangeCurrent.set(uri, applied.applied);
   }
 
-  apply(editor: vscode.TextEditor, view: AnalysisView, metric: OverlayMetric, layer: number, only?: vscode.Range): void {
+  apply(
+    editor: vscode.TextEditor,
+    view: AnalysisView,
+    metric: OverlayMetric,
+    layer: number,
+    only?: vscode.Range,
+  ): void {
     const doc = editor.document;
     const { applied, byBucket } = this.spans(editor, view, metric, layer, this.look.style, only);
     for (let b = 0; b < HEAT_BUCKETS; b++) {
-      editor.setDecorations(this.types[b], byBucket[b].map(([s, e]) => new vscode.Range(doc.positionAt(s), doc.positionAt(e))));
+      editor.setDecorations(
+        this.types[b],
+        byBucket[b].map(([s, e]) => new vscode.Range(doc.positionAt(s), doc.positionAt(e))),
+      );
     }
     this.current.set(applied.uri, applied);
     this.applyEmitter.fire(applied);
   }
 
-  private spans(editor: vscode.TextEditor, view: AnalysisView, metric: OverlayMetric, layer: number, style: OverlayStyle, only?: vscode.Range) {
+  private spans(
+    editor: vscode.TextEditor,
+    view: AnalysisView,
+    metric: OverlayMetric,
+    layer: number,
+    style: OverlayStyle,
+    only?: vscode.Range,
+  ) {
     const doc = editor.document;
     const text = doc.getText();
     const values = view.metric(metric, layer);
     const buckets = new Int8Array(values.length);
     const from = this.look.subtle ? SUBTLE_FROM : 0;
-    const lo = only ? doc.offsetAt(only.start) : -Infinity, hi = only ? doc.offsetAt(only.end) : Infinity;
+    const lo = only ? doc.offsetAt(only.start) : -Infinity,
+      hi = only ? doc.offsetAt(only.end) : Infinity;
     const toks = view.analysis.tokens;
     for (let i = 0; i < values.length; i++) {
       const b = bucketOf(values[i]);
@@ -145,10 +197,23 @@ export class Overlay implements vscode.Disposable {
         return [s, s, b];
       });
     } else {
-      spans = trimToCode(aggregateRanges(toks, buckets, MAX_DECORATION_RANGES), text).map((r) => [r.start, r.end, r.bucket]);
+      spans = trimToCode(aggregateRanges(toks, buckets, MAX_DECORATION_RANGES), text).map((r) => [
+        r.start,
+        r.end,
+        r.bucket,
+      ]);
     }
-    const byBucket = rangesByBucket(spans.map(([start, end, bucket]) => ({ start, end, bucket })), HEAT_BUCKETS);
-    const applied: AppliedDecorations = { uri: doc.uri.toString(), style, ranges: spans.length, perBucket: byBucket.map((x) => x.length), spans };
+    const byBucket = rangesByBucket(
+      spans.map(([start, end, bucket]) => ({ start, end, bucket })),
+      HEAT_BUCKETS,
+    );
+    const applied: AppliedDecorations = {
+      uri: doc.uri.toString(),
+      style,
+      ranges: spans.length,
+      perBucket: byBucket.map((x) => x.length),
+      spans,
+    };
     return { applied, byBucket };
   }
 

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { Analysis } from '../shared/analysis';
 import { shellHtml, randomNonce } from '../report';
-import { FromWebview, ToWebview, parseFromWebview } from '../shared/messages';
+import { type FromWebview, type ToWebview, parseFromWebview } from '../shared/messages';
 import type { OverlayMetric } from '../shared/options';
 
 export interface PanelHandlers {
@@ -26,9 +26,17 @@ export interface PanelHandlers {
 }
 
 /** A document as the panel knows it: its URI as a string (the store's key) and its name. */
-export interface PanelDoc { key: string; name: string }
+export interface PanelDoc {
+  key: string;
+  name: string;
+}
 
-export interface PanelResult { analysis: Analysis; text?: string; stale?: boolean; /** The pruned result; its dense comparison still runs. */ denseRunning?: boolean }
+export interface PanelResult {
+  analysis: Analysis;
+  text?: string;
+  stale?: boolean /** The pruned result; its dense comparison still runs. */;
+  denseRunning?: boolean;
+}
 
 export class SimbaPanel implements vscode.Disposable {
   static readonly viewType = 'simba.panel';
@@ -41,27 +49,56 @@ export class SimbaPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   /** What the webview reported it drew. */
 
-  constructor(private readonly extensionUri: vscode.Uri, private readonly handlers: PanelHandlers) {
-    this.disposables.push(vscode.window.registerWebviewPanelSerializer(SimbaPanel.viewType, {
-      deserializeWebviewPanel: async (panel) => { this.attach(panel); },
-    }));
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly handlers: PanelHandlers,
+  ) {
+    this.disposables.push(
+      vscode.window.registerWebviewPanelSerializer(SimbaPanel.viewType, {
+        deserializeWebviewPanel: async (panel) => {
+          this.attach(panel);
+        },
+      }),
+    );
   }
 
-  get visible(): boolean { return !!this.panel?.visible; }
-  get isOpen(): boolean { return !!this.panel; }
+  get visible(): boolean {
+    return !!this.panel?.visible;
+  }
+  get isOpen(): boolean {
+    return !!this.panel;
+  }
   /** What the panel shows now: the analysis, whether it is stale, whether its dense comparison still runs. */
-  get result(): PanelResult | undefined { return this.last; }
+  get result(): PanelResult | undefined {
+    return this.last;
+  }
   /** The key of the document the panel shows, if any. */
-  get shownUri(): string | undefined { return this.shown?.key; }
+  get shownUri(): string | undefined {
+    return this.shown?.key;
+  }
 
   show(preserveFocus = false): void {
-    if (this.panel) { this.panel.reveal(undefined, preserveFocus); return; }
-    const panel = vscode.window.createWebviewPanel(SimbaPanel.viewType, 'Simba Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, this.options());
+    if (this.panel) {
+      this.panel.reveal(undefined, preserveFocus);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      SimbaPanel.viewType,
+      'Simba Lens',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
+      this.options(),
+    );
     this.attach(panel);
   }
 
   private options(): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')] };
+    return {
+      enableScripts: true,
+      localResourceRoots: [
+        vscode.Uri.joinPath(this.extensionUri, 'dist'),
+        vscode.Uri.joinPath(this.extensionUri, 'media'),
+      ],
+    };
   }
 
   private attach(panel: vscode.WebviewPanel): void {
@@ -70,9 +107,22 @@ export class SimbaPanel implements vscode.Disposable {
     panel.webview.options = this.options();
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.png');
     const script = panel.webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js'));
-    panel.webview.html = shellHtml({ nonce: randomNonce(), scriptUri: script.toString(), cspSource: panel.webview.cspSource });
+    panel.webview.html = shellHtml({
+      nonce: randomNonce(),
+      scriptUri: script.toString(),
+      cspSource: panel.webview.cspSource,
+    });
     panel.webview.onDidReceiveMessage((raw) => this.receive(raw), undefined, this.disposables);
-    panel.onDidDispose(() => { if (this.panel === panel) { this.panel = undefined; this.ready = false; } }, undefined, this.disposables);
+    panel.onDidDispose(
+      () => {
+        if (this.panel === panel) {
+          this.panel = undefined;
+          this.ready = false;
+        }
+      },
+      undefined,
+      this.disposables,
+    );
   }
 
   /** A message as the webview posts it (validated: it is untrusted input). */
@@ -87,13 +137,27 @@ export class SimbaPanel implements vscode.Disposable {
         this.sendShown();
         if (this.busy) this.post({ type: 'busy', ...this.busy });
         break;
-      case 'reveal': this.handlers.onReveal(m.offset); break;
-      case 'insert': this.handlers.onInsert(m.text); break;
-      case 'rerun': this.handlers.onRerun(m.keepRatio); break;
-      case 'cancel': this.handlers.onCancel(); break;
-      case 'skipDense': this.handlers.onSkipDense?.(); break;
-      case 'analyze': this.handlers.onAnalyze(); break;
-      case 'overlay': this.handlers.onOverlay(m.metric, m.layer); break;
+      case 'reveal':
+        this.handlers.onReveal(m.offset);
+        break;
+      case 'insert':
+        this.handlers.onInsert(m.text);
+        break;
+      case 'rerun':
+        this.handlers.onRerun(m.keepRatio);
+        break;
+      case 'cancel':
+        this.handlers.onCancel();
+        break;
+      case 'skipDense':
+        this.handlers.onSkipDense?.();
+        break;
+      case 'analyze':
+        this.handlers.onAnalyze();
+        break;
+      case 'overlay':
+        this.handlers.onOverlay(m.metric, m.layer);
+        break;
     }
   }
 

@@ -29,7 +29,11 @@ export interface AnalyzeRequestOptions {
   keepRatio?: number;
 }
 
-interface StagedRun { cts: vscode.CancellationTokenSource; partial?: Analysis; skipped: boolean }
+interface StagedRun {
+  cts: vscode.CancellationTokenSource;
+  partial?: Analysis;
+  skipped: boolean;
+}
 
 export class AnalysisRunner {
   private run?: vscode.CancellationTokenSource;
@@ -38,7 +42,9 @@ export class AnalysisRunner {
 
   constructor(private readonly ctx: RunnerHost) {}
 
-  get isRunning(): boolean { return !!this.run; }
+  get isRunning(): boolean {
+    return !!this.run;
+  }
 
   /** Cancel the analysis in flight (only it: completions keep going). */
   cancel(): void {
@@ -55,7 +61,9 @@ export class AnalysisRunner {
   }
 
   /** Whether the run in flight shows its pruned result and waits for the dense comparison. */
-  get denseRunning(): boolean { return !!this.staged?.partial && !this.staged.skipped; }
+  get denseRunning(): boolean {
+    return !!this.staged?.partial && !this.staged.skipped;
+  }
 
   async analyze(doc: vscode.TextDocument, opts: AnalyzeRequestOptions = {}): Promise<Analysis | undefined> {
     this.cancel();
@@ -80,54 +88,77 @@ export class AnalysisRunner {
       ctx.panel.setAnalysis(analysis, text.slice(0, analysis.predictionOffset), r.stale, denseRunning);
     };
     try {
-      const analysis = await vscode.window.withProgress({
-        location: vscode.ProgressLocation.Notification, title: `Simba: analyzing ${name}`, cancellable: true,
-      }, async (progress, token) => {
-        token.onCancellationRequested(() => cts.cancel());
-        let lastPct = 0;
-        let stage: AnalyzeStage = 'tokenize';
-        let stageStart = Date.now();
-        try {
-          return await ctx.engine.analyze(text, {
-            toOffset: opts.toOffset, simba: ctx.config.simba(opts.keepRatio ?? ctx.view.keepRatio), topK: ctx.config.topK,
-            dense: denseToo, source: doc.uri.scheme === 'file' ? doc.uri.fsPath : doc.uri.toString(),
-          }, {
-            token: cts.token,
-            onProgress: ({ done, total, stage: s, partial }) => {
-              if (s && s !== stage) { stage = s; stageStart = Date.now(); }
-              if (partial && !cts.token.isCancellationRequested) {
-                staged.partial = partial;
-                stored(partial, true);
-                void vscode.commands.executeCommand('setContext', 'simba.denseRunning', true);
-                ctx.out.appendLine(`[analyze] ${name}: pruned result after ${Math.round(partial.timing.totalMs)} ms; dense comparison running`);
-              }
-              const message = stageMessage(stage, done, total, Date.now() - stageStart);
-              const pct = 100 * overallFraction(stage, done, total, denseToo);
-              progress.report({ message, increment: Math.max(0, pct - lastPct) });
-              lastPct = Math.max(lastPct, pct);
-              ctx.panel.post({ type: 'progress', done, total, message });
-            },
-          });
-        } catch (e) {
-          // Skipped: the request was cancelled after its pruned result arrived; that result stands.
-          if (staged.skipped && staged.partial) return { ...staged.partial, denseSkipped: true };
-          throw e;
-        }
-      });
+      const analysis = await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `Simba: analyzing ${name}`,
+          cancellable: true,
+        },
+        async (progress, token) => {
+          token.onCancellationRequested(() => cts.cancel());
+          let lastPct = 0;
+          let stage: AnalyzeStage = 'tokenize';
+          let stageStart = Date.now();
+          try {
+            return await ctx.engine.analyze(
+              text,
+              {
+                toOffset: opts.toOffset,
+                simba: ctx.config.simba(opts.keepRatio ?? ctx.view.keepRatio),
+                topK: ctx.config.topK,
+                dense: denseToo,
+                source: doc.uri.scheme === 'file' ? doc.uri.fsPath : doc.uri.toString(),
+              },
+              {
+                token: cts.token,
+                onProgress: ({ done, total, stage: s, partial }) => {
+                  if (s && s !== stage) {
+                    stage = s;
+                    stageStart = Date.now();
+                  }
+                  if (partial && !cts.token.isCancellationRequested) {
+                    staged.partial = partial;
+                    stored(partial, true);
+                    void vscode.commands.executeCommand('setContext', 'simba.denseRunning', true);
+                    ctx.out.appendLine(
+                      `[analyze] ${name}: pruned result after ${Math.round(partial.timing.totalMs)} ms; dense comparison running`,
+                    );
+                  }
+                  const message = stageMessage(stage, done, total, Date.now() - stageStart);
+                  const pct = 100 * overallFraction(stage, done, total, denseToo);
+                  progress.report({ message, increment: Math.max(0, pct - lastPct) });
+                  lastPct = Math.max(lastPct, pct);
+                  ctx.panel.post({ type: 'progress', done, total, message });
+                },
+              },
+            );
+          } catch (e) {
+            // Skipped: the request was cancelled after its pruned result arrived; that result stands.
+            if (staged.skipped && staged.partial) return { ...staged.partial, denseSkipped: true };
+            throw e;
+          }
+        },
+      );
       stored(analysis, false);
-      ctx.out.appendLine(`[analyze] ${name}: ${analysis.tokens.length} tokens in ${Math.round(analysis.timing.totalMs)} ms on ${analysis.device.used}${analysis.denseSkipped ? ' (dense comparison skipped)' : analysis.timing.denseMs != null ? ` (dense comparison ${Math.round(analysis.timing.denseMs)} ms)` : ''}`);
+      ctx.out.appendLine(
+        `[analyze] ${name}: ${analysis.tokens.length} tokens in ${Math.round(analysis.timing.totalMs)} ms on ${analysis.device.used}${analysis.denseSkipped ? ' (dense comparison skipped)' : analysis.timing.denseMs != null ? ` (dense comparison ${Math.round(analysis.timing.denseMs)} ms)` : ''}`,
+      );
       return analysis;
     } catch (e) {
       if (e instanceof CancelledError || cts.token.isCancellationRequested) {
         // A cancel after the pruned result was shown: the pruned result stays, without its comparison.
-        if (staged.partial && ctx.store.get(doc.uri)?.analysis === staged.partial) stored({ ...staged.partial, denseSkipped: true }, false);
+        if (staged.partial && ctx.store.get(doc.uri)?.analysis === staged.partial)
+          stored({ ...staged.partial, denseSkipped: true }, false);
         ctx.out.appendLine(`[analyze] ${name}: cancelled`);
         vscode.window.setStatusBarMessage('Simba: analysis cancelled', 3000);
         return undefined;
       }
       const msg = (e as Error)?.message ?? String(e);
       ctx.out.appendLine(`[analyze] ${name}: failed: ${msg}`);
-      if (e instanceof EngineDiedError) void vscode.window.showWarningMessage(`Simba: the analysis of ${name} was interrupted because the engine process stopped. Run it again.`);
+      if (e instanceof EngineDiedError)
+        void vscode.window.showWarningMessage(
+          `Simba: the analysis of ${name} was interrupted because the engine process stopped. Run it again.`,
+        );
       else void vscode.window.showErrorMessage(`Simba: analysis failed: ${msg}`);
       ctx.panel.post({ type: 'error', message: msg });
       return undefined;

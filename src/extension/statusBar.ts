@@ -22,14 +22,20 @@ export interface StatusHost {
 }
 
 const METRIC_EXPLAINED = {
-  highway: 'Highways: tokens kept through more layers than their distance from the prediction point explains (the schedule alone keeps recent tokens longest); the highest bucket reached the last layer far from it. Uncoloured: about as deep as expected.',
-  influence: 'Influence score of each token at this layer (normalised over the tokens alive there); uncoloured tokens were pruned before it.',
+  highway:
+    'Highways: tokens kept through more layers than their distance from the prediction point explains (the schedule alone keeps recent tokens longest); the highest bucket reached the last layer far from it. Uncoloured: about as deep as expected.',
+  influence:
+    'Influence score of each token at this layer (normalised over the tokens alive there); uncoloured tokens were pruned before it.',
   retention: 'Retention depth: the share of layers each token passed through; the highest bucket is the highway.',
   surprisal: 'Surprisal: −log p(token | prefix) from the dense run.',
 } as const;
 
 export class StatusBar implements vscode.Disposable {
-  private readonly overlayItem = vscode.window.createStatusBarItem('simba.overlay', vscode.StatusBarAlignment.Right, 101);
+  private readonly overlayItem = vscode.window.createStatusBarItem(
+    'simba.overlay',
+    vscode.StatusBarAlignment.Right,
+    101,
+  );
   private readonly engineItem = vscode.window.createStatusBarItem('simba.engine', vscode.StatusBarAlignment.Right, 100);
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -40,7 +46,8 @@ export class StatusBar implements vscode.Disposable {
     this.engineItem.command = 'simba.selectDevice';
     this.engineItem.show();
     this.disposables.push(
-      this.overlayItem, this.engineItem,
+      this.overlayItem,
+      this.engineItem,
       vscode.window.onDidChangeActiveTextEditor(() => this.updateOverlay()),
       vscode.window.onDidChangeActiveColorTheme(() => this.updateOverlay()),
     );
@@ -57,7 +64,10 @@ export class StatusBar implements vscode.Disposable {
     // With the panel focused there is no active text editor: show the analysed one's state.
     const ed = vscode.window.activeTextEditor ?? ctx.lastEditor();
     const r = ctx.store.get(ed?.document.uri);
-    if (!r) { this.overlayItem.hide(); return; }
+    if (!r) {
+      this.overlayItem.hide();
+      return;
+    }
     const { metric } = ctx.view;
     const label = metric === 'influence' ? `influence L${r.view.resolveLayer(ctx.view.layer)}` : metric;
     this.overlayItem.text = `$(symbol-color) Simba: ${label}${r.stale ? ' (stale)' : ''}${ctx.overlayOn ? '' : ' (hidden)'}`;
@@ -65,9 +75,13 @@ export class StatusBar implements vscode.Disposable {
     const md = new vscode.MarkdownString(undefined, true);
     md.supportHtml = true;
     md.appendMarkdown(`**Simba overlay: ${label}**\n\n`);
-    md.appendMarkdown('low ' + Array.from({ length: HEAT_BUCKETS }, (_, b) => `<span style="background-color:${markHex(b, kind).slice(0, 7)};">&nbsp;&nbsp;&nbsp;&nbsp;</span>`).join('') + ' high\n\n');
+    md.appendMarkdown(
+      `low ${Array.from({ length: HEAT_BUCKETS }, (_, b) => `<span style="background-color:${markHex(b, kind).slice(0, 7)};">&nbsp;&nbsp;&nbsp;&nbsp;</span>`).join('')} high\n\n`,
+    );
     md.appendMarkdown(METRIC_EXPLAINED[metric]);
-    md.appendMarkdown(`\n\n${r.analysis.tokens.length.toLocaleString()} tokens · ${r.analysis.device.used}${r.stale ? ' · stale: the document changed' : ''} · ${ctx.overlay.style === 'gutter' ? 'line marks ("Simba: Switch Overlay Style" for token marks)' : 'token marks'}\n\nClick to choose the metric.`);
+    md.appendMarkdown(
+      `\n\n${r.analysis.tokens.length.toLocaleString()} tokens · ${r.analysis.device.used}${r.stale ? ' · stale: the document changed' : ''} · ${ctx.overlay.style === 'gutter' ? 'line marks ("Simba: Switch Overlay Style" for token marks)' : 'token marks'}\n\nClick to choose the metric.`,
+    );
     this.overlayItem.tooltip = md;
     this.overlayItem.show();
   }
@@ -83,8 +97,14 @@ export class StatusBar implements vscode.Disposable {
     this.engineItem.text = l ? `$(hubot) Simba: ${name} · ${l.deviceUsed}${speed}` : `$(hubot) Simba ${waiting}`;
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**Simba Lens engine** — ${engine.state}${engine.pid ? `, pid ${engine.pid}` : ''}\n\n`);
-    if (l) md.appendMarkdown(`- model: ${l.facts.name}${l.facts.family ? `, ${familyLabel(l.facts.family)}` : ''} (${l.facts.layers} layers, ${(l.facts.parameters / 1e6).toFixed(1)}M parameters)\n- device: ${l.deviceUsed}${l.deviceNotes.length ? ` (${l.deviceNotes.join('; ')})` : ''}\n`);
-    if (s) md.appendMarkdown(`- last completion: ${s.tokens} tokens, ${s.msPerToken.toFixed(1)} ms/token, prefill ${Math.round(s.prefillMs)} ms\n`);
+    if (l)
+      md.appendMarkdown(
+        `- model: ${l.facts.name}${l.facts.family ? `, ${familyLabel(l.facts.family)}` : ''} (${l.facts.layers} layers, ${(l.facts.parameters / 1e6).toFixed(1)}M parameters)\n- device: ${l.deviceUsed}${l.deviceNotes.length ? ` (${l.deviceNotes.join('; ')})` : ''}\n`,
+      );
+    if (s)
+      md.appendMarkdown(
+        `- last completion: ${s.tokens} tokens, ${s.msPerToken.toFixed(1)} ms/token, prefill ${Math.round(s.prefillMs)} ms\n`,
+      );
     const auto = completions?.automatic();
     if (auto) md.appendMarkdown(`- inline completions as you type: ${auto.on ? 'on' : 'off'} (${auto.why})\n`);
     md.appendMarkdown('\nClick to choose the device; "Simba: Select Model" for a real checkpoint.');

@@ -31,7 +31,10 @@ export class AnalysisStore implements vscode.Disposable {
   /** The document analysed last (the one the panel shows). */
   lastUri?: string;
 
-  constructor(private readonly config: Config, private readonly reanalyze: Reanalyze) {
+  constructor(
+    private readonly config: Config,
+    private readonly reanalyze: Reanalyze,
+  ) {
     this.disposables.push(
       vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e)),
       vscode.workspace.onDidCloseTextDocument((d) => this.delete(d.uri.toString())),
@@ -75,11 +78,14 @@ export class AnalysisStore implements vscode.Disposable {
     }
     if (!this.config.autoReanalyze) return;
     clearTimeout(this.timers.get(key));
-    this.timers.set(key, setTimeout(() => {
-      this.timers.delete(key);
-      const cur = this.results.get(key);
-      if (cur?.stale) this.reanalyze(e.document, AnalysisStore.offsetIn(cur, e.document));
-    }, this.config.autoReanalyzeDelayMs));
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        const cur = this.results.get(key);
+        if (cur?.stale) this.reanalyze(e.document, AnalysisStore.offsetIn(cur, e.document));
+      }, this.config.autoReanalyzeDelayMs),
+    );
   }
 
   dispose(): void {

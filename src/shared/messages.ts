@@ -1,14 +1,24 @@
 // The message protocol between the extension host and the panel webview, with validators for
 // both directions (each side treats the other's messages as untrusted input).
 import type { Analysis } from './analysis';
-import { KEEP_RATIO, OVERLAY_METRICS, OverlayMetric, isOneOf } from './options';
+import { KEEP_RATIO, OVERLAY_METRICS, type OverlayMetric, isOneOf } from './options';
 
 /** Extension host -> webview. */
 export type ToWebview =
-  | { type: 'analysis'; analysis: Analysis; /** The analysed text, for token labels. */ text?: string; stale?: boolean;
+  | {
+      type: 'analysis';
+      analysis: Analysis /** The analysed text, for token labels. */;
+      text?: string;
+      stale?: boolean;
       /** The document it is of (its workspace-relative name), as the panel names it. */ file?: string;
-      /** The pruned result while the dense comparison still runs (it can be skipped). */ denseRunning?: boolean }
-  | { type: 'progress'; done: number; total: number; /** What is running, in words (stage, tokens, time left). */ message?: string }
+      /** The pruned result while the dense comparison still runs (it can be skipped). */ denseRunning?: boolean;
+    }
+  | {
+      type: 'progress';
+      done: number;
+      total: number /** What is running, in words (stage, tokens, time left). */;
+      message?: string;
+    }
   | { type: 'busy'; busy: boolean; label?: string }
   | { type: 'stale'; stale: boolean }
   | { type: 'settings'; keepRatio: number; metric: OverlayMetric; layer: number }
@@ -37,12 +47,25 @@ export function parseFromWebview(m: unknown): FromWebview | undefined {
   if (!m || typeof m !== 'object') return undefined;
   const o = m as Record<string, unknown>;
   switch (o.type) {
-    case 'ready': case 'cancel': case 'analyze': case 'skipDense': return { type: o.type };
-    case 'reveal': return num(o.offset) && o.offset >= 0 ? { type: 'reveal', offset: Math.floor(o.offset) } : undefined;
-    case 'insert': return typeof o.text === 'string' && o.text.length <= 10000 ? { type: 'insert', text: o.text } : undefined;
-    case 'rerun': return num(o.keepRatio) && o.keepRatio > 0 && o.keepRatio <= KEEP_RATIO.maximum! ? { type: 'rerun', keepRatio: o.keepRatio } : undefined;
-    case 'overlay': return isOneOf(OVERLAY_METRICS, o.metric) && num(o.layer) && o.layer >= -1 ? { type: 'overlay', metric: o.metric, layer: Math.floor(o.layer) } : undefined;
-    default: return undefined;
+    case 'ready':
+    case 'cancel':
+    case 'analyze':
+    case 'skipDense':
+      return { type: o.type };
+    case 'reveal':
+      return num(o.offset) && o.offset >= 0 ? { type: 'reveal', offset: Math.floor(o.offset) } : undefined;
+    case 'insert':
+      return typeof o.text === 'string' && o.text.length <= 10000 ? { type: 'insert', text: o.text } : undefined;
+    case 'rerun':
+      return num(o.keepRatio) && o.keepRatio > 0 && o.keepRatio <= KEEP_RATIO.maximum!
+        ? { type: 'rerun', keepRatio: o.keepRatio }
+        : undefined;
+    case 'overlay':
+      return isOneOf(OVERLAY_METRICS, o.metric) && num(o.layer) && o.layer >= -1
+        ? { type: 'overlay', metric: o.metric, layer: Math.floor(o.layer) }
+        : undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -51,13 +74,28 @@ export function parseToWebview(m: unknown): ToWebview | undefined {
   if (!m || typeof m !== 'object') return undefined;
   const o = m as Record<string, unknown>;
   switch (o.type) {
-    case 'analysis': return o.analysis && typeof o.analysis === 'object' && Array.isArray((o.analysis as Analysis).tokens) && (o.file == null || typeof o.file === 'string') ? o as ToWebview : undefined;
-    case 'progress': return num(o.done) && num(o.total) && (o.message == null || typeof o.message === 'string') ? o as ToWebview : undefined;
-    case 'busy': return typeof o.busy === 'boolean' ? o as ToWebview : undefined;
-    case 'stale': return typeof o.stale === 'boolean' ? o as ToWebview : undefined;
-    case 'settings': return num(o.keepRatio) && num(o.layer) && isOneOf(OVERLAY_METRICS, o.metric) ? o as ToWebview : undefined;
-    case 'error': return typeof o.message === 'string' ? o as ToWebview : undefined;
-    case 'clear': return typeof o.file === 'string' && o.file.length <= 4096 ? { type: 'clear', file: o.file } : { type: 'clear' };
-    default: return undefined;
+    case 'analysis':
+      return o.analysis &&
+        typeof o.analysis === 'object' &&
+        Array.isArray((o.analysis as Analysis).tokens) &&
+        (o.file == null || typeof o.file === 'string')
+        ? (o as ToWebview)
+        : undefined;
+    case 'progress':
+      return num(o.done) && num(o.total) && (o.message == null || typeof o.message === 'string')
+        ? (o as ToWebview)
+        : undefined;
+    case 'busy':
+      return typeof o.busy === 'boolean' ? (o as ToWebview) : undefined;
+    case 'stale':
+      return typeof o.stale === 'boolean' ? (o as ToWebview) : undefined;
+    case 'settings':
+      return num(o.keepRatio) && num(o.layer) && isOneOf(OVERLAY_METRICS, o.metric) ? (o as ToWebview) : undefined;
+    case 'error':
+      return typeof o.message === 'string' ? (o as ToWebview) : undefined;
+    case 'clear':
+      return typeof o.file === 'string' && o.file.length <= 4096 ? { type: 'clear', file: o.file } : { type: 'clear' };
+    default:
+      return undefined;
   }
 }

@@ -2,12 +2,12 @@
 // (a) the mocha suite inside the extension host and (b) Playwright UI tests in Chromium.
 // Usage: node test/e2e/driver.mjs CACHE_DIR [--only ext|ui] [--grep TEXT]
 // Screenshots are written to out/screenshots (git-ignored), never to docs/screenshots.
-import { spawn, spawnSync, execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { createRequire } from 'module';
-import { fileURLToPath } from 'url';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -28,13 +28,25 @@ const MODELS = path.join(WORK, 'models');
 const log = (...a) => console.error('[e2e]', ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-let passed = 0, failed = 0;
+let passed = 0,
+  failed = 0;
 const failures = [];
 const servers = [];
 
 function record(title, ok, err) {
-  if (ok) { passed++; console.log(`  ✓ ${title}`); }
-  else { failed++; failures.push(title); console.log(`  ✗ ${title}\n      ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n      ')}`); }
+  if (ok) {
+    passed++;
+    console.log(`  ✓ ${title}`);
+  } else {
+    failed++;
+    failures.push(title);
+    console.log(
+      `  ✗ ${title}\n      ${String(err?.stack ?? err)
+        .split('\n')
+        .slice(0, 6)
+        .join('\n      ')}`,
+    );
+  }
 }
 
 // ---- workspace, user data, extension install ----------------------------------------------
@@ -44,39 +56,76 @@ function makeWorkspace() {
   fs.copyFileSync(path.join(ROOT, 'test/e2e/fixtures/sample.py'), path.join(ws, 'sample.py'));
   const para = fs.readFileSync(path.join(ROOT, 'test/e2e/fixtures/sample.py'), 'utf8');
   let long = '';
-  while (long.length < 400000) long += para.replace(/stats\.\n?$/, 'stats.mean())\n') + '\n';
+  while (long.length < 400000) long += `${para.replace(/stats\.\n?$/, 'stats.mean())\n')}\n`;
   fs.writeFileSync(path.join(ws, 'long.txt'), long);
   // About 20,000 characters (7,700 tokens): its dense comparison runs a few seconds (the staged-results test).
   fs.writeFileSync(path.join(ws, 'medium.txt'), long.slice(0, 20000));
   fs.writeFileSync(path.join(ws, 'complete.py'), 'import math\n\n\ndef circle_area(radius):\n    return math.');
   fs.writeFileSync(path.join(ws, 'notes.md'), '# Notes\n\nThe mean of a list is the sum of the values divided by');
   // Checkpoints of the other families (outside the workspace, so the Explorer shows only the files above).
-  for (const name of ['random-mamba2', 'random-falcon']) fs.cpSync(path.join(ROOT, 'test/fixtures', name), path.join(MODELS, name), { recursive: true });
+  for (const name of ['random-mamba2', 'random-falcon'])
+    fs.cpSync(path.join(ROOT, 'test/fixtures', name), path.join(MODELS, name), { recursive: true });
   return ws;
 }
 
 function userDir(name, settings) {
   const dir = path.join(WORK, name);
   fs.mkdirSync(path.join(dir, 'User'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'User/settings.json'), JSON.stringify({
-    'files.autoSave': 'off', 'workbench.startupEditor': 'none', 'chat.disableAIFeatures': true,
-    'telemetry.telemetryLevel': 'off', 'update.mode': 'none', 'workbench.tips.enabled': false,
-    'security.workspace.trust.enabled': false, 'editor.minimap.enabled': false,
-    'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, 'git.enabled': false,
-    'workbench.colorTheme': 'Default Dark Modern', 'window.commandCenter': false,
-    'workbench.secondarySideBar.defaultVisibility': 'hidden',
-    'workbench.layoutControl.enabled': false, ...settings,
-  }, null, 1));
+  fs.writeFileSync(
+    path.join(dir, 'User/settings.json'),
+    JSON.stringify(
+      {
+        'files.autoSave': 'off',
+        'workbench.startupEditor': 'none',
+        'chat.disableAIFeatures': true,
+        'telemetry.telemetryLevel': 'off',
+        'update.mode': 'none',
+        'workbench.tips.enabled': false,
+        'security.workspace.trust.enabled': false,
+        'editor.minimap.enabled': false,
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'git.enabled': false,
+        'workbench.colorTheme': 'Default Dark Modern',
+        'window.commandCenter': false,
+        'workbench.secondarySideBar.defaultVisibility': 'hidden',
+        'workbench.layoutControl.enabled': false,
+        ...settings,
+      },
+      null,
+      1,
+    ),
+  );
   return dir;
 }
 
 function env() {
   const xdg = path.join(WORK, 'xdg');
-  return { ...process.env, SIMBA_E2E_MODELS: MODELS, XDG_CONFIG_HOME: `${xdg}/config`, XDG_DATA_HOME: `${xdg}/data`, XDG_CACHE_HOME: `${xdg}/cache`, PATH: `${path.dirname(N24)}:${process.env.PATH}` };
+  return {
+    ...process.env,
+    SIMBA_E2E_MODELS: MODELS,
+    XDG_CONFIG_HOME: `${xdg}/config`,
+    XDG_DATA_HOME: `${xdg}/data`,
+    XDG_CACHE_HOME: `${xdg}/cache`,
+    PATH: `${path.dirname(N24)}:${process.env.PATH}`,
+  };
 }
 
 function installVsix(extDir) {
-  const r = spawnSync(N24, [CS, '--extensions-dir', extDir, '--user-data-dir', path.join(WORK, 'install-user'), '--install-extension', VSIX, '--force'], { env: env(), encoding: 'utf8' });
+  const r = spawnSync(
+    N24,
+    [
+      CS,
+      '--extensions-dir',
+      extDir,
+      '--user-data-dir',
+      path.join(WORK, 'install-user'),
+      '--install-extension',
+      VSIX,
+      '--force',
+    ],
+    { env: env(), encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`install-extension failed: ${r.stdout}\n${r.stderr}`);
   const dir = fs.readdirSync(extDir).find((d) => d.startsWith('simba-lens.simba-lens'));
   if (!dir) throw new Error(`extension not found in ${extDir}: ${fs.readdirSync(extDir)}`);
@@ -86,8 +135,24 @@ function installVsix(extDir) {
 async function startServer({ port, user, extDir, ws, smoke }) {
   const cfg = path.join(WORK, `cs-${port}.yaml`);
   fs.writeFileSync(cfg, 'auth: none\ncert: false\n');
-  const args = [CS, '--config', cfg, '--user-data-dir', user, '--extensions-dir', extDir, '--bind-addr', `127.0.0.1:${port}`,
-    '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--reconnection-grace-time', '10'];
+  const args = [
+    CS,
+    '--config',
+    cfg,
+    '--user-data-dir',
+    user,
+    '--extensions-dir',
+    extDir,
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--auth',
+    'none',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--reconnection-grace-time',
+    '10',
+  ];
   if (smoke) args.push('--vscode-option', 'enable-smoke-test-driver');
   args.push(ws);
   const logFile = fs.openSync(path.join(WORK, `cs-${port}.log`), 'w');
@@ -95,7 +160,12 @@ async function startServer({ port, user, extDir, ws, smoke }) {
   servers.push(child);
   const t0 = Date.now();
   for (;;) {
-    try { const r = await fetch(`http://127.0.0.1:${port}/healthz`); if (r.ok) break; } catch { /* not yet */ }
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (r.ok) break;
+    } catch {
+      /* not yet */
+    }
     if (Date.now() - t0 > 60000) throw new Error(`code-server on ${port} did not start; see ${WORK}/cs-${port}.log`);
     if (child.exitCode != null) throw new Error(`code-server exited ${child.exitCode}; see ${WORK}/cs-${port}.log`);
     await sleep(250);
@@ -104,13 +174,25 @@ async function startServer({ port, user, extDir, ws, smoke }) {
 }
 
 function stopServer(child) {
-  try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    /* gone */
+  }
 }
 
 async function launchBrowser() {
   return chromium.launch({
-    executablePath: '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -118,11 +200,29 @@ async function launchBrowser() {
 async function runExtensionTests(extPath, ws, extDir) {
   const out = path.join(WORK, 'ext-tests');
   fs.mkdirSync(out, { recursive: true });
-  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'], logLevel: 'warning' };
-  await esbuild.build({ ...common, entryPoints: [path.join(ROOT, 'test/e2e/ext/index.ts')], outfile: path.join(out, 'index.js') });
-  await esbuild.build({ ...common, entryPoints: [path.join(ROOT, 'test/e2e/ext/suite.test.ts')], outfile: path.join(out, 'suite.test.js') });
+  const common = {
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode'],
+    logLevel: 'warning',
+  };
+  await esbuild.build({
+    ...common,
+    entryPoints: [path.join(ROOT, 'test/e2e/ext/index.ts')],
+    outfile: path.join(out, 'index.js'),
+  });
+  await esbuild.build({
+    ...common,
+    entryPoints: [path.join(ROOT, 'test/e2e/ext/suite.test.ts')],
+    outfile: path.join(out, 'suite.test.js'),
+  });
   const resultsPath = path.join(out, 'results.json');
-  fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify({ mochaPath: path.join(ROOT, 'node_modules/mocha'), resultsPath, suite: 'suite.test.js', grep }));
+  fs.writeFileSync(
+    path.join(out, 'config.json'),
+    JSON.stringify({ mochaPath: path.join(ROOT, 'node_modules/mocha'), resultsPath, suite: 'suite.test.js', grep }),
+  );
   const port = 18400 + Math.floor(Math.random() * 500);
   const user = userDir('user-ext', {});
   const server = await startServer({ port, user, extDir, ws, smoke: true });
@@ -138,12 +238,21 @@ async function runExtensionTests(extPath, ws, extDir) {
     const t0 = Date.now();
     let res;
     for (;;) {
-      if (fs.existsSync(resultsPath)) { try { res = JSON.parse(fs.readFileSync(resultsPath, 'utf8')); } catch { res = undefined; } }
+      if (fs.existsSync(resultsPath)) {
+        try {
+          res = JSON.parse(fs.readFileSync(resultsPath, 'utf8'));
+        } catch {
+          res = undefined;
+        }
+      }
       if (res?.done) break;
       if (Date.now() - t0 > 8 * 60000) break;
       await sleep(500);
     }
-    if (!res) { record('extension tests ran', false, `no results after ${Math.round((Date.now() - t0) / 1000)} s; see ${WORK}`); return; }
+    if (!res) {
+      record('extension tests ran', false, `no results after ${Math.round((Date.now() - t0) / 1000)} s; see ${WORK}`);
+      return;
+    }
     for (const r of res.results) record(`[ext] ${r.title}`, r.state === 'passed', r.error);
     if (!res.done) record('[ext] suite finished in time', false, 'timed out');
   } finally {
@@ -163,7 +272,14 @@ async function runUiTests(ws, extDir) {
     await runReportTests(browser);
     const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
     const page = await context.newPage();
-    await esbuild.build({ bundle: true, platform: 'node', format: 'esm', entryPoints: [path.join(ROOT, 'src/shared/colors.ts')], outfile: path.join(WORK, 'colors.mjs'), logLevel: 'warning' });
+    await esbuild.build({
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      entryPoints: [path.join(ROOT, 'src/shared/colors.ts')],
+      outfile: path.join(WORK, 'colors.mjs'),
+      logLevel: 'warning',
+    });
     const colors = await import(path.join(WORK, 'colors.mjs'));
     const ctx = { page, port, ws, user, shots: SHOTS, root: ROOT, work: WORK, log, sleep, extDir, colors };
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
@@ -171,7 +287,12 @@ async function runUiTests(ws, extDir) {
       if (grep && !t.name.includes(grep)) continue;
       const t0 = Date.now();
       try {
-        await Promise.race([t.fn(ctx), sleep(t.timeout ?? 120000).then(() => { throw new Error(`timed out after ${t.timeout ?? 120000} ms`); })]);
+        await Promise.race([
+          t.fn(ctx),
+          sleep(t.timeout ?? 120000).then(() => {
+            throw new Error(`timed out after ${t.timeout ?? 120000} ms`);
+          }),
+        ]);
         record(`[ui] ${t.name} (${Date.now() - t0} ms)`, true);
       } catch (e) {
         await page.screenshot({ path: path.join(WORK, `fail-${t.name.replace(/\W+/g, '_')}.png`) }).catch(() => {});
@@ -187,29 +308,62 @@ async function runUiTests(ws, extDir) {
 // ---- (c) the standalone report in Chromium: first paint of a 32k-token, 24-layer analysis ----
 function syntheticAnalysis(n, L) {
   const tokens = Array.from({ length: n }, (_, i) => ({ id: (i * 31) % 50000, start: i * 4, end: i * 4 + 4 }));
-  const alive = [], score = [];
+  const alive = [],
+    score = [];
   let cur = tokens.map((_, i) => i);
   for (let l = 0; l < L; l++) {
     alive.push(cur);
     score.push(cur.map((i) => Math.sin(i * 0.0007 + l) + (i === n - 1 ? 100 : 0)));
-    const keep = Math.max(1, Math.round(n * (1 - 0.9 * (l + 1) / (L - 1))));
+    const keep = Math.max(1, Math.round(n * (1 - (0.9 * (l + 1)) / (L - 1))));
     cur = cur.filter((i) => (i * 2654435761) % 1000 < (keep / cur.length) * 1000 || i === n - 1);
   }
   const retention = new Array(n).fill(0);
-  alive.forEach((a, l) => a.forEach((i) => { retention[i] = l + 1; }));
+  alive.forEach((a, l) =>
+    a.forEach((i) => {
+      retention[i] = l + 1;
+    }),
+  );
   return {
-    schema: 'simba-lens/analysis@1', source: 'synthetic.txt',
-    model: { name: 'synthetic', path: '', layers: L, dModel: 768, dInner: 1536, dState: 16, vocabSize: 50280, parameters: 130e6, dtype: 'float32' },
-    device: { requested: 'auto', used: 'cpu', notes: [] }, tokens, predictionOffset: n * 4,
-    next: { pruned: [{ id: 1, text: ' the', logprob: -0.5 }], dense: [{ id: 1, text: ' the', logprob: -0.4 }], kl: 0.01, topkAgreement: 1 },
-    retention, influence: { alive, score }, surprisal: tokens.map((_, i) => (i ? (i % 7) : null)),
-    flops: { pruned: 1e12, dense: 2e12 }, options: { keepRatio: 0.1, schedule: 'linear', selection: 'simba', score: 'signed-max', residual: 'drop', seed: 0 },
+    schema: 'simba-lens/analysis@1',
+    source: 'synthetic.txt',
+    model: {
+      name: 'synthetic',
+      path: '',
+      layers: L,
+      dModel: 768,
+      dInner: 1536,
+      dState: 16,
+      vocabSize: 50280,
+      parameters: 130e6,
+      dtype: 'float32',
+    },
+    device: { requested: 'auto', used: 'cpu', notes: [] },
+    tokens,
+    predictionOffset: n * 4,
+    next: {
+      pruned: [{ id: 1, text: ' the', logprob: -0.5 }],
+      dense: [{ id: 1, text: ' the', logprob: -0.4 }],
+      kl: 0.01,
+      topkAgreement: 1,
+    },
+    retention,
+    influence: { alive, score },
+    surprisal: tokens.map((_, i) => (i ? i % 7 : null)),
+    flops: { pruned: 1e12, dense: 2e12 },
+    options: { keepRatio: 0.1, schedule: 'linear', selection: 'simba', score: 'signed-max', residual: 'drop', seed: 0 },
     timing: { tokenizeMs: 10, prefillMs: 1000, totalMs: 1200 },
   };
 }
 
 async function runReportTests(browser) {
-  await esbuild.build({ bundle: true, platform: 'node', format: 'cjs', entryPoints: [path.join(ROOT, 'src/report/index.ts')], outfile: path.join(WORK, 'report.cjs'), logLevel: 'warning' });
+  await esbuild.build({
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    entryPoints: [path.join(ROOT, 'src/report/index.ts')],
+    outfile: path.join(WORK, 'report.cjs'),
+    logLevel: 'warning',
+  });
   const { renderReportHtml } = createRequire(import.meta.url)(path.join(WORK, 'report.cjs'));
   const script = fs.readFileSync(path.join(ROOT, 'dist/webview.js'), 'utf8');
   const file = path.join(WORK, 'report-32k.html');
@@ -219,7 +373,9 @@ async function runReportTests(browser) {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
     await page.goto(`file://${file}`);
     const { panelDom } = await import(path.join(ROOT, 'test/e2e/ui.mjs'));
     await page.locator('#heatmap[aria-label^="Influence heatmap"]').waitFor({ timeout: 20000 });
@@ -237,14 +393,19 @@ async function runReportTests(browser) {
     const [a, b] = view.split('-').map(Number);
     if (!(b - a < 32768 / 2)) throw new Error(`zoomed view ${view}`);
     await page.close();
-    record(`[report] standalone report: 32k tokens × 24 layers painted in ${ms} ms, zoom works (${Date.now() - t0} ms)`, true);
+    record(
+      `[report] standalone report: 32k tokens × 24 layers painted in ${ms} ms, zoom works (${Date.now() - t0} ms)`,
+      true,
+    );
   } catch (e) {
     record('[report] standalone report renders a 32k × 24 analysis within 1 s', false, e);
   }
 }
 
 // ---- main -----------------------------------------------------------------------------------
-process.on('exit', () => { for (const s of servers) stopServer(s); });
+process.on('exit', () => {
+  for (const s of servers) stopServer(s);
+});
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 try {
   fs.mkdirSync(SHOTS, { recursive: true });

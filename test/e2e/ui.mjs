@@ -1,8 +1,8 @@
 // Playwright UI tests against code-server with the packaged extension installed. Each test gets
 // ctx = { page, ws, user, shots, colors, log, sleep, extDir, ... } and throws on failure.
-import * as fs from 'fs';
-import * as path from 'path';
-import { execFileSync } from 'child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 
 const WEBVIEW = 'iframe.webview.ready';
 
@@ -10,15 +10,24 @@ async function until(fn, ms = 30000, what = 'condition', sleepMs = 200) {
   const t0 = Date.now();
   let last;
   for (;;) {
-    try { const v = await fn(); if (v) return v; } catch (e) { last = e; }
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() - t0 > ms)
+      throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, sleepMs));
   }
 }
 
 async function focusWorkbench(page) {
   // Keys typed while a webview has focus may not reach the workbench: click the title bar first.
-  await page.locator('.part.titlebar').click({ position: { x: 300, y: 10 }, timeout: 3000 }).catch(() => {});
+  await page
+    .locator('.part.titlebar')
+    .click({ position: { x: 300, y: 10 }, timeout: 3000 })
+    .catch(() => {});
 }
 
 async function command(page, title) {
@@ -44,7 +53,10 @@ async function openFile(page, name) {
   await row.waitFor({ timeout: 10000 });
   await row.click();
   await page.locator('.tab.active', { hasText: name }).first().waitFor({ timeout: 10000 });
-  await page.locator('.monaco-editor .view-lines').first().click({ position: { x: 200, y: 10 } });
+  await page
+    .locator('.monaco-editor .view-lines')
+    .first()
+    .click({ position: { x: 200, y: 10 } });
 }
 
 function rgbaOf(hex) {
@@ -88,7 +100,12 @@ async function overlayDecorations(page) {
 
 function sameColor(hex, rgba) {
   const e = rgbaOf(hex);
-  return Math.abs(e[0] - rgba[0]) <= 1 && Math.abs(e[1] - rgba[1]) <= 1 && Math.abs(e[2] - rgba[2]) <= 1 && Math.abs(e[3] - rgba[3]) < 0.02;
+  return (
+    Math.abs(e[0] - rgba[0]) <= 1 &&
+    Math.abs(e[1] - rgba[1]) <= 1 &&
+    Math.abs(e[2] - rgba[2]) <= 1 &&
+    Math.abs(e[3] - rgba[3]) < 0.02
+  );
 }
 
 /** The bucket of an overlay colour: a mark (simba.overlay.markN) or a tint (simba.overlay.tintN); -1 if neither. */
@@ -100,11 +117,21 @@ function matchBucket(colors, theme, rgba) {
 }
 
 async function expectOverlay(ctx, theme) {
-  const cols = await until(async () => { const c = await decorationColors(ctx.page); return c.length > 2 ? c : undefined; }, 120000, 'overlay decorations');
+  const cols = await until(
+    async () => {
+      const c = await decorationColors(ctx.page);
+      return c.length > 2 ? c : undefined;
+    },
+    120000,
+    'overlay decorations',
+  );
   const buckets = new Set();
   for (const c of cols) {
     const b = matchBucket(ctx.colors, theme, parseRgba(c));
-    if (b < 0) throw new Error(`decoration colour ${c} is not one of the ${theme} theme colours simba.overlay.mark0..7 / tint0..7`);
+    if (b < 0)
+      throw new Error(
+        `decoration colour ${c} is not one of the ${theme} theme colours simba.overlay.mark0..7 / tint0..7`,
+      );
     buckets.add(b);
   }
   if (buckets.size < 2) throw new Error(`expected several colour buckets, saw ${[...buckets]}`);
@@ -115,13 +142,19 @@ async function expectOverlay(ctx, theme) {
 async function expectLineMarks(ctx) {
   let last = [];
   try {
-    return await until(async () => {
-      last = await overlayDecorations(ctx.page);
-      return last.length > 2 && last.every((d) => d.side === 'Left' && !d.bg) ? last : undefined;
-    }, 60000, 'line marks only');
+    return await until(
+      async () => {
+        last = await overlayDecorations(ctx.page);
+        return last.length > 2 && last.every((d) => d.side === 'Left' && !d.bg) ? last : undefined;
+      },
+      60000,
+      'line marks only',
+    );
   } catch (e) {
     const odd = last.find((d) => d.side !== 'Left' || d.bg);
-    throw new Error(`${e.message}: ${last.length} decorations${odd ? `, e.g. ${JSON.stringify(odd)} (not a line-start bar, or painted behind the code)` : ''}`);
+    throw new Error(
+      `${e.message}: ${last.length} decorations${odd ? `, e.g. ${JSON.stringify(odd)} (not a line-start bar, or painted behind the code)` : ''}`,
+    );
   }
 }
 
@@ -137,7 +170,13 @@ async function notification(page, text, ms = 30000) {
 
 /** The workbench's theme class for a theme name. */
 function themeClass(theme) {
-  return /High Contrast/.test(theme) ? (/Light/.test(theme) ? 'hc-light' : 'hc-black') : /Light/.test(theme) ? 'vs' : 'vs-dark';
+  return /High Contrast/.test(theme)
+    ? /Light/.test(theme)
+      ? 'hc-light'
+      : 'hc-black'
+    : /Light/.test(theme)
+      ? 'vs'
+      : 'vs-dark';
 }
 
 async function setTheme(ctx, theme) {
@@ -152,7 +191,11 @@ async function setTheme(ctx, theme) {
   await ctx.page.keyboard.press('Enter');
   // "High Contrast" also matches "High Contrast Light", listed after it (the picker sorts by label).
   const want = themeClass(theme);
-  await until(() => ctx.page.evaluate((w) => document.querySelector('.monaco-workbench')?.classList.contains(w), want), 20000, `theme ${theme}`);
+  await until(
+    () => ctx.page.evaluate((w) => document.querySelector('.monaco-workbench')?.classList.contains(w), want),
+    20000,
+    `theme ${theme}`,
+  );
   await ctx.sleep(800);
 }
 
@@ -170,13 +213,18 @@ export function panelDom() {
   const renders = performance.getEntriesByName('simba-lens: render analysis');
   const facts = q('#facts')?.textContent ?? '';
   return {
-    tokens: heat ? num(heat[1]) : 0, layers: heat ? num(heat[2]) : 0,
+    tokens: heat ? num(heat[1]) : 0,
+    layers: heat ? num(heat[2]) : 0,
     // The view window as tokens [first, last + 1).
     view: heat ? `${num(heat[3])}-${num(heat[4]) + 1}` : '',
-    lanes: hw ? num(hw[2]) : 0, highway: hw ? num(hw[1]) : 0,
-    suggestions: document.querySelectorAll('#sugg td.tok[data-kind=pruned]').length, dense: document.querySelectorAll('#sugg td.tok[data-kind=dense]').length,
-    summary: q('#sugg-summary')?.textContent, facts,
-    rendered: renders.length, renderMs: renders.length ? renders[renders.length - 1].duration : NaN,
+    lanes: hw ? num(hw[2]) : 0,
+    highway: hw ? num(hw[1]) : 0,
+    suggestions: document.querySelectorAll('#sugg td.tok[data-kind=pruned]').length,
+    dense: document.querySelectorAll('#sugg td.tok[data-kind=dense]').length,
+    summary: q('#sugg-summary')?.textContent,
+    facts,
+    rendered: renders.length,
+    renderMs: renders.length ? renders[renders.length - 1].duration : NaN,
     keepRatio: /keep ratio ([\d.]+)/.exec(facts)?.[1],
     busy: q('#app')?.getAttribute('aria-busy') ?? 'false',
   };
@@ -203,12 +251,17 @@ async function editorSelection(page) {
 
 /** Focus the first editor group's editor (the panel is in the second group). */
 async function focusFirstGroup(page) {
-  await page.locator('.editor-group-container .monaco-editor .overflow-guard').first().click({ position: { x: 200, y: 10 } });
+  await page
+    .locator('.editor-group-container .monaco-editor .overflow-guard')
+    .first()
+    .click({ position: { x: 200, y: 10 } });
 }
 
 /** The webview's document: its scroll and client widths. */
 async function panelWidths(page) {
-  return webview(page).locator('body').evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  return webview(page)
+    .locator('body')
+    .evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
 }
 
 /** Resize the browser window until the panel is about `target` CSS px wide; returns its width. */
@@ -243,8 +296,15 @@ export const uiTests = [
     timeout: 180000,
     fn: async ({ page }) => {
       await page.locator('.monaco-workbench').waitFor({ timeout: 90000 });
-      await page.locator('.statusbar-item', { hasText: /Simba|·/ }).first().waitFor({ timeout: 90000 });
-      await page.locator('.statusbar-item').filter({ hasText: / · (cpu|webgpu|cuda)/ }).first().waitFor({ timeout: 120000 });
+      await page
+        .locator('.statusbar-item', { hasText: /Simba|·/ })
+        .first()
+        .waitFor({ timeout: 90000 });
+      await page
+        .locator('.statusbar-item')
+        .filter({ hasText: / · (cpu|webgpu|cuda)/ })
+        .first()
+        .waitFor({ timeout: 120000 });
     },
   },
   {
@@ -252,7 +312,10 @@ export const uiTests = [
     timeout: 60000,
     fn: async (ctx) => {
       const { page } = ctx;
-      await page.locator('.statusbar-item', { hasText: /Simba: bundled model · (cpu|webgpu|cuda)/ }).first().waitFor({ timeout: 30000 });
+      await page
+        .locator('.statusbar-item', { hasText: /Simba: bundled model · (cpu|webgpu|cuda)/ })
+        .first()
+        .waitFor({ timeout: 30000 });
       await openFile(page, 'sample.py');
       await command(page, 'Simba: Toggle Overlay');
       await notification(page, 'no analysis to show or hide yet', 10000);
@@ -260,7 +323,10 @@ export const uiTests = [
       await notification(page, 'nothing to clear', 10000);
       await command(page, 'Notifications: Clear All Notifications');
       // The editor title offers Analyze before there is an analysis.
-      await page.locator('.editor-actions .action-label[aria-label*="Simba: Analyze Document"]').first().waitFor({ timeout: 10000 });
+      await page
+        .locator('.editor-actions .action-label[aria-label*="Simba: Analyze Document"]')
+        .first()
+        .waitFor({ timeout: 10000 });
     },
   },
   {
@@ -269,8 +335,14 @@ export const uiTests = [
     fn: async (ctx) => {
       const { page } = ctx;
       await command(page, 'Simba: Get Started');
-      await page.locator('.gettingStartedContainer', { hasText: 'Analyze this file' }).first().waitFor({ timeout: 20000 });
-      await page.locator('.gettingStartedContainer', { hasText: 'Get a real model' }).first().waitFor({ timeout: 5000 });
+      await page
+        .locator('.gettingStartedContainer', { hasText: 'Analyze this file' })
+        .first()
+        .waitFor({ timeout: 20000 });
+      await page
+        .locator('.gettingStartedContainer', { hasText: 'Get a real model' })
+        .first()
+        .waitFor({ timeout: 5000 });
       await page.screenshot({ path: path.join(ctx.shots, 'walkthrough-dark.png') });
       await focusWorkbench(page);
       await command(page, 'View: Close Editor');
@@ -296,22 +368,35 @@ export const uiTests = [
     fn: async (ctx) => {
       const { page } = ctx;
       await command(page, 'Simba: Switch Overlay Style');
-      const decos = await until(async () => { const d = await overlayDecorations(page); return d.some((x) => x.side === 'Bottom') ? d : undefined; }, 20000, 'token marks');
+      const decos = await until(
+        async () => {
+          const d = await overlayDecorations(page);
+          return d.some((x) => x.side === 'Bottom') ? d : undefined;
+        },
+        20000,
+        'token marks',
+      );
       await expectOverlay(ctx, 'dark');
       // No underline starts left of the line's first character.
-      const bad = await page.evaluate((ds) => {
-        const out = [];
-        for (const d of ds) {
-          const line = [...document.querySelectorAll('.monaco-editor .view-line')].find((l) => { const r = l.getBoundingClientRect(); return d.top >= r.top - 1 && d.top < r.bottom; });
-          const first = line && [...line.querySelectorAll('span span')].find((sp) => sp.textContent.trim());
-          if (!first) continue;
-          const lead = first.textContent.length - first.textContent.trimStart().length;
-          const r = first.getBoundingClientRect();
-          const codeLeft = r.left + (lead / Math.max(1, first.textContent.length)) * r.width;
-          if (d.left < codeLeft - 2) out.push({ d, codeLeft });
-        }
-        return out;
-      }, decos.filter((x) => x.side === 'Bottom'));
+      const bad = await page.evaluate(
+        (ds) => {
+          const out = [];
+          for (const d of ds) {
+            const line = [...document.querySelectorAll('.monaco-editor .view-line')].find((l) => {
+              const r = l.getBoundingClientRect();
+              return d.top >= r.top - 1 && d.top < r.bottom;
+            });
+            const first = line && [...line.querySelectorAll('span span')].find((sp) => sp.textContent.trim());
+            if (!first) continue;
+            const lead = first.textContent.length - first.textContent.trimStart().length;
+            const r = first.getBoundingClientRect();
+            const codeLeft = r.left + (lead / Math.max(1, first.textContent.length)) * r.width;
+            if (d.left < codeLeft - 2) out.push({ d, codeLeft });
+          }
+          return out;
+        },
+        decos.filter((x) => x.side === 'Bottom'),
+      );
       if (bad.length) throw new Error(`token marks in the indentation: ${JSON.stringify(bad.slice(0, 3))}`);
       await page.screenshot({ path: path.join(ctx.shots, 'overlay-tokens-dark.png') });
       await command(page, 'Simba: Switch Overlay Style');
@@ -330,7 +415,10 @@ export const uiTests = [
       await hover.waitFor({ state: 'visible', timeout: 15000 });
       const text = await hover.textContent();
       if (!/id \d+/.test(text) || !/influence per layer|surprisal/.test(text)) throw new Error(`hover: ${text}`);
-      await page.screenshot({ path: path.join(ctx.shots, 'hover-dark.png'), clip: { x: 320, y: 100, width: 900, height: 480 } });
+      await page.screenshot({
+        path: path.join(ctx.shots, 'hover-dark.png'),
+        clip: { x: 320, y: 100, width: 900, height: 480 },
+      });
       await page.mouse.move(5, 5);
       await page.keyboard.press('Escape');
     },
@@ -340,7 +428,14 @@ export const uiTests = [
     timeout: 120000,
     fn: async (ctx) => {
       await command(ctx.page, 'Simba: Show Highway Panel');
-      const p = await until(async () => { const r = await readPanel(ctx.page); return r.tokens > 0 ? r : undefined; }, 60000, 'panel render');
+      const p = await until(
+        async () => {
+          const r = await readPanel(ctx.page);
+          return r.tokens > 0 ? r : undefined;
+        },
+        60000,
+        'panel render',
+      );
       ctx.log(`panel: ${JSON.stringify(p)}`);
       if (!(p.layers > 0)) throw new Error('no layers');
       if (!(p.lanes > 0 && p.highway >= p.lanes)) throw new Error(`highway lanes ${p.lanes} of ${p.highway}`);
@@ -359,9 +454,17 @@ export const uiTests = [
       const c = f.locator('#heatmap');
       const box = await c.boundingBox();
       await c.hover({ position: { x: Math.round(box.width * 0.5), y: Math.round(box.height - 30) } });
-      await until(async () => /token \d+/.test(await f.locator('#heatmap-readout').textContent()), 10000, 'heatmap read-out');
+      await until(
+        async () => /token \d+/.test(await f.locator('#heatmap-readout').textContent()),
+        10000,
+        'heatmap read-out',
+      );
       await c.click({ position: { x: Math.round(box.width * 0.5), y: Math.round(box.height - 30) } });
-      await until(async () => (await page.locator('.monaco-editor .selected-text').count()) > 0, 10000, 'selection in the editor');
+      await until(
+        async () => (await page.locator('.monaco-editor .selected-text').count()) > 0,
+        10000,
+        'selection in the editor',
+      );
     },
   },
   {
@@ -373,13 +476,25 @@ export const uiTests = [
         await sel.click();
         const opt = f.locator(`${id} vscode-option[value="${value}"]`);
         // The dropdown lists the options in the element's shadow root; fall back to setting the value.
-        const shown = ctx.page.frameLocator(WEBVIEW).frameLocator('#active-frame').locator(`${id} >> internal:text="${await opt.textContent()}"i`).last();
-        try { await shown.click({ timeout: 3000 }); } catch {
-          await sel.evaluate((el, v) => { el.value = v; el.dispatchEvent(new Event('change')); }, value);
+        const shown = ctx.page
+          .frameLocator(WEBVIEW)
+          .frameLocator('#active-frame')
+          .locator(`${id} >> internal:text="${await opt.textContent()}"i`)
+          .last();
+        try {
+          await shown.click({ timeout: 3000 });
+        } catch {
+          await sel.evaluate((el, v) => {
+            el.value = v;
+            el.dispatchEvent(new Event('change'));
+          }, value);
         }
       };
       await pick('#overlay-metric', 'influence');
-      await ctx.page.locator('.statusbar-item', { hasText: /Simba: influence L\d+/ }).first().waitFor({ timeout: 10000 });
+      await ctx.page
+        .locator('.statusbar-item', { hasText: /Simba: influence L\d+/ })
+        .first()
+        .waitFor({ timeout: 10000 });
       await pick('#overlay-layer', '2');
       await ctx.page.locator('.statusbar-item', { hasText: 'Simba: influence L2' }).first().waitFor({ timeout: 10000 });
       await expectOverlay(ctx, 'dark');
@@ -398,11 +513,17 @@ export const uiTests = [
       if (view === `0-${tokens}`) throw new Error(`not zoomed: ${view}`);
       // Hide the panel behind another editor in its group, then show it again.
       // (quick open from the first group, Ctrl+Enter: open to the side, i.e. in the panel's group)
-      await page.locator('.monaco-editor .view-lines').first().click({ position: { x: 200, y: 10 } });
+      await page
+        .locator('.monaco-editor .view-lines')
+        .first()
+        .click({ position: { x: 200, y: 10 } });
       await page.keyboard.press('Escape');
       await page.keyboard.press('Control+P');
       await page.locator('.quick-input-widget input').fill('notes.md');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'notes.md' }).first().waitFor({ timeout: 10000 });
+      await page
+        .locator('.quick-input-list .monaco-list-row', { hasText: 'notes.md' })
+        .first()
+        .waitFor({ timeout: 10000 });
       await page.keyboard.press('Control+Enter');
       await until(async () => !(await page.locator(WEBVIEW).isVisible()), 10000, 'panel hidden');
       await command(page, 'Simba: Show Highway Panel');
@@ -419,12 +540,21 @@ export const uiTests = [
       const f = webview(page);
       await focusFirstGroup(page);
       await openFile(page, 'notes.md');
-      await until(async () => /No analysis of notes\.md yet/.test(await f.locator('#empty-text').textContent()), 15000, '"no analysis of notes.md"');
-      if (!(await f.locator('#analyze-empty', { hasText: 'Analyze notes.md' }).isVisible())) throw new Error('no "Analyze notes.md" button');
+      await until(
+        async () => /No analysis of notes\.md yet/.test(await f.locator('#empty-text').textContent()),
+        15000,
+        '"no analysis of notes.md"',
+      );
+      if (!(await f.locator('#analyze-empty', { hasText: 'Analyze notes.md' }).isVisible()))
+        throw new Error('no "Analyze notes.md" button');
       if (await f.locator('#content').isVisible()) throw new Error('the analysis of sample.py still shown');
       await page.locator(WEBVIEW).screenshot({ path: path.join(shots, 'panel-no-analysis.png') });
       await openFile(page, 'sample.py');
-      await until(async () => (await readPanel(page)).tokens > 0 && (await f.locator('#source').textContent()) === 'sample.py', 15000, 'sample.py shown again');
+      await until(
+        async () => (await readPanel(page)).tokens > 0 && (await f.locator('#source').textContent()) === 'sample.py',
+        15000,
+        'sample.py shown again',
+      );
     },
   },
   {
@@ -461,13 +591,23 @@ export const uiTests = [
       await page.mouse.down();
       await page.waitForTimeout(1000);
       let now = await readPanel(page);
-      if (Number(await value()) !== v0 || now.rendered !== before.rendered || now.busy === 'true') throw new Error(`pressing the track changed ${v0} -> ${await value()} or re-ran`);
+      if (Number(await value()) !== v0 || now.rendered !== before.rendered || now.busy === 'true')
+        throw new Error(`pressing the track changed ${v0} -> ${await value()} or re-ran`);
       await page.mouse.up();
       // Released: one small step towards the click, then one re-run of the shown document.
       // Not busy: the run has finished (the pruned result is drawn first, then the dense comparison added).
-      const stepped = await until(async () => { const r = await readPanel(page); return r.rendered > before.rendered && r.keepRatio !== before.keepRatio && r.busy !== 'true' ? r : undefined; }, 120000, 're-run after release');
-      if (!(Math.abs(Number(stepped.keepRatio) - (v0 + 0.05)) < 0.011)) throw new Error(`a track click moved ${v0} -> ${stepped.keepRatio}`);
-      if ((await f.locator('#source').textContent()) !== 'sample.py') throw new Error('the re-run is not of the shown document');
+      const stepped = await until(
+        async () => {
+          const r = await readPanel(page);
+          return r.rendered > before.rendered && r.keepRatio !== before.keepRatio && r.busy !== 'true' ? r : undefined;
+        },
+        120000,
+        're-run after release',
+      );
+      if (!(Math.abs(Number(stepped.keepRatio) - (v0 + 0.05)) < 0.011))
+        throw new Error(`a track click moved ${v0} -> ${stepped.keepRatio}`);
+      if ((await f.locator('#source').textContent()) !== 'sample.py')
+        throw new Error('the re-run is not of the shown document');
       // Drag the thumb to about 0.6: the value shows while dragging, the re-run starts on release.
       const frac = (Number(stepped.keepRatio) - 0.02) / 0.98;
       await page.mouse.move(box.x + 8 + frac * (box.width - 16), box.y + box.height / 2);
@@ -476,9 +616,17 @@ export const uiTests = [
       await page.waitForTimeout(1000);
       now = await readPanel(page);
       const dragging = Number(await value());
-      if (!(dragging > 0.5) || now.rendered !== stepped.rendered || now.busy === 'true') throw new Error(`while dragging: value ${dragging}, rendered ${now.rendered}, busy ${now.busy}`);
+      if (!(dragging > 0.5) || now.rendered !== stepped.rendered || now.busy === 'true')
+        throw new Error(`while dragging: value ${dragging}, rendered ${now.rendered}, busy ${now.busy}`);
       await page.mouse.up();
-      const after = await until(async () => { const r = await readPanel(page); return r.rendered > stepped.rendered ? r : undefined; }, 150000, 're-rendered analysis');
+      const after = await until(
+        async () => {
+          const r = await readPanel(page);
+          return r.rendered > stepped.rendered ? r : undefined;
+        },
+        150000,
+        're-rendered analysis',
+      );
       if (!(Number(after.keepRatio) > 0.4)) throw new Error(`keep ratio ${after.keepRatio}`);
       if (!(after.highway > before.highway)) throw new Error(`highway tokens ${before.highway} -> ${after.highway}`);
     },
@@ -492,15 +640,25 @@ export const uiTests = [
       await openFile(page, 'notes.md');
       await until(async () => /notes\.md/.test(await f.locator('#empty-text').textContent()), 15000, 'notes.md shown');
       // Arrow keys on the slider: a few presses, one re-run (of notes.md).
-      if (!(await tabTo(page, () => document.activeElement?.id === 'keep-ratio'))) throw new Error('Tab never reached the slider');
+      if (!(await tabTo(page, () => document.activeElement?.id === 'keep-ratio')))
+        throw new Error('Tab never reached the slider');
       await page.keyboard.press('ArrowLeft');
       await page.keyboard.press('ArrowLeft');
-      await until(async () => (await f.locator('#content').isVisible()) && (await f.locator('#source').textContent()) === 'notes.md', 90000, 'notes.md analysed');
+      await until(
+        async () =>
+          (await f.locator('#content').isVisible()) && (await f.locator('#source').textContent()) === 'notes.md',
+        90000,
+        'notes.md analysed',
+      );
       const p = await readPanel(page);
       if (!(p.tokens > 0 && p.tokens < 100)) throw new Error(`notes.md tokens ${p.tokens}`);
       await focusFirstGroup(page);
       await openFile(page, 'sample.py');
-      await until(async () => (await f.locator('#source').textContent()) === 'sample.py' && (await readPanel(page)).tokens > 100, 15000, 'sample.py shown again');
+      await until(
+        async () => (await f.locator('#source').textContent()) === 'sample.py' && (await readPanel(page)).tokens > 100,
+        15000,
+        'sample.py shown again',
+      );
     },
   },
   {
@@ -509,7 +667,8 @@ export const uiTests = [
       const f = webview(page);
       await focusFirstGroup(page);
       await page.keyboard.press('ArrowRight');
-      if (!(await tabTo(page, () => document.activeElement?.id === 'heatmap'))) throw new Error('Tab never reached the heatmap');
+      if (!(await tabTo(page, () => document.activeElement?.id === 'heatmap')))
+        throw new Error('Tab never reached the heatmap');
       const label = await f.locator('#heatmap').getAttribute('aria-label');
       if (!/^Influence heatmap: /.test(label ?? '')) throw new Error(`heatmap label ${label}`);
       const read = async () => /^token (\d+) /.exec(await f.locator('#heatmap-readout').textContent())?.[1];
@@ -519,12 +678,14 @@ export const uiTests = [
       await page.keyboard.press('ArrowRight');
       const t2 = await read();
       if (Number(t2) !== Number(t1) + 2) throw new Error(`arrows moved ${t1} -> ${t2}`);
-      if (!/layer \d+ · (influence log₁₀|pruned)/.test(await f.locator('#heatmap-readout').textContent())) throw new Error('read-out without the log₁₀ influence');
+      if (!/layer \d+ · (influence log₁₀|pruned)/.test(await f.locator('#heatmap-readout').textContent()))
+        throw new Error('read-out without the log₁₀ influence');
       await page.keyboard.press('Enter');
       await until(async () => !/selected 0$/.test(await editorSelection(page)), 10000, 'token selected in the editor');
       // A suggestion: focusable, Enter inserts it at the cursor.
       await focusFirstGroup(page);
-      if (!(await tabTo(page, () => document.activeElement?.matches('#sugg td.tok')))) throw new Error('Tab never reached a suggestion');
+      if (!(await tabTo(page, () => document.activeElement?.matches('#sugg td.tok'))))
+        throw new Error('Tab never reached a suggestion');
       await page.keyboard.press('Enter');
       await page.locator('.tab.dirty', { hasText: 'sample.py' }).first().waitFor({ timeout: 10000 });
       await page.keyboard.press('Control+z');
@@ -575,8 +736,21 @@ export const uiTests = [
       await ctx.page.keyboard.press('Control+z');
       // Back to the default keep ratio through the panel's slider, which re-runs the analysis.
       const before = await readPanel(ctx.page);
-      await webview(ctx.page).locator('#keep-ratio').evaluate((el) => { el.value = '0.1'; el.dispatchEvent(new Event('input')); el.dispatchEvent(new Event('change')); });
-      await until(async () => { const r = await readPanel(ctx.page); return r.rendered > before.rendered && r.keepRatio === '0.1' && r.busy !== 'true'; }, 60000, 'panel re-rendered at 0.1');
+      await webview(ctx.page)
+        .locator('#keep-ratio')
+        .evaluate((el) => {
+          el.value = '0.1';
+          el.dispatchEvent(new Event('input'));
+          el.dispatchEvent(new Event('change'));
+        });
+      await until(
+        async () => {
+          const r = await readPanel(ctx.page);
+          return r.rendered > before.rendered && r.keepRatio === '0.1' && r.busy !== 'true';
+        },
+        60000,
+        'panel re-rendered at 0.1',
+      );
       await expectOverlay(ctx, 'light');
       await ctx.sleep(800);
       await ctx.page.mouse.move(5, 5);
@@ -595,13 +769,22 @@ export const uiTests = [
       await focusFirstGroup(page);
       await openFile(page, 'sample.py');
       await command(page, 'Simba: Choose Overlay Metric');
-      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'overlay metric' }).waitFor({ timeout: 10000 });
+      await page
+        .locator('.quick-input-widget .quick-input-title', { hasText: 'overlay metric' })
+        .waitFor({ timeout: 10000 });
       await page.locator('.quick-input-widget input').fill('highway');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'highways:' }).first().waitFor({ timeout: 10000 });
+      await page
+        .locator('.quick-input-list .monaco-list-row', { hasText: 'highways:' })
+        .first()
+        .waitFor({ timeout: 10000 });
       await page.keyboard.press('Enter');
       await page.locator('.statusbar-item', { hasText: 'Simba: highway' }).first().waitFor({ timeout: 10000 });
       try {
-        for (const [theme, tag] of [['Default Light Modern', 'light'], ['Default Dark Modern', 'dark'], ['Default High Contrast', 'hc']]) {
+        for (const [theme, tag] of [
+          ['Default Light Modern', 'light'],
+          ['Default Dark Modern', 'dark'],
+          ['Default High Contrast', 'hc'],
+        ]) {
           await setTheme(ctx, theme);
           await focusFirstGroup(page);
           await openFile(page, 'sample.py');
@@ -651,9 +834,16 @@ export const uiTests = [
       await page.keyboard.press('Control+End');
       const before = await page.locator('.monaco-editor .view-line').last().textContent();
       await command(page, 'Simba: Trigger Inline Completion');
-      await page.locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text').first().waitFor({ timeout: 60000 });
+      await page
+        .locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text')
+        .first()
+        .waitFor({ timeout: 60000 });
       await page.keyboard.press('Tab');
-      await until(async () => (await page.locator('.monaco-editor .view-line').last().textContent()).length > before.length, 10000, 'completion accepted');
+      await until(
+        async () => (await page.locator('.monaco-editor .view-line').last().textContent()).length > before.length,
+        10000,
+        'completion accepted',
+      );
     },
   },
   {
@@ -665,9 +855,14 @@ export const uiTests = [
       await command(page, 'Simba: Analyze Document');
       await expectOverlay(ctx, 'dark');
       await command(page, 'Simba: Export Analysis');
-      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'export analysis' }).waitFor({ timeout: 10000 });
+      await page
+        .locator('.quick-input-widget .quick-input-title', { hasText: 'export analysis' })
+        .waitFor({ timeout: 10000 });
       await page.locator('.quick-input-widget input').fill('HTML report');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'standalone page' }).first().waitFor({ timeout: 10000 });
+      await page
+        .locator('.quick-input-list .monaco-list-row', { hasText: 'standalone page' })
+        .first()
+        .waitFor({ timeout: 10000 });
       await page.keyboard.press('Enter');
       // The save dialog (VS Code's simple file dialog in the browser) proposes <name>.simba.html.
       const input = page.locator('.quick-input-widget input');
@@ -676,7 +871,10 @@ export const uiTests = [
       const file = path.join(ctx.ws, 'sample.simba.html');
       await until(() => fs.existsSync(file) && fs.statSync(file).size > 10000, 20000, `${file} written`);
       const exported = await notification(page, 'exported', 10000);
-      await exported.locator('.monaco-button', { hasText: 'Open' }).first().waitFor({ state: 'visible', timeout: 5000 });
+      await exported
+        .locator('.monaco-button', { hasText: 'Open' })
+        .first()
+        .waitFor({ state: 'visible', timeout: 5000 });
       await command(page, 'Notifications: Clear All Notifications');
       const report = await page.context().newPage();
       try {
@@ -686,17 +884,23 @@ export const uiTests = [
         if (!(tokens > 100)) throw new Error(`report tokens ${tokens}`);
         const sugg = await report.locator('#sugg td.tok').count();
         if (!(sugg > 0)) throw new Error('report has no suggestions');
-        for (const id of ['#keep-ratio', '#overlay-metric', '#cancel']) if (await report.locator(id).isVisible()) throw new Error(`${id} shown in the report`);
+        for (const id of ['#keep-ratio', '#overlay-metric', '#cancel'])
+          if (await report.locator(id).isVisible()) throw new Error(`${id} shown in the report`);
         for (const width of [600, 1400]) {
           await report.setViewportSize({ width, height: 900 });
           await ctx.sleep(300);
-          const o = await report.evaluate(() => ({ s: document.documentElement.scrollWidth, c: document.documentElement.clientWidth }));
+          const o = await report.evaluate(() => ({
+            s: document.documentElement.scrollWidth,
+            c: document.documentElement.clientWidth,
+          }));
           if (o.s > o.c) throw new Error(`report overflows at ${width} px: ${o.s} > ${o.c}`);
         }
         await report.setViewportSize({ width: 1400, height: 900 });
         await ctx.sleep(300);
         await report.screenshot({ path: path.join(ctx.shots, 'report-light.png') });
-      } finally { await report.close(); }
+      } finally {
+        await report.close();
+      }
     },
   },
   {
@@ -711,17 +915,27 @@ export const uiTests = [
         await row.click();
       };
       await command(page, 'Simba: Select Device');
-      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'select device' }).waitFor({ timeout: 10000 });
+      await page
+        .locator('.quick-input-widget .quick-input-title', { hasText: 'select device' })
+        .waitFor({ timeout: 10000 });
       await pickRow('ONNX Runtime CPU');
       await notification(page, 'loaded on cpu', 60000);
       await command(page, 'Simba: Select Model');
-      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'select model' }).waitFor({ timeout: 10000 });
+      await page
+        .locator('.quick-input-widget .quick-input-title', { hasText: 'select model' })
+        .waitFor({ timeout: 10000 });
       await pickRow('Bundled model');
       await page.locator('.notification-toast', { hasText: 'loaded on' }).nth(0).waitFor({ timeout: 60000 });
       await command(page, 'Simba: Select Device');
-      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'select device' }).waitFor({ timeout: 10000 });
+      await page
+        .locator('.quick-input-widget .quick-input-title', { hasText: 'select device' })
+        .waitFor({ timeout: 10000 });
       await pickRow('best available');
-      await page.locator('.statusbar-item').filter({ hasText: / · (cpu|webgpu|cuda)/ }).first().waitFor({ timeout: 60000 });
+      await page
+        .locator('.statusbar-item')
+        .filter({ hasText: / · (cpu|webgpu|cuda)/ })
+        .first()
+        .waitFor({ timeout: 60000 });
       await command(page, 'Notifications: Clear All Notifications');
     },
   },
@@ -730,7 +944,10 @@ export const uiTests = [
     timeout: 150000,
     fn: async (ctx) => {
       const { page } = ctx;
-      const out = execFileSync('pgrep', ['-f', `${ctx.extDir}.*dist/server\\.js`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      const out = execFileSync('pgrep', ['-f', `${ctx.extDir}.*dist/server\\.js`], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .filter(Boolean);
       if (!out.length) throw new Error('engine process not found');
       for (const pid of out) process.kill(Number(pid), 'SIGKILL');
       await notification(page, 'Simba engine process stopped unexpectedly', 30000);
@@ -739,7 +956,10 @@ export const uiTests = [
       await until(async () => (await decorationColors(page)).length === 0, 10000, 'cleared');
       await command(page, 'Simba: Analyze Document');
       await expectOverlay(ctx, 'dark');
-      const again = execFileSync('pgrep', ['-f', `${ctx.extDir}.*dist/server\\.js`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      const again = execFileSync('pgrep', ['-f', `${ctx.extDir}.*dist/server\\.js`], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .filter(Boolean);
       if (!again.length || again.some((p) => out.includes(p))) throw new Error(`engine pids ${out} -> ${again}`);
     },
   },
@@ -755,7 +975,14 @@ export const uiTests = [
       await f.locator('#analyze-empty').waitFor({ state: 'visible', timeout: 15000 });
       await until(async () => (await decorationColors(page)).length === 0, 10000, 'overlay cleared');
       await f.locator('#analyze-empty').click();
-      await until(async () => { const r = await readPanel(page); return r.tokens > 0 && (await f.locator('#content').isVisible()); }, 60000, 'panel filled');
+      await until(
+        async () => {
+          const r = await readPanel(page);
+          return r.tokens > 0 && (await f.locator('#content').isVisible());
+        },
+        60000,
+        'panel filled',
+      );
       await expectOverlay(ctx, 'dark');
     },
   },
@@ -777,16 +1004,24 @@ export const uiTests = [
       const facts = await f.locator('#facts').textContent();
       if (!/dense comparison\s*running/.test(facts)) throw new Error(`facts while dense runs: ${facts}`);
       const partial = await readPanel(page);
-      if (!(partial.suggestions > 0) || partial.dense !== 0) throw new Error(`pruned result: ${partial.suggestions} pruned, ${partial.dense} dense suggestions`);
-      if (!/dense comparison · [\d,]+ \/ [\d,]+ tokens/.test(await f.locator('#progress-text').textContent())) throw new Error(`progress: ${await f.locator('#progress-text').textContent()}`);
+      if (!(partial.suggestions > 0) || partial.dense !== 0)
+        throw new Error(`pruned result: ${partial.suggestions} pruned, ${partial.dense} dense suggestions`);
+      if (!/dense comparison · [\d,]+ \/ [\d,]+ tokens/.test(await f.locator('#progress-text').textContent()))
+        throw new Error(`progress: ${await f.locator('#progress-text').textContent()}`);
       const toast = await notification(page, 'Simba: analyzing medium.txt', 5000);
-      if (!/dense comparison/.test(await toast.textContent())) throw new Error(`notification: ${await toast.textContent()}`);
+      if (!/dense comparison/.test(await toast.textContent()))
+        throw new Error(`notification: ${await toast.textContent()}`);
       await page.screenshot({ path: path.join(ctx.shots, 'staged-dense-running.png') });
       await f.locator('#skip-dense').click();
-      await until(async () => /dense comparison skipped/.test(await f.locator('#sugg-summary').textContent()), 20000, 'dense comparison skipped');
+      await until(
+        async () => /dense comparison skipped/.test(await f.locator('#sugg-summary').textContent()),
+        20000,
+        'dense comparison skipped',
+      );
       await f.locator('#skip-dense').waitFor({ state: 'hidden', timeout: 10000 });
       const after = await readPanel(page);
-      if (after.tokens !== partial.tokens || after.dense !== 0 || !/skipped/.test(after.facts)) throw new Error(`after skip: ${JSON.stringify(after)}`);
+      if (after.tokens !== partial.tokens || after.dense !== 0 || !/skipped/.test(after.facts))
+        throw new Error(`after skip: ${JSON.stringify(after)}`);
       await toast.waitFor({ state: 'hidden', timeout: 20000 });
       await focusFirstGroup(page);
     },

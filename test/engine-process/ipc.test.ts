@@ -1,12 +1,25 @@
 // The engine process's JSON-RPC protocol (load, analyze with progress, cancellation, generate,
 // info), driven over Node IPC exactly as the extension does: dist/server.js (built by `npm test`)
 // with the real engine and the bundled model.
-import * as assert from 'assert';
-import * as cp from 'child_process';
-import * as path from 'path';
-import { createMessageConnection, IPCMessageReader, IPCMessageWriter, MessageConnection, CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
+import * as assert from 'node:assert';
+import * as cp from 'node:child_process';
+import * as path from 'node:path';
 import {
-  AnalyzeProgress, AnalyzeProgressValue, AnalyzeRequest, ErrorCodes, GenerateRequest, InfoRequest, LoadRequest,
+  createMessageConnection,
+  IPCMessageReader,
+  IPCMessageWriter,
+  type MessageConnection,
+  CancellationTokenSource,
+  type ResponseError,
+} from 'vscode-jsonrpc/node';
+import {
+  AnalyzeProgress,
+  type AnalyzeProgressValue,
+  AnalyzeRequest,
+  ErrorCodes,
+  GenerateRequest,
+  InfoRequest,
+  LoadRequest,
 } from '../../src/engine-process/protocol';
 
 const root = path.join(__dirname, '../..');
@@ -22,11 +35,16 @@ describe('engine process: protocol over IPC (real engine, bundled model)', funct
     conn = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
     conn.listen();
   });
-  after(() => { conn?.dispose(); child?.kill(); });
+  after(() => {
+    conn?.dispose();
+    child?.kill();
+  });
 
   it('answers "no model loaded" before a load', async () => {
-    await assert.rejects(conn.sendRequest(AnalyzeRequest, { text: 'x = 1', options: {} }),
-      (e: ResponseError<unknown>) => e.code === ErrorCodes.notLoaded && /no model loaded/.test(e.message));
+    await assert.rejects(
+      conn.sendRequest(AnalyzeRequest, { text: 'x = 1', options: {} }),
+      (e: ResponseError<unknown>) => e.code === ErrorCodes.notLoaded && /no model loaded/.test(e.message),
+    );
     await assert.rejects(conn.sendRequest(LoadRequest, { modelDir: '', device: 'cpu' }), /model folder/);
   });
 
@@ -40,15 +58,22 @@ describe('engine process: protocol over IPC (real engine, bundled model)', funct
   });
 
   it('reports a load error as a JSON-RPC error and keeps serving', async () => {
-    await assert.rejects(conn.sendRequest(LoadRequest, { modelDir: '/does-not-exist', device: 'cpu' }), (e: ResponseError<unknown>) => /does-not-exist/.test(e.message));
+    await assert.rejects(
+      conn.sendRequest(LoadRequest, { modelDir: '/does-not-exist', device: 'cpu' }),
+      (e: ResponseError<unknown>) => /does-not-exist/.test(e.message),
+    );
     await conn.sendRequest(LoadRequest, { modelDir: bundled, device: 'cpu' });
   });
 
-  it('analyzes with progress notifications keyed by the request\'s progress token', async () => {
+  it("analyzes with progress notifications keyed by the request's progress token", async () => {
     const progress: AnalyzeProgressValue[] = [];
     const sub = conn.onProgress(AnalyzeProgress, 'r1', (p) => progress.push(p));
     const text = 'def f(x):\n    return x + 1\n'.repeat(200);
-    const a = await conn.sendRequest(AnalyzeRequest, { text, options: { simba: { keepRatio: 0.2 } }, progressToken: 'r1' });
+    const a = await conn.sendRequest(AnalyzeRequest, {
+      text,
+      options: { simba: { keepRatio: 0.2 } },
+      progressToken: 'r1',
+    });
     sub.dispose();
     assert.ok(a.tokens.length > 1000);
     assert.strictEqual(a.options?.keepRatio, 0.2);

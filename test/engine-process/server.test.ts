@@ -1,18 +1,32 @@
 // EngineServer in-process, over a pair of in-memory streams, with the real engine and the bundled
 // model: cancelling one request ($/cancelRequest) stops only that request.
-import * as assert from 'assert';
-import * as path from 'path';
-import { PassThrough } from 'stream';
+import * as assert from 'node:assert';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
 import {
-  CancellationTokenSource, createMessageConnection, MessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter,
+  CancellationTokenSource,
+  createMessageConnection,
+  type MessageConnection,
+  type ResponseError,
+  StreamMessageReader,
+  StreamMessageWriter,
 } from 'vscode-jsonrpc/node';
 import { EngineServer, MAX_RESULT_CHARS } from '../../src/engine-process/server';
-import { AnalyzeProgress, AnalyzeRequest, ErrorCodes, GenerateRequest, InfoRequest, LoadRequest, ShutdownRequest } from '../../src/engine-process/protocol';
+import {
+  AnalyzeProgress,
+  AnalyzeRequest,
+  ErrorCodes,
+  GenerateRequest,
+  InfoRequest,
+  LoadRequest,
+  ShutdownRequest,
+} from '../../src/engine-process/protocol';
 
 const bundled = path.join(__dirname, '../../media/model');
 
 function pair(): { client: MessageConnection; server: MessageConnection } {
-  const up = new PassThrough(), down = new PassThrough();
+  const up = new PassThrough(),
+    down = new PassThrough();
   const client = createMessageConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
   const server = createMessageConnection(new StreamMessageReader(up), new StreamMessageWriter(down));
   return { client, server };
@@ -26,14 +40,19 @@ describe('engine process: EngineServer in-process', function () {
   before(async () => {
     const c = pair();
     client = c.client;
-    new EngineServer(c.server, () => { exited++; });
+    new EngineServer(c.server, () => {
+      exited++;
+    });
     c.server.listen();
     client.listen();
   });
   after(() => client?.dispose());
 
   it('refuses work before a load, and a load without a model folder', async () => {
-    await assert.rejects(client.sendRequest(GenerateRequest, { text: 'x', options: {} }), (e: ResponseError<unknown>) => e.code === ErrorCodes.notLoaded);
+    await assert.rejects(
+      client.sendRequest(GenerateRequest, { text: 'x', options: {} }),
+      (e: ResponseError<unknown>) => e.code === ErrorCodes.notLoaded,
+    );
     await assert.rejects(client.sendRequest(LoadRequest, { modelDir: '', device: 'cpu' }), /model folder/);
     assert.strictEqual((await client.sendRequest(InfoRequest)).loaded, false);
   });
@@ -42,9 +61,15 @@ describe('engine process: EngineServer in-process', function () {
     await client.sendRequest(LoadRequest, { modelDir: bundled, device: 'cpu' });
     const analysis = new CancellationTokenSource();
     const a = client.sendRequest(AnalyzeRequest, { text: 'word '.repeat(60000), options: {} }, analysis.token);
-    const g = client.sendRequest(GenerateRequest, { text: 'def f(x):\n    return ', options: { maxTokens: 4, stop: 'line' } });
+    const g = client.sendRequest(GenerateRequest, {
+      text: 'def f(x):\n    return ',
+      options: { maxTokens: 4, stop: 'line' },
+    });
     await new Promise((r) => setTimeout(r, 200));
-    assert.deepStrictEqual((await client.sendRequest(InfoRequest)).running.sort(), [AnalyzeRequest.method, GenerateRequest.method].sort());
+    assert.deepStrictEqual(
+      (await client.sendRequest(InfoRequest)).running.sort(),
+      [AnalyzeRequest.method, GenerateRequest.method].sort(),
+    );
     analysis.cancel();
     await assert.rejects(a, (e: ResponseError<unknown>) => e.code === ErrorCodes.cancelled);
     const gen = await g;
@@ -57,7 +82,9 @@ describe('engine process: EngineServer in-process', function () {
     const analysis = new CancellationTokenSource();
     const a = client.sendRequest(AnalyzeRequest, { text: 'x = 1\n', options: {} }, analysis.token);
     let generated = false;
-    void g.then(() => { generated = true; });
+    void g.then(() => {
+      generated = true;
+    });
     await new Promise((r) => setTimeout(r, 20));
     analysis.cancel();
     await assert.rejects(a, (e: ResponseError<unknown>) => e.code === ErrorCodes.cancelled);
@@ -87,7 +114,9 @@ describe('engine process: result size and a responsive loop during a load', func
     const client = server();
     try {
       let loaded = false;
-      const load = client.sendRequest(LoadRequest, { modelDir: bundled, device: 'cpu' }).then(() => { loaded = true; });
+      const load = client.sendRequest(LoadRequest, { modelDir: bundled, device: 'cpu' }).then(() => {
+        loaded = true;
+      });
       await new Promise((r) => setTimeout(r, 20));
       const info = await client.sendRequest(InfoRequest);
       assert.strictEqual(loaded, false, 'info answered before the load finished');
@@ -108,9 +137,17 @@ describe('engine process: result size and a responsive loop during a load', func
       const text = 'word '.repeat(12000);
       const t0 = Date.now();
       let progressed = false;
-      client.onProgress(AnalyzeProgress, 'big', () => { progressed = true; });
-      await assert.rejects(client.sendRequest(AnalyzeRequest, { text, options: { source: 'big.txt' }, progressToken: 'big' }),
-        (e: ResponseError<unknown>) => e.code === ErrorCodes.engine && /^big\.txt: the analysis of 12,00\d tokens would be about \d+ MB of results, more than the 1 MB .*Analyze to Cursor/.test(e.message));
+      client.onProgress(AnalyzeProgress, 'big', () => {
+        progressed = true;
+      });
+      await assert.rejects(
+        client.sendRequest(AnalyzeRequest, { text, options: { source: 'big.txt' }, progressToken: 'big' }),
+        (e: ResponseError<unknown>) =>
+          e.code === ErrorCodes.engine &&
+          /^big\.txt: the analysis of 12,00\d tokens would be about \d+ MB of results, more than the 1 MB .*Analyze to Cursor/.test(
+            e.message,
+          ),
+      );
       assert.ok(Date.now() - t0 < 2000, 'refused before the run');
       assert.strictEqual(progressed, false, 'no layer ran');
       // A part of it (toOffset) fits; a short text never tokenises twice.

@@ -1,16 +1,23 @@
-import * as assert from 'assert';
+import * as assert from 'node:assert';
 import { devicePicks } from '../../src/extension/devicePicks';
 
 describe('Select Device quick pick items', () => {
   const providers = [
     { provider: 'cpu' as const, available: true },
-    { provider: 'webgpu' as const, available: false, reason: 'webgpu: no Vulkan loader (libvulkan.so.1) on this machine' },
+    {
+      provider: 'webgpu' as const,
+      available: false,
+      reason: 'webgpu: no Vulkan loader (libvulkan.so.1) on this machine',
+    },
     { provider: 'cuda' as const, available: false, reason: 'cuda: the CUDA provider libraries are not installed' },
   ];
 
   it('marks unavailable providers and gives the reason as the detail', () => {
     const picks = devicePicks('auto', providers);
-    assert.deepStrictEqual(picks.map((p) => p.label), ['auto', 'cpu', 'webgpu', 'cuda']);
+    assert.deepStrictEqual(
+      picks.map((p) => p.label),
+      ['auto', 'cpu', 'webgpu', 'cuda'],
+    );
     const webgpu = picks.find((p) => p.label === 'webgpu')!;
     assert.strictEqual(webgpu.available, false);
     assert.match(webgpu.description, /unavailable/);

@@ -1,10 +1,13 @@
-import * as assert from 'assert';
+import * as assert from 'node:assert';
 import { formatTimeLeft, overallFraction, stageMessage, timeLeftMs } from '../../src/shared/progress';
 
 describe('analysis progress in words', () => {
   it('names each stage with its tokens and the time left at the rate so far', () => {
     assert.strictEqual(stageMessage('tokenize', 0, 0, 10), 'tokenising');
-    assert.strictEqual(stageMessage('pruned', 500, 2000, 2000), 'pruned pass (with scoring) · 500 / 2,000 tokens · about 6 s left');
+    assert.strictEqual(
+      stageMessage('pruned', 500, 2000, 2000),
+      'pruned pass (with scoring) · 500 / 2,000 tokens · about 6 s left',
+    );
     assert.strictEqual(stageMessage('dense', 0, 1947, 100), 'dense comparison · 0 / 1,947 tokens');
     assert.strictEqual(stageMessage('dense', 1947, 1947, 5000), 'dense comparison · 1,947 / 1,947 tokens');
   });

@@ -6,7 +6,7 @@
 import { heatRgb } from '../../src/shared/colors';
 import { formatLog10 } from '../../src/shared/format';
 import { downsampleRow, panView, xToToken, zoomView } from '../../src/shared/heatMatrix';
-import { $, Chart, cssVar, ML, MB, MR, MT, parseColor, setupCanvas } from '../dom';
+import { $, type Chart, cssVar, ML, MB, MR, MT, parseColor, setupCanvas } from '../dom';
 import { post, reportMode } from '../host';
 import type { PanelState } from '../state';
 
@@ -20,8 +20,10 @@ export function heatmapChart(state: PanelState): Chart {
     if (!state.view) return;
     const m = state.view.heatMatrix();
     const { ctx, w, h: hh } = setupCanvas(c);
-    const n = m.tokens, L = m.layers;
-    const pw = Math.max(1, Math.floor(w - ML - MR)), ph = Math.max(1, hh - MB - MT);
+    const n = m.tokens,
+      L = m.layers;
+    const pw = Math.max(1, Math.floor(w - ML - MR)),
+      ph = Math.max(1, hh - MB - MT);
     // One pixel per column and layer, scaled up without smoothing: cheap for any token count.
     const img = new ImageData(pw, L);
     const row = new Float32Array(pw);
@@ -30,36 +32,61 @@ export function heatmapChart(state: PanelState): Chart {
       downsampleRow(m, l, state.t0, state.t1, pw, row);
       const y = L - 1 - l; // layer 0 at the bottom
       for (let x = 0; x < pw; x++) {
-        const v = row[x], p = (y * pw + x) * 4;
-        if (v === v) { const [r, g, b] = heatRgb(v); img.data[p] = r; img.data[p + 1] = g; img.data[p + 2] = b; img.data[p + 3] = 255; }
-        else { img.data[p] = bg[0]; img.data[p + 1] = bg[1]; img.data[p + 2] = bg[2]; img.data[p + 3] = 255; }
+        const v = row[x],
+          p = (y * pw + x) * 4;
+        if (!Number.isNaN(v)) {
+          const [r, g, b] = heatRgb(v);
+          img.data[p] = r;
+          img.data[p + 1] = g;
+          img.data[p + 2] = b;
+          img.data[p + 3] = 255;
+        } else {
+          img.data[p] = bg[0];
+          img.data[p + 1] = bg[1];
+          img.data[p + 2] = bg[2];
+          img.data[p + 3] = 255;
+        }
       }
     }
     const off = document.createElement('canvas');
-    off.width = pw; off.height = L;
+    off.width = pw;
+    off.height = L;
     off.getContext('2d')!.putImageData(img, 0, 0);
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(off, ML, MT, pw, ph);
-    ctx.fillStyle = cssVar('--vscode-descriptionForeground', '#888'); ctx.font = '10px sans-serif'; ctx.textBaseline = 'middle'; ctx.textAlign = 'right';
+    ctx.fillStyle = cssVar('--vscode-descriptionForeground', '#888');
+    ctx.font = '10px sans-serif';
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'right';
     const step = Math.max(1, Math.ceil(L / Math.max(1, Math.floor(ph / 12))));
     for (let l = 0; l < L; l += step) ctx.fillText(`L${l}`, ML - 4, MT + ph - (l + 0.5) * (ph / L));
-    const first = Math.floor(state.t0), last = Math.ceil(state.t1) - 1;
-    ctx.textAlign = 'left'; ctx.textBaseline = 'top';
+    const first = Math.floor(state.t0),
+      last = Math.ceil(state.t1) - 1;
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'top';
     ctx.fillText(`token ${first}`, ML, MT + ph + 2);
     ctx.textAlign = 'right';
     ctx.fillText(`${last}`, ML + pw, MT + ph + 2);
     // The keyboard cursor: a column outline at the token, a tick at its layer.
     if (state.cursor >= state.t0 && state.cursor < state.t1 && document.activeElement === c && keyboard) {
       const span = state.t1 - state.t0;
-      const x0 = ML + ((state.cursor - state.t0) / span) * pw, cw = Math.max(2, pw / span);
-      ctx.strokeStyle = cssVar('--vscode-focusBorder', '#007fd4'); ctx.lineWidth = 1.5;
+      const x0 = ML + ((state.cursor - state.t0) / span) * pw,
+        cw = Math.max(2, pw / span);
+      ctx.strokeStyle = cssVar('--vscode-focusBorder', '#007fd4');
+      ctx.lineWidth = 1.5;
       ctx.strokeRect(x0, MT, cw, ph);
       const ly = MT + ph - (state.cursorLayer + 1) * (ph / L);
       ctx.strokeRect(x0 - 2, ly, cw + 4, ph / L);
     }
     // The canvas says in words what it shows, for screen readers (and the UI tests).
-    c.setAttribute('aria-label', `Influence heatmap: ${n.toLocaleString()} tokens × ${L} layers, showing tokens ${first.toLocaleString()}–${last.toLocaleString()}`);
-    c.setAttribute('aria-description', 'colour: influence rank within each layer, blue low to red high; background: token pruned before that layer. Arrow keys move a token cursor, Enter reveals it in the editor.');
+    c.setAttribute(
+      'aria-label',
+      `Influence heatmap: ${n.toLocaleString()} tokens × ${L} layers, showing tokens ${first.toLocaleString()}–${last.toLocaleString()}`,
+    );
+    c.setAttribute(
+      'aria-description',
+      'colour: influence rank within each layer, blue low to red high; background: token pruned before that layer. Arrow keys move a token cursor, Enter reveals it in the editor.',
+    );
   }
 
   /** The read-out line of token i at layer l. */
@@ -68,9 +95,13 @@ export function heatmapChart(state: PanelState): Chart {
     const raw = v.influence(l)[i];
     const rank = v.rankedInfluence(l)[i];
     const r = v.analysis.retention?.[i];
-    return `token ${i} ${state.tokenLabel(i)} · layer ${l} · ` +
-      (Number.isFinite(raw) ? `influence ${formatLog10(raw)} (rank ${(rank * 100).toFixed(0)}% in layer)` : 'pruned before this layer') +
-      (r != null ? ` · retention depth ${r}/${v.layers}` : '');
+    return (
+      `token ${i} ${state.tokenLabel(i)} · layer ${l} · ` +
+      (Number.isFinite(raw)
+        ? `influence ${formatLog10(raw)} (rank ${(rank * 100).toFixed(0)}% in layer)`
+        : 'pruned before this layer') +
+      (r != null ? ` · retention depth ${r}/${v.layers}` : '')
+    );
   }
 
   function reveal(i: number): void {
@@ -81,8 +112,10 @@ export function heatmapChart(state: PanelState): Chart {
     if (!state.view) return undefined;
     const L = state.view.layers;
     const r = c.getBoundingClientRect();
-    const x = e.clientX - r.left - ML, y = e.clientY - r.top - MT;
-    const pw = r.width - ML - MR, ph = r.height - MB - MT;
+    const x = e.clientX - r.left - ML,
+      y = e.clientY - r.top - MT;
+    const pw = r.width - ML - MR,
+      ph = r.height - MB - MT;
     if (x < 0 || x >= pw || y < 0 || y >= ph) return undefined;
     const i = xToToken(x, pw, state.t0, state.t1);
     const l = L - 1 - Math.floor((y / ph) * L);
@@ -105,10 +138,16 @@ export function heatmapChart(state: PanelState): Chart {
     }
     const at = hit(e);
     const out = $('heatmap-readout');
-    if (!at || !v) { out.textContent = ' '; return; }
+    if (!at || !v) {
+      out.textContent = ' ';
+      return;
+    }
     out.textContent = describe(at.i, at.l);
   });
-  c.addEventListener('mousedown', (e) => { keyboard = false; drag = { x: e.clientX, t0: state.t0, t1: state.t1, moved: false }; });
+  c.addEventListener('mousedown', (e) => {
+    keyboard = false;
+    drag = { x: e.clientX, t0: state.t0, t1: state.t1, moved: false };
+  });
   // On the window: a drag may end outside the canvas.
   window.addEventListener('mouseup', (e) => {
     if (!drag) return;
@@ -122,34 +161,71 @@ export function heatmapChart(state: PanelState): Chart {
       if (at) pending = setTimeout(() => reveal(at.i), REVEAL_DELAY_MS);
     }
   });
-  c.addEventListener('wheel', (e) => {
-    if (!state.view) return;
-    e.preventDefault();
-    const r = c.getBoundingClientRect();
-    const pw = r.width - ML - MR;
-    const anchor = state.t0 + ((e.clientX - r.left - ML) / pw) * (state.t1 - state.t0);
-    [state.t0, state.t1] = zoomView(state.t0, state.t1, anchor, e.deltaY < 0 ? 0.8 : 1.25, state.view.tokens);
-    state.save();
-    draw();
-  }, { passive: false });
-  c.addEventListener('dblclick', () => { clearTimeout(pending); if (state.view) { state.resetWindow(); state.save(); draw(); } });
+  c.addEventListener(
+    'wheel',
+    (e) => {
+      if (!state.view) return;
+      e.preventDefault();
+      const r = c.getBoundingClientRect();
+      const pw = r.width - ML - MR;
+      const anchor = state.t0 + ((e.clientX - r.left - ML) / pw) * (state.t1 - state.t0);
+      [state.t0, state.t1] = zoomView(state.t0, state.t1, anchor, e.deltaY < 0 ? 0.8 : 1.25, state.view.tokens);
+      state.save();
+      draw();
+    },
+    { passive: false },
+  );
+  c.addEventListener('dblclick', () => {
+    clearTimeout(pending);
+    if (state.view) {
+      state.resetWindow();
+      state.save();
+      draw();
+    }
+  });
   c.addEventListener('keydown', (e) => {
     const v = state.view;
     if (!v) return;
     const big = e.shiftKey ? 10 : 1;
     let handled = true;
     switch (e.key) {
-      case 'ArrowRight': state.moveCursor(big, 0); break;
-      case 'ArrowLeft': state.moveCursor(-big, 0); break;
-      case 'ArrowUp': state.moveCursor(0, 1); break;
-      case 'ArrowDown': state.moveCursor(0, -1); break;
-      case 'Home': state.moveCursor(-v.tokens, 0); break;
-      case 'End': state.moveCursor(v.tokens, 0); break;
-      case '+': case '=': state.moveCursor(0, 0); [state.t0, state.t1] = zoomView(state.t0, state.t1, state.cursor + 0.5, 0.8, v.tokens); break;
-      case '-': state.moveCursor(0, 0); [state.t0, state.t1] = zoomView(state.t0, state.t1, state.cursor + 0.5, 1.25, v.tokens); break;
-      case '0': state.resetWindow(); break;
-      case 'Enter': case ' ': if (state.cursor < 0) state.moveCursor(0, 0); reveal(state.cursor); break;
-      default: handled = false;
+      case 'ArrowRight':
+        state.moveCursor(big, 0);
+        break;
+      case 'ArrowLeft':
+        state.moveCursor(-big, 0);
+        break;
+      case 'ArrowUp':
+        state.moveCursor(0, 1);
+        break;
+      case 'ArrowDown':
+        state.moveCursor(0, -1);
+        break;
+      case 'Home':
+        state.moveCursor(-v.tokens, 0);
+        break;
+      case 'End':
+        state.moveCursor(v.tokens, 0);
+        break;
+      case '+':
+      case '=':
+        state.moveCursor(0, 0);
+        [state.t0, state.t1] = zoomView(state.t0, state.t1, state.cursor + 0.5, 0.8, v.tokens);
+        break;
+      case '-':
+        state.moveCursor(0, 0);
+        [state.t0, state.t1] = zoomView(state.t0, state.t1, state.cursor + 0.5, 1.25, v.tokens);
+        break;
+      case '0':
+        state.resetWindow();
+        break;
+      case 'Enter':
+      case ' ':
+        if (state.cursor < 0) state.moveCursor(0, 0);
+        reveal(state.cursor);
+        break;
+      default:
+        handled = false;
     }
     if (!handled) return;
     e.preventDefault();

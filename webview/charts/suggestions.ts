@@ -15,12 +15,27 @@ function cells(t: TokenProb | undefined, other: Set<number>, kind: 'pruned' | 'd
   const bar = h('span', { class: 'bar' });
   bar.style.width = `${Math.max(1, Math.round(p * 30))}px`;
   const shown = showToken(t.text);
-  const attrs: Record<string, string> = { class: 'tok' + (other.has(t.id) ? ' shared' : ''), 'data-token': t.text, 'data-kind': kind, title: `${shown} · id ${t.id} · logprob ${t.logprob.toFixed(3)}${reportMode ? '' : ' · click or Enter: insert at the cursor'}` };
-  if (!reportMode) Object.assign(attrs, { tabindex: '0', role: 'button', 'aria-label': `insert ${shown} (${kind}, ${formatPercent(p)})` });
+  const attrs: Record<string, string> = {
+    class: `tok${other.has(t.id) ? ' shared' : ''}`,
+    'data-token': t.text,
+    'data-kind': kind,
+    title: `${shown} · id ${t.id} · logprob ${t.logprob.toFixed(3)}${reportMode ? '' : ' · click or Enter: insert at the cursor'}`,
+  };
+  if (!reportMode)
+    Object.assign(attrs, {
+      tabindex: '0',
+      role: 'button',
+      'aria-label': `insert ${shown} (${kind}, ${formatPercent(p)})`,
+    });
   const td = h('td', attrs, h('code', {}, shown));
   if (!reportMode) {
     td.addEventListener('click', () => post({ type: 'insert', text: t.text }));
-    td.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); post({ type: 'insert', text: t.text }); } });
+    td.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        post({ type: 'insert', text: t.text });
+      }
+    });
   }
   return [td, h('td', { class: 'p' }, bar, ` ${formatPercent(p)}`)];
 }
@@ -44,9 +59,28 @@ export function fillSuggestions(state: PanelState): void {
   const prunedIds = new Set((pruned ?? []).map((t) => t.id));
   const table = $<HTMLTableElement>('sugg');
   table.innerHTML = '';
-  table.append(h('tr', {}, h('th', { class: 'n' }, '#'), h('th', {}, 'pruned (Simba)'), h('th', { class: 'pc' }, 'p'), h('th', {}, 'dense'), h('th', { class: 'pc' }, 'p')));
+  table.append(
+    h(
+      'tr',
+      {},
+      h('th', { class: 'n' }, '#'),
+      h('th', {}, 'pruned (Simba)'),
+      h('th', { class: 'pc' }, 'p'),
+      h('th', {}, 'dense'),
+      h('th', { class: 'pc' }, 'p'),
+    ),
+  );
   const n = Math.max(pruned?.length ?? 0, dense?.length ?? 0);
-  for (let k = 0; k < n; k++) table.append(h('tr', {}, h('td', { class: 'muted' }, String(k + 1)), ...cells(pruned?.[k], denseIds, 'pruned'), ...cells(dense?.[k], prunedIds, 'dense')));
+  for (let k = 0; k < n; k++)
+    table.append(
+      h(
+        'tr',
+        {},
+        h('td', { class: 'muted' }, String(k + 1)),
+        ...cells(pruned?.[k], denseIds, 'pruned'),
+        ...cells(dense?.[k], prunedIds, 'dense'),
+      ),
+    );
   if (!n) table.append(h('tr', {}, h('td', { colspan: '5', class: 'muted' }, 'not computed')));
   $('sugg-summary').textContent = summary(v.analysis, v.flopsSaved(), state.denseRunning);
 }

@@ -1,9 +1,9 @@
 // Mocha tests inside the real extension host, against the real engine process and the
 // bundled model (the .vsix installed into code-server).
-import * as assert from 'assert';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as assert from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SimbaApi } from '../../../src/extension/api';
 import type { Analysis } from '../../../src/shared/analysis';
@@ -12,7 +12,11 @@ import { AnalysisView } from '../../../src/shared/analysisView';
 const EXT_ID = 'simba-lens.simba-lens';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, ms = 60000, what = 'condition'): Promise<T> {
+async function waitFor<T>(
+  fn: () => T | undefined | Promise<T | undefined>,
+  ms = 60000,
+  what = 'condition',
+): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await fn();
@@ -22,14 +26,16 @@ async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, ms =
   }
 }
 
-function ws(): string { return vscode.workspace.workspaceFolders![0].uri.fsPath; }
+function ws(): string {
+  return vscode.workspace.workspaceFolders![0].uri.fsPath;
+}
 
 async function openFixture(name: string): Promise<vscode.TextEditor> {
   const doc = await vscode.workspace.openTextDocument(path.join(ws(), name));
   return vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
 }
 
-describe('Simba Lens in the extension host', function () {
+describe('Simba Lens in the extension host', () => {
   let api: SimbaApi;
 
   before(async () => {
@@ -57,10 +63,17 @@ describe('Simba Lens in the extension host', function () {
   it('before any analysis, Toggle Overlay, Clear and Export say there is nothing yet and do nothing', async () => {
     await openFixture('notes.md');
     assert.strictEqual(api.result((await openFixture('sample.py')).document.uri), undefined, 'no analysis yet');
-    assert.strictEqual(await vscode.commands.executeCommand('simba.toggleOverlay'), undefined, 'Toggle Overlay: nothing to toggle');
+    assert.strictEqual(
+      await vscode.commands.executeCommand('simba.toggleOverlay'),
+      undefined,
+      'Toggle Overlay: nothing to toggle',
+    );
     assert.strictEqual(api.isOverlayOn(), true, 'the overlay stays on');
     assert.strictEqual(await vscode.commands.executeCommand('simba.clear'), false, 'Clear: nothing to clear');
-    assert.strictEqual(await vscode.commands.executeCommand('simba.exportAnalysis', 'json', path.join(os.tmpdir(), 'never.json')), undefined);
+    assert.strictEqual(
+      await vscode.commands.executeCommand('simba.exportAnalysis', 'json', path.join(os.tmpdir(), 'never.json')),
+      undefined,
+    );
   });
 
   it('inline completions are off by default with the bundled model', async () => {
@@ -70,22 +83,48 @@ describe('Simba Lens in the extension host', function () {
     assert.strictEqual(auto.on, false, auto.why);
     assert.match(auto.why, /bundled model/);
     const ed = await openFixture('complete.py');
-    const items = await api.completions.provideInlineCompletionItems(ed.document, ed.document.positionAt(ed.document.getText().length),
-      { triggerKind: vscode.InlineCompletionTriggerKind.Automatic } as unknown as vscode.InlineCompletionContext, new vscode.CancellationTokenSource().token);
+    const items = await api.completions.provideInlineCompletionItems(
+      ed.document,
+      ed.document.positionAt(ed.document.getText().length),
+      { triggerKind: vscode.InlineCompletionTriggerKind.Automatic } as unknown as vscode.InlineCompletionContext,
+      new vscode.CancellationTokenSource().token,
+    );
     assert.strictEqual(items, undefined, 'nothing offered as you type');
   });
 
   it('the walkthrough opens', async () => {
-    await vscode.commands.executeCommand('workbench.action.openWalkthrough', 'simba-lens.simba-lens#simba.gettingStarted', false);
-    const tab = await waitFor(() => { const t = vscode.window.tabGroups.activeTabGroup.activeTab; return t && /welcome|walkthrough|simba/i.test(t.label) ? t : undefined; }, 15000, 'walkthrough tab');
+    await vscode.commands.executeCommand(
+      'workbench.action.openWalkthrough',
+      'simba-lens.simba-lens#simba.gettingStarted',
+      false,
+    );
+    const tab = await waitFor(
+      () => {
+        const t = vscode.window.tabGroups.activeTabGroup.activeTab;
+        return t && /welcome|walkthrough|simba/i.test(t.label) ? t : undefined;
+      },
+      15000,
+      'walkthrough tab',
+    );
     await vscode.window.tabGroups.close(tab);
     // Simba: Get Started opens the same walkthrough.
     await vscode.commands.executeCommand('simba.openWalkthrough');
-    const again = await waitFor(() => { const t = vscode.window.tabGroups.activeTabGroup.activeTab; return t && /welcome|walkthrough|simba/i.test(t.label) ? t : undefined; }, 15000, 'walkthrough tab');
+    const again = await waitFor(
+      () => {
+        const t = vscode.window.tabGroups.activeTabGroup.activeTab;
+        return t && /welcome|walkthrough|simba/i.test(t.label) ? t : undefined;
+      },
+      15000,
+      'walkthrough tab',
+    );
     await vscode.window.tabGroups.close(again);
     const pkg = vscode.extensions.getExtension(EXT_ID)!.packageJSON;
     const steps = pkg.contributes.walkthroughs[0].steps as Array<{ media: { markdown: string } }>;
-    for (const st of steps) assert.ok(fs.existsSync(path.join(vscode.extensions.getExtension(EXT_ID)!.extensionPath, st.media.markdown)), st.media.markdown);
+    for (const st of steps)
+      assert.ok(
+        fs.existsSync(path.join(vscode.extensions.getExtension(EXT_ID)!.extensionPath, st.media.markdown)),
+        st.media.markdown,
+      );
   });
 
   it('Analyze Document produces a consistent analysis and decorations', async () => {
@@ -99,10 +138,14 @@ describe('Simba Lens in the extension host', function () {
     assert.ok(a.predictionOffset <= text.length && a.predictionOffset >= text.trimEnd().length - 1);
     for (let i = 1; i < a.tokens.length; i++) assert.ok(a.tokens[i].start >= a.tokens[i - 1].end, 'tokens in order');
     assert.strictEqual(a.retention?.length, a.tokens.length);
-    assert.ok(a.retention!.every((r) => r >= 1 && r <= L), 'retention in 1..layers');
+    assert.ok(
+      a.retention!.every((r) => r >= 1 && r <= L),
+      'retention in 1..layers',
+    );
     assert.strictEqual(a.retention![a.tokens.length - 1], L, 'the prediction point is always kept');
     assert.strictEqual(a.influence?.alive.length, L);
-    for (let l = 1; l < L; l++) assert.ok(a.influence!.alive[l].length <= a.influence!.alive[l - 1].length, 'nested, shrinking');
+    for (let l = 1; l < L; l++)
+      assert.ok(a.influence!.alive[l].length <= a.influence!.alive[l - 1].length, 'nested, shrinking');
     assert.ok(a.next.pruned && a.next.pruned.length > 0, 'next-token suggestions');
     const applied = api.overlay.decorations(ed.document.uri);
     assert.ok(applied && applied.ranges > 0 && applied.ranges <= a.tokens.length, 'decorations applied, aggregated');
@@ -128,8 +171,13 @@ describe('Simba Lens in the extension host', function () {
     // The recency gradient is not what is shown: the last tenth of the file is not all marked.
     const last = Math.floor(doc.lineCount * 0.9);
     const tail = [...lines].filter((l) => l >= last).length;
-    const tailCode = Array.from({ length: doc.lineCount - last }, (_, k) => doc.lineAt(last + k).text.trim()).filter(Boolean).length;
-    assert.ok(tail < tailCode || tailCode === 0, `the end of the file is not a solid block: ${tail} of ${tailCode} lines`);
+    const tailCode = Array.from({ length: doc.lineCount - last }, (_, k) => doc.lineAt(last + k).text.trim()).filter(
+      Boolean,
+    ).length;
+    assert.ok(
+      tail < tailCode || tailCode === 0,
+      `the end of the file is not a solid block: ${tail} of ${tailCode} lines`,
+    );
     try {
       assert.strictEqual(await vscode.commands.executeCommand('simba.toggleOverlayStyle'), 'tokens');
       const tokens = api.overlay.decorations(doc.uri)!;
@@ -138,15 +186,29 @@ describe('Simba Lens in the extension host', function () {
       const text = doc.getText();
       for (const [s, e] of tokens.spans) {
         const piece = text.slice(s, e);
-        assert.ok(piece.length > 0 && !/^\s/.test(piece) && !/\s$/.test(piece) && !piece.includes('\n'), `range ${JSON.stringify(piece)}`);
+        assert.ok(
+          piece.length > 0 && !/^\s/.test(piece) && !/\s$/.test(piece) && !piece.includes('\n'),
+          `range ${JSON.stringify(piece)}`,
+        );
         const p = doc.positionAt(s);
         assert.ok(p.character >= doc.lineAt(p.line).firstNonWhitespaceCharacterIndex, 'not in the indentation');
       }
       // The style setting sets the default; opacity and subtle redraw with fewer or fainter marks.
-      await vscode.workspace.getConfiguration('simba').update('overlay.subtle', true, vscode.ConfigurationTarget.Global);
-      await waitFor(() => { const d = api.overlay.decorations(doc.uri); return d && d.perBucket.slice(0, 5).every((x) => x === 0) ? d : undefined; }, 5000, 'subtle overlay');
+      await vscode.workspace
+        .getConfiguration('simba')
+        .update('overlay.subtle', true, vscode.ConfigurationTarget.Global);
+      await waitFor(
+        () => {
+          const d = api.overlay.decorations(doc.uri);
+          return d?.perBucket.slice(0, 5).every((x) => x === 0) ? d : undefined;
+        },
+        5000,
+        'subtle overlay',
+      );
     } finally {
-      await vscode.workspace.getConfiguration('simba').update('overlay.subtle', undefined, vscode.ConfigurationTarget.Global);
+      await vscode.workspace
+        .getConfiguration('simba')
+        .update('overlay.subtle', undefined, vscode.ConfigurationTarget.Global);
       await vscode.commands.executeCommand('simba.toggleOverlayStyle', 'gutter');
     }
     assert.strictEqual(api.overlay.decorations(doc.uri)!.style, 'gutter');
@@ -156,8 +218,14 @@ describe('Simba Lens in the extension host', function () {
     const ed = await openFixture('sample.py');
     const r = api.result(ed.document.uri)!;
     const tok = r.analysis.tokens[Math.floor(r.analysis.tokens.length / 2)];
-    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', ed.document.uri, ed.document.positionAt(tok.start));
-    const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : (c as vscode.MarkdownString).value))).join('\n');
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      ed.document.uri,
+      ed.document.positionAt(tok.start),
+    );
+    const text = hovers
+      .flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : (c as vscode.MarkdownString).value)))
+      .join('\n');
     assert.match(text, /retention depth/);
     assert.match(text, /id \d+/);
     assert.match(text, /influence per layer|surprisal/);
@@ -169,7 +237,10 @@ describe('Simba Lens in the extension host', function () {
     ed.selection = new vscode.Selection(ed.document.positionAt(off), ed.document.positionAt(off));
     const a = await vscode.commands.executeCommand<Analysis>('simba.analyzeToCursor');
     assert.ok(a);
-    assert.ok(a.predictionOffset <= off + 1 && a.predictionOffset >= off - 2, `prediction at ${a.predictionOffset}, cursor ${off}`);
+    assert.ok(
+      a.predictionOffset <= off + 1 && a.predictionOffset >= off - 2,
+      `prediction at ${a.predictionOffset}, cursor ${off}`,
+    );
   });
 
   it('the keep ratio changes what survives to the last layer', async () => {
@@ -200,7 +271,14 @@ describe('Simba Lens in the extension host', function () {
       const before = api.result(ed.document.uri)!.analysis;
       await ed.edit((b) => b.insert(ed.document.positionAt(ed.document.getText().length), '\nprint(stddev(data))\n'));
       assert.strictEqual(api.result(ed.document.uri)!.stale, true);
-      const after = await waitFor(() => { const r = api.result(ed.document.uri); return r && !r.stale && r.analysis !== before ? r : undefined; }, 60000, 're-analysis');
+      const after = await waitFor(
+        () => {
+          const r = api.result(ed.document.uri);
+          return r && !r.stale && r.analysis !== before ? r : undefined;
+        },
+        60000,
+        're-analysis',
+      );
       assert.ok(after.analysis.tokens.length > before.tokens.length);
       await vscode.commands.executeCommand('undo');
     } finally {
@@ -221,14 +299,18 @@ describe('Simba Lens in the extension host', function () {
     assert.ok(api.overlay.decorations(ed.document.uri)!.ranges > 0);
     await vscode.commands.executeCommand('simba.chooseOverlayMetric', 'surprisal');
     assert.ok(api.overlay.decorations(ed.document.uri)!.ranges > 0);
-    await vscode.workspace.getConfiguration('simba').update('overlay.metric', undefined, vscode.ConfigurationTarget.Global);
-    await vscode.workspace.getConfiguration('simba').update('overlay.layer', undefined, vscode.ConfigurationTarget.Global);
+    await vscode.workspace
+      .getConfiguration('simba')
+      .update('overlay.metric', undefined, vscode.ConfigurationTarget.Global);
+    await vscode.workspace
+      .getConfiguration('simba')
+      .update('overlay.layer', undefined, vscode.ConfigurationTarget.Global);
     await vscode.commands.executeCommand('simba.clear');
     assert.strictEqual(api.result(ed.document.uri), undefined);
     assert.strictEqual(api.overlay.decorations(ed.document.uri), undefined);
   });
 
-  it('exploring in the panel changes the view, not the user\'s settings, and redraws the editors once', async () => {
+  it("exploring in the panel changes the view, not the user's settings, and redraws the editors once", async () => {
     const ed = await openFixture('sample.py');
     await vscode.commands.executeCommand('simba.analyzeDocument');
     const cfg = () => vscode.workspace.getConfiguration('simba');
@@ -236,7 +318,9 @@ describe('Simba Lens in the extension host', function () {
     const before = settings();
     const uri = ed.document.uri.toString();
     let applies = 0;
-    const sub = api.overlay.onDidApply((d) => { if (d.uri === uri) applies++; });
+    const sub = api.overlay.onDidApply((d) => {
+      if (d.uri === uri) applies++;
+    });
     try {
       api.panel.receive({ type: 'overlay', metric: 'influence', layer: 2 });
       await sleep(500);
@@ -252,7 +336,7 @@ describe('Simba Lens in the extension host', function () {
       await vscode.commands.executeCommand('simba.chooseOverlayMetric', 'surprisal');
       await sleep(300);
       assert.strictEqual(applies, 1, 'Choose Overlay Metric redraws once');
-      assert.deepStrictEqual(settings(), before, 'the user\'s settings are unchanged');
+      assert.deepStrictEqual(settings(), before, "the user's settings are unchanged");
       // Changing the settings resets the view state to them.
       await cfg().update('overlay.metric', 'retention', vscode.ConfigurationTarget.Global);
       assert.deepStrictEqual(api.viewState(), { keepRatio: 0.1, metric: 'retention', layer: -1 });
@@ -268,9 +352,16 @@ describe('Simba Lens in the extension host', function () {
     const n = Math.min(100000, Math.floor(text.length / 4));
     const L = 24;
     const tokens = Array.from({ length: n }, (_, i) => ({ id: i % 50000, start: i * 4, end: i * 4 + 4 }));
-    const retention = tokens.map((_, i) => 1 + ((i * 2654435761) >>> 0) % L);
-    const a = { ...api.result((await openFixture('sample.py')).document.uri)?.analysis, tokens, retention, influence: undefined, surprisal: undefined,
-      model: { ...api.engine.lastLoad!.facts, layers: L }, predictionOffset: n * 4 } as unknown as Analysis;
+    const retention = tokens.map((_, i) => 1 + (((i * 2654435761) >>> 0) % L));
+    const a = {
+      ...api.result((await openFixture('sample.py')).document.uri)?.analysis,
+      tokens,
+      retention,
+      influence: undefined,
+      surprisal: undefined,
+      model: { ...api.engine.lastLoad!.facts, layers: L },
+      predictionOffset: n * 4,
+    } as unknown as Analysis;
     const ed2 = await openFixture('long.txt');
     const t0 = Date.now();
     api.overlay.apply(ed2, new AnalysisView(a), 'retention', -1);
@@ -307,7 +398,14 @@ describe('Simba Lens in the extension host', function () {
     const ed = await openFixture('long.txt');
     const uri = ed.document.uri;
     const pending = api.analyze(ed.document, { toOffset: 20000 });
-    const partial = await waitFor(() => { const r = api.result(uri); return r?.denseRunning ? r : undefined; }, 60000, 'the pruned result');
+    const partial = await waitFor(
+      () => {
+        const r = api.result(uri);
+        return r?.denseRunning ? r : undefined;
+      },
+      60000,
+      'the pruned result',
+    );
     assert.ok(api.isRunning(), 'still running');
     assert.ok(partial.analysis.next.pruned?.length, 'pruned next tokens');
     assert.strictEqual(partial.analysis.next.dense, undefined, 'no dense comparison yet');
@@ -316,7 +414,7 @@ describe('Simba Lens in the extension host', function () {
     assert.strictEqual(api.panel.result?.analysis, partial.analysis, 'the panel shows the pruned result');
     assert.strictEqual(api.panel.result?.denseRunning, true, 'the panel says the dense comparison runs');
     const a = await pending;
-    assert.ok(a && a.next.dense?.length && a.surprisal, 'the final analysis adds the dense comparison');
+    assert.ok(a?.next.dense?.length && a.surprisal, 'the final analysis adds the dense comparison');
     assert.ok(a.timing.denseMs! > 0, 'the dense comparison is timed');
     assert.deepStrictEqual(a.next.pruned, partial.analysis.next.pruned);
     assert.strictEqual(api.result(uri)?.analysis, a);
@@ -328,7 +426,14 @@ describe('Simba Lens in the extension host', function () {
     const uri = ed.document.uri;
     assert.strictEqual(await vscode.commands.executeCommand('simba.skipDenseComparison'), false, 'nothing to skip');
     const pending = api.analyze(ed.document, { toOffset: 20000 });
-    const partial = await waitFor(() => { const r = api.result(uri); return r?.denseRunning ? r : undefined; }, 60000, 'the pruned result');
+    const partial = await waitFor(
+      () => {
+        const r = api.result(uri);
+        return r?.denseRunning ? r : undefined;
+      },
+      60000,
+      'the pruned result',
+    );
     const t0 = Date.now();
     assert.strictEqual(await vscode.commands.executeCommand('simba.skipDenseComparison'), true);
     const a = await pending;
@@ -342,19 +447,22 @@ describe('Simba Lens in the extension host', function () {
     assert.strictEqual(api.panel.result?.analysis.denseSkipped, true);
     // The engine is free again at once.
     const again = await api.analyze((await openFixture('sample.py')).document);
-    assert.ok(again && again.next.dense?.length);
+    assert.ok(again?.next.dense?.length);
   });
 
-  it('Select Device marks each provider available or not, with the engine\'s reason', async () => {
+  it("Select Device marks each provider available or not, with the engine's reason", async () => {
     const items = await api.deviceItems();
-    assert.deepStrictEqual(items.map((i) => i.label), ['auto', 'cpu', 'webgpu', 'cuda']);
+    assert.deepStrictEqual(
+      items.map((i) => i.label),
+      ['auto', 'cpu', 'webgpu', 'cuda'],
+    );
     const providers = await api.engine.providers();
     for (const p of providers) {
       const it = items.find((i) => i.label === p.provider)!;
       assert.strictEqual(it.available, p.available, p.provider);
       if (!p.available) {
         assert.match(it.description, /unavailable/);
-        assert.ok(it.detail && it.detail.includes(p.reason!.replace(/^\w+: /, '').slice(0, 30)), `${it.detail} vs ${p.reason}`);
+        assert.ok(it.detail?.includes(p.reason!.replace(/^\w+: /, '').slice(0, 30)), `${it.detail} vs ${p.reason}`);
       } else assert.doesNotMatch(it.description, /unavailable/);
     }
     assert.strictEqual(items.find((i) => i.label === 'cpu')!.available, true);
@@ -366,16 +474,25 @@ describe('Simba Lens in the extension host', function () {
     if (!api.result(doc.uri)) await vscode.commands.executeCommand('simba.analyzeDocument');
     assert.strictEqual(api.overlay.decorations(doc.uri)!.style, 'gutter');
     const lines = api.overlay.decorations(doc.uri)!.ranges;
-    const from = doc.offsetAt(new vscode.Position(2, 0)), to = doc.offsetAt(new vscode.Position(8, 0));
+    const from = doc.offsetAt(new vscode.Position(2, 0)),
+      to = doc.offsetAt(new vscode.Position(8, 0));
     ed.selection = new vscode.Selection(doc.positionAt(from), doc.positionAt(to));
     const marks = await waitFor(() => api.rangeMarks(doc.uri), 5000, 'token marks in the selection');
     assert.strictEqual(marks.style, 'tokens');
     assert.ok(marks.ranges > 0);
-    for (const [s, e] of marks.spans) assert.ok(s >= from - 40 && e <= to + 40 && e > from && s < to, `span ${s}-${e} outside ${from}-${to}`);
-    assert.ok(marks.spans.some(([s]) => s >= from), 'inside the selection');
+    for (const [s, e] of marks.spans)
+      assert.ok(s >= from - 40 && e <= to + 40 && e > from && s < to, `span ${s}-${e} outside ${from}-${to}`);
+    assert.ok(
+      marks.spans.some(([s]) => s >= from),
+      'inside the selection',
+    );
     assert.strictEqual(api.overlay.decorations(doc.uri)!.ranges, lines, 'the line marks stay');
     ed.selection = new vscode.Selection(doc.positionAt(from), doc.positionAt(from));
-    await waitFor(() => api.rangeMarks(doc.uri) === undefined || undefined, 5000, 'token marks gone with the selection');
+    await waitFor(
+      () => api.rangeMarks(doc.uri) === undefined || undefined,
+      5000,
+      'token marks gone with the selection',
+    );
   });
 
   it('cancels a long analysis', async () => {
@@ -401,8 +518,17 @@ describe('Simba Lens in the extension host', function () {
     const doc = ed.document;
     const pos = doc.positionAt(doc.getText().length);
     const cts = new vscode.CancellationTokenSource();
-    const items = await api.completions.provideInlineCompletionItems(doc, pos,
-      { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined, requestUuid: 'x', requestIssuedDateTime: Date.now() } as unknown as vscode.InlineCompletionContext, cts.token);
+    const items = await api.completions.provideInlineCompletionItems(
+      doc,
+      pos,
+      {
+        triggerKind: vscode.InlineCompletionTriggerKind.Invoke,
+        selectedCompletionInfo: undefined,
+        requestUuid: 'x',
+        requestIssuedDateTime: Date.now(),
+      } as unknown as vscode.InlineCompletionContext,
+      cts.token,
+    );
     assert.ok(items && items.length === 1, 'one completion');
     assert.ok(typeof items[0].insertText === 'string' && (items[0].insertText as string).length > 0);
     // Single line by default: one line of content, after a line break when the model ends the
@@ -414,8 +540,12 @@ describe('Simba Lens in the extension host', function () {
   it('a cancelled completion request returns nothing', async () => {
     const ed = await openFixture('sample.py');
     const cts = new vscode.CancellationTokenSource();
-    const p = api.completions.provideInlineCompletionItems(ed.document, new vscode.Position(3, 0),
-      { triggerKind: vscode.InlineCompletionTriggerKind.Automatic } as unknown as vscode.InlineCompletionContext, cts.token);
+    const p = api.completions.provideInlineCompletionItems(
+      ed.document,
+      new vscode.Position(3, 0),
+      { triggerKind: vscode.InlineCompletionTriggerKind.Automatic } as unknown as vscode.InlineCompletionContext,
+      cts.token,
+    );
     cts.cancel();
     assert.strictEqual(await p, undefined);
   });
@@ -429,8 +559,12 @@ describe('Simba Lens in the extension host', function () {
       const ed = await openFixture('sample.py');
       const doc = ed.document;
       const cts = new vscode.CancellationTokenSource();
-      const completion = api.completions.provideInlineCompletionItems(doc, doc.positionAt(doc.getText().length),
-        { triggerKind: vscode.InlineCompletionTriggerKind.Invoke } as unknown as vscode.InlineCompletionContext, cts.token);
+      const completion = api.completions.provideInlineCompletionItems(
+        doc,
+        doc.positionAt(doc.getText().length),
+        { triggerKind: vscode.InlineCompletionTriggerKind.Invoke } as unknown as vscode.InlineCompletionContext,
+        cts.token,
+      );
       await sleep(50);
       const analysis = api.analyze(doc);
       await waitFor(() => api.isRunning() || undefined, 10000, 'run started');
@@ -465,7 +599,11 @@ describe('Simba Lens in the extension host', function () {
     fs.writeFileSync(path.join(broken, 'config.json'), '{"model_type": "mamba"}');
     fs.writeFileSync(path.join(broken, 'tokenizer.json'), '{}');
     fs.writeFileSync(path.join(broken, 'model.safetensors'), 'not safetensors');
-    assert.strictEqual(await vscode.commands.executeCommand<string>('simba.selectModel', broken), undefined, 'load fails');
+    assert.strictEqual(
+      await vscode.commands.executeCommand<string>('simba.selectModel', broken),
+      undefined,
+      'load fails',
+    );
     assert.strictEqual(cfg().inspect('modelPath')?.globalValue, before, 'simba.modelPath unchanged');
     assert.strictEqual(api.engine.state, 'ready', 'the engine is ready with the previous model');
     assert.strictEqual(api.engine.lastLoad!.facts.name, name);
@@ -486,15 +624,24 @@ describe('Simba Lens in the extension host', function () {
       const ed = await openFixture('sample.py');
       const doc = ed.document;
       const pos = doc.positionAt(doc.getText().length);
-      const ask = (kind: vscode.InlineCompletionTriggerKind) => api.completions.provideInlineCompletionItems(doc, pos,
-        { triggerKind: kind } as unknown as vscode.InlineCompletionContext, new vscode.CancellationTokenSource().token);
+      const ask = (kind: vscode.InlineCompletionTriggerKind) =>
+        api.completions.provideInlineCompletionItems(
+          doc,
+          pos,
+          { triggerKind: kind } as unknown as vscode.InlineCompletionContext,
+          new vscode.CancellationTokenSource().token,
+        );
       await c.update('completion.minProbability', 0, vscode.ConfigurationTarget.Global);
       const any = await ask(vscode.InlineCompletionTriggerKind.Automatic);
       assert.ok(any && any.length === 1, 'offered with no threshold');
       const p = api.completions.last!.probability;
       assert.ok(p > 0 && p <= 1, `mean token probability ${p}`);
       await c.update('completion.minProbability', Math.min(1, p + 0.01), vscode.ConfigurationTarget.Global);
-      assert.strictEqual(await ask(vscode.InlineCompletionTriggerKind.Automatic), undefined, 'not offered below the threshold');
+      assert.strictEqual(
+        await ask(vscode.InlineCompletionTriggerKind.Automatic),
+        undefined,
+        'not offered below the threshold',
+      );
       assert.strictEqual(api.completions.last!.shown, false);
       const manual = await ask(vscode.InlineCompletionTriggerKind.Invoke);
       assert.ok(manual && manual.length === 1, 'Trigger Inline Completion still shows it');
@@ -509,7 +656,11 @@ describe('Simba Lens in the extension host', function () {
     assert.ok(pid);
     const before = api.engine.restarts;
     process.kill(pid, 'SIGKILL');
-    await waitFor(() => (api.engine.restarts > before && api.engine.pid && api.engine.pid !== pid) || undefined, 20000, 'restart');
+    await waitFor(
+      () => (api.engine.restarts > before && api.engine.pid && api.engine.pid !== pid) || undefined,
+      20000,
+      'restart',
+    );
     const a = await api.analyze((await openFixture('sample.py')).document);
     assert.ok(a && a.tokens.length > 0, 'analysis after restart');
   });
@@ -530,23 +681,36 @@ describe('Simba Lens in the extension host', function () {
     try {
       const used = await vscode.commands.executeCommand<string>('simba.selectModel', killer);
       assert.strictEqual(used, undefined, 'the load fails');
-      await waitFor(() => (api.engine.state === 'ready' && api.engine.target?.modelDir !== killer) || undefined, 20000, 'back on the previous model');
+      await waitFor(
+        () => (api.engine.state === 'ready' && api.engine.target?.modelDir !== killer) || undefined,
+        20000,
+        'back on the previous model',
+      );
       assert.strictEqual(api.engine.lastLoad!.facts.name, previous);
       const pid = api.engine.pid;
       await sleep(3000);
       assert.strictEqual(api.engine.state, 'ready', 'stays up');
       assert.strictEqual(api.engine.pid, pid, 'no restart loop');
-      assert.deepStrictEqual(loads.filter((d) => d === killer), [killer], 'the killing folder is loaded once');
+      assert.deepStrictEqual(
+        loads.filter((d) => d === killer),
+        [killer],
+        'the killing folder is loaded once',
+      );
       assert.ok(api.engine.failedModels.has(killer));
       const a = await api.analyze((await openFixture('sample.py')).document);
       assert.ok(a && a.tokens.length > 0, 'analyses with the previous model');
     } finally {
       sub.dispose();
-      await vscode.workspace.getConfiguration('simba').update('modelPath', undefined, vscode.ConfigurationTarget.Global);
+      await vscode.workspace
+        .getConfiguration('simba')
+        .update('modelPath', undefined, vscode.ConfigurationTarget.Global);
     }
   });
 
-  for (const [name, family] of [['random-mamba2', 'mamba2'], ['random-falcon', 'falcon_mamba']] as const) {
+  for (const [name, family] of [
+    ['random-mamba2', 'mamba2'],
+    ['random-falcon', 'falcon_mamba'],
+  ] as const) {
     it(`a ${family} checkpoint loads, analyses, prunes and completes inline`, async () => {
       const dir = path.join(process.env.SIMBA_E2E_MODELS!, name);
       try {
@@ -561,8 +725,12 @@ describe('Simba Lens in the extension host', function () {
         assert.ok(a.retention!.every((r) => r >= 1 && r <= L));
         assert.ok(a.next.dense!.length > 0 && Number.isFinite(a.next.kl!));
         const doc = ed.document;
-        const items = await api.completions.provideInlineCompletionItems(doc, doc.positionAt(doc.getText().length),
-          { triggerKind: vscode.InlineCompletionTriggerKind.Invoke } as unknown as vscode.InlineCompletionContext, new vscode.CancellationTokenSource().token);
+        const items = await api.completions.provideInlineCompletionItems(
+          doc,
+          doc.positionAt(doc.getText().length),
+          { triggerKind: vscode.InlineCompletionTriggerKind.Invoke } as unknown as vscode.InlineCompletionContext,
+          new vscode.CancellationTokenSource().token,
+        );
         assert.ok(api.completions.last && api.completions.last.tokens > 0, 'decoded with the checkpoint');
         void items; // a random checkpoint may well decode only whitespace: what matters is that it decoded
       } finally {
