@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { buildScoreGraph } from './scoreGraph';
 import { loadNativeKernel, type NativeKernel } from '../../native';
 import type { Provider } from '../../runtime';
+import { chunkElements, type FamilyScorer, REDUCE_CODE, REDUCE_OUTPUT, UNDERFLOW } from '../scoring';
 import type { InfluenceResult } from '../types';
 import type { ScoreReduce } from '../../../shared/options';
 
@@ -22,22 +23,7 @@ export interface LayerActivations {
   C: Float32Array; // (T, N)
 }
 
-/** exp(x) is exactly 0 in float32 below about -103.97; beyond this every term has vanished. */
-const UNDERFLOW = 110;
-
-const OUTPUT: Record<ScoreReduce, string> = {
-  'signed-max': 'signed_max',
-  'abs-max': 'abs_max',
-  'mean-abs': 'mean_abs',
-};
-const REDUCE_CODE: Record<ScoreReduce, number> = { 'signed-max': 0, 'abs-max': 1, 'mean-abs': 2 };
-
-export interface InfluenceScorer {
-  /** Which implementation runs: said in the engine's device notes and the bench. */
-  readonly kind: 'native' | 'graph';
-  score(act: LayerActivations, A: Float32Array, reduce: ScoreReduce): Promise<InfluenceResult>;
-  dispose(): Promise<void>;
-}
+export type InfluenceScorer = FamilyScorer<LayerActivations>;
 
 /**
  * The scorer for a provider: the native kernel on the CPU when it loads, else the graph. `notes`
@@ -56,7 +42,7 @@ export async function createInfluenceScorer(
     if (typeof kernel !== 'string') return new NativeInfluenceScorer(kernel, E, N, threads);
     notes.push(`influence scoring: ${kernel}; using the ONNX graph instead (about 4× slower on the CPU)`);
   }
-  return GraphInfluenceScorer.create(E, N, options, provider === 'cpu' ? 2 ** 21 : 2 ** 24);
+  return GraphInfluenceScorer.create(E, N, options, chunkElements(provider));
 }
 
 export class NativeInfluenceScorer implements InfluenceScorer {
@@ -152,9 +138,9 @@ export class GraphInfluenceScorer implements InfluenceScorer {
           C_T: cT,
           A: aT,
         },
-        [OUTPUT[reduce], 'channel_sum', 'delta_sum'],
+        [REDUCE_OUTPUT[reduce], 'channel_sum', 'delta_sum'],
       );
-      scores.set(r[OUTPUT[reduce]].data as Float32Array, s);
+      scores.set(r[REDUCE_OUTPUT[reduce]].data as Float32Array, s);
       const cs = r.channel_sum.data as Float32Array;
       const ds = r.delta_sum.data as Float32Array;
       for (let e = 0; e < E; e++) {

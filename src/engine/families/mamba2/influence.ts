@@ -7,6 +7,7 @@ import { buildScoreGraph, type ScoreShape } from './scoreGraph';
 import type { InfluenceResult } from '../types';
 import { loadNativeKernel, type NativeKernel } from '../../native';
 import type { Provider } from '../../runtime';
+import { chunkElements, type FamilyScorer, REDUCE_CODE, REDUCE_OUTPUT, UNDERFLOW } from '../scoring';
 import type { ScoreReduce } from '../../../shared/options';
 
 export interface Layer2Activations {
@@ -16,22 +17,7 @@ export interface Layer2Activations {
   C: Float32Array; // (T, GN)
 }
 
-/** exp(x) is exactly 0 in float32 below about -103.97; beyond this every term has vanished. */
-const UNDERFLOW = 110;
-
-const OUTPUT: Record<ScoreReduce, string> = {
-  'signed-max': 'signed_max',
-  'abs-max': 'abs_max',
-  'mean-abs': 'mean_abs',
-};
-
-const REDUCE_CODE: Record<ScoreReduce, number> = { 'signed-max': 0, 'abs-max': 1, 'mean-abs': 2 };
-
-export interface InfluenceScorer2 {
-  readonly kind: 'native' | 'graph';
-  score(act: Layer2Activations, A: Float32Array, reduce: ScoreReduce): Promise<InfluenceResult>;
-  dispose(): Promise<void>;
-}
+export type InfluenceScorer2 = FamilyScorer<Layer2Activations>;
 
 /** The scorer for a provider: the native kernel's Mamba-2 path on the CPU when it loads, else the graph. */
 export async function createInfluenceScorer2(
@@ -48,7 +34,7 @@ export async function createInfluenceScorer2(
       `influence scoring: ${typeof kernel === 'string' ? kernel : 'the native kernel has no Mamba-2 path (rebuild it: npm run build)'}; using the ONNX graph instead`,
     );
   }
-  return GraphInfluenceScorer2.create(s, options, provider === 'cpu' ? 2 ** 21 : 2 ** 24);
+  return GraphInfluenceScorer2.create(s, options, chunkElements(provider));
 }
 
 export class NativeInfluenceScorer2 implements InfluenceScorer2 {
@@ -133,9 +119,9 @@ export class GraphInfluenceScorer2 implements InfluenceScorer2 {
           C_T: cT,
           A: aT,
         },
-        [OUTPUT[reduce], 'channel_sum', 'delta_sum'],
+        [REDUCE_OUTPUT[reduce], 'channel_sum', 'delta_sum'],
       );
-      scores.set(r[OUTPUT[reduce]].data as Float32Array, s);
+      scores.set(r[REDUCE_OUTPUT[reduce]].data as Float32Array, s);
       const cs = r.channel_sum.data as Float32Array;
       const ds = r.delta_sum.data as Float32Array;
       for (let e = 0; e < E; e++) channelSum[e] += cs[e];
