@@ -1,6 +1,9 @@
 // The tensors of a Hugging Face Mamba-1 checkpoint (names and shapes), by layer, as float32.
 import type { MambaConfig } from './config';
 import type { SafetensorsStore } from '../../safetensors';
+import { checkTensors, loadTopWeights, type TopWeights } from '../topWeights';
+
+export { loadTopWeights, type TopWeights };
 
 export interface LayerWeights {
   norm: Float32Array; // (D)
@@ -25,13 +28,6 @@ export interface MambaWeights {
   dtype: string;
 }
 
-export interface TopWeights {
-  embeddings: Float32Array; // (V, D)
-  lmHead: Float32Array; // (V, D), the embeddings when tied
-  normF: Float32Array; // (D)
-  dtype: string;
-}
-
 /** Every tensor's name and expected shape, per layer and for the top of the model. */
 function layerShapes(c: MambaConfig, i: number): [string, number[]][] {
   const { dModel: D, dInner: E, dState: N, dtRank: R, convKernel: K } = c;
@@ -53,21 +49,9 @@ function layerShapes(c: MambaConfig, i: number): [string, number[]][] {
   return list;
 }
 
-function untiedHead(store: SafetensorsStore, c: MambaConfig): boolean {
-  return !c.tieWordEmbeddings && store.has('lm_head.weight');
-}
-
 /** Check every tensor's presence, dtype, shape and extent without reading the data; returns the embeddings' dtype. */
 export function checkWeights(store: SafetensorsStore, c: MambaConfig): string {
-  const { dModel: D, vocabSize: V } = c;
-  const all: [string, number[]][] = [
-    ['backbone.embeddings.weight', [V, D]],
-    ['backbone.norm_f.weight', [D]],
-  ];
-  if (untiedHead(store, c)) all.push(['lm_head.weight', [V, D]]);
-  for (let i = 0; i < c.layers; i++) all.push(...layerShapes(c, i));
-  for (const [name, shape] of all) store.check(name, shape);
-  return store.dtypeOf('backbone.embeddings.weight') ?? 'F32';
+  return checkTensors(store, c, Array.from({ length: c.layers }, (_, i) => layerShapes(c, i)).flat());
 }
 
 /** One layer's weights (read when its graph is built, then dropped: peak memory stays low). */
@@ -94,18 +78,6 @@ export function loadLayerWeights(store: SafetensorsStore, c: MambaConfig, i: num
     D: t.get('D')!,
     outProj: t.get('out_proj.weight')!,
     outProjBias: t.get('out_proj.bias'),
-  };
-}
-
-export function loadTopWeights(store: SafetensorsStore, c: MambaConfig): TopWeights {
-  const { dModel: D, vocabSize: V } = c;
-  const embeddings = store.get('backbone.embeddings.weight', [V, D]);
-  const lmHead = untiedHead(store, c) ? store.get('lm_head.weight', [V, D]) : embeddings;
-  return {
-    embeddings,
-    lmHead,
-    normF: store.get('backbone.norm_f.weight', [D]),
-    dtype: store.dtypeOf('backbone.embeddings.weight') ?? 'F32',
   };
 }
 

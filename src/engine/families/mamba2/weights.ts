@@ -1,9 +1,9 @@
 // The tensors of a Hugging Face Mamba-2 checkpoint (names and shapes), by layer, as float32.
 import type { Mamba2Config } from './config';
 import type { SafetensorsStore } from '../../safetensors';
-import type { TopWeights } from '../mamba1/weights';
+import { checkTensors, loadTopWeights, type TopWeights } from '../topWeights';
 
-export type { TopWeights };
+export { loadTopWeights, type TopWeights };
 
 export interface Layer2Weights {
   norm: Float32Array; // (D) the block's RMSNorm
@@ -44,21 +44,11 @@ function layerShapes(c: Mamba2Config, i: number): [Key, string, number[]][] {
   return list;
 }
 
-function untiedHead(store: SafetensorsStore, c: Mamba2Config): boolean {
-  return !c.tieWordEmbeddings && store.has('lm_head.weight');
-}
-
 /** Check every tensor's presence, dtype, shape and extent without reading the data; returns the embeddings' dtype. */
 export function checkWeights(store: SafetensorsStore, c: Mamba2Config): string {
-  const { dModel: D, vocabSize: V } = c;
-  const all: [string, number[]][] = [
-    ['backbone.embeddings.weight', [V, D]],
-    ['backbone.norm_f.weight', [D]],
-  ];
-  if (untiedHead(store, c)) all.push(['lm_head.weight', [V, D]]);
-  for (let i = 0; i < c.layers; i++) for (const [, name, shape] of layerShapes(c, i)) all.push([name, shape]);
-  for (const [name, shape] of all) store.check(name, shape);
-  return store.dtypeOf('backbone.embeddings.weight') ?? 'F32';
+  const layers: [string, number[]][] = [];
+  for (let i = 0; i < c.layers; i++) for (const [, name, shape] of layerShapes(c, i)) layers.push([name, shape]);
+  return checkTensors(store, c, layers);
 }
 
 export function loadLayerWeights(store: SafetensorsStore, c: Mamba2Config, i: number): Layer2Weights {
@@ -76,18 +66,6 @@ export function loadLayerWeights(store: SafetensorsStore, c: Mamba2Config, i: nu
     gatedNorm: t.get('gatedNorm')!,
     outProj: t.get('outProj')!,
     outProjBias: t.get('outProjBias'),
-  };
-}
-
-export function loadTopWeights(store: SafetensorsStore, c: Mamba2Config): TopWeights {
-  const { dModel: D, vocabSize: V } = c;
-  const embeddings = store.get('backbone.embeddings.weight', [V, D]);
-  const lmHead = untiedHead(store, c) ? store.get('lm_head.weight', [V, D]) : embeddings;
-  return {
-    embeddings,
-    lmHead,
-    normF: store.get('backbone.norm_f.weight', [D]),
-    dtype: store.dtypeOf('backbone.embeddings.weight') ?? 'F32',
   };
 }
 
