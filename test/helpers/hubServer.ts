@@ -17,6 +17,8 @@ export interface HubFile {
   bytes: Buffer;
   /** Stored with Git LFS (weights): served by the storage server, named by sha256. */
   lfs: boolean;
+  /** The size the listing claims, if not the real one (a disk-space test). */
+  listedSize?: number;
 }
 
 export interface HubRepo {
@@ -154,11 +156,11 @@ export class HubServer {
       const page = r.files.slice(from, from + size).map((f) => ({
         type: 'file',
         path: f.path,
-        size: f.bytes.length,
+        size: f.listedSize ?? f.bytes.length,
         oid: gitOid(
           f.lfs ? Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(f.bytes)}\n`) : f.bytes,
         ),
-        ...(f.lfs ? { lfs: { oid: sha256(f.bytes), size: f.bytes.length, pointerSize: 130 } } : {}),
+        ...(f.lfs ? { lfs: { oid: sha256(f.bytes), size: f.listedSize ?? f.bytes.length, pointerSize: 130 } } : {}),
       }));
       const headers: Record<string, string> = { 'Content-Type': 'application/json' };
       if (from + size < r.files.length) {
