@@ -22,9 +22,16 @@ export interface Transport {
 }
 
 export function transportOf(o: HubOptions, token: string | undefined, repo: string, signal?: AbortSignal): Transport {
-  const endpoint = new URL(`${endpointOf(o)}/`);
-  if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:')
-    throw new HubError('network', `the hub address ${endpoint.href} must be an http or https URL (HF_ENDPOINT)`, repo);
+  let endpoint: URL | undefined;
+  try {
+    endpoint = new URL(`${endpointOf(o)}/`);
+  } catch {}
+  if (endpoint?.protocol !== 'http:' && endpoint?.protocol !== 'https:')
+    throw new HubError(
+      'network',
+      `the hub address ${JSON.stringify(endpointOf(o))} is not an http(s) URL (HF_ENDPOINT, or the endpoint setting)`,
+      repo,
+    );
   const env = o.env ?? process.env;
   const explicit = o.proxy !== undefined ? o.proxy : undefined;
   const parse = (v: string, from: string) => {
