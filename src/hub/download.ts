@@ -199,7 +199,7 @@ function statusError(ctx: Ctx, status: number, h: IncomingHttpHeaders, file?: st
       `${t.repo} is gated or private (HTTP ${status} from ${host}): ${
         t.token
           ? `the token in use has no access to it; accept the model's conditions at ${new URL(t.repo, t.endpoint).href} with that account`
-          : `no access token was found; create one at ${new URL('settings/tokens', t.endpoint).href}, accept the model's conditions, and set it in ${tokenSources(ctx.env)} (in VS Code: Simba: Set Hugging Face Token…)`
+          : `no access token was found; create one at ${new URL('settings/tokens', t.endpoint).href}, accept the model's conditions, and set it in ${tokenSources(ctx.env)} (in VS Code: Simba: Set Hugging Face Token)`
       }`,
       t.repo,
     );
