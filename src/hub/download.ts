@@ -238,16 +238,11 @@ async function listRepo(ctx: Ctx, commit: string): Promise<Map<string, ListFileE
       if (out.size > 100_000) break; // a model repo has tens of files
     }
   } catch (e) {
-    if (e instanceof HubApiError) throw statusError(ctx, e.statusCode, { 'x-error-code': errorCodeOf(e) });
+    if (e instanceof HubApiError) throw statusError(ctx, e.statusCode, ctx.t.lastHeaders ?? {});
     throw networkError(ctx.t, ctx.t.endpoint, e);
   }
   return out;
 }
-
-const errorCodeOf = (e: HubApiError): string | undefined => {
-  const d = e.data as { error?: unknown } | undefined;
-  return typeof d?.error === 'string' && /^\w+$/.test(d.error) ? d.error : undefined;
-};
 
 function planFile(ctx: Ctx, listing: Map<string, ListFileEntry>, file: string, bytes?: Buffer): PlanFile {
   const e = listing.get(file);
