@@ -65,6 +65,12 @@ export async function downloadModel(ref: ModelRef, opts: DownloadOptions = {}): 
   const rev = ref.revision ?? 'main';
   if (!isRevision(rev)) throw new HubError('not-found', `${repo}: "${rev}" is not a branch, tag or commit`, repo);
   const env = opts.env ?? process.env;
+  if (/^(1|on|yes|true)$/i.test(env.HF_HUB_OFFLINE ?? ''))
+    throw new HubError(
+      'network',
+      `${refText(ref)}: HF_HUB_OFFLINE is set, so nothing is downloaded; unset it to download (cached models still run offline)`,
+      repo,
+    );
   const t = transportOf(opts, opts.token ?? readHubToken(env), repo, opts.signal);
   const ctx: Ctx = { t, rev, shown: refText(ref), env, opts };
   if (opts.signal?.aborted) throw cancelled(repo);

@@ -187,6 +187,7 @@ export async function request(
     const onHub = url.origin === t.endpoint.origin;
     const headers: Record<string, string> = {
       'User-Agent': 'simba-lens; huggingface_hub-compatible',
+      'Accept-Encoding': 'identity', // sizes and ranges are of the file's own bytes, as huggingface_hub asks
       ...opts.headers,
       ...(onHub && t.token ? { Authorization: `Bearer ${t.token}` } : {}),
     };

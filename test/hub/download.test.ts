@@ -230,7 +230,7 @@ describe('hub download', () => {
     assert.ok(hub.log.filter((l) => l.url.includes('/resolve/')).every((l) => l.auth === 'Bearer hf_opensesame'));
   });
 
-  it('a missing repo, revision or file: not-found saying which', async () => {
+  it('a missing repo, revision or file: not-found saying which; HF_HUB_OFFLINE: nothing asked', async () => {
     await assert.rejects(downloadModel({ repo: 'nobody/nothing' }, opts()), (e: HubError) => {
       assert.strictEqual(e.code, 'not-found');
       assert.match(e.message, /^nobody\/nothing was not found on 127\.0\.0\.1:\d+; check the repo id$/);
@@ -248,6 +248,12 @@ describe('hub download', () => {
       /org\/no-tokenizer has no tokenizer\.json/,
     );
     assert.ok(!fs.existsSync(repoDir('nobody/nothing')));
+    const before = hub.log.length;
+    await assert.rejects(
+      downloadModel({ repo: 'tiiuae/tiny-falcon' }, { env: { ...opts().env, HF_HUB_OFFLINE: '1' } }),
+      /tiiuae\/tiny-falcon: HF_HUB_OFFLINE is set, so nothing is downloaded/,
+    );
+    assert.strictEqual(hub.log.length, before);
   });
 
   it('two downloads of one repo at once: one waits, the weights are fetched once, both succeed', async () => {
