@@ -202,6 +202,21 @@ describe('hub download', () => {
     assert.deepStrictEqual(hub.resolved(), ['main/config.json']);
     assert.strictEqual(hub.log.length, 1, hub.log.map((l) => l.url).join(' '));
     assert.ok(!fs.existsSync(repoDir('ai21/tiny-jamba')));
+    // a Mamba config with absurd sizes: the engine's own config check refuses it, before any weight
+    const absurd = repoFromFolder(FALCON);
+    absurd.files = absurd.files.map((f) =>
+      f.path === 'config.json'
+        ? { ...f, bytes: Buffer.from(JSON.stringify({ model_type: 'mamba', hidden_size: 1e15, num_hidden_layers: 2 })) }
+        : f,
+    );
+    hub.add('evil/absurd', absurd);
+    hub.log.length = 0;
+    await assert.rejects(downloadModel({ repo: 'evil/absurd' }, opts()), (e: HubError) => {
+      assert.strictEqual(e.code, 'unsupported');
+      assert.match(e.message, /^evil\/absurd\/config\.json: .*hidden_size.*; nothing but config\.json was fetched$/);
+      return true;
+    });
+    assert.deepStrictEqual(hub.resolved(), ['main/config.json']);
   });
 
   it('a gated repo: 401 without a token names where tokens are read; the token goes to the hub only', async () => {
