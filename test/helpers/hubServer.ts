@@ -344,7 +344,7 @@ export function writePythonCache(cacheDir: string, repoId: string, r: HubRepo): 
 
 // `npx tsx test/helpers/hubServer.ts DIR ORG/NAME [DIR ORG/NAME…]`: serve checkpoint folders as a
 // hub on loopback and print its address (HF_ENDPOINT) on the first line, until killed.
-if (require.main === module) {
+if (require.main === module && /hubServer\.ts$/.test(process.argv[1] ?? '')) {
   const args = process.argv.slice(2);
   if (args.length < 2 || args.length % 2) {
     process.stderr.write('usage: hubServer.ts DIR ORG/NAME [DIR ORG/NAME…]\n');
