@@ -25,7 +25,7 @@ export function tokenHoverMarkdown(r: DocResult, i: number, text: string, layer 
   const md = new vscode.MarkdownString(undefined, true);
   md.isTrusted = false;
   md.appendMarkdown(
-    `**Simba** token ${i + 1}/${a.tokens.length}: \`${showTokenInCode(text)}\` · id ${tok.id}${r.stale ? ' · *stale: the document changed since the analysis*' : ''}\n\n`,
+    `**Simba** token ${i + 1}/${a.tokens.length}: \`${showTokenInCode(text, tok.bytes)}\`${tok.bytes ? ' (bytes of a character split across tokens)' : ''} · id ${tok.id}${r.stale ? ' · *stale: the document changed since the analysis*' : ''}\n\n`,
   );
   const depth = a.retention?.[i];
   if (depth != null) {
@@ -67,7 +67,7 @@ export function tokenHoverMarkdown(r: DocResult, i: number, text: string, layer 
     md.appendMarkdown(
       `- ${label}: ${next
         .slice(0, 5)
-        .map((t) => `\`${showTokenInCode(t.text)}\` ${(Math.exp(t.logprob) * 100).toFixed(1)}%`)
+        .map((t) => `\`${showTokenInCode(t.text, t.bytes)}\` ${(Math.exp(t.logprob) * 100).toFixed(1)}%`)
         .join(', ')}\n`,
     );
   }
