@@ -54,8 +54,10 @@ export function tokenHoverMarkdown(r: DocResult, i: number, text: string, layer 
       `  (log₁₀: ${listed.slice(0, LISTED_LAYERS).join(', ')}${fin.length > LISTED_LAYERS ? ', …' : ''})\n`,
     );
   }
-  // Influence beyond recency at the overlay layer (the relativeInfluence metric's value).
-  const l = view.resolveLayer(layer);
+  // Influence beyond recency (the relativeInfluence metric's value) at the overlay layer, or at the
+  // deepest layer that scored the token when it was pruned before that one.
+  let l = view.resolveLayer(layer);
+  while (l > 0 && !Number.isFinite(view.influence(l)[i])) l--;
   const excess = view.influenceExcess(l)[i];
   if (Number.isFinite(excess))
     md.appendMarkdown(

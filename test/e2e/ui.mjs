@@ -487,6 +487,8 @@ export const uiTests = [
       await hover.waitFor({ state: 'visible', timeout: 15000 });
       const text = await hover.textContent();
       if (!/id \d+/.test(text) || !/influence per layer|surprisal/.test(text)) throw new Error(`hover: ${text}`);
+      if (!/influence beyond recency at layer \d+: [\d.,]+× its distance band's median/.test(text))
+        throw new Error(`hover without influence beyond recency: ${text}`);
       await page.screenshot({
         path: path.join(ctx.shots, 'hover-dark.png'),
         clip: { x: 320, y: 100, width: 900, height: 480 },
@@ -921,7 +923,7 @@ export const uiTests = [
           ['Default Light Modern', 'light'],
           ['Default Dark Modern', 'dark'],
           ['Default High Contrast', 'hc'],
-          ['Default High Contrast Light', 'hcl'],
+          ['Light High Contrast', 'hcl'],
         ]) {
           await setTheme(ctx, theme);
           await focusFirstGroup(page);
