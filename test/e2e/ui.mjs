@@ -489,9 +489,11 @@ export const uiTests = [
       if (!/id \d+/.test(text) || !/influence per layer|surprisal/.test(text)) throw new Error(`hover: ${text}`);
       if (!/influence beyond recency at layer \d+: [\d.,]+× its distance band's median/.test(text))
         throw new Error(`hover without influence beyond recency: ${text}`);
+      // The card and the code around it, from just above the card.
+      const hb = await hover.boundingBox();
       await page.screenshot({
         path: path.join(ctx.shots, 'hover-dark.png'),
-        clip: { x: 320, y: 100, width: 900, height: 480 },
+        clip: { x: 320, y: Math.max(0, Math.round(hb.y) - 12), width: 900, height: 480 },
       });
       await page.mouse.move(5, 5);
       await page.keyboard.press('Escape');
