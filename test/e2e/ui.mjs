@@ -42,6 +42,17 @@ async function command(page, title) {
   await page.keyboard.press('Enter');
 }
 
+/** Simba: Choose Overlay Metric, typing `metric` and taking the row that says `row`. */
+async function chooseMetric(page, metric, row) {
+  await command(page, 'Simba: Choose Overlay Metric');
+  await page
+    .locator('.quick-input-widget .quick-input-title', { hasText: 'overlay metric' })
+    .waitFor({ timeout: 10000 });
+  await page.locator('.quick-input-widget input').fill(metric);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor({ timeout: 10000 });
+  await page.keyboard.press('Enter');
+}
+
 async function openFile(page, name) {
   await focusWorkbench(page);
   await page.keyboard.press('Escape');
@@ -852,16 +863,7 @@ export const uiTests = [
       await command(page, 'Simba: Analyze Document');
       await page.locator('.statusbar-item', { hasText: 'Simba: ' }).first().waitFor({ timeout: 10000 });
       await until(async () => (await overlayDecorations(page)).length > 2, 180000, 'medium.txt analysed');
-      await command(page, 'Simba: Choose Overlay Metric');
-      await page
-        .locator('.quick-input-widget .quick-input-title', { hasText: 'overlay metric' })
-        .waitFor({ timeout: 10000 });
-      await page.locator('.quick-input-widget input').fill('relativeInfluence');
-      await page
-        .locator('.quick-input-list .monaco-list-row', { hasText: 'influence beyond recency' })
-        .first()
-        .waitFor({ timeout: 10000 });
-      await page.keyboard.press('Enter');
+      await chooseMetric(page, 'relativeInfluence', 'influence beyond recency');
       await page
         .locator('.quick-input-widget .quick-input-title', { hasText: 'influence beyond recency overlay' })
         .waitFor({ timeout: 10000 });
@@ -909,16 +911,7 @@ export const uiTests = [
       // The default overlay: highways as line marks (earlier tests chose other metrics).
       await focusFirstGroup(page);
       await openFile(page, 'sample.py');
-      await command(page, 'Simba: Choose Overlay Metric');
-      await page
-        .locator('.quick-input-widget .quick-input-title', { hasText: 'overlay metric' })
-        .waitFor({ timeout: 10000 });
-      await page.locator('.quick-input-widget input').fill('highway');
-      await page
-        .locator('.quick-input-list .monaco-list-row', { hasText: 'highways:' })
-        .first()
-        .waitFor({ timeout: 10000 });
-      await page.keyboard.press('Enter');
+      await chooseMetric(page, 'highway', 'highways:');
       await page.locator('.statusbar-item', { hasText: 'Simba: highway' }).first().waitFor({ timeout: 10000 });
       try {
         for (const [theme, tag] of [
