@@ -1,0 +1,79 @@
+// Hidden attention (Ali, Zimerman, Wolf 2024) of one explained token: what token i reads from, per
+// layer and rolled out across layers, over a window of the tokens before it (docs/method.md §10).
+// Pure data: the engine computes it (src/engine/hiddenAttention.ts), the panel, the overlay and the
+// report read it, and the analysis JSON carries it (Analysis.explained).
+
+import type { NumberRange } from './options';
+
+/** Tokens explained: the target and those before it (the window). */
+export const EXPLAIN_WINDOW: NumberRange = { default: 512, minimum: 16, maximum: 4096, integer: true };
+/** Cells per side of the matrix view at most (the window is sampled evenly beyond it). */
+export const MATRIX_SIZE: NumberRange = { default: 128, minimum: 8, maximum: 512, integer: true };
+
+/** The overlay views of an explanation: the rollout across layers, or one layer's map. */
+export type ExplainView = 'rollout' | number;
+
+export interface ExplainOptions {
+  /** Tokens of context explained, the target included (EXPLAIN_WINDOW). */
+  window?: number;
+  /**
+   * Whether α includes the Δ_j factor of the input (Ali et al.'s form, with which Σ_j α·u + D·u = y);
+   * TransformerLens' compute_effective_attention leaves it out by default. Default true.
+   */
+  includeDelta?: boolean;
+}
+
+/** One layer's map of the target's row over the window (index 0 = token `start`). */
+export interface LayerAttention {
+  /**
+   * Ali et al.'s normalised map: the channel mean of α, min–max normalised over this row's α of
+   * every channel and position (0 included, as their masked matrix holds it): values in [0, 1].
+   */
+  mean: number[];
+  /** Simba's reduction: max over channels of α (signed, not normalised). */
+  max: number[];
+  /** Mamba-2: α of each head (heads × window), one matrix per head. */
+  heads?: number[][];
+}
+
+export interface TokenExplanation {
+  /** Index of the explained token i. */
+  target: number;
+  /** Index of the first token of the window; maps cover tokens start..target. */
+  start: number;
+  includeDelta: boolean;
+  /** The states that feed every layer: those of the dense run (no token pruned). */
+  states: 'dense';
+  layers: LayerAttention[];
+  /**
+   * Attention rollout over the layers restricted to the window (Ali et al.'s generate_rollout):
+   * R = Π_l (Ā_l + I) / rowsum(Ā_l + I) with Ā_l the channel mean of α; the target's row.
+   */
+  rollout: number[];
+  ms?: number;
+}
+
+/** A windowed L × L view of one layer (or head), downsampled to at most `size` rows and columns. */
+export interface AttentionMatrix {
+  layer: number;
+  head?: number;
+  /** Token index of each row and column (the same positions), ascending. */
+  positions: number[];
+  /** Row-major positions.length², lower triangle (col ≤ row); channel mean of α, min–max normalised. */
+  mean: number[];
+  /** The same cells, signed max over channels. */
+  max: number[];
+  includeDelta: boolean;
+  ms?: number;
+}
+
+export interface MatrixRequest {
+  layer: number;
+  head?: number;
+  /** Token indexes of the window shown (inclusive). */
+  from: number;
+  to: number;
+  /** Rows and columns at most (the window is sampled evenly beyond it). */
+  size?: number;
+  includeDelta?: boolean;
+}
