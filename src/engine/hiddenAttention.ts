@@ -12,7 +12,7 @@ import { loadLayerWeights as mamba2Layer } from './families/mamba2/weights';
 import type { Mamba2Config } from './families/mamba2';
 import type { MambaConfig } from './families/mamba1';
 import type { LayerState } from './state';
-import { type LayerRow, type SsmWindow, explainRow, matrixCells, rollout, sampleRows } from './hiddenAttentionScan';
+import { type LayerRow, type SsmWindow, explainLayers, matrixCells, sampleRows } from './hiddenAttentionScan';
 import {
   type AttentionMatrix,
   EXPLAIN_WINDOW,
@@ -184,7 +184,7 @@ export class HiddenAttention {
     const includeDelta = o.includeDelta ?? true;
     const start = Math.max(0, target - W + 1);
     const wins = await this.windows(ck, start, target, signal);
-    const rows = wins.map((w) => explainRow(w, includeDelta));
+    const { rows, rollout } = explainLayers(wins, includeDelta);
     throwIfAborted(signal);
     return {
       target,
@@ -192,10 +192,17 @@ export class HiddenAttention {
       includeDelta,
       states: 'dense',
       layers: rows.map((r) => ({ mean: r.mean, max: r.max, ...(r.heads ? { heads: r.heads } : {}) })),
-      rollout: rollout(wins, includeDelta),
+      rollout,
       ms: performance.now() - t0,
       rows,
     };
+  }
+
+  /** Cells a side by default: ~2^24 channel × state terms in all (Mamba-1's cell costs E·N exps, Mamba-2's H). */
+  private defaultSize(): number {
+    const { family, config } = this.e.checkpoint;
+    const perCell = family.name === 'mamba2' ? (config as Mamba2Config).heads * 4 : config.dInner * config.dState;
+    return Math.max(MATRIX_SIZE.minimum, Math.min(MATRIX_SIZE.default, Math.floor(Math.sqrt(2 ** 25 / perCell))));
   }
 
   /** One layer's (or head's) map over tokens from..to, sampled to at most `size` rows and columns. */
@@ -209,7 +216,7 @@ export class HiddenAttention {
       throw new RangeError(`attention matrix: layer ${r.layer} is not in 0..${cfg.layers - 1}`);
     if (r.to - r.from + 1 > EXPLAIN_WINDOW.maximum!)
       throw new RangeError(`attention matrix: at most ${EXPLAIN_WINDOW.maximum!} tokens, got ${r.to - r.from + 1}`);
-    const size = checkOptional('size', MATRIX_SIZE, r.size);
+    const size = r.size === undefined ? this.defaultSize() : checkOptional('size', MATRIX_SIZE, r.size);
     const includeDelta = r.includeDelta ?? true;
     // Reuse the explained window when the matrix lies inside it.
     const c = this.cache;

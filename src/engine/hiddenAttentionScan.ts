@@ -6,6 +6,8 @@
 // (L, E, N) is formed: a row (and v^T·α for the rollout) is one reverse scan carrying an (E, N)
 // state, the row sums one forward scan; the matrix view evaluates sampled cells from prefix sums.
 // Accumulation is in double, as the reference.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** One layer's scan inputs over a window of W consecutive tokens (row 0 = the window's first). */
 export interface SsmWindow {
@@ -37,115 +39,141 @@ export interface SsmWindow {
 const groupOf = (w: SsmWindow, c: number) => (w.kind === 'mamba2' ? Math.floor(c / (w.ch / w.G)) : 0);
 
 /** G[c,n] *= exp(Δ_k[c]·A[c,n]) for every channel and state: the decay of token k. */
-function decay(w: SsmWindow, G: Float64Array, k: number): number {
+function decay(w: SsmWindow, G: Float64Array, k: number): void {
   const { ch, N, A, delta } = w;
-  let big = 0;
   for (let c = 0; c < ch; c++) {
     const d = delta[k * ch + c];
     if (w.kind === 'mamba2') {
       const f = Math.exp(d * A[c]);
-      for (let n = c * N; n < (c + 1) * N; n++) {
-        G[n] *= f;
-        big = Math.max(big, Math.abs(G[n]));
-      }
-    } else {
-      for (let n = c * N; n < (c + 1) * N; n++) {
-        G[n] *= Math.exp(d * A[n]);
-        big = Math.max(big, Math.abs(G[n]));
-      }
-    }
+      for (let n = c * N; n < (c + 1) * N; n++) G[n] *= f;
+    } else for (let n = c * N; n < (c + 1) * N; n++) G[n] *= Math.exp(d * A[n]);
   }
-  return big;
 }
 
-/** What a reverse scan gives per source token k: channel mean, max, and optionally more. */
+/** What a reverse scan gives per source token k: channel means for each vector, and more for the first. */
 export interface ScanOut {
-  mean: Float64Array; // (W)
-  max: Float64Array; // (W)
-  /** Smallest and largest α over every channel and token (for the min–max normalisation). */
+  /** (nv, W): mean_c (v_r^T α_c)[k] for each vector r. */
+  mean: Float64Array;
+  /** (W): max_c α_0[c, k] (the first vector's; the row's signed max). */
+  max: Float64Array;
+  /** Smallest and largest α_0 over every channel and token (for the min–max normalisation). */
   lo: number;
   hi: number;
-  /** α per channel, (ch, W), when asked (Mamba-2 heads). */
+  /** α_0 per channel, (ch, W), when asked (Mamba-2 heads). */
   perChannel?: Float64Array;
-  /** Σ_k α[c,·,k]·x_k per value channel (ch·P), when asked (the identity). */
-  valueSum?: Float64Array;
-  /** The carried state after token 0 (for the term of the tokens before the window). */
+  /** Σ_k α_0[c,k]·x_k per value channel (ch·P): the identity's window term. */
+  valueSum: Float64Array;
+  /** The first vector's carried state after token 0 (for the term of the tokens before the window). */
   G: Float64Array;
 }
 
 /**
- * (v^T α_c)[k] = Σ_{j≥k} v_j·α[c,j,k] for every channel c and source k ≤ top, reduced over c.
- * With v = e_i it is row i of the hidden attention. One walk from `top` down to 0 carrying
- * G_k = v_k·C_k + exp(Δ_{k+1}A) ⊙ G_{k+1}; then α_v[c,k] = Δ_k[c]·Σ_n B_k[n]·G_k[c,n].
+ * (v_r^T α_c)[k] = Σ_{j≥k} v_r[j]·α[c,j,k] for every channel c, source k ≤ top and each of the nv
+ * rows of V (nv, W), reduced over c. With v = e_i it is row i of the hidden attention. One walk from
+ * `top` down to 0 carrying G_k = v_k·C_k + exp(Δ_{k+1}A) ⊙ G_{k+1} per vector (sharing the exps);
+ * then α_v[c,k] = Δ_k[c]·Σ_n B_k[n]·G_k[c,n]. Mamba-1 runs in the native addon when it is built.
  */
 export function reverseScan(
   w: SsmWindow,
-  v: Float64Array,
+  V: Float64Array,
   top: number,
   includeDelta: boolean,
-  want: { perChannel?: boolean; valueSum?: boolean } = {},
+  perChannel = false,
 ): ScanOut {
   const { ch, N, P, W, B, C, delta, x } = w;
-  const GN = w.G * N;
-  const G = new Float64Array(ch * N);
+  const nv = V.length / W;
   const out: ScanOut = {
-    mean: new Float64Array(W),
-    max: new Float64Array(W).fill(Number.NaN),
+    mean: new Float64Array(nv * W),
+    max: new Float64Array(W),
     lo: 0,
     hi: 0,
-    G,
-    perChannel: want.perChannel ? new Float64Array(ch * W) : undefined,
-    valueSum: want.valueSum ? new Float64Array(ch * P) : undefined,
+    G: new Float64Array(ch * N),
+    perChannel: perChannel ? new Float64Array(ch * W) : undefined,
+    valueSum: new Float64Array(ch * P),
   };
+  const k = w.kind === 'mamba1' && !perChannel ? kernel() : undefined;
+  if (k) {
+    const loHi = new Float64Array(2);
+    k.reverse(delta, w.A, B, C, x, W, includeDelta ? 1 : 0, V, nv, top, out.mean, out.max, loHi, out.valueSum, out.G);
+    out.lo = loHi[0];
+    out.hi = loHi[1];
+    return out;
+  }
+  const GN = w.G * N;
+  const Gs = Array.from({ length: nv }, (_, r) => (r === 0 ? out.G : new Float64Array(ch * N)));
   let lo = Infinity;
   let hi = -Infinity;
-  let sparse = true; // v is zero below top: once G has vanished every earlier α is 0
   for (let k = top; k >= 0; k--) {
-    if (k < top) {
-      const big = decay(w, G, k + 1);
-      if (sparse && big < 1e-45) {
-        for (let j = k; j >= 0; j--) out.max[j] = 0;
-        lo = Math.min(lo, 0);
-        hi = Math.max(hi, 0);
-        break;
-      }
-    }
-    const vk = v[k];
-    if (vk !== 0) {
-      if (k < top) sparse = false;
+    for (let r = 0; r < nv; r++) {
+      const G = Gs[r];
+      if (k < top) decay(w, G, k + 1);
+      const vk = V[r * W + k];
+      let sum = 0;
+      let mx = -Infinity;
       for (let c = 0; c < ch; c++) {
         const g = groupOf(w, c) * N;
-        for (let n = 0; n < N; n++) G[c * N + n] += vk * C[k * GN + g + n];
+        let s = 0;
+        for (let n = 0; n < N; n++) {
+          G[c * N + n] += vk * C[k * GN + g + n];
+          s += B[k * GN + g + n] * G[c * N + n];
+        }
+        const a = includeDelta ? delta[k * ch + c] * s : s;
+        sum += a;
+        if (r > 0) continue;
+        if (a > mx) mx = a;
+        if (a < lo) lo = a;
+        if (a > hi) hi = a;
+        if (out.perChannel) out.perChannel[c * W + k] = a;
+        for (let p = 0; p < P; p++) out.valueSum[c * P + p] += a * x[k * ch * P + c * P + p];
       }
+      out.mean[r * W + k] = sum / ch;
+      if (r === 0) out.max[k] = mx;
     }
-    let sum = 0;
-    let mx = -Infinity;
-    for (let c = 0; c < ch; c++) {
-      const g = groupOf(w, c) * N;
-      let s = 0;
-      for (let n = 0; n < N; n++) s += B[k * GN + g + n] * G[c * N + n];
-      const a = includeDelta ? delta[k * ch + c] * s : s;
-      sum += a;
-      if (a > mx) mx = a;
-      if (a < lo) lo = a;
-      if (a > hi) hi = a;
-      if (out.perChannel) out.perChannel[c * W + k] = a;
-      if (out.valueSum) for (let p = 0; p < P; p++) out.valueSum[c * P + p] += a * x[k * ch * P + c * P + p];
-    }
-    out.mean[k] = sum / ch;
-    out.max[k] = mx;
   }
   out.lo = lo;
   out.hi = hi;
   return out;
 }
 
+interface Kernel {
+  rowSums(...a: unknown[]): void;
+  reverse(...a: unknown[]): void;
+}
+let loaded: Kernel | null | undefined;
+/** native/hidden_attention.c (dist/hidden_attention.node), or undefined where it was not built or is switched off. */
+function kernel(): Kernel | undefined {
+  if (loaded === undefined) {
+    loaded = null;
+    if (!process.env.SIMBA_LENS_NO_NATIVE)
+      for (const f of [
+        path.join(__dirname, 'hidden_attention.node'),
+        path.resolve(__dirname, '../../dist/hidden_attention.node'),
+      ])
+        if (fs.existsSync(f))
+          try {
+            loaded = require(f) as Kernel;
+            break;
+          } catch {
+            // not loadable here: the JavaScript scans below are the same arithmetic
+          }
+  }
+  return loaded ?? undefined;
+}
+
+/** Which implementation the Mamba-1 scans use (for the bench and the tests). */
+export const scanKind = (): 'native' | 'js' => (kernel() ? 'native' : 'js');
+
 /** Row sums of the channel-mean map: Σ_{k≤j} mean_c α[c,j,k] for every j (one forward scan). */
 export function rowSums(w: SsmWindow, includeDelta: boolean): Float64Array {
   const { ch, N, W, B, C, delta } = w;
   const GN = w.G * N;
-  const S = new Float64Array(ch * N);
   const out = new Float64Array(W);
+  const k = w.kind === 'mamba1' ? kernel() : undefined;
+  if (k) {
+    k.rowSums(delta, w.A, B, C, W, includeDelta ? 1 : 0, out);
+    return out;
+  }
+  const S = new Float64Array(ch * N);
   for (let j = 0; j < W; j++) {
     if (j > 0) decay(w, S, j);
     let sum = 0;
@@ -181,12 +209,34 @@ export interface LayerRow {
   identity: { window: Float64Array; before: Float64Array; skip: Float64Array; y?: Float32Array };
 }
 
-export function explainRow(w: SsmWindow, includeDelta: boolean): LayerRow {
+/**
+ * The target's (the window's last token's) row on every layer, and its row of the attention
+ * rollout (Ali et al.'s compute_rollout_attention on the channel-mean maps): v ← e_i, then for the
+ * layers from the last to the first v ← (v ⊘ d)^T·(Ā + I) with d = rowsum(Ā) + 1. Per layer one
+ * forward scan (the row sums) and one reverse scan carrying both the row and the rollout vector.
+ */
+export function explainLayers(layers: SsmWindow[], includeDelta: boolean): { rows: LayerRow[]; rollout: number[] } {
+  const W = layers[0].W;
+  const t = W - 1;
+  let v = new Float64Array(W);
+  v[t] = 1;
+  const rows: LayerRow[] = [];
+  for (let l = layers.length - 1; l >= 0; l--) {
+    const w = layers[l];
+    const d = rowSums(w, includeDelta);
+    const V = new Float64Array(2 * W);
+    V[t] = 1;
+    for (let j = 0; j < W; j++) V[W + j] = v[j] / (d[j] + 1);
+    const r = reverseScan(w, V, t, includeDelta, w.kind === 'mamba2');
+    rows[l] = layerRow(w, r);
+    v = V.subarray(W).map((x, j) => x + r.mean[W + j]);
+  }
+  return { rows, rollout: Array.from(v) };
+}
+
+function layerRow(w: SsmWindow, r: ScanOut): LayerRow {
   const { W, ch, N, P } = w;
   const t = W - 1;
-  const v = new Float64Array(W);
-  v[t] = 1;
-  const r = reverseScan(w, v, t, includeDelta, { perChannel: w.kind === 'mamba2', valueSum: true });
   // Tokens before the window: C_i·Π_{k=s..i} exp(Δ_k A)·h_{s-1}, i.e. G_0 decayed by token 0.
   const before = new Float64Array(ch * P);
   if (w.before) {
@@ -205,29 +255,11 @@ export function explainRow(w: SsmWindow, includeDelta: boolean): LayerRow {
     ? Array.from({ length: ch }, (_, c) => Array.from(r.perChannel!.subarray(c * W, (c + 1) * W)))
     : undefined;
   return {
-    mean: minMaxNormalise(r.mean, r.lo, r.hi),
+    mean: minMaxNormalise(r.mean.subarray(0, W), r.lo, r.hi),
     max: Array.from(r.max),
     heads,
-    identity: { window: r.valueSum!, before, skip, y: w.y?.subarray(t * ch * P, (t + 1) * ch * P) },
+    identity: { window: r.valueSum, before, skip, y: w.y?.subarray(t * ch * P, (t + 1) * ch * P) },
   };
-}
-
-/**
- * The target's row of the attention rollout over the layers (Ali et al.'s compute_rollout_attention
- * on the channel-mean maps): v ← e_i, then for the layers from the last to the first
- * v ← (v ⊘ d)^T·(Ā + I) with d = rowsum(Ā) + 1.
- */
-export function rollout(layers: SsmWindow[], includeDelta: boolean): number[] {
-  const W = layers[0].W;
-  let v = new Float64Array(W);
-  v[W - 1] = 1;
-  for (let l = layers.length - 1; l >= 0; l--) {
-    const d = rowSums(layers[l], includeDelta);
-    const w = v.map((x, j) => x / (d[j] + 1));
-    const m = reverseScan(layers[l], w, W - 1, includeDelta).mean;
-    v = w.map((x, j) => x + m[j]);
-  }
-  return Array.from(v);
 }
 
 /** Cells (a, b ≤ a) of the map at window rows `rows`: channel mean and max, or one head's α. */

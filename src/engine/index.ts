@@ -28,3 +28,5 @@ export { writeJsonPieces, writeJsonFile } from './jsonStream';
 export { analysisBytesPerToken, checkRunFits, memoryBudget, tokensThatFit } from './limits';
 export { providerAvailability } from './runtime';
 export type { Budget, PerToken, RunShape } from './limits';
+export { HiddenAttention, DenseCheckpoints, buildCheckpoints, CHECKPOINT_BYTES } from './hiddenAttention';
+export * from '../shared/hiddenAttention';
