@@ -3,9 +3,10 @@
 import type { DeviceChoice, Precision, SimbaOptions, Stop } from './options';
 
 export type { DeviceChoice, Precision, SimbaOptions } from './options';
+import type { ExplainedToken } from './hiddenAttention';
 
 /** The schema id written into every analysis JSON. Bump the suffix on a breaking change. */
-export const ANALYSIS_SCHEMA = 'simba-lens/analysis@1';
+export const ANALYSIS_SCHEMA = 'simba-lens/analysis@2';
 
 /** One token of the analysed text. Offsets are UTF-16 code units, as VS Code counts them. */
 export interface TokenSpan {
@@ -92,6 +93,8 @@ export interface Analysis {
   timing: Timing;
   /** The dense comparison was skipped by the user: no next.dense, KL, agreement or surprisal. */
   denseSkipped?: boolean;
+  /** (@2) Tokens explained by hidden attention, latest last, each with the matrix view shown of it (src/shared/hiddenAttention.ts). */
+  explained?: ExplainedToken[];
 }
 
 export interface GenerateOptions {

@@ -77,3 +77,48 @@ export interface MatrixRequest {
   size?: number;
   includeDelta?: boolean;
 }
+
+/** An explained token as the analysis JSON keeps it: its maps, and the matrix view last shown of it. */
+export interface ExplainedToken extends TokenExplanation {
+  matrix?: AttentionMatrix;
+}
+
+/** Explanations kept per analysis (the latest); an older one of the same token is replaced. */
+export const MAX_EXPLAINED = 8;
+
+/** The analysis's explanations with `x` added as the latest. */
+export function withExplained(list: readonly ExplainedToken[] | undefined, x: ExplainedToken): ExplainedToken[] {
+  return [...(list ?? []).filter((e) => e.target !== x.target), x].slice(-MAX_EXPLAINED);
+}
+
+/**
+ * What the overlay and the panel's row show of an explanation: per token in [0, 1] (NaN outside
+ * the window), the view's map rescaled over the window without the target itself (which the
+ * rollout's identity term and the D·u skip would dominate).
+ */
+export function attentionValues(x: TokenExplanation, view: ExplainView, tokens: number): Float64Array {
+  const out = new Float64Array(tokens).fill(Number.NaN);
+  const layer = typeof view === 'number' ? x.layers[Math.max(0, Math.min(x.layers.length - 1, view))] : undefined;
+  const row = layer ? layer.mean : x.rollout;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let j = 0; j < row.length - 1; j++) {
+    lo = Math.min(lo, row[j]);
+    hi = Math.max(hi, row[j]);
+  }
+  for (let j = 0; j < row.length && x.start + j < tokens; j++)
+    out[x.start + j] = j === row.length - 1 ? 1 : hi > lo ? (row[j] - lo) / (hi - lo) : 0;
+  return out;
+}
+
+/** The view's name for the UI: "rolled out over 24 layers" or "layer 3". */
+export function explainViewLabel(view: ExplainView, layers: number): string {
+  return view === 'rollout' ? `rolled out over ${layers} layers` : `layer ${view}`;
+}
+
+/** The UI's line on the Δ_j factor (TransformerLens leaves it out by default). */
+export function deltaLabel(includeDelta: boolean): string {
+  return includeDelta
+    ? 'α includes the Δ_j factor (Ali et al.; TransformerLens leaves it out by default)'
+    : 'α without the Δ_j factor (as TransformerLens by default)';
+}
