@@ -739,3 +739,6 @@ describe('Simba Lens in the extension host', () => {
     });
   }
 });
+
+// After the suite above (which starts with no analysis): hidden attention's tests.
+require('./explain.test');
