@@ -91,23 +91,41 @@ export function withExplained(list: readonly ExplainedToken[] | undefined, x: Ex
   return [...(list ?? []).filter((e) => e.target !== x.target), x].slice(-MAX_EXPLAINED);
 }
 
+/** Ranks of `v` in [0, 1] (ties share the lower rank; a single value is 1). */
+function ranks(v: ArrayLike<number>): Float64Array {
+  const n = v.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => v[a] - v[b]);
+  const out = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const same = k > 0 && v[order[k]] === v[order[k - 1]];
+    out[order[k]] = same ? out[order[k - 1]] : n > 1 ? k / (n - 1) : 1;
+  }
+  return out;
+}
+
 /**
  * What the overlay and the panel's row show of an explanation: per token in [0, 1] (NaN outside
- * the window), the view's map rescaled over the window without the target itself (which the
- * rollout's identity term and the D·u skip would dominate).
+ * the window), the rank of the view's map over the window without the target itself (which the
+ * rollout's identity term and the D·u skip dominate; it is 1). Ranks, as the influence overlay:
+ * a few large values would otherwise flatten every other colour.
  */
 export function attentionValues(x: TokenExplanation, view: ExplainView, tokens: number): Float64Array {
   const out = new Float64Array(tokens).fill(Number.NaN);
   const layer = typeof view === 'number' ? x.layers[Math.max(0, Math.min(x.layers.length - 1, view))] : undefined;
   const row = layer ? layer.mean : x.rollout;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let j = 0; j < row.length - 1; j++) {
-    lo = Math.min(lo, row[j]);
-    hi = Math.max(hi, row[j]);
+  const r = ranks(row.slice(0, -1));
+  for (let j = 0; j < row.length && x.start + j < tokens; j++) out[x.start + j] = j === row.length - 1 ? 1 : r[j];
+  return out;
+}
+
+/** The matrix view's colours: each row's cells ranked within the row (diagonal 1, above it NaN). */
+export function matrixColours(m: AttentionMatrix): Float64Array {
+  const R = m.positions.length;
+  const out = new Float64Array(R * R).fill(Number.NaN);
+  for (let a = 0; a < R; a++) {
+    out[a * R + a] = 1;
+    if (a > 0) out.set(ranks(m.mean.slice(a * R, a * R + a)), a * R);
   }
-  for (let j = 0; j < row.length && x.start + j < tokens; j++)
-    out[x.start + j] = j === row.length - 1 ? 1 : hi > lo ? (row[j] - lo) / (hi - lo) : 0;
   return out;
 }
 

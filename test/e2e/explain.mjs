@@ -33,6 +33,13 @@ export const explainUiTests = [
     timeout: 240000,
     fn: async (ctx) => {
       const { page } = ctx;
+      // Run alone (--grep) it starts with the workbench: wait for the engine's status bar item.
+      await page.locator('.monaco-workbench').waitFor({ timeout: 90000 });
+      await page
+        .locator('.statusbar-item')
+        .filter({ hasText: / · (cpu|webgpu|cuda)/ })
+        .first()
+        .waitFor({ timeout: 120000 });
       await openFile(page, 'sample.py');
       await command(page, 'Simba: Analyze Document');
       await command(page, 'Simba: Show Highway Panel');
@@ -48,6 +55,7 @@ export const explainUiTests = [
       for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowUp');
       await page.keyboard.press('End');
       await command(page, 'Simba: Explain Token at Cursor');
+      await command(page, 'Simba: Show Highway Panel');
       const x = await until(
         async () => {
           const r = await readExplain(page);
@@ -65,7 +73,6 @@ export const explainUiTests = [
       if (!(marks > 0)) throw new Error('no overlay marks in the editor');
       await shots(ctx, 'dark');
       await setTheme(ctx, 'Default Light Modern');
-      await openFile(page, 'sample.py');
       await shots(ctx, 'light');
       await setTheme(ctx, 'Default Dark Modern');
     },

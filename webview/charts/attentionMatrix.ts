@@ -3,7 +3,7 @@
 // a side beyond that. Controls: the layer, the head (Mamba-2), the overlay's view (rolled out, a
 // layer, off) and zoom (the window's last half / back out). The report draws the matrix it holds.
 import { heatRgb } from '../../src/shared/colors';
-import { type AttentionMatrix, deltaLabel, explainViewLabel } from '../../src/shared/hiddenAttention';
+import { type AttentionMatrix, deltaLabel, explainViewLabel, matrixColours } from '../../src/shared/hiddenAttention';
 import { $, type Chart, cssVar, h, ML, MT, parseColor, type Select, setupCanvas } from '../dom';
 import { post, reportMode } from '../host';
 import type { PanelState } from '../state';
@@ -98,12 +98,13 @@ export function attentionMatrixChart(state: PanelState): Chart {
     }
     const R = m.positions.length;
     const side = Math.max(1, Math.min(w - ML - 6, hh - MT - 16));
+    const colour = matrixColours(m);
     const img = new ImageData(R, R);
     const bg = parseColor(cssVar('--vscode-editor-background', '#1e1e1e'));
     for (let a = 0; a < R; a++)
       for (let b = 0; b < R; b++) {
         const p = (a * R + b) * 4;
-        const [r, g, bb] = b <= a ? heatRgb(m.mean[a * R + b]) : bg;
+        const [r, g, bb] = b <= a ? heatRgb(colour[a * R + b]) : bg;
         img.data[p] = r;
         img.data[p + 1] = g;
         img.data[p + 2] = bb;
@@ -133,7 +134,7 @@ export function attentionMatrixChart(state: PanelState): Chart {
     );
     c.setAttribute(
       'aria-label',
-      `Hidden attention matrix of layer ${m.layer}${m.head !== undefined ? ` head ${m.head}` : ''}: tokens ${m.positions[0]}–${m.positions[R - 1]}, ${R} rows and columns; rows read from columns, colour low (blue) to high (red)`,
+      `Hidden attention matrix of layer ${m.layer}${m.head !== undefined ? ` head ${m.head}` : ''}: tokens ${m.positions[0]}–${m.positions[R - 1]}, ${R} rows and columns; rows read from columns, colour: rank within the row, low (blue) to high (red)`,
     );
     c.dataset.side = String(side);
   }
