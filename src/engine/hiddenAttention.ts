@@ -24,7 +24,7 @@ import {
 import { checkOptional } from '../shared/options';
 
 /** Bytes the checkpoints of one document may take; beyond it they are spaced further apart. */
-export const CHECKPOINT_BYTES = 64 * 1024 * 1024;
+export const CHECKPOINT_BYTES = 128 * 1024 * 1024;
 
 /** Each layer's state after the first `pos` tokens of the dense run, every `every` tokens. */
 export class DenseCheckpoints {
@@ -35,9 +35,12 @@ export class DenseCheckpoints {
     readonly every: number,
   ) {}
 
-  /** Spacing for T tokens: a multiple of the run's chunk, so chunk ends fall on it, within CHECKPOINT_BYTES. */
+  /**
+   * Spacing for T tokens: a multiple of the run's chunk (chunk ends fall on it), at least 256 tokens,
+   * within CHECKPOINT_BYTES. An explanation re-runs at most this many tokens before its window.
+   */
   static spacing(T: number, bytesPerCheckpoint: number, chunk: number): number {
-    const min = Math.ceil(512 / chunk) * chunk;
+    const min = Math.ceil(256 / chunk) * chunk;
     const need = Math.ceil((T * bytesPerCheckpoint) / CHECKPOINT_BYTES / chunk) * chunk;
     return Math.max(min, need);
   }

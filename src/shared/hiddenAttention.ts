@@ -6,7 +6,7 @@
 import type { NumberRange } from './options';
 
 /** Tokens explained: the target and those before it (the window). */
-export const EXPLAIN_WINDOW: NumberRange = { default: 512, minimum: 16, maximum: 4096, integer: true };
+export const EXPLAIN_WINDOW: NumberRange = { default: 256, minimum: 16, maximum: 4096, integer: true };
 /** Cells per side of the matrix view at most (the window is sampled evenly beyond it). */
 export const MATRIX_SIZE: NumberRange = { default: 128, minimum: 8, maximum: 512, integer: true };
 

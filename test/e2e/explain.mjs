@@ -2,7 +2,10 @@
 // Explain Token at Cursor from the command palette shows the overlay of what the token reads from,
 // the explained token's row on top of the panel's heatmap and the matrix view; screenshots of the
 // three in the dark and the light theme go to out/screenshots (explain-*.png).
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import * as esbuild from 'esbuild';
 import { command, focusWorkbench, openFile, overlayDecorations, readPanel, setTheme, until, webview } from './ui.mjs';
 
 /** What the panel shows of the explanation, read from its captions. */
@@ -77,4 +80,87 @@ export const explainUiTests = [
       await setTheme(ctx, 'Default Dark Modern');
     },
   },
+  {
+    name: 'the standalone report draws the explained token (row and matrix) with the panel renderer',
+    timeout: 60000,
+    fn: async (ctx) => {
+      await esbuild.build({
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        entryPoints: [path.join(ctx.root, 'src/report/index.ts')],
+        outfile: path.join(ctx.work, 'report-explain.cjs'),
+        logLevel: 'warning',
+      });
+      const { renderReportHtml } = createRequire(import.meta.url)(path.join(ctx.work, 'report-explain.cjs'));
+      const file = path.join(ctx.work, 'report-explain.html');
+      const html = renderReportHtml(explainedAnalysis(), {
+        script: fs.readFileSync(path.join(ctx.root, 'dist/webview.js'), 'utf8'),
+      });
+      fs.writeFileSync(file, html);
+      const page = await ctx.page.context().newPage();
+      try {
+        const errors = [];
+        page.on('pageerror', (e) => errors.push(String(e)));
+        await page.goto(`file://${file}`);
+        await page
+          .locator('#attn-matrix[aria-label^="Hidden attention matrix of layer 1"]')
+          .waitFor({ timeout: 20000 });
+        const heat = await page.locator('#heatmap').getAttribute('aria-label');
+        if (!/top row: what token 63 reads from/.test(heat)) throw new Error(`heatmap: ${heat}`);
+        const note = await page.locator('#attn-note').textContent();
+        if (!/Δ_j/.test(note)) throw new Error(`note: ${note}`);
+        if (errors.length) throw new Error(errors.join(' | '));
+        await page.locator('#attention-section').screenshot({ path: path.join(ctx.shots, 'explain-report.png') });
+      } finally {
+        await page.close();
+      }
+    },
+  },
 ];
+
+/** A small analysis with one explained token and its matrix, as the analysis JSON carries them. */
+function explainedAnalysis() {
+  const n = 64;
+  const L = 2;
+  const tokens = Array.from({ length: n }, (_, i) => ({ id: i, start: i * 2, end: i * 2 + 2 }));
+  const row = (l) => Array.from({ length: n }, (_, j) => ((j * 37 + l * 11) % 64) / 64);
+  const R = 16;
+  const positions = Array.from({ length: R }, (_, a) => Math.round(((a + 1) * n) / R) - 1);
+  const cells = Array.from({ length: R * R }, (_, k) => (k % R <= Math.floor(k / R) ? ((k * 13) % 17) / 17 : 0));
+  return {
+    schema: 'simba-lens/analysis@2',
+    model: {
+      name: 'synthetic',
+      path: '',
+      layers: L,
+      dModel: 4,
+      dInner: 8,
+      dState: 2,
+      vocabSize: 64,
+      parameters: 1,
+      dtype: 'float32',
+    },
+    device: { requested: 'cpu', used: 'cpu', notes: [] },
+    tokens,
+    predictionOffset: n * 2,
+    next: { pruned: [{ id: 1, text: 'x', logprob: -0.1 }] },
+    retention: tokens.map((_, i) => 1 + (i % L)),
+    influence: {
+      alive: [tokens.map((_, i) => i), tokens.map((_, i) => i).filter((i) => i % 2)],
+      score: [row(0), row(1).filter((_, i) => i % 2)],
+    },
+    timing: { tokenizeMs: 1, prefillMs: 1, totalMs: 2 },
+    explained: [
+      {
+        target: n - 1,
+        start: 0,
+        includeDelta: true,
+        states: 'dense',
+        layers: [0, 1].map((l) => ({ mean: row(l), max: row(l) })),
+        rollout: row(2),
+        matrix: { layer: 1, positions, mean: cells, max: cells, includeDelta: true },
+      },
+    ],
+  };
+}

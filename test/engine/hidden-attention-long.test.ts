@@ -39,9 +39,9 @@ describe('hidden attention on a 20k-token document (bundled model)', () => {
     const rss0 = process.resourceUsage().maxRSS * 1024;
     for (const target of [TOKENS - 1, 12345]) {
       const x = await ha.explain(ck, target);
-      assert.strictEqual(x.start, target - 511);
+      assert.strictEqual(x.start, target - 255);
       assert.strictEqual(x.layers.length, engine.checkpoint.config.layers);
-      assert.strictEqual(x.rollout.length, 512);
+      assert.strictEqual(x.rollout.length, 256);
       x.rows.forEach((r, l) => {
         const { window, before, skip, y } = r.identity;
         let err = 0;

@@ -85,9 +85,10 @@ export function attentionMatrixChart(state: PanelState): Chart {
     fillControls();
     $('attn-title').textContent =
       `token ${x.target} ${state.tokenLabel(x.target)} reads from tokens ${x.start}–${x.target}`;
-    $('attn-note').textContent = `${deltaLabel(x.includeDelta)}; states of the dense run; overlay ${
-      state.explainView === undefined ? 'off' : explainViewLabel(state.explainView, x.layers.length)
-    }`;
+    const overlay = reportMode
+      ? ''
+      : `; overlay ${state.explainView === undefined ? 'off' : explainViewLabel(state.explainView, x.layers.length)}`;
+    $('attn-note').textContent = `${deltaLabel(x.includeDelta)}; states of the dense run${overlay}`;
     const m = current();
     const { ctx, w, h: hh } = setupCanvas(c);
     if (!m) {
