@@ -4,7 +4,7 @@
 // layer, off) and zoom (the window's last half / back out). The report draws the matrix it holds.
 import { heatRgb } from '../../src/shared/colors';
 import { type AttentionMatrix, deltaLabel, explainViewLabel, matrixColours } from '../../src/shared/hiddenAttention';
-import { $, type Chart, cssVar, h, ML, MT, parseColor, type Select, setupCanvas } from '../dom';
+import { $, blitPixels, type Chart, cssVar, h, ML, MT, parseColor, type Select, setupCanvas } from '../dom';
 import { post, reportMode } from '../host';
 import type { PanelState } from '../state';
 
@@ -111,12 +111,7 @@ export function attentionMatrixChart(state: PanelState): Chart {
         img.data[p + 2] = bb;
         img.data[p + 3] = 255;
       }
-    const off = document.createElement('canvas');
-    off.width = R;
-    off.height = R;
-    off.getContext('2d')!.putImageData(img, 0, 0);
-    ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(off, ML, MT, side, side);
+    blitPixels(ctx, img, ML, MT, side, side);
     ctx.fillStyle = cssVar('--vscode-descriptionForeground', '#888');
     ctx.font = '10px sans-serif';
     ctx.textAlign = 'right';

@@ -7,7 +7,7 @@ import { heatRgb } from '../../src/shared/colors';
 import { formatLog10 } from '../../src/shared/format';
 import { type HeatMatrix, downsampleRow, panView, xToToken, zoomView } from '../../src/shared/heatMatrix';
 import { deltaLabel, explainViewLabel } from '../../src/shared/hiddenAttention';
-import { $, type Chart, cssVar, ML, MB, MR, MT, parseColor, setupCanvas } from '../dom';
+import { $, type Chart, blitPixels, cssVar, ML, MB, MR, MT, parseColor, setupCanvas } from '../dom';
 import { post, reportMode } from '../host';
 import type { PanelState } from '../state';
 
@@ -61,12 +61,7 @@ export function heatmapChart(state: PanelState): Chart {
         }
       }
     }
-    const off = document.createElement('canvas');
-    off.width = pw;
-    off.height = rows;
-    off.getContext('2d')!.putImageData(img, 0, 0);
-    ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(off, ML, MT, pw, ph);
+    blitPixels(ctx, img, ML, MT, pw, ph);
     ctx.fillStyle = cssVar('--vscode-descriptionForeground', '#888');
     ctx.font = '10px sans-serif';
     ctx.textBaseline = 'middle';
