@@ -48,33 +48,29 @@ builds.push({
 // native/influence.c → dist/influence.node: a Node-API addon, so one build serves every Node and
 // Electron version. Optional: without a C compiler the engine scores with the ONNX graph (slower)
 // and says so, so a failed compile warns instead of failing the build.
-function buildNative() {
+function buildNative(
+  src = 'native/influence.c',
+  out = 'dist/influence.node',
+  without = 'the engine will score with the ONNX graph',
+) {
   const include = createRequire(import.meta.url)('node-api-headers').include_dir;
-  const args = [
-    '-O3',
-    '-fPIC',
-    '-shared',
-    '-pthread',
-    '-Wall',
-    '-Wno-psabi',
-    `-I${include}`,
-    '-o',
-    'dist/influence.node',
-    'native/influence.c',
-    '-lm',
-  ];
+  const args = ['-O3', '-fPIC', '-shared', '-pthread', '-Wall', '-Wno-psabi', `-I${include}`, '-o', out, src, '-lm'];
   if (process.platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
   const r = spawnSync(process.env.CC || 'cc', args, { encoding: 'utf8' });
   if (r.status !== 0) {
-    fs.rmSync('dist/influence.node', { force: true });
-    console.warn(
-      `warning: the native influence kernel did not compile; the engine will score with the ONNX graph.\n${r.error?.message ?? r.stderr}`,
-    );
+    fs.rmSync(out, { force: true });
+    console.warn(`warning: ${src} did not compile; ${without}.\n${r.error?.message ?? r.stderr}`);
   } else if (r.stderr) process.stderr.write(r.stderr);
 }
 
 fs.mkdirSync('dist', { recursive: true });
 buildNative();
+// native/hidden_attention.c → dist/hidden_attention.node: hidden attention's Mamba-1 scans (optional too).
+buildNative(
+  'native/hidden_attention.c',
+  'dist/hidden_attention.node',
+  'hidden attention will run its scans in JavaScript',
+);
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {

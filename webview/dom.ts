@@ -51,6 +51,23 @@ export function setupCanvas(c: HTMLCanvasElement): { ctx: CanvasRenderingContext
   return { ctx, w, h: hh };
 }
 
+/** Draw an image of one pixel per cell scaled up to (w, h) at (x, y), without smoothing. */
+export function blitPixels(
+  ctx: CanvasRenderingContext2D,
+  img: ImageData,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+): void {
+  const off = document.createElement('canvas');
+  off.width = img.width;
+  off.height = img.height;
+  off.getContext('2d')!.putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(off, x, y, w, h);
+}
+
 /** What each canvas chart offers main.ts: redraw from the panel state. */
 export interface Chart {
   draw(): void;

@@ -88,7 +88,7 @@ export function layout(state: PanelState): void {
     h('div', { class: 'canvas-wrap' }, h('canvas', { id, role: 'img', ...(focusable ? { tabindex: '0' } : {}) }));
   const heatHint = reportMode
     ? '(wheel: zoom · drag: pan · double-click: reset · arrows: move the token cursor)'
-    : '(wheel: zoom · drag: pan · click or Enter: reveal in editor · double-click: reset · arrows: move)';
+    : '(wheel: zoom · drag: pan · click or Enter: reveal and explain the token · double-click: reset · arrows: move)';
   const body = h(
     'div',
     { id: 'content', class: 'hidden grid' },
@@ -102,6 +102,38 @@ export function layout(state: PanelState): void {
         canvas('heatmap'),
         colourBar(),
         h('div', { id: 'heatmap-readout', class: 'readout muted', 'aria-live': 'polite' }, ' '),
+      ),
+      h(
+        'section',
+        { id: 'attention-section', class: 'hidden' },
+        h(
+          'h2',
+          {},
+          'Hidden attention: ',
+          h('span', { id: 'attn-title' }),
+          ' ',
+          h('span', { class: 'muted' }, '(rows read from columns)'),
+        ),
+        h('div', { id: 'attn-note', class: 'muted' }),
+        h(
+          'div',
+          { class: 'slider' },
+          h('vscode-single-select', { id: 'attn-layer', 'aria-label': 'layer of the matrix view' }),
+          h('vscode-single-select', {
+            id: 'attn-head',
+            class: 'hidden',
+            'aria-label': 'head of the matrix view (Mamba-2)',
+          }),
+          h('vscode-single-select', {
+            id: 'attn-view',
+            class: 'live-only',
+            'aria-label': 'what the editor overlay shows of the explained token',
+          }),
+          h('vscode-button', { id: 'attn-zoom-in', class: 'live-only', secondary: '' }, 'Zoom in'),
+          h('vscode-button', { id: 'attn-zoom-out', class: 'live-only', secondary: '' }, 'Whole window'),
+        ),
+        h('div', { class: 'canvas-wrap attn-wrap' }, h('canvas', { id: 'attn-matrix', role: 'img', tabindex: '0' })),
+        h('div', { id: 'attn-readout', class: 'readout muted', 'aria-live': 'polite' }, ' '),
       ),
       h(
         'section',

@@ -8,6 +8,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { Analysis } from '../src/shared/analysis';
 import { parseToWebview } from '../src/shared/messages';
 import { fillFacts } from './charts/facts';
+import { attentionMatrixChart } from './charts/attentionMatrix';
 import { heatmapChart } from './charts/heatmap';
 import { highwayChart } from './charts/highway';
 import { retentionChart } from './charts/retention';
@@ -30,7 +31,8 @@ import { PanelState } from './state';
 const state = new PanelState(api);
 layout(state);
 wireControls(state);
-const charts = [heatmapChart(state), highwayChart(state), retentionChart(state)];
+const attention = attentionMatrixChart(state);
+const charts = [heatmapChart(state), attention, highwayChart(state), retentionChart(state)];
 
 function drawAll(): void {
   if (state.view) for (const c of charts) c.draw();
@@ -90,9 +92,15 @@ window.addEventListener('message', (e) => {
       state.keepRatio = m.keepRatio;
       state.metric = m.metric;
       state.layer = m.layer;
+      state.explainView = m.explain;
       showKeepRatio(state);
       showOverlaySettings(state);
       state.save();
+      drawAll();
+      break;
+    case 'matrix':
+      state.matrix = m.matrix;
+      attention.draw();
       break;
     case 'error':
       $('progress-text').textContent = m.message;

@@ -3,6 +3,7 @@
 // the user's settings. The settings and the window persist through VS Code's setState, so a panel
 // hidden and shown again comes back as it was.
 import type { Analysis } from '../src/shared/analysis';
+import type { AttentionMatrix, ExplainView } from '../src/shared/hiddenAttention';
 import { AnalysisView } from '../src/shared/analysisView';
 import { isOneOf, OVERLAY_METRICS, type OverlayMetric } from '../src/shared/options';
 import { showToken } from '../src/shared/tokenDisplay';
@@ -38,6 +39,10 @@ export class PanelState {
   layer = -1;
   metric: OverlayMetric = 'influence';
   scrollY = 0;
+  /** The overlay's view of the explained token (undefined: the metric), as the host says. */
+  explainView?: ExplainView;
+  /** The matrix view shown (the host's latest; the report's is in the analysis). */
+  matrix?: AttentionMatrix;
 
   constructor(private readonly store?: Store) {
     const saved = (store?.getState() ?? {}) as Partial<Record<string, unknown>>;
@@ -46,6 +51,7 @@ export class PanelState {
   }
 
   setAnalysis(a: Analysis, text: string | undefined, stale: boolean): void {
+    if (this.analysis?.explained?.at(-1)?.target !== a.explained?.at(-1)?.target) this.matrix = undefined;
     this.analysis = a;
     this.view = new AnalysisView(a);
     this.text = text;

@@ -13,6 +13,7 @@ import type {
   Generation,
   ModelFacts,
 } from '../shared/analysis';
+import type { AttentionMatrix, ExplainOptions, MatrixRequest, TokenExplanation } from '../shared/hiddenAttention';
 
 export interface LoadParams {
   /** The checkpoint folder. The engine never picks one itself: the extension sends the bundled one. */
@@ -62,6 +63,29 @@ export const AnalyzeRequest = new RequestType<AnalyzeParams, Analysis, void>('si
 /** Continue a text by recurrent decoding, reusing the cached prefix states when it only grew. */
 export const GenerateRequest = new RequestType<GenerateParams, Generation, void>('simba/generate');
 export const InfoRequest = new RequestType0<InfoResult, void>('simba/info');
+
+/** The analysed text (as sent to simba/analyze, with its toOffset) and a token of it. */
+export interface ExplainParams {
+  text: string;
+  toOffset?: number;
+  /** Index of the token to explain in the analysis's tokens. */
+  target: number;
+  options?: ExplainOptions;
+}
+/**
+ * Hidden attention of one token (per layer and rolled out over its window), computed on demand from
+ * the last analysis's dense checkpoints (the dense run first when the text was not analysed).
+ */
+export const ExplainTokenRequest = new RequestType<ExplainParams, TokenExplanation, void>('simba/explainToken');
+export interface AttentionMatrixParams {
+  text: string;
+  toOffset?: number;
+  matrix: MatrixRequest;
+}
+/** A windowed L × L map of one layer (or Mamba-2 head), sampled to at most matrix.size cells a side. */
+export const AttentionMatrixRequest = new RequestType<AttentionMatrixParams, AttentionMatrix, void>(
+  'simba/attentionMatrix',
+);
 /** Dispose the session and exit. */
 export const ShutdownRequest = new RequestType0<void, void>('simba/shutdown');
 /** Engine -> extension: a line for the output channel. */

@@ -8,6 +8,8 @@ import { writeJsonPieces } from '../engine/jsonStream';
 import type { Analysis, AnalyzeStage } from '../shared/analysis';
 import {
   AnalyzeRequest,
+  AttentionMatrixRequest,
+  ExplainTokenRequest,
   ErrorCodes,
   GenerateRequest,
   InfoRequest,
@@ -75,6 +77,16 @@ export class EngineServer {
     );
     conn.onRequest(GenerateRequest, (p, token) =>
       this.job(GenerateRequest.method, token, (s, signal) => s.generate(p.text, { ...p.options, signal })),
+    );
+    conn.onRequest(ExplainTokenRequest, (p, token) =>
+      this.job(ExplainTokenRequest.method, token, (s, signal) =>
+        s.explainToken(p.text, p.target, { ...p.options, toOffset: p.toOffset, signal }),
+      ),
+    );
+    conn.onRequest(AttentionMatrixRequest, (p, token) =>
+      this.job(AttentionMatrixRequest.method, token, (s, signal) =>
+        s.attentionMatrix(p.text, p.matrix, { toOffset: p.toOffset, signal }),
+      ),
     );
     conn.onRequest(InfoRequest, () => this.info());
     conn.onRequest(ShutdownRequest, () => this.shutdown());

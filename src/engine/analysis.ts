@@ -3,7 +3,7 @@
 // influence, surprisal, FLOPs and timing.
 import type { Engine } from './engine';
 import { throwIfAborted } from './errors';
-import type { RunResult } from './run';
+import type { RunOptions, RunResult } from './run';
 import { klDivergence, topK } from './sampler';
 import { resolveSimbaOptions, runFlops, scheduleCounts } from './simba';
 import {
@@ -26,6 +26,8 @@ export interface AnalyzeOptions extends AnalyzeRequest {
    */
   onPartial?: (analysis: Analysis) => void;
   signal?: AbortSignal;
+  /** Called when the dense run (or a pruned run that is dense) starts; its callback receives every layer's chunk states (hidden attention's checkpoints). */
+  onDenseRun?: (ids: readonly number[]) => RunOptions['onLayerChunk'];
 }
 
 async function describe(e: Engine, logprobs: Float32Array, k: number): Promise<TokenProb[]> {
@@ -75,6 +77,7 @@ export async function analyze(
     influenceEveryLayer: true,
     onProgress: progress(0, 'pruned'),
     signal: opts.signal,
+    onLayerChunk: prunedIsDense ? opts.onDenseRun?.(ids) : undefined,
   });
   const prefillMs = performance.now() - p0;
   const prunedLp = finite(await e.lastLogprobs(pruned), ck.facts.name, 'pruned next-token log-probabilities');
@@ -120,7 +123,7 @@ export async function analyze(
     dense = await e.run(
       ids,
       { ...simba, schedule: 'dense', keepRatio: 1 },
-      { onProgress: progress(1, 'dense'), signal: opts.signal },
+      { onProgress: progress(1, 'dense'), signal: opts.signal, onLayerChunk: opts.onDenseRun?.(ids) },
     );
     analysis.timing.denseMs = performance.now() - d0;
   }

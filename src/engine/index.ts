@@ -37,3 +37,5 @@ export {
   SUPPORTED_MODEL_TYPES,
   supportedText,
 } from './lite';
+export { HiddenAttention, DenseCheckpoints, buildCheckpoints, CHECKPOINT_BYTES } from './hiddenAttention';
+export * from '../shared/hiddenAttention';

@@ -44,6 +44,8 @@ export interface RunLayerOptions {
   into?: Float32Array;
   /** Checked between chunks, so a long layer stops promptly. */
   signal?: AbortSignal;
+  /** Called after each chunk with the rows done and the state after them (hidden attention's checkpoints). */
+  onChunk?: (rowsDone: number, state: LayerState) => void;
 }
 
 export interface ModelOptions {
@@ -138,7 +140,7 @@ export class Model {
    * return the family's scoring activations for every row.
    */
   async runLayer(l: number, hidden: Float32Array, state: LayerState, o: RunLayerOptions = {}): Promise<LayerOutput> {
-    const { collect = false, scratch, into, signal } = o;
+    const { collect = false, scratch, into, signal, onChunk } = o;
     const session = this.sessions.layers[l];
     const D = this.config.dModel;
     const { conv: convShape, ssm: ssmShape } = this.checkpoint.stateShapes();
@@ -171,6 +173,7 @@ export class Model {
         fetches,
       );
       out.state = { conv: r.conv_state_out.data as Float32Array, ssm: r.ssm_state_out.data as Float32Array };
+      onChunk?.(s + n, out.state);
     }
     return out;
   }

@@ -16,6 +16,8 @@ export interface RunOptions {
   influenceEveryLayer?: boolean;
   onProgress?: (tokenLayersDone: number, tokenLayersTotal: number) => void;
   signal?: AbortSignal;
+  /** Each layer's state after each of its chunks (rows = positions only in a dense run): hidden attention's checkpoints. */
+  onLayerChunk?: (layer: number, rowsDone: number, state: LayerState) => void;
 }
 
 export interface RunResult {
@@ -79,6 +81,7 @@ export async function runLayers(
       scratch,
       into: other.subarray(0, hidden.length),
       signal: o.signal,
+      onChunk: o.onLayerChunk && ((rows, st) => o.onLayerChunk!(l, rows, st)),
     });
     [cur, other] = [other, cur];
     hidden = out.hidden;

@@ -16,6 +16,8 @@ import {
 import { renderReportHtml } from '../report';
 import type { Ctx } from './ctx';
 import { type DevicePick, devicePicks } from './devicePicks';
+import { chooseView, explainAt } from './explain';
+import type { ExplainView } from '../shared/hiddenAttention';
 
 // Command arguments come from VS Code (menus, keybindings, executeCommand) untyped; each command checks its own.
 export type Cmd = (...args: never[]) => unknown;
@@ -50,6 +52,29 @@ export const toggleOverlay: CommandFactory = (ctx) => (): boolean | undefined =>
 };
 
 export const showPanel: CommandFactory = (ctx) => () => ctx.panel.show();
+
+/**
+ * Hidden attention of the token at the cursor (or at `offset` of `uri`): the overlay shows what it
+ * reads from, the panel its row and the matrix view. Returns the explanation and how long it took.
+ */
+export const explainToken: CommandFactory = (ctx) => async (uri?: vscode.Uri, offset?: number) => {
+  const editor = vscode.window.activeTextEditor;
+  const doc = uri instanceof vscode.Uri ? await vscode.workspace.openTextDocument(uri) : editor?.document;
+  if (!doc) {
+    void vscode.window.showInformationMessage('Simba: open an analysed document to explain a token.');
+    return undefined;
+  }
+  const at =
+    typeof offset === 'number' && offset >= 0
+      ? offset
+      : editor && editor.document === doc
+        ? doc.offsetAt(editor.selection.active)
+        : 0;
+  return explainAt(ctx, doc, at, NOTHING_YET);
+};
+
+/** The overlay's view of the explained token: "rollout", a layer, or "off"; asks when not given. Returns the view now. */
+export const chooseExplainView: CommandFactory = (ctx) => (view?: ExplainView | 'off') => chooseView(ctx, view);
 
 export const cancelAnalysis: CommandFactory = (ctx) => () => ctx.runner.cancel();
 

@@ -64,6 +64,14 @@ export class Config {
   get overlayMetric(): OverlayMetric {
     return readSetting('overlay.metric');
   }
+  /** Tokens of context an explained token's hidden attention covers (simba.explain.window). */
+  get explainWindow(): number {
+    return readSetting('explain.window');
+  }
+  /** Whether α includes the Δ_j factor (simba.explain.includeDelta). */
+  get explainIncludeDelta(): boolean {
+    return readSetting('explain.includeDelta');
+  }
   get overlayLayer(): number {
     return readSetting('overlay.layer');
   }

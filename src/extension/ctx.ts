@@ -8,12 +8,13 @@ import type { ExportNotice } from './commands';
 import { SimbaInlineCompletions } from './completion';
 import { Config } from './config';
 import { EngineClient } from './engineClient';
+import { chooseView, explainAt, showMatrix } from './explain';
 import { hoverFor } from './hover';
 import { Overlay, type OverlayLook } from './overlay';
 import { SimbaPanel } from './panel';
 import { AnalysisRunner } from './runner';
 import { StatusBar } from './statusBar';
-import { AnalysisStore } from './store';
+import { AnalysisStore, type DocResult } from './store';
 import { themeKind, type ViewState } from './view';
 
 export type { ViewState };
@@ -66,6 +67,9 @@ export class Ctx implements vscode.Disposable {
           ? { key: this.store.lastUri, name: vscode.workspace.asRelativePath(vscode.Uri.parse(this.store.lastUri)) }
           : undefined,
       onReady: () => this.followEditor(),
+      onExplain: (index) => void this.explainIndex(index),
+      onMatrix: (req) => void showMatrix(this, this.store.get(this.panel.shownUri ?? this.store.lastUri), req),
+      onExplainView: (view) => void chooseView(this, view),
     });
     this.completions = new SimbaInlineCompletions(this.engine, this.config, (l) => this.out.appendLine(l));
     this.status = new StatusBar(this);
@@ -131,7 +135,8 @@ export class Ctx implements vscode.Disposable {
 
   /** Change the view state and redraw the editors once; `tellPanel` when the change came from elsewhere. */
   setView(v: Partial<ViewState>, tellPanel: boolean): void {
-    this.view = { ...this.view, ...v };
+    // Choosing a metric leaves the explained token's view.
+    this.view = { ...this.view, ...(v.metric !== undefined && !('explain' in v) ? { explain: undefined } : {}), ...v };
     this.refreshEditors();
     if (tellPanel) this.panel.post({ type: 'settings', ...this.view });
   }
@@ -169,11 +174,17 @@ export class Ctx implements vscode.Disposable {
     for (const ed of vscode.window.visibleTextEditors) {
       const r = this.store.get(ed.document.uri);
       if (r && this.overlayOn) {
-        this.overlay.apply(ed, r.view, this.view.metric, this.view.layer);
-        this.overlay.applyRange(ed, r.view, this.view.metric, this.view.layer, ed.selection);
+        const values = this.attentionValues(r);
+        this.overlay.apply(ed, r.view, this.view.metric, this.view.layer, undefined, values);
+        this.overlay.applyRange(ed, r.view, this.view.metric, this.view.layer, ed.selection, values);
       } else this.overlay.clear(ed);
     }
     this.status.update();
+  }
+
+  /** The explained token's map for the overlay while the explain view is on (else the metric shows). */
+  attentionValues(r: DocResult): Float64Array | undefined {
+    return this.view.explain === undefined ? undefined : r.view.attention(this.view.explain);
   }
 
   private selectionTimer?: ReturnType<typeof setTimeout>;
@@ -183,7 +194,8 @@ export class Ctx implements vscode.Disposable {
     clearTimeout(this.selectionTimer);
     this.selectionTimer = setTimeout(() => {
       const r = this.store.get(ed.document.uri);
-      if (r && this.overlayOn) this.overlay.applyRange(ed, r.view, this.view.metric, this.view.layer, ed.selection);
+      if (r && this.overlayOn)
+        this.overlay.applyRange(ed, r.view, this.view.metric, this.view.layer, ed.selection, this.attentionValues(r));
     }, SELECTION_DEBOUNCE_MS);
   }
 
@@ -241,6 +253,13 @@ export class Ctx implements vscode.Disposable {
     const end = tok ? doc.positionAt(tok.end) : pos;
     ed.selection = new vscode.Selection(pos, end);
     ed.revealRange(new vscode.Range(pos, end), vscode.TextEditorRevealType.InCenter);
+  }
+
+  /** Explain token `index` of the panel's document (a click in the panel). */
+  private async explainIndex(index: number): Promise<void> {
+    const doc = await this.panelDocument();
+    const tok = doc && this.store.get(doc.uri)?.analysis.tokens[index];
+    if (doc && tok) await explainAt(this, doc, tok.start, 'analyze it first.');
   }
 
   private async insert(text: string): Promise<void> {

@@ -27,6 +27,10 @@ import {
   AnalyzeStageProgress,
   type AnalyzeStageProgressValue,
   AnalyzeRequest,
+  AttentionMatrixRequest,
+  type AttentionMatrixParams,
+  type ExplainParams,
+  ExplainTokenRequest,
   ErrorCodes,
   GenerateRequest,
   InfoRequest,
@@ -39,6 +43,7 @@ import {
   type ProviderAvailability,
   ProvidersRequest,
 } from '../engine-process/protocol';
+import type { AttentionMatrix, TokenExplanation } from '../shared/hiddenAttention';
 import type { Analysis, AnalyzeOptions, GenerateOptions, Generation } from '../shared/analysis';
 
 export class CancelledError extends Error {
@@ -533,6 +538,16 @@ export class EngineClient implements Disposable {
       false,
       requestKey(GenerateRequest.method, text, options),
     );
+  }
+
+  /** Hidden attention of one token of the analysed text (simba/explainToken). */
+  explainToken(p: ExplainParams, token?: CancellationToken): Promise<TokenExplanation> {
+    return this.call(ExplainTokenRequest, p, token);
+  }
+
+  /** A windowed L × L map of one layer or head of the analysed text (simba/attentionMatrix). */
+  attentionMatrix(p: AttentionMatrixParams, token?: CancellationToken): Promise<AttentionMatrix> {
+    return this.call(AttentionMatrixRequest, p, token);
   }
 
   async info(): Promise<InfoResult | undefined> {

@@ -10,6 +10,8 @@ const COMMANDS: Record<string, cmd.CommandFactory> = {
   analyzeToCursor: cmd.analyzeToCursor,
   toggleOverlay: cmd.toggleOverlay,
   showPanel: cmd.showPanel,
+  explainToken: cmd.explainToken,
+  chooseExplainView: cmd.chooseExplainView,
   selectModel: cmd.selectModel,
   selectDevice: cmd.selectDevice,
   cancelAnalysis: cmd.cancelAnalysis,

@@ -132,6 +132,7 @@ export class Overlay implements vscode.Disposable {
     metric: OverlayMetric,
     layer: number,
     range: vscode.Range | undefined,
+    values?: Float64Array,
   ): void {
     const uri = editor.document.uri.toString();
     if (!this.rangeTypes.length) return;
@@ -139,7 +140,7 @@ export class Overlay implements vscode.Disposable {
       if (this.rangeCurrent.delete(uri)) for (const t of this.rangeTypes) editor.setDecorations(t, []);
       return;
     }
-    const applied = this.spans(editor, view, metric, layer, 'tokens', range);
+    const applied = this.spans(editor, values ?? view.metric(metric, layer), view, 'tokens', range);
     for (let b = 0; b < HEAT_BUCKETS; b++) {
       editor.setDecorations(
         this.rangeTypes[b],
@@ -157,9 +158,10 @@ export class Overlay implements vscode.Disposable {
     metric: OverlayMetric,
     layer: number,
     only?: vscode.Range,
+    values?: Float64Array,
   ): void {
     const doc = editor.document;
-    const { applied, byBucket } = this.spans(editor, view, metric, layer, this.look.style, only);
+    const { applied, byBucket } = this.spans(editor, values ?? view.metric(metric, layer), view, this.look.style, only);
     for (let b = 0; b < HEAT_BUCKETS; b++) {
       editor.setDecorations(
         this.types[b],
@@ -170,17 +172,16 @@ export class Overlay implements vscode.Disposable {
     this.applyEmitter.fire(applied);
   }
 
+  /** `values`: per token in [0, 1] (an overlay metric, or what an explained token reads from). */
   private spans(
     editor: vscode.TextEditor,
+    values: Float64Array,
     view: AnalysisView,
-    metric: OverlayMetric,
-    layer: number,
     style: OverlayStyle,
     only?: vscode.Range,
   ) {
     const doc = editor.document;
     const text = doc.getText();
-    const values = view.metric(metric, layer);
     const buckets = new Int8Array(values.length);
     const from = this.look.subtle ? SUBTLE_FROM : 0;
     const lo = only ? doc.offsetAt(only.start) : -Infinity,

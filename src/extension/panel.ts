@@ -7,6 +7,7 @@ import type { Analysis } from '../shared/analysis';
 import { shellHtml, randomNonce } from '../report';
 import { type FromWebview, type ToWebview, parseFromWebview } from '../shared/messages';
 import type { OverlayMetric } from '../shared/options';
+import type { ExplainView, MatrixRequest } from '../shared/hiddenAttention';
 
 export interface PanelHandlers {
   onReveal(offset: number): void;
@@ -18,11 +19,16 @@ export interface PanelHandlers {
   onAnalyze(): void;
   onOverlay(metric: OverlayMetric, layer: number): void;
   /** The view state (keep ratio, overlay metric and layer), sent to the webview when it (re)loads. */
-  settings(): { keepRatio: number; metric: OverlayMetric; layer: number };
+  settings(): { keepRatio: number; metric: OverlayMetric; layer: number; explain?: ExplainView };
   /** The document an analysis that just finished is of (the one analysed last). */
   analysed?(): PanelDoc | undefined;
   /** Called when the webview (re)loads, before it is sent what the panel shows: follow the editor. */
   onReady?(): void;
+  /** Explain token `index` of the analysis shown (hidden attention). */
+  onExplain?(index: number): void;
+  /** The matrix view of the explained token's window. */
+  onMatrix?(req: MatrixRequest): void;
+  onExplainView?(view: ExplainView | 'off'): void;
 }
 
 /** A document as the panel knows it: its URI as a string (the store's key) and its name. */
@@ -157,6 +163,15 @@ export class SimbaPanel implements vscode.Disposable {
         break;
       case 'overlay':
         this.handlers.onOverlay(m.metric, m.layer);
+        break;
+      case 'explain':
+        this.handlers.onExplain?.(m.index);
+        break;
+      case 'matrix':
+        this.handlers.onMatrix?.({ layer: m.layer, head: m.head, from: m.from, to: m.to });
+        break;
+      case 'explainView':
+        this.handlers.onExplainView?.(m.view);
         break;
     }
   }

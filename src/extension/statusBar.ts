@@ -2,6 +2,7 @@
 // to choose the metric) and the engine (model name and device from the engine's load, its state,
 // the last completion's speed; click to choose the device).
 import * as vscode from 'vscode';
+import { deltaLabel } from '../shared/hiddenAttention';
 import { familyLabel } from '../shared/analysis';
 import { HEAT_BUCKETS, markHex } from '../shared/colors';
 import type { SimbaInlineCompletions } from './completion';
@@ -71,9 +72,15 @@ export class StatusBar implements vscode.Disposable {
       return;
     }
     const { metric } = ctx.view;
+    const x = ctx.view.explain !== undefined ? r.view.explained() : undefined;
     const l = r.view.resolveLayer(ctx.view.layer);
-    const label =
-      metric === 'influence' ? `influence L${l}` : metric === 'relativeInfluence' ? `beyond recency L${l}` : metric;
+    const label = x
+      ? `token ${x.target} reads (${ctx.view.explain === 'rollout' ? 'rolled out' : `L${ctx.view.explain}`})`
+      : metric === 'influence'
+        ? `influence L${l}`
+        : metric === 'relativeInfluence'
+          ? `beyond recency L${l}`
+          : metric;
     this.overlayItem.text = `$(symbol-color) Simba: ${label}${r.stale ? ' (stale)' : ''}${ctx.overlayOn ? '' : ' (hidden)'}`;
     const kind = themeKind();
     const md = new vscode.MarkdownString(undefined, true);
@@ -82,7 +89,11 @@ export class StatusBar implements vscode.Disposable {
     md.appendMarkdown(
       `low ${Array.from({ length: HEAT_BUCKETS }, (_, b) => `<span style="background-color:${markHex(b, kind).slice(0, 7)};">&nbsp;&nbsp;&nbsp;&nbsp;</span>`).join('')} high\n\n`,
     );
-    md.appendMarkdown(METRIC_EXPLAINED[metric]);
+    md.appendMarkdown(
+      x
+        ? `What token ${x.target} reads from (hidden attention over tokens ${x.start}–${x.target}, rank in the window): ${deltaLabel(x.includeDelta)}. "Simba: Choose Explain View" switches layer, rollout or off.`
+        : METRIC_EXPLAINED[metric],
+    );
     md.appendMarkdown(
       `\n\n${r.analysis.tokens.length.toLocaleString()} tokens · ${r.analysis.device.used}${r.stale ? ' · stale: the document changed' : ''} · ${ctx.overlay.style === 'gutter' ? 'line marks ("Simba: Switch Overlay Style" for token marks)' : 'token marks'}\n\nClick to choose the metric.`,
     );

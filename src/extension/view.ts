@@ -2,6 +2,7 @@
 // status bar and the overlay alike.
 import * as vscode from 'vscode';
 import type { ThemeKind } from '../shared/colors';
+import type { ExplainView } from '../shared/hiddenAttention';
 import type { OverlayMetric } from '../shared/options';
 
 /** Starts from the settings and is reset when they change; the panel changes it, not the settings. */
@@ -11,6 +12,8 @@ export interface ViewState {
   metric: OverlayMetric;
   /** Layer of the influence overlay, -1 = the last. */
   layer: number;
+  /** While set, the overlay shows what the latest explained token reads from (rolled out or one layer). */
+  explain?: ExplainView;
 }
 
 const THEME_KINDS: Record<number, ThemeKind> = { 1: 'light', 2: 'dark', 3: 'highContrast', 4: 'highContrastLight' };

@@ -59,6 +59,7 @@ export const PANEL_CSS = `
   canvas { display: block; width: 100%; }
   canvas:focus-visible, td.tok:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
   #heatmap { height: 260px; cursor: crosshair; }
+  #attn-matrix { height: 360px; cursor: crosshair; }
   #highway { height: 240px; cursor: pointer; }
   #retention { height: 120px; }
   .readout { min-height: 1.4em; font-family: var(--vscode-editor-font-family); white-space: pre; overflow: hidden; text-overflow: ellipsis; }

@@ -3,12 +3,14 @@
 import type { DeviceChoice, Precision, SimbaOptions, Stop } from './options';
 
 export type { DeviceChoice, Precision, SimbaOptions } from './options';
+import type { ExplainedToken } from './hiddenAttention';
 
 /**
- * The schema id written into every analysis JSON. Bump the suffix on a breaking change (a new
- * optional field, like TokenSpan.bytes, is not one: older readers ignore it).
+ * The schema id written into every analysis JSON. @2 adds optional analyses (explained tokens, run
+ * comparison, loss along the document) an @1 reader ignores; small optional fields such as
+ * TokenSpan.bytes do not bump it.
  */
-export const ANALYSIS_SCHEMA = 'simba-lens/analysis@1';
+export const ANALYSIS_SCHEMA = 'simba-lens/analysis@2';
 
 /** One token of the analysed text. Offsets are UTF-16 code units, as VS Code counts them. */
 export interface TokenSpan {
@@ -103,6 +105,8 @@ export interface Analysis {
   timing: Timing;
   /** The dense comparison was skipped by the user: no next.dense, KL, agreement or surprisal. */
   denseSkipped?: boolean;
+  /** (@2) Tokens explained by hidden attention, latest last, each with the matrix view shown of it (src/shared/hiddenAttention.ts). */
+  explained?: ExplainedToken[];
 }
 
 export interface GenerateOptions {

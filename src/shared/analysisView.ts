@@ -18,6 +18,7 @@ import {
   tokenAt,
 } from './metrics';
 import { LAYERED_METRICS, type OverlayMetric } from './options';
+import { type ExplainView, type ExplainedToken, attentionValues } from './hiddenAttention';
 
 /** Dense layers × tokens matrix of rank-normalised influence (NaN = token not alive at that layer). */
 export interface HeatMatrix {
@@ -138,6 +139,25 @@ export class AnalysisView {
 
   flopsSaved(): number {
     return flopsSaved(this.analysis);
+  }
+
+  /** The latest explained token (hidden attention), if any. */
+  explained(): ExplainedToken | undefined {
+    const list = this.analysis.explained;
+    return list?.length ? list[list.length - 1] : undefined;
+  }
+
+  /** Per token in [0, 1] what the latest explained token reads from in `view` (NaN outside its window). */
+  attention(view: ExplainView): Float64Array | undefined {
+    const x = this.explained();
+    if (!x) return undefined;
+    const key = `attention@${x.target}:${x.includeDelta}:${view}`;
+    let v = this.metrics.get(key);
+    if (!v) {
+      v = attentionValues(x, view, this.tokens);
+      this.metrics.set(key, v);
+    }
+    return v;
   }
 
   /** Index of the token containing UTF-16 offset `off`, or -1. */

@@ -1,6 +1,7 @@
 // The message protocol between the extension host and the panel webview, with validators for
 // both directions (each side treats the other's messages as untrusted input).
 import type { Analysis } from './analysis';
+import type { AttentionMatrix, ExplainView } from './hiddenAttention';
 import { KEEP_RATIO, OVERLAY_METRICS, type OverlayMetric, isOneOf } from './options';
 
 /** Extension host -> webview. */
@@ -21,7 +22,9 @@ export type ToWebview =
     }
   | { type: 'busy'; busy: boolean; label?: string }
   | { type: 'stale'; stale: boolean }
-  | { type: 'settings'; keepRatio: number; metric: OverlayMetric; layer: number }
+  | { type: 'settings'; keepRatio: number; metric: OverlayMetric; layer: number; explain?: ExplainView }
+  /** The matrix view of the latest explained token's window (hidden attention). */
+  | { type: 'matrix'; matrix: AttentionMatrix }
   | { type: 'error'; message: string }
   /** No analysis to show: of `file` (the active editor's document) when given. */
   | { type: 'clear'; file?: string };
@@ -38,9 +41,16 @@ export type FromWebview =
   /** Analyze the document the panel shows (the active editor's, or the last analysed one). */
   | { type: 'analyze' }
   /** Change the editor overlay: metric, and the layer for influence (-1 = last). */
-  | { type: 'overlay'; metric: OverlayMetric; layer: number };
+  | { type: 'overlay'; metric: OverlayMetric; layer: number }
+  /** Explain the analysis's token `index` (a click on it in the panel). */
+  | { type: 'explain'; index: number }
+  /** The matrix view of the explained token's window: one layer (a Mamba-2 head), tokens from..to. */
+  | { type: 'matrix'; layer: number; head?: number; from: number; to: number }
+  /** The overlay shows the explained token's rollout or one layer, or (off) the metric again. */
+  | { type: 'explainView'; view: ExplainView | 'off' };
 
 const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const int = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0 && (x as number) < 2 ** 31;
 
 /** Validate a message from the webview (it is untrusted input). */
 export function parseFromWebview(m: unknown): FromWebview | undefined {
@@ -63,6 +73,22 @@ export function parseFromWebview(m: unknown): FromWebview | undefined {
     case 'overlay':
       return isOneOf(OVERLAY_METRICS, o.metric) && num(o.layer) && o.layer >= -1
         ? { type: 'overlay', metric: o.metric, layer: Math.floor(o.layer) }
+        : undefined;
+    case 'explain':
+      return int(o.index) ? { type: 'explain', index: o.index } : undefined;
+    case 'matrix':
+      return int(o.layer) && int(o.from) && int(o.to) && o.from <= o.to && (o.head === undefined || int(o.head))
+        ? {
+            type: 'matrix',
+            layer: o.layer,
+            from: o.from,
+            to: o.to,
+            ...(o.head !== undefined ? { head: o.head as number } : {}),
+          }
+        : undefined;
+    case 'explainView':
+      return o.view === 'rollout' || o.view === 'off' || int(o.view)
+        ? { type: 'explainView', view: o.view as ExplainView | 'off' }
         : undefined;
     default:
       return undefined;
@@ -91,6 +117,12 @@ export function parseToWebview(m: unknown): ToWebview | undefined {
       return typeof o.stale === 'boolean' ? (o as ToWebview) : undefined;
     case 'settings':
       return num(o.keepRatio) && num(o.layer) && isOneOf(OVERLAY_METRICS, o.metric) ? (o as ToWebview) : undefined;
+    case 'matrix': {
+      const x = o.matrix as Record<string, unknown> | undefined;
+      return x && Array.isArray(x.positions) && Array.isArray(x.mean) && Array.isArray(x.max) && num(x.layer)
+        ? (o as ToWebview)
+        : undefined;
+    }
     case 'error':
       return typeof o.message === 'string' ? (o as ToWebview) : undefined;
     case 'clear':

@@ -17,6 +17,7 @@ import {
   SELECTIONS,
   TOP_K,
 } from './options';
+import { EXPLAIN_WINDOW } from './hiddenAttention';
 
 interface StringSetting<T extends string = string> {
   readonly type: 'string';
@@ -79,6 +80,8 @@ export const SETTINGS = {
   'completion.temperature': num(0, 0, 2),
   'completion.precision': choice(PRECISIONS, DEFAULT_PRECISION),
   'completion.maxContextChars': int(16000, 256),
+  'explain.window': int(EXPLAIN_WINDOW.default, EXPLAIN_WINDOW.minimum, EXPLAIN_WINDOW.maximum),
+  'explain.includeDelta': bool(true),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 
 const WEBVIEW = 'iframe.webview.ready';
 
-async function until(fn, ms = 30000, what = 'condition', sleepMs = 200) {
+export async function until(fn, ms = 30000, what = 'condition', sleepMs = 200) {
   const t0 = Date.now();
   let last;
   for (;;) {
@@ -22,7 +22,7 @@ async function until(fn, ms = 30000, what = 'condition', sleepMs = 200) {
   }
 }
 
-async function focusWorkbench(page) {
+export async function focusWorkbench(page) {
   // Keys typed while a webview has focus may not reach the workbench: click the title bar first.
   await page
     .locator('.part.titlebar')
@@ -30,7 +30,7 @@ async function focusWorkbench(page) {
     .catch(() => {});
 }
 
-async function command(page, title) {
+export async function command(page, title) {
   await focusWorkbench(page);
   await page.keyboard.press('Escape');
   await page.keyboard.press('F1');
@@ -53,7 +53,7 @@ async function chooseMetric(page, metric, row) {
   await page.keyboard.press('Enter');
 }
 
-async function openFile(page, name) {
+export async function openFile(page, name) {
   await focusWorkbench(page);
   await page.keyboard.press('Escape');
   await page.keyboard.press('Control+P');
@@ -92,7 +92,7 @@ async function decorationColors(page) {
 }
 
 /** The overlay decorations in the active editor: { mark, bg, left, top, width } each. */
-async function overlayDecorations(page) {
+export async function overlayDecorations(page) {
   return page.evaluate(() => {
     const out = [];
     for (const el of document.querySelectorAll('.monaco-editor .view-overlays div[class*="ced-"]')) {
@@ -241,7 +241,7 @@ async function sliderContrast(ctx) {
   return { ...c, vsTrack: contrastRatio(thumb, over([tr, tg, tb], ta, bg)), vsBackground: contrastRatio(thumb, bg) };
 }
 
-function webview(page) {
+export function webview(page) {
   return page.frameLocator(WEBVIEW).frameLocator('#active-frame');
 }
 
@@ -262,7 +262,7 @@ function themeClass(theme) {
       : 'vs-dark';
 }
 
-async function setTheme(ctx, theme) {
+export async function setTheme(ctx, theme) {
   await focusWorkbench(ctx.page);
   await ctx.page.keyboard.press('Escape');
   await ctx.page.keyboard.press('Control+K');
@@ -313,7 +313,7 @@ export function panelDom() {
   };
 }
 
-async function readPanel(page) {
+export async function readPanel(page) {
   const f = webview(page);
   await f.locator('#heatmap').waitFor({ state: 'visible', timeout: 60000 });
   // One evaluate, so every field comes from the same render.

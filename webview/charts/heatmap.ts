@@ -5,8 +5,9 @@
 // tokens), Home/End, +/− zoom, 0 resets, Enter reveals the token under the cursor.
 import { heatRgb } from '../../src/shared/colors';
 import { formatLog10 } from '../../src/shared/format';
-import { downsampleRow, panView, xToToken, zoomView } from '../../src/shared/heatMatrix';
-import { $, type Chart, cssVar, ML, MB, MR, MT, parseColor, setupCanvas } from '../dom';
+import { type HeatMatrix, downsampleRow, panView, xToToken, zoomView } from '../../src/shared/heatMatrix';
+import { deltaLabel, explainViewLabel } from '../../src/shared/hiddenAttention';
+import { $, type Chart, blitPixels, cssVar, ML, MB, MR, MT, parseColor, setupCanvas } from '../dom';
 import { post, reportMode } from '../host';
 import type { PanelState } from '../state';
 
@@ -16,21 +17,33 @@ export const REVEAL_DELAY_MS = 300;
 export function heatmapChart(state: PanelState): Chart {
   const c = $<HTMLCanvasElement>('heatmap');
 
+  /** The explained token's row (what it reads from, in the overlay's view), drawn above the layers. */
+  function explainedRow(): HeatMatrix | undefined {
+    const v = state.view?.attention(state.explainView ?? 'rollout');
+    if (!v) return undefined;
+    if (rowCache?.src !== v) rowCache = { src: v, m: { layers: 1, tokens: v.length, data: Float32Array.from(v) } };
+    return rowCache.m;
+  }
+  let rowCache: { src: Float64Array; m: HeatMatrix } | undefined;
+
   function draw(): void {
     if (!state.view) return;
     const m = state.view.heatMatrix();
     const { ctx, w, h: hh } = setupCanvas(c);
     const n = m.tokens,
       L = m.layers;
+    const extra = explainedRow();
+    const rows = L + (extra ? 1 : 0);
     const pw = Math.max(1, Math.floor(w - ML - MR)),
       ph = Math.max(1, hh - MB - MT);
     // One pixel per column and layer, scaled up without smoothing: cheap for any token count.
-    const img = new ImageData(pw, L);
+    const img = new ImageData(pw, rows);
     const row = new Float32Array(pw);
     const bg = parseColor(cssVar('--vscode-editor-background', '#1e1e1e'));
-    for (let l = 0; l < L; l++) {
-      downsampleRow(m, l, state.t0, state.t1, pw, row);
-      const y = L - 1 - l; // layer 0 at the bottom
+    for (let l = 0; l < rows; l++) {
+      if (l === L) downsampleRow(extra!, 0, state.t0, state.t1, pw, row);
+      else downsampleRow(m, l, state.t0, state.t1, pw, row);
+      const y = rows - 1 - l; // layer 0 at the bottom, the explained token's row on top
       for (let x = 0; x < pw; x++) {
         const v = row[x],
           p = (y * pw + x) * 4;
@@ -48,18 +61,20 @@ export function heatmapChart(state: PanelState): Chart {
         }
       }
     }
-    const off = document.createElement('canvas');
-    off.width = pw;
-    off.height = L;
-    off.getContext('2d')!.putImageData(img, 0, 0);
-    ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(off, ML, MT, pw, ph);
+    blitPixels(ctx, img, ML, MT, pw, ph);
     ctx.fillStyle = cssVar('--vscode-descriptionForeground', '#888');
     ctx.font = '10px sans-serif';
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'right';
     const step = Math.max(1, Math.ceil(L / Math.max(1, Math.floor(ph / 12))));
-    for (let l = 0; l < L; l += step) ctx.fillText(`L${l}`, ML - 4, MT + ph - (l + 0.5) * (ph / L));
+    for (let l = 0; l < L; l += step) ctx.fillText(`L${l}`, ML - 4, MT + ph - (l + 0.5) * (ph / rows));
+    const x = state.view.explained();
+    if (extra && x) {
+      ctx.fillText(`→${x.target}`, ML - 4, MT + 0.5 * (ph / rows));
+      ctx.strokeStyle = cssVar('--vscode-focusBorder', '#007fd4');
+      ctx.lineWidth = 1;
+      ctx.strokeRect(ML + 0.5, MT + 0.5, pw - 1, ph / rows - 1);
+    }
     const first = Math.floor(state.t0),
       last = Math.ceil(state.t1) - 1;
     ctx.textAlign = 'left';
@@ -75,13 +90,17 @@ export function heatmapChart(state: PanelState): Chart {
       ctx.strokeStyle = cssVar('--vscode-focusBorder', '#007fd4');
       ctx.lineWidth = 1.5;
       ctx.strokeRect(x0, MT, cw, ph);
-      const ly = MT + ph - (state.cursorLayer + 1) * (ph / L);
-      ctx.strokeRect(x0 - 2, ly, cw + 4, ph / L);
+      const ly = MT + ph - (state.cursorLayer + 1) * (ph / rows);
+      ctx.strokeRect(x0 - 2, ly, cw + 4, ph / rows);
     }
     // The canvas says in words what it shows, for screen readers (and the UI tests).
     c.setAttribute(
       'aria-label',
-      `Influence heatmap: ${n.toLocaleString()} tokens × ${L} layers, showing tokens ${first.toLocaleString()}–${last.toLocaleString()}`,
+      `Influence heatmap: ${n.toLocaleString()} tokens × ${L} layers, showing tokens ${first.toLocaleString()}–${last.toLocaleString()}${
+        extra && x
+          ? `; top row: what token ${x.target} reads from (${explainViewLabel(state.explainView ?? 'rollout', L)})`
+          : ''
+      }`,
     );
     c.setAttribute(
       'aria-description',
@@ -92,6 +111,13 @@ export function heatmapChart(state: PanelState): Chart {
   /** The read-out line of token i at layer l. */
   function describe(i: number, l: number): string {
     const v = state.view!;
+    const x = v.explained();
+    if (l >= v.layers && x) {
+      const a = v.attention(state.explainView ?? 'rollout')![i];
+      return `token ${x.target} ${state.tokenLabel(x.target)} reads from token ${i} ${state.tokenLabel(i)}: ${
+        Number.isFinite(a) ? `${(a * 100).toFixed(0)}% of its strongest` : 'outside the explained window'
+      } (${explainViewLabel(state.explainView ?? 'rollout', v.layers)}; ${deltaLabel(x.includeDelta)})`;
+    }
     const raw = v.influence(l)[i];
     const rank = v.rankedInfluence(l)[i];
     const r = v.analysis.retention?.[i];
@@ -104,13 +130,16 @@ export function heatmapChart(state: PanelState): Chart {
     );
   }
 
+  /** Reveal token i in the editor and explain it (hidden attention: what it reads from). */
   function reveal(i: number): void {
-    if (!reportMode && state.analysis) post({ type: 'reveal', offset: state.analysis.tokens[i].start });
+    if (reportMode || !state.analysis) return;
+    post({ type: 'reveal', offset: state.analysis.tokens[i].start });
+    post({ type: 'explain', index: i });
   }
 
   function hit(e: MouseEvent): { i: number; l: number } | undefined {
     if (!state.view) return undefined;
-    const L = state.view.layers;
+    const L = state.view.layers + (state.view.explained() ? 1 : 0);
     const r = c.getBoundingClientRect();
     const x = e.clientX - r.left - ML,
       y = e.clientY - r.top - MT;
