@@ -11,6 +11,8 @@ const COMMANDS: Record<string, cmd.CommandFactory> = {
   toggleOverlay: cmd.toggleOverlay,
   showPanel: cmd.showPanel,
   selectModel: cmd.selectModel,
+  downloadModel: cmd.downloadModel,
+  setHubToken: cmd.setHubToken,
   selectDevice: cmd.selectDevice,
   cancelAnalysis: cmd.cancelAnalysis,
   skipDenseComparison: cmd.skipDenseComparison,

@@ -103,6 +103,11 @@ export function modelDisplayName(m: { name: string; repo?: string; revision?: st
   return m.repo ? formatModelRef(m.repo, m.revision) : m.name;
 }
 
+/** The full name for facts and tooltips: "state-spaces/mamba-130m-hf @ a1b2c3d", else the model's name. */
+export function modelLongName(m: { name: string; repo?: string; revision?: string }): string {
+  return m.repo ? `${m.repo}${m.revision ? ` @ ${shortRevision(m.revision)}` : ''}` : m.name;
+}
+
 /** One line of a download's progress: "model.safetensors · 120 MB / 517 MB · 11.8 MB/s · about 34 s left". */
 export function formatDownloadProgress(p: {
   file: string;

@@ -79,6 +79,7 @@ export const SETTINGS = {
   'completion.temperature': num(0, 0, 2),
   'completion.precision': choice(PRECISIONS, DEFAULT_PRECISION),
   'completion.maxContextChars': int(16000, 256),
+  'hub.endpoint': { type: 'string', default: '' } as StringSetting,
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;

@@ -12,6 +12,7 @@ import {
   formatRate,
   formatTimeLeft,
   modelDisplayName,
+  modelLongName,
   shortRevision,
 } from '../../src/shared/format';
 
@@ -72,6 +73,8 @@ describe('shared: number formats', () => {
     assert.strictEqual(formatModelRef('state-spaces/mamba-130m-hf'), 'mamba-130m-hf');
     assert.strictEqual(modelDisplayName({ name: sha, repo: 'org/m', revision: sha }), 'm @ a1b2c3d');
     assert.strictEqual(modelDisplayName({ name: 'random-tiny' }), 'random-tiny');
+    assert.strictEqual(modelLongName({ name: sha, repo: 'org/m', revision: sha }), 'org/m @ a1b2c3d');
+    assert.strictEqual(modelLongName({ name: 'random-tiny' }), 'random-tiny');
   });
   it("a download's progress line: file, bytes of total, rate and time left", () => {
     const p = { file: 'model.safetensors', bytes: 120e6, total: 517e6, bytesPerSecond: 11.8e6, secondsLeft: 33.6 };
