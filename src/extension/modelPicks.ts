@@ -11,6 +11,8 @@ export type ModelAction =
   | { kind: 'bundled' }
   /** `value` is what simba.modelPath is set to: the repo id, with the revision when it is not what `main` names. */
   | { kind: 'cached'; value: string; folder: string }
+  /** A snapshot a download left incomplete: download `value` again (it resumes). */
+  | { kind: 'resume'; value: string }
   | { kind: 'folder'; folder: string }
   | { kind: 'browse' }
   | { kind: 'download' };
@@ -66,14 +68,22 @@ export function modelPickSections(o: ModelPickInput): ModelPickSection[] {
   };
   const cached = [...o.cached]
     .sort((a, b) => a.repo.localeCompare(b.repo))
-    .map(
-      (m): ModelPick => ({
+    .map((m): ModelPick => {
+      const refs = m.refs.length ? `refs: ${m.refs.join(', ')}` : `commit ${m.revision} (no branch names it)`;
+      if (!m.complete)
+        return {
+          label: `$(cloud-download) ${m.repo}`,
+          description: `${cachedModelDescription(m)} · incomplete`,
+          detail: `missing ${m.missing.join(', ')}: pick it to finish the download (it resumes) · ${refs}`,
+          action: { kind: 'resume', value: cachedModelValue(m) },
+        };
+      return {
         label: `$(database) ${m.repo}`,
         description: cur(m.folder) + cachedModelDescription(m),
-        detail: m.refs.length ? `refs: ${m.refs.join(', ')}` : `commit ${m.revision} (no branch names it)`,
+        detail: refs,
         action: { kind: 'cached', value: cachedModelValue(m), folder: m.folder },
-      }),
-    );
+      };
+    });
   const inCache = new Set(o.cached.map((m) => path.resolve(m.folder)));
   const recent = o.recent
     .filter((f) => !inCache.has(path.resolve(f)) && !same(o.bundledFolder, f))
@@ -137,7 +147,10 @@ export function repoIdProblem(value: string, isRef: (s: string) => boolean): str
 }
 
 /** The Download input's items: what was typed (or why it cannot be downloaded), and the examples. */
-export function downloadPicks(value: string, isRef: (s: string) => boolean): { typed?: DownloadPick; examples: DownloadPick[] } {
+export function downloadPicks(
+  value: string,
+  isRef: (s: string) => boolean,
+): { typed?: DownloadPick; examples: DownloadPick[] } {
   const v = value.trim();
   const examples = EXAMPLE_REPOS.map((e) => ({ label: e.repo, description: e.about, ref: e.repo }));
   if (!v || EXAMPLE_REPOS.some((e) => e.repo === v)) return { examples };

@@ -160,8 +160,9 @@ export async function pickModel(ctx: Ctx): Promise<string | undefined> {
       });
       return uris?.[0]?.fsPath;
     }
-    case 'download': {
-      const ref = await askRepo();
+    case 'download':
+    case 'resume': {
+      const ref = a.kind === 'resume' ? a.value : await askRepo();
       return ref && (await downloadRef(ctx, ref)) ? ref : undefined;
     }
   }

@@ -70,8 +70,8 @@ export function formatRate(bytesPerSecond: number): string {
 }
 
 /** Time left, rounded the way a person says it: "about 8 s left", "about 3 min left", "about 1 h 20 min left". */
-export function formatTimeLeft(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return 'time left unknown';
+export function formatTimeLeft(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return 'time left unknown';
   if (seconds < 60) return `about ${Math.max(1, Math.ceil(seconds))} s left`;
   const min = Math.round(seconds / 60);
   if (min < 60) return `about ${min} min left`;
@@ -114,7 +114,7 @@ export function formatDownloadProgress(p: {
   bytes: number;
   total: number;
   bytesPerSecond: number;
-  secondsLeft: number;
+  secondsLeft?: number;
 }): string {
   const parts = [p.file, `${formatBytes(p.bytes)} / ${formatBytes(p.total)}`, formatRate(p.bytesPerSecond)];
   if (p.bytesPerSecond > 0) parts.push(formatTimeLeft(p.secondsLeft));
