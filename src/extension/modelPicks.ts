@@ -63,7 +63,7 @@ export function modelPickSections(o: ModelPickInput): ModelPickSection[] {
   const cur = (folder: string) => (same(o.current?.folder, folder) ? CURRENT : '');
   const bundled: ModelPick = {
     label: '$(package) Bundled model',
-    description: `${cur(o.bundledFolder)}the small Mamba model shipped with the extension (for trying Simba Lens)`,
+    description: `${cur(o.bundledFolder)}the small Mamba model shipped with the extension`,
     action: { kind: 'bundled' },
   };
   const cached = [...o.cached]

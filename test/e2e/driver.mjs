@@ -108,10 +108,12 @@ async function startHub() {
     format: 'cjs',
     target: 'node20',
     entryPoints: [path.join(ROOT, 'test/e2e/hub.ts')],
-    outfile: path.join(WORK, 'hub.cjs'),
+    // Inside the repository (out/ is ignored) so that the engine's natives, which the checkpoint writer's imports reach, resolve from node_modules.
+    outfile: path.join(ROOT, 'out/e2e/hub.cjs'),
+    external: ['onnxruntime-node', 'tokenizers'],
     logLevel: 'warning',
   });
-  const { startE2eHub } = createRequire(import.meta.url)(path.join(WORK, 'hub.cjs'));
+  const { startE2eHub } = createRequire(import.meta.url)(path.join(ROOT, 'out/e2e/hub.cjs'));
   HUB = await startE2eHub(ROOT, WORK);
   log(
     `hub on ${HUB.server.endpoint}: ${Object.values(HUB.repos)

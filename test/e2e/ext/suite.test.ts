@@ -612,9 +612,12 @@ describe('Simba Lens in the extension host', () => {
     const a = await api.analyze((await openFixture('sample.py')).document);
     assert.ok(a && a.tokens.length > 0, 'analysis still works');
     assert.strictEqual(a.model.name, name);
+    const falcon = path.join(process.env.SIMBA_E2E_MODELS!, 'random-falcon');
+    assert.ok(await vscode.commands.executeCommand<string>('simba.selectModel', falcon), 'a checkpoint loads');
+    assert.strictEqual(saved(), falcon, 'a successful choice is saved for the workspace');
     const ok = await vscode.commands.executeCommand<string>('simba.selectModel', 'bundled');
     assert.ok(ok, 'bundled model loads again');
-    assert.strictEqual(saved(), '', 'a successful choice is saved for the workspace');
+    assert.strictEqual(saved(), '', 'and so is the bundled model');
     assert.strictEqual(cfg().inspect('modelPath')?.globalValue, undefined, 'not for the user');
     await cfg().update('modelPath', undefined, vscode.ConfigurationTarget.Workspace);
   });
