@@ -13,6 +13,7 @@ import {
   THREADS,
   writeJsonPieces,
 } from '../engine';
+import { resolveModel } from '../hub';
 import { type Parsed, UsageError, choice, num, str } from './args';
 
 export const SIMBA_OPTS = ['keep-ratio', 'schedule', 'selection', 'score', 'residual', 'seed'];
@@ -33,9 +34,11 @@ export function simbaFrom(p: Parsed): Partial<SimbaOptions> {
   };
 }
 
-function loadOptions(p: Parsed) {
+/** --model: a checkpoint folder, or a repo id (org/name[@rev]) resolved through the Hugging Face cache, offline. */
+async function loadOptions(p: Parsed) {
+  const model = str(p, 'model');
   return {
-    modelDir: str(p, 'model'),
+    modelDir: model === undefined ? undefined : (await resolveModel(model)).folder,
     device: choice(p, 'device', DEVICES, DEFAULT_DEVICE),
     threads: num(p, 'threads', THREADS),
   };
@@ -46,14 +49,14 @@ function sayNotes(notes: string[]): void {
 }
 
 export async function openSession(p: Parsed): Promise<SimbaSession> {
-  const s = await SimbaSession.load(loadOptions(p));
+  const s = await SimbaSession.load(await loadOptions(p));
   sayNotes(s.deviceNotes);
   return s;
 }
 
 /** The engine below the session, for the commands that measure the method (eval). */
 export async function openEngine(p: Parsed): Promise<Engine> {
-  const e = await Engine.load(loadOptions(p));
+  const e = await Engine.load(await loadOptions(p));
   sayNotes(e.model.deviceNotes);
   return e;
 }

@@ -16,7 +16,6 @@ import {
   readInside,
   readJson,
   resolveInside,
-  supportedText,
   utf8,
 } from '../engine/lite';
 import { type HubOptions, cacheDirOf } from './env';
@@ -228,12 +227,12 @@ export function readSnapshot(
   const configFile = path.join(folder, 'config.json');
   const raw = readJson(configFile, MAX_BYTES.config, true);
   if (!familyOf(raw)) {
-    const mt = (raw as Record<string, unknown> | null)?.model_type;
-    throw new HubError(
-      'unsupported',
-      `${repo}: model_type ${typeof mt === 'string' ? JSON.stringify(mt.slice(0, 40)) : '(none)'} is not a family Simba Lens loads (expected ${supportedText()})`,
-      repo,
-    );
+    // Not a family the engine loads: the engine's own message (it names refused hybrids with a reason).
+    try {
+      detectFamily(raw, configFile);
+    } catch (e) {
+      throw new HubError('unsupported', (e as Error).message, repo);
+    }
   }
   const fam = detectFamily(raw, configFile);
   const { missing } = engineFiles(folder);

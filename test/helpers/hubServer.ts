@@ -17,6 +17,8 @@ export interface HubFile {
   bytes: Buffer;
   /** Stored with Git LFS (weights): served by the storage server, named by sha256. */
   lfs: boolean;
+  /** The size the listing claims, if not the real one (a disk-space test). */
+  listedSize?: number;
 }
 
 export interface HubRepo {
@@ -79,10 +81,16 @@ export class HubServer {
   async start(): Promise<this> {
     this.hub = http.createServer((q, s) => this.serveHub(q, s));
     this.storage = http.createServer((q, s) => this.serveStorage(q, s));
-    const listen = (srv: http.Server) =>
-      new Promise<number>((ok) => srv.listen(0, '127.0.0.1', () => ok((srv.address() as AddressInfo).port)));
-    this.endpoint = `http://127.0.0.1:${await listen(this.hub)}`;
-    this.storageUrl = `http://127.0.0.1:${await listen(this.storage)}`;
+    const listen = (srv: http.Server, host: string) =>
+      new Promise<number>((ok, fail) => {
+        srv.once('error', fail);
+        srv.listen(0, host, () => ok((srv.address() as AddressInfo).port));
+      });
+    this.endpoint = `http://127.0.0.1:${await listen(this.hub, '127.0.0.1')}`;
+    // Storage on another host name, as the real hub's CDN is (clients must not send it the token):
+    // `localhost`, served on both stacks where the machine has IPv6.
+    const port = await listen(this.storage, '::').catch(() => listen(this.storage, '127.0.0.1'));
+    this.storageUrl = `http://localhost:${port}`;
     return this;
   }
 
@@ -154,11 +162,11 @@ export class HubServer {
       const page = r.files.slice(from, from + size).map((f) => ({
         type: 'file',
         path: f.path,
-        size: f.bytes.length,
+        size: f.listedSize ?? f.bytes.length,
         oid: gitOid(
           f.lfs ? Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(f.bytes)}\n`) : f.bytes,
         ),
-        ...(f.lfs ? { lfs: { oid: sha256(f.bytes), size: f.bytes.length, pointerSize: 130 } } : {}),
+        ...(f.lfs ? { lfs: { oid: sha256(f.bytes), size: f.listedSize ?? f.bytes.length, pointerSize: 130 } } : {}),
       }));
       const headers: Record<string, string> = { 'Content-Type': 'application/json' };
       if (from + size < r.files.length) {
@@ -286,4 +294,17 @@ export function writePythonCache(cacheDir: string, repoId: string, r: HubRepo): 
   }
   for (const ref of r.refs) fs.writeFileSync(path.join(root, 'refs', ref), r.commit);
   return snap;
+}
+
+// `npx tsx test/helpers/hubServer.ts DIR ORG/NAME [DIR ORG/NAME…]`: serve checkpoint folders as a
+// hub on loopback and print its address (HF_ENDPOINT) on the first line, until killed.
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  if (args.length < 2 || args.length % 2) {
+    process.stderr.write('usage: hubServer.ts DIR ORG/NAME [DIR ORG/NAME…]\n');
+    process.exit(2);
+  }
+  const hub = new HubServer();
+  for (let i = 0; i < args.length; i += 2) hub.add(args[i + 1], repoFromFolder(args[i]));
+  hub.start().then((h) => process.stdout.write(`${h.endpoint}\n`));
 }

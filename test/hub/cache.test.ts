@@ -144,7 +144,7 @@ describe('hub cache', () => {
     assert.deepStrictEqual(models, []);
     const by = (repo: string) => skipped.find((s) => s.repo === repo)!;
     assert.strictEqual(by('google/bert-tiny').kind, 'unsupported');
-    assert.match(by('google/bert-tiny').reason, /model_type "bert" is not a family Simba Lens loads/);
+    assert.match(by('google/bert-tiny').reason, /config\.json: unsupported architecture "bert": expected a Mamba-1/);
     assert.strictEqual(by('evil/link-out').kind, 'refused');
     assert.match(
       by('evil/link-out').reason,
