@@ -123,7 +123,13 @@ export async function downloadWithProgress(ctx: Ctx, ref: ModelRef): Promise<Cac
         const sub = token.onCancellationRequested(() => abort.abort());
         progress.report({ message: 'reading config.json and the list of files…' });
         try {
-          return await downloadModel(ref, { ...opts, signal: abort.signal, onProgress: progressReporter(progress) });
+          return await downloadModel(ref, {
+            ...opts,
+            signal: abort.signal,
+            onProgress: progressReporter(progress),
+            // Waiting for another download of the repo, resuming a file: said in the notification.
+            onStatus: (message) => progress.report({ message }),
+          });
         } finally {
           sub.dispose();
         }

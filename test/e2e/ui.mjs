@@ -1108,6 +1108,7 @@ export const uiTests = [
       await until(() => hub.storageBytes() > bytes * 0.25, 30000, 'a quarter downloaded');
       await page.mouse.move(5, 5);
       await page.screenshot({ path: path.join(ctx.shots, 'download-progress.png') });
+      await toast.screenshot({ path: path.join(ctx.shots, 'download-progress-toast.png') });
       ctx.log(`download notification: ${await toast.textContent()}`);
       await toast.hover();
       await toast.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
