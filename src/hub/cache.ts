@@ -136,7 +136,8 @@ export function readRefs(repoDir: string): Map<string, string[]> {
       const file = path.join(root, relName);
       const st = fs.lstatSync(file, { throwIfNoEntry: false });
       if (st?.isDirectory() && depth < 3) walk(relName, depth + 1);
-      else if (st?.isFile() && st.size <= 100) {
+      else if (st?.isFile() && st.size <= 100 && !/\.tmp(-\d+)?$/.test(name)) {
+        // (a *.tmp file is a ref being written, by us or by huggingface_hub)
         const sha = fs.readFileSync(file, 'utf8').trim();
         if (isCommit(sha)) out.set(sha, [...(out.get(sha) ?? []), relName]);
       }

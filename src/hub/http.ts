@@ -4,6 +4,7 @@
 // timeout. A `fetch` over the same requests is handed to @huggingface/hub's listFiles.
 import * as http from 'node:http';
 import * as https from 'node:https';
+import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { type HubOptions, endpointOf } from './env';
@@ -102,7 +103,8 @@ class TunnelAgent extends https.Agent {
         );
         return;
       }
-      done(null, tls.connect({ ...options, socket, servername: options.servername ?? options.host }));
+      const host = options.servername ?? options.host;
+      done(null, tls.connect({ ...options, socket, servername: host && !net.isIP(host) ? host : undefined }));
     });
     req.once('error', (e) => done(e, undefined as unknown as Duplex));
     req.end();
@@ -150,7 +152,7 @@ function requestOnce(
         path: `${url.pathname}${url.search}`,
         headers: { ...headers, Host: url.host },
         agent: proxy ? new TunnelAgent(proxy) : undefined,
-        servername: secure ? url.hostname : undefined,
+        servername: secure && !net.isIP(url.hostname) ? url.hostname : undefined,
       };
     }
     const mod = secure ? https : http;

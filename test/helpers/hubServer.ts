@@ -9,6 +9,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 
@@ -58,6 +59,8 @@ export const randomCommit = (): string => crypto.randomBytes(20).toString('hex')
 export interface HubServerOptions {
   /** Entries per page of the tree listing (the real hub pages at 1,000; small here to test the Link header). */
   pageSize?: number;
+  /** Serve both over HTTPS with this key and certificate (for 127.0.0.1 and localhost). */
+  tls?: { key: Buffer | string; cert: Buffer | string };
 }
 
 export class HubServer {
@@ -69,6 +72,10 @@ export class HubServer {
   corrupt = false;
   /** Bytes per write and ms between writes of LFS bodies (to cancel mid-file). */
   throttle?: { chunk: number; ms: number };
+  /** Serve whole files (200) even when a Range is asked for, as some mirrors do. */
+  ignoreRange = false;
+  /** Point the listing's next-page Link at this origin instead (a hostile hub). */
+  linkOrigin?: string;
   /** Called once the storage server has sent this many bytes of one response (then cleared). */
   onBytes?: { after: number; fn: () => void };
   private hub!: http.Server;
@@ -79,18 +86,21 @@ export class HubServer {
   constructor(private readonly o: HubServerOptions = {}) {}
 
   async start(): Promise<this> {
-    this.hub = http.createServer((q, s) => this.serveHub(q, s));
-    this.storage = http.createServer((q, s) => this.serveStorage(q, s));
+    const create = (fn: http.RequestListener) =>
+      this.o.tls ? https.createServer(this.o.tls, fn) : http.createServer(fn);
+    this.hub = create((q, s) => this.serveHub(q, s));
+    this.storage = create((q, s) => this.serveStorage(q, s));
+    const scheme = this.o.tls ? 'https' : 'http';
     const listen = (srv: http.Server, host: string) =>
       new Promise<number>((ok, fail) => {
         srv.once('error', fail);
         srv.listen(0, host, () => ok((srv.address() as AddressInfo).port));
       });
-    this.endpoint = `http://127.0.0.1:${await listen(this.hub, '127.0.0.1')}`;
+    this.endpoint = `${scheme}://127.0.0.1:${await listen(this.hub, '127.0.0.1')}`;
     // Storage on another host name, as the real hub's CDN is (clients must not send it the token):
     // `localhost`, served on both stacks where the machine has IPv6.
     const port = await listen(this.storage, '::').catch(() => listen(this.storage, '127.0.0.1'));
-    this.storageUrl = `http://localhost:${port}`;
+    this.storageUrl = `${scheme}://localhost:${port}`;
     return this;
   }
 
@@ -172,6 +182,11 @@ export class HubServer {
       if (from + size < r.files.length) {
         const next = new URL(url);
         next.searchParams.set('cursor', String(from + size));
+        if (this.linkOrigin) {
+          const o = new URL(this.linkOrigin);
+          next.protocol = o.protocol;
+          next.host = o.host;
+        }
         headers.Link = `<${next.href}>; rel="next"`;
       }
       this.record(q, 200);
@@ -229,7 +244,7 @@ export class HubServer {
       return;
     }
     let start = 0;
-    const m = /^bytes=(\d+)-$/.exec(q.headers.range ?? '');
+    const m = this.ignoreRange ? null : /^bytes=(\d+)-$/.exec(q.headers.range ?? '');
     if (m) start = Number(m[1]);
     if (start > f.bytes.length) {
       this.record(q, 416);

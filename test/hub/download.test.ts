@@ -55,6 +55,8 @@ describe('hub download', () => {
     hub.cutAfter = undefined;
     hub.corrupt = false;
     hub.throttle = undefined;
+    hub.ignoreRange = false;
+    hub.linkOrigin = undefined;
   });
 
   it('downloads the files the engine needs into huggingface_hub’s layout (HF_ENDPOINT, paginated listing, 302 to storage)', async () => {
@@ -302,5 +304,49 @@ describe('hub download', () => {
       proxy.closeAllConnections();
       await new Promise((ok) => proxy.close(ok));
     }
+  });
+
+  it('a server that ignores the Range starts the file over, and the result is still checked', async () => {
+    const size = falcon.files.find((f) => f.path === 'model.safetensors')!.bytes.length;
+    hub.cutAfter = Math.floor(size / 3);
+    await assert.rejects(downloadModel({ repo: 'tiiuae/tiny-falcon' }, opts()), code('network'));
+    hub.ignoreRange = true;
+    hub.log.length = 0;
+    const m = await downloadModel({ repo: 'tiiuae/tiny-falcon' }, opts());
+    assert.strictEqual(hub.storageBytes(), size);
+    assert.ok(
+      fs
+        .readFileSync(path.join(m.folder, 'model.safetensors'))
+        .equals(fs.readFileSync(path.join(FALCON, 'model.safetensors'))),
+    );
+  });
+
+  it('a listing whose next page points at another host is refused; only the hub is asked', async () => {
+    hub.linkOrigin = 'http://127.0.0.9:1';
+    await assert.rejects(downloadModel({ repo: 'org/tiny-sharded' }, opts()), (e: HubError) => {
+      assert.strictEqual(e.code, 'network');
+      assert.match(
+        e.message,
+        /the hub's listing pointed to http:\/\/127\.0\.0\.9:1; only http:\/\/127\.0\.0\.1:\d+ is asked/,
+      );
+      return true;
+    });
+    assert.ok(!fs.existsSync(path.join(repoDir('org/tiny-sharded'), 'blobs')));
+  });
+
+  it('a revision with slashes (refs/pr/1, stored as refs/refs/pr/1 as huggingface_hub does) and a commit sha (no ref)', async () => {
+    const pr = hub.add('org/pr-model', { ...repoFromFolder(FALCON), refs: ['main', 'refs/pr/1'] });
+    const m = await downloadModel({ repo: 'org/pr-model', revision: 'refs/pr/1' }, opts());
+    assert.strictEqual(m.revision, pr.commit);
+    assert.strictEqual(
+      fs.readFileSync(path.join(repoDir('org/pr-model'), 'refs', 'refs', 'pr', '1'), 'utf8'),
+      pr.commit,
+    );
+    assert.deepStrictEqual(m.refs, ['refs/pr/1']);
+    assert.ok(hub.resolved().includes('refs%2Fpr%2F1/config.json') || hub.resolved().includes('refs/pr/1/config.json'));
+    const again = await downloadModel({ repo: 'org/pr-model', revision: pr.commit }, opts());
+    assert.strictEqual(again.folder, m.folder);
+    assert.ok(!fs.existsSync(path.join(repoDir('org/pr-model'), 'refs', 'main')));
+    assert.strictEqual((await resolveModel('org/pr-model@refs/pr/1', { cacheDir: cache })).folder, m.folder);
   });
 });

@@ -37,9 +37,10 @@ describe('hub cache shared with Python’s huggingface_hub', function () {
   let repo: HubRepo;
 
   before(async function () {
-    const probe =
-      PYTHONPATH && spawnSync('python3', ['-c', 'import huggingface_hub'], { env: { ...process.env, PYTHONPATH } });
-    if (!probe || probe.status !== 0) this.skip();
+    const probe = PYTHONPATH
+      ? spawnSync('python3', ['-c', 'import huggingface_hub'], { env: { ...process.env, PYTHONPATH } })
+      : undefined;
+    if (probe?.status !== 0) this.skip();
     hub = await new HubServer().start();
     repo = hub.add('tiiuae/tiny-falcon', repoFromFolder(FALCON));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-core-py-'));
