@@ -1150,6 +1150,7 @@ export const uiTests = [
         for (const b of ['Download', 'Select Model'])
           await toast.locator('.monaco-button', { hasText: b }).first().waitFor({ timeout: 5000 });
         await page.mouse.move(5, 5);
+        await page.waitForTimeout(800); // the toast fades in
         await page.screenshot({ path: path.join(ctx.shots, 'model-not-cached.png') });
       } finally {
         fs.writeFileSync(file, JSON.stringify({ 'simba.modelPath': '' }, null, 1));
