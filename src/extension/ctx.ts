@@ -12,7 +12,7 @@ import { EngineClient } from './engineClient';
 import type { ModelNotice } from './download';
 import { hoverFor } from './hover';
 import { applyModel, modelUnavailable } from './models';
-import { cacheOrigin, type ModelSource, resolveModelSetting } from './modelSource';
+import { cacheOrigin, folderSource, type ModelSource, resolveModelSetting } from './modelSource';
 import { Overlay, type OverlayLook } from './overlay';
 import { SimbaPanel } from './panel';
 import { AnalysisRunner } from './runner';
@@ -128,12 +128,18 @@ export class Ctx implements vscode.Disposable {
   /** The model simba.modelPath names; when it cannot be resolved (a repo not in the cache), the bundled one, saying so. */
   private loadAtStart(): void {
     const value = this.config.modelPath;
+    const log = (e: Error) => this.out.appendLine(`[engine] load failed: ${e?.message ?? e}`);
+    // A folder (or the bundled model) is configured at once, as a request right after activation expects.
+    const folder = folderSource(value, this.bundledModelDir);
+    if (folder) {
+      this.loadSource(value, folder).catch(log);
+      return;
+    }
     this.resolveModel(value).then(
-      (src) =>
-        this.loadSource(value, src).catch((e) => this.out.appendLine(`[engine] load failed: ${e?.message ?? e}`)),
+      (src) => this.loadSource(value, src).catch(log),
       (e) => {
         modelUnavailable(this, value, e, 'Using the bundled model meanwhile.');
-        this.loadModel('').catch((e2) => this.out.appendLine(`[engine] load failed: ${e2?.message ?? e2}`));
+        this.loadModel('').catch(log);
       },
     );
   }

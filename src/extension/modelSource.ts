@@ -36,19 +36,23 @@ export function namesRepo(value: string): boolean {
   return parseModelRef(value) !== undefined;
 }
 
+/** The folder of a value that names no repo ('' = `bundled`), at once; undefined for a repo id. */
+export function folderSource(value: string, bundled: string): ModelSource | undefined {
+  const v = value.trim();
+  if (!v) return { folder: bundled };
+  if (parseModelRef(v)) return undefined;
+  const folder = path.resolve(expandHome(v));
+  return { folder, ...cacheOrigin(folder) };
+}
+
 /**
  * The folder simba.modelPath's value loads from: `bundled` for '', the folder for a path, the
  * cached snapshot for a repo id (offline; a repo that is not in the cache throws the hub's
  * HubError 'not-cached', whose message names the repo and how to download it).
  */
 export async function resolveModelSetting(value: string, bundled: string, hub: HubOptions): Promise<ModelSource> {
-  const v = value.trim();
-  if (!v) return { folder: bundled };
-  const ref = parseModelRef(v);
-  if (!ref) {
-    const folder = path.resolve(expandHome(v));
-    return { folder, ...cacheOrigin(folder) };
-  }
-  const r = await resolveModel(v, hub);
+  const folder = folderSource(value, bundled);
+  if (folder) return folder;
+  const r = await resolveModel(value.trim(), hub);
   return { folder: r.folder, ...(r.repo ? { repo: r.repo } : {}), ...(r.revision ? { revision: r.revision } : {}) };
 }
