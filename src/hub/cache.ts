@@ -20,6 +20,7 @@ import {
 } from '../engine/lite';
 import { type HubOptions, cacheDirOf } from './env';
 import { HubError } from './errors';
+import { lockHeld } from './lock';
 import { isCommit, isRepoId, parseModelRef, refText, repoFolderName, repoOfFolder } from './names';
 
 export interface CachedModel {
@@ -334,7 +335,7 @@ export async function removeCachedModel(
   const folder = path.join(dir, repoFolderName(repo));
   const st = fs.lstatSync(folder, { throwIfNoEntry: false });
   if (!st) throw new HubError('not-cached', `${repo} is not in the Hugging Face cache (${dir}); nothing removed`, repo);
-  if (fs.existsSync(lockFileOf(dir, repo)))
+  if (lockHeld(lockFileOf(dir, repo)))
     throw new HubError(
       'busy',
       `${repo} is being downloaded (${lockFileOf(dir, repo)}); cancel it first; nothing removed`,

@@ -65,6 +65,12 @@ export async function downloadModel(ref: ModelRef, opts: DownloadOptions = {}): 
   const rev = ref.revision ?? 'main';
   if (!isRevision(rev)) throw new HubError('not-found', `${repo}: "${rev}" is not a branch, tag or commit`, repo);
   const env = opts.env ?? process.env;
+  if (/^(1|on|yes|true)$/i.test(env.HF_HUB_OFFLINE ?? ''))
+    throw new HubError(
+      'network',
+      `${refText(ref)}: HF_HUB_OFFLINE is set, so nothing is downloaded; unset it to download (cached models still run offline)`,
+      repo,
+    );
   const t = transportOf(opts, opts.token ?? readHubToken(env), repo, opts.signal);
   const ctx: Ctx = { t, rev, shown: refText(ref), env, opts };
   if (opts.signal?.aborted) throw cancelled(repo);
@@ -238,16 +244,11 @@ async function listRepo(ctx: Ctx, commit: string): Promise<Map<string, ListFileE
       if (out.size > 100_000) break; // a model repo has tens of files
     }
   } catch (e) {
-    if (e instanceof HubApiError) throw statusError(ctx, e.statusCode, { 'x-error-code': errorCodeOf(e) });
+    if (e instanceof HubApiError) throw statusError(ctx, e.statusCode, ctx.t.lastHeaders ?? {});
     throw networkError(ctx.t, ctx.t.endpoint, e);
   }
   return out;
 }
-
-const errorCodeOf = (e: HubApiError): string | undefined => {
-  const d = e.data as { error?: unknown } | undefined;
-  return typeof d?.error === 'string' && /^\w+$/.test(d.error) ? d.error : undefined;
-};
 
 function planFile(ctx: Ctx, listing: Map<string, ListFileEntry>, file: string, bytes?: Buffer): PlanFile {
   const e = listing.get(file);

@@ -20,6 +20,8 @@ export interface Transport {
   proxyFor(url: URL): URL | undefined;
   signal?: AbortSignal;
   repo: string;
+  /** The headers of the last answer hubFetch returned (X-Error-Code, which @huggingface/hub's errors drop). */
+  lastHeaders?: http.IncomingHttpHeaders;
 }
 
 export function transportOf(o: HubOptions, token: string | undefined, repo: string, signal?: AbortSignal): Transport {
@@ -185,6 +187,7 @@ export async function request(
     const onHub = url.origin === t.endpoint.origin;
     const headers: Record<string, string> = {
       'User-Agent': 'simba-lens; huggingface_hub-compatible',
+      'Accept-Encoding': 'identity', // sizes and ranges are of the file's own bytes, as huggingface_hub asks
       ...opts.headers,
       ...(onHub && t.token ? { Authorization: `Bearer ${t.token}` } : {}),
     };
@@ -265,6 +268,7 @@ export function hubFetch(t: Transport, maxBytes = 16 * 1024 * 1024): typeof fetc
       );
     const r = await request(t, url, { headers: { Accept: 'application/json' } });
     const body = await readBody(t, r, maxBytes, `the file listing of ${t.repo}`);
+    t.lastHeaders = r.res.headers;
     const headers = new Headers();
     for (const [k, v] of Object.entries(r.res.headers))
       if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);

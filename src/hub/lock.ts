@@ -32,6 +32,13 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Whether a live download holds the lock `file` (one left by a process that is gone does not count). */
+export function lockHeld(file: string): boolean {
+  if (!fs.existsSync(file)) return false;
+  const h = holderOf(file);
+  return !(h && h.host === os.hostname() && !alive(h.pid));
+}
+
 /** Take the lock `file`, waiting while another live download holds it; returns its release. */
 export async function acquireLock(
   file: string,

@@ -6,6 +6,7 @@
 //                                            the storage server (X-Linked-Etag = sha256, X-Linked-Size)
 //   GET /lfs/SHA256 (storage, another port)  the bytes, with Range (206)
 // X-Repo-Commit on every resolve; 401 for a gated repo without the right token; 404 otherwise.
+import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -292,6 +293,36 @@ export class HubServer {
   }
 }
 
+export interface Ran {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+/**
+ * A child process run without blocking this one (the hub answers from here): its exit code and
+ * output; `onErr` sees standard error as it comes, with a way to send it Ctrl+C.
+ */
+export function runChild(
+  command: string,
+  args: string[],
+  o: { env?: NodeJS.ProcessEnv; cwd?: string; onErr?: (chunk: string, interrupt: () => void) => void } = {},
+): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: o.cwd, env: { ...process.env, ...o.env } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+      o.onErr?.(String(d), () => child.kill('SIGINT'));
+    });
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
 /**
  * Write `repo` into `cacheDir` by hand the way huggingface_hub does: blobs named by the LFS
  * sha256 or the git oid, snapshots/<commit>/<file> relative links to ../../blobs/<etag>, refs/<ref>.
@@ -313,7 +344,7 @@ export function writePythonCache(cacheDir: string, repoId: string, r: HubRepo): 
 
 // `npx tsx test/helpers/hubServer.ts DIR ORG/NAME [DIR ORG/NAME…]`: serve checkpoint folders as a
 // hub on loopback and print its address (HF_ENDPOINT) on the first line, until killed.
-if (require.main === module) {
+if (require.main === module && /hubServer\.ts$/.test(process.argv[1] ?? '')) {
   const args = process.argv.slice(2);
   if (args.length < 2 || args.length % 2) {
     process.stderr.write('usage: hubServer.ts DIR ORG/NAME [DIR ORG/NAME…]\n');

@@ -171,6 +171,20 @@ describe('hub cache', () => {
     assert.ok(!fs.existsSync(path.join(cache, 'models--org--tiny')));
     assert.strictEqual(fs.readFileSync(target, 'utf8'), 'precious');
     await assert.rejects(removeCachedModel('org/tiny', { cacheDir: cache }), (e: HubError) => e.code === 'not-cached');
+    // a download in progress (this process holds the lock) blocks rm; a lock left by a dead process does not
+    writePythonCache(cache, 'org/tiny', repoFromFolder(FALCON));
+    const lock = path.join(cache, '.locks', 'models--org--tiny', 'simba-lens.lock');
+    fs.mkdirSync(path.dirname(lock), { recursive: true });
+    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), since: 'now' }));
+    await assert.rejects(removeCachedModel('org/tiny', { cacheDir: cache }), (e: HubError) => {
+      assert.strictEqual(e.code, 'busy');
+      assert.match(e.message, /org\/tiny is being downloaded .*; cancel it first; nothing removed/);
+      return true;
+    });
+    assert.ok(fs.existsSync(path.join(cache, 'models--org--tiny')));
+    fs.writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 17, host: os.hostname(), since: 'long ago' }));
+    await removeCachedModel('org/tiny', { cacheDir: cache });
+    assert.ok(!fs.existsSync(path.join(cache, 'models--org--tiny')));
     await assert.rejects(removeCachedModel('../etc', { cacheDir: cache }), /not a repo id/);
   });
 

@@ -2,38 +2,18 @@
 // `HF_ENDPOINT=<hub> simba-lens models download org/name`, then `simba-lens analyze FILE --model
 // org/name`, list, rm, cancel with Ctrl+C.
 import * as assert from 'node:assert';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Analysis } from '../../src/shared/analysis';
-import { HubServer, type HubRepo, repoFromFolder } from '../helpers/hubServer';
+import { HubServer, type HubRepo, repoFromFolder, runChild } from '../helpers/hubServer';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const FALCON = path.resolve(__dirname, '../fixtures/random-falcon');
 
-interface Ran {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-/** Run the CLI without blocking this process (the hub answers from here). */
-function cli(args: string[], env: NodeJS.ProcessEnv, onErr?: (chunk: string, kill: () => void) => void): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-      onErr?.(String(d), () => child.kill('SIGINT'));
-    });
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+/** The built CLI in a child process. */
+const cli = (args: string[], env: NodeJS.ProcessEnv, onErr?: (chunk: string, interrupt: () => void) => void) =>
+  runChild(process.execPath, [CLI, ...args], { env, onErr });
 
 describe('simba-lens models (child processes, loopback hub)', function () {
   this.timeout(120_000);

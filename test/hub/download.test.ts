@@ -202,6 +202,21 @@ describe('hub download', () => {
     assert.deepStrictEqual(hub.resolved(), ['main/config.json']);
     assert.strictEqual(hub.log.length, 1, hub.log.map((l) => l.url).join(' '));
     assert.ok(!fs.existsSync(repoDir('ai21/tiny-jamba')));
+    // a Mamba config with absurd sizes: the engine's own config check refuses it, before any weight
+    const absurd = repoFromFolder(FALCON);
+    absurd.files = absurd.files.map((f) =>
+      f.path === 'config.json'
+        ? { ...f, bytes: Buffer.from(JSON.stringify({ model_type: 'mamba', hidden_size: 1e15, num_hidden_layers: 2 })) }
+        : f,
+    );
+    hub.add('evil/absurd', absurd);
+    hub.log.length = 0;
+    await assert.rejects(downloadModel({ repo: 'evil/absurd' }, opts()), (e: HubError) => {
+      assert.strictEqual(e.code, 'unsupported');
+      assert.match(e.message, /^evil\/absurd\/config\.json: .*hidden_size.*; nothing but config\.json was fetched$/);
+      return true;
+    });
+    assert.deepStrictEqual(hub.resolved(), ['main/config.json']);
   });
 
   it('a gated repo: 401 without a token names where tokens are read; the token goes to the hub only', async () => {
@@ -230,7 +245,7 @@ describe('hub download', () => {
     assert.ok(hub.log.filter((l) => l.url.includes('/resolve/')).every((l) => l.auth === 'Bearer hf_opensesame'));
   });
 
-  it('a missing repo, revision or file: not-found saying which', async () => {
+  it('a missing repo, revision or file: not-found saying which; HF_HUB_OFFLINE: nothing asked', async () => {
     await assert.rejects(downloadModel({ repo: 'nobody/nothing' }, opts()), (e: HubError) => {
       assert.strictEqual(e.code, 'not-found');
       assert.match(e.message, /^nobody\/nothing was not found on 127\.0\.0\.1:\d+; check the repo id$/);
@@ -248,6 +263,12 @@ describe('hub download', () => {
       /org\/no-tokenizer has no tokenizer\.json/,
     );
     assert.ok(!fs.existsSync(repoDir('nobody/nothing')));
+    const before = hub.log.length;
+    await assert.rejects(
+      downloadModel({ repo: 'tiiuae/tiny-falcon' }, { env: { ...opts().env, HF_HUB_OFFLINE: '1' } }),
+      /tiiuae\/tiny-falcon: HF_HUB_OFFLINE is set, so nothing is downloaded/,
+    );
+    assert.strictEqual(hub.log.length, before);
   });
 
   it('two downloads of one repo at once: one waits, the weights are fetched once, both succeed', async () => {

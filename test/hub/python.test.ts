@@ -3,32 +3,20 @@
 // scan_cache_dir reads the cache downloadModel writes without a warning, and a cache its
 // hf_hub_download writes from the loopback hub is listed by listCachedModels, blob for blob.
 import * as assert from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { downloadModel, listCachedModels } from '../../src/hub';
-import { HubServer, type HubRepo, repoFromFolder } from '../helpers/hubServer';
+import { HubServer, type HubRepo, repoFromFolder, runChild } from '../helpers/hubServer';
 
 const FALCON = path.resolve(__dirname, '../fixtures/random-falcon');
 const PYTHONPATH = process.env.SIMBA_HF_PYTHONPATH;
 
-function python(code: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('python3', ['-c', code], {
-      env: { ...process.env, PYTHONPATH, HF_HUB_DISABLE_XET: '1', HF_HUB_DISABLE_TELEMETRY: '1', ...env },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('close', (c) => resolve({ code: c, out, err }));
+const python = (code: string, env: NodeJS.ProcessEnv) =>
+  runChild('python3', ['-c', code], {
+    env: { PYTHONPATH, HF_HUB_DISABLE_XET: '1', HF_HUB_DISABLE_TELEMETRY: '1', ...env },
   });
-}
 
 describe('hub cache shared with Python’s huggingface_hub', function () {
   this.timeout(60_000);

@@ -2,14 +2,14 @@
 // through NODE_EXTRA_CA_CERTS) reached through a real CONNECT proxy on loopback: the tunnel is
 // used for the hub and for its storage, TLS runs end to end, the download completes.
 import * as assert from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HubServer, type HubRepo, repoFromFolder } from '../helpers/hubServer';
+import { HubServer, type HubRepo, repoFromFolder, runChild } from '../helpers/hubServer';
 
 const FALCON = path.resolve(__dirname, '../fixtures/random-falcon');
 const ROOT = path.resolve(__dirname, '../..');
@@ -84,20 +84,9 @@ describe('hub download over HTTPS through a CONNECT proxy', function () {
   it('tunnels to the hub and to its storage, and the files arrive checked', async () => {
     const cache = path.join(tmp, 'hub');
     const script = `require('./src/hub').downloadModel({ repo: 'tiiuae/tiny-falcon' }, { endpoint: ${JSON.stringify(hub.endpoint)}, cacheDir: ${JSON.stringify(cache)}, proxy: ${JSON.stringify(proxyUrl)} }).then((m) => console.log(m.folder), (e) => { console.error(e.message); process.exit(1); });`;
-    const out = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
-        cwd: ROOT,
-        env: { ...process.env, NODE_EXTRA_CA_CERTS: path.join(tmp, 'cert.pem') },
-      });
-      let o = '';
-      let e = '';
-      child.stdout.on('data', (d) => {
-        o += d;
-      });
-      child.stderr.on('data', (d) => {
-        e += d;
-      });
-      child.on('close', (code) => resolve({ code, out: o, err: e }));
+    const out = await runChild(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
+      cwd: ROOT,
+      env: { NODE_EXTRA_CA_CERTS: path.join(tmp, 'cert.pem') },
     });
     assert.strictEqual(out.code, 0, out.err);
     assert.strictEqual(out.out.trim(), path.join(cache, 'models--tiiuae--tiny-falcon', 'snapshots', repo.commit));
