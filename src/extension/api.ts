@@ -7,6 +7,8 @@ import type { EngineClient } from './engineClient';
 import type { AppliedDecorations, Overlay } from './overlay';
 import { deviceItems, type ExportNotice } from './commands';
 import type { DevicePick } from './devicePicks';
+import type { ModelNotice } from './download';
+import { modelItems } from './models';
 import type { SimbaPanel } from './panel';
 import type { AnalyzeRequestOptions } from './runner';
 import type { DocResult } from './store';
@@ -31,6 +33,10 @@ export interface SimbaApi {
   lastExport(): ExportNotice | undefined;
   /** The Select Device quick pick's items as it would show them now (availability and why). */
   deviceItems(): Promise<DevicePick[]>;
+  /** The last notification about getting a model (loaded, downloaded, not cached, …) and its actions. */
+  lastModelNotice(): ModelNotice | undefined;
+  /** The Select Model quick pick's items as it would show them now (separators included). */
+  modelItems(): Promise<vscode.QuickPickItem[]>;
   /** Skip the dense comparison of the analysis in flight (as the panel's button does); false when there is none. */
   skipDense(): boolean;
   /** The token marks shown inside the selection (line-marks style), undefined when none. */
@@ -52,6 +58,8 @@ export function simbaApi(ctx: Ctx): SimbaApi {
     analyze: (doc, opts) => ctx.runner.analyze(doc, opts),
     lastExport: () => ctx.lastExport,
     deviceItems: () => deviceItems(ctx),
+    lastModelNotice: () => ctx.lastModelNotice,
+    modelItems: () => modelItems(ctx),
     skipDense: () => ctx.runner.skipDense(),
     rangeMarks: (uri) => ctx.overlay.rangeMarks(uri),
   };

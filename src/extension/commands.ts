@@ -1,10 +1,8 @@
 // One factory per command: each takes the extension's context and returns the command's handler
 // (registered by main.ts as simba.<name>). Handlers return their result for tests and scripts.
 import * as vscode from 'vscode';
-import { familyLabel } from '../shared/analysis';
 import * as fs from 'node:fs';
 import type { Analysis } from '../shared/analysis';
-import * as path from 'node:path';
 import {
   type DeviceChoice,
   LAYERED_METRICS,
@@ -18,6 +16,8 @@ import type { Ctx } from './ctx';
 import { type DevicePick, devicePicks } from './devicePicks';
 import { chooseView, explainAt } from './explain';
 import type { ExplainView } from '../shared/hiddenAttention';
+import { askRepo, describeCached, notify, setHubToken as setToken } from './download';
+import { applyModel, downloadRef, loadedMessage, pickModel } from './models';
 
 // Command arguments come from VS Code (menus, keybindings, executeCommand) untyped; each command checks its own.
 export type Cmd = (...args: never[]) => unknown;
@@ -160,12 +160,9 @@ async function reload(ctx: Ctx): Promise<string | undefined> {
   try {
     const r = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Simba: loading model' },
-      () => ctx.loadModel(),
+      () => ctx.loadModel(ctx.loadedValue),
     );
-    const notes = r.deviceNotes.length ? ` (${r.deviceNotes.join('; ')})` : '';
-    const f = r.facts;
-    const shape = `${familyLabel(f.family) ?? 'Mamba'}, ${f.layers} layers, d_model ${f.dModel}, d_state ${f.dState}, ${(f.parameters / 1e6).toFixed(1)}M parameters`;
-    void vscode.window.showInformationMessage(`Simba: ${f.name} (${shape}) loaded on ${r.deviceUsed}${notes}.`);
+    void vscode.window.showInformationMessage(loadedMessage(r));
     return r.deviceUsed;
   } catch (e) {
     void vscode.window.showErrorMessage(`Simba: could not load the model: ${(e as Error)?.message ?? e}`);
@@ -173,94 +170,40 @@ async function reload(ctx: Ctx): Promise<string | undefined> {
   }
 }
 
-/** Why `dir` cannot be a checkpoint folder, before asking the engine (which keeps its model meanwhile). */
-export function checkpointProblem(dir: string): string | undefined {
-  try {
-    if (!fs.statSync(dir).isDirectory()) return 'it is not a folder';
-  } catch {
-    return 'it does not exist';
-  }
-  const missing = ['config.json', 'tokenizer.json'].filter((f) => !fs.existsSync(path.join(dir, f)));
-  if (!fs.readdirSync(dir).some((f) => f.endsWith('.safetensors'))) missing.push('model.safetensors');
-  return missing.length
-    ? `it has no ${missing.join(', ')} (a Hugging Face Mamba checkpoint folder has config.json, model.safetensors and tokenizer.json)`
-    : undefined;
-}
+/**
+ * `arg`: a checkpoint folder, a Hugging Face repo id (`org/name[@rev]`, from the cache), or
+ * 'bundled'; the picker when not given. The model is saved for the workspace once it has loaded.
+ * Returns the device used, or undefined.
+ */
+export const selectModel: CommandFactory = (ctx) => async (arg?: string) => {
+  const value = arg === 'bundled' ? '' : typeof arg === 'string' ? arg : await pickModel(ctx);
+  return value === undefined ? undefined : applyModel(ctx, value);
+};
 
 /**
- * Load the chosen model first and write simba.modelPath only once it has loaded. A folder that is
- * not a checkpoint, or a load that fails, leaves the previous model running and the setting as it
- * was, and says so in an error notification naming the folder and the problem.
+ * `arg`: a repo id `org/name[@rev]`; asks when not given. With `use` the model is loaded (and saved)
+ * once downloaded; else the notification offers "Use this model". Returns the cached snapshot, or undefined.
  */
-async function applyModel(ctx: Ctx, modelPath: string): Promise<string | undefined> {
-  const previous = ctx.engine.lastLoad?.facts.name ?? 'the previous model';
-  const problem = modelPath ? checkpointProblem(modelPath) : undefined;
-  if (problem) {
-    void vscode.window.showErrorMessage(
-      `Simba: ${modelPath} is not a model folder: ${problem}. Still using ${previous}.`,
+export const downloadModel: CommandFactory = (ctx) => async (arg?: string, use?: boolean) => {
+  const value = typeof arg === 'string' ? arg : await askRepo();
+  if (!value) return undefined;
+  const m = await downloadRef(ctx, value);
+  if (!m) return undefined;
+  if (use === true) await applyModel(ctx, value.trim());
+  else
+    void notify(ctx, 'info', `Simba: downloaded ${describeCached(m)} into the Hugging Face cache.`, [USE_MODEL]).then(
+      (c) => {
+        if (c === USE_MODEL) void applyModel(ctx, value.trim());
+      },
     );
-    return undefined;
-  }
-  try {
-    const r = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Simba: loading ${modelPath || 'the bundled model'}` },
-      () => ctx.loadModel(modelPath),
-    );
-    await ctx.config.update('modelPath', modelPath);
-    const notes = r.deviceNotes.length ? ` (${r.deviceNotes.join('; ')})` : '';
-    const f = r.facts;
-    const shape = `${familyLabel(f.family) ?? 'Mamba'}, ${f.layers} layers, d_model ${f.dModel}, d_state ${f.dState}, ${(f.parameters / 1e6).toFixed(1)}M parameters`;
-    void vscode.window.showInformationMessage(`Simba: ${f.name} (${shape}) loaded on ${r.deviceUsed}${notes}.`);
-    return r.deviceUsed;
-  } catch (e) {
-    const why = (e as Error)?.message ?? String(e);
-    let back: string;
-    try {
-      back = `Still using ${(await ctx.loadModel()).facts.name}.`;
-    } catch (e2) {
-      back = `The previous model did not load again either: ${(e2 as Error)?.message ?? e2}`;
-    }
-    ctx.out.appendLine(`[engine] ${modelPath || 'bundled model'}: ${why}`);
-    void vscode.window.showErrorMessage(
-      `Simba: could not load the model in ${modelPath || 'the bundled model folder'}: ${why}. ${back}`,
-    );
-    return undefined;
-  }
-}
-
-/** `arg`: a checkpoint folder, or 'bundled'; asks when not given. Returns the device used, or undefined. */
-export const selectModel: CommandFactory = (ctx) => async (arg?: string) => {
-  let modelPath: string | undefined = arg === 'bundled' ? '' : arg;
-  if (modelPath == null) {
-    const pick = await vscode.window.showQuickPick(
-      [
-        {
-          label: '$(package) Bundled model',
-          id: 'bundled',
-          description: 'the small Mamba model shipped with the extension',
-        },
-        {
-          label: '$(folder-opened) Choose a checkpoint folder…',
-          id: 'folder',
-          description: 'a Hugging Face Mamba folder: config.json, model.safetensors, tokenizer.json',
-        },
-      ],
-      { title: 'Simba: select model' },
-    );
-    if (!pick) return undefined;
-    if (pick.id === 'bundled') modelPath = '';
-    else {
-      const uris = await vscode.window.showOpenDialog({
-        canSelectFolders: true,
-        canSelectFiles: false,
-        openLabel: 'Use this checkpoint',
-      });
-      if (!uris?.length) return undefined;
-      modelPath = uris[0].fsPath;
-    }
-  }
-  return applyModel(ctx, modelPath);
+  return m;
 };
+
+/** The action a finished download offers. */
+export const USE_MODEL = 'Use this model';
+
+/** `arg`: the token ('' removes the stored one); asks when not given. Returns whether a token is stored now. */
+export const setHubToken: CommandFactory = (ctx) => (arg?: string) => setToken(ctx, arg);
 
 /** The Select Device items: each device marked available or not, the engine's reason as the detail. */
 export async function deviceItems(ctx: Ctx): Promise<DevicePick[]> {

@@ -127,8 +127,26 @@ export class Config {
     return { keepRatio, schedule: this.schedule, selection: this.selection };
   }
 
-  /** Write a user setting (Select Model, Select Device). */
+  /** The hub's address from simba.hub.endpoint ('' = HF_ENDPOINT, else huggingface.co). */
+  get hubEndpoint(): string {
+    return readSetting('hub.endpoint').trim();
+  }
+  /** VS Code's http.proxy ('' when unset: the hub then uses HTTPS_PROXY / HTTP_PROXY). */
+  get httpProxy(): string {
+    const v = vscode.workspace.getConfiguration('http').get<unknown>('proxy');
+    return typeof v === 'string' ? v.trim() : '';
+  }
+
+  /** Write a user setting (Select Device). */
   update(key: SettingKey, value: unknown): Thenable<void> {
     return vscode.workspace.getConfiguration('simba').update(key, value, vscode.ConfigurationTarget.Global);
+  }
+
+  /** Save the model choice for this workspace (its .vscode/settings.json), or for the user when no folder is open. */
+  updateModelPath(value: string): Thenable<void> {
+    const target = vscode.workspace.workspaceFolders?.length
+      ? vscode.ConfigurationTarget.Workspace
+      : vscode.ConfigurationTarget.Global;
+    return vscode.workspace.getConfiguration('simba').update('modelPath', value, target);
   }
 }

@@ -4,12 +4,16 @@
 // without writing the user's settings. Commands (commands.ts) act on it.
 import * as vscode from 'vscode';
 import type { OverlayStyle } from '../shared/options';
+import type { LoadResult } from '../engine-process/protocol';
 import type { ExportNotice } from './commands';
 import { SimbaInlineCompletions } from './completion';
 import { Config } from './config';
 import { EngineClient } from './engineClient';
 import { chooseView, explainAt, showMatrix } from './explain';
+import type { ModelNotice } from './download';
 import { hoverFor } from './hover';
+import { applyModel, modelUnavailable } from './models';
+import { cacheOrigin, folderSource, type ModelSource, resolveModelSetting } from './modelSource';
 import { Overlay, type OverlayLook } from './overlay';
 import { SimbaPanel } from './panel';
 import { AnalysisRunner } from './runner';
@@ -38,6 +42,10 @@ export class Ctx implements vscode.Disposable {
   overlayOn = true;
   /** The notification the last Export Analysis showed (its Open action). */
   lastExport?: ExportNotice;
+  /** The last notification about getting a model (a load, a download, a missing repo) and its actions. */
+  lastModelNotice?: ModelNotice;
+  /** The simba.modelPath value the running model was loaded from ('' = bundled). */
+  loadedValue = '';
   private toldCrash = false;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -48,6 +56,7 @@ export class Ctx implements vscode.Disposable {
       serverPath: extension.asAbsolutePath('dist/server.js'),
       log: (l) => this.out.appendLine(l),
       fallbackModel: extension.asAbsolutePath('media/model'),
+      origin: cacheOrigin,
     });
     this.runner = new AnalysisRunner(this);
     this.store = new AnalysisStore(this.config, (doc, toOffset) => {
@@ -117,12 +126,43 @@ export class Ctx implements vscode.Disposable {
       // A load that killed the engine or timed out: name the folder (the engine is back on the previous model).
       this.engine.onDidFailLoad((f) => void vscode.window.showErrorMessage(`Simba: ${f.message}.`)),
     );
-    this.loadModel().catch((e) => this.out.appendLine(`[engine] load failed: ${e?.message ?? e}`));
+    this.loadAtStart();
   }
 
-  /** Load the model the settings name (the bundled one when simba.modelPath is empty), or `modelPath` ('' = bundled). */
-  loadModel(modelPath = this.config.modelPath) {
-    return this.engine.configure({ modelDir: modelPath || this.bundledModelDir, device: this.config.device });
+  /** The model simba.modelPath names; when it cannot be resolved (a repo not in the cache), the bundled one, saying so. */
+  private loadAtStart(): void {
+    const value = this.config.modelPath;
+    const log = (e: Error) => this.out.appendLine(`[engine] load failed: ${e?.message ?? e}`);
+    // A folder (or the bundled model) is configured at once, as a request right after activation expects.
+    const folder = folderSource(value, this.bundledModelDir);
+    if (folder) {
+      this.loadSource(value, folder).catch(log);
+      return;
+    }
+    this.resolveModel(value).then(
+      (src) => this.loadSource(value, src).catch(log),
+      (e) => {
+        modelUnavailable(this, value, e, 'Using the bundled model meanwhile.');
+        this.loadModel('').catch(log);
+      },
+    );
+  }
+
+  /** The folder simba.modelPath's value (or `value`) loads from: a repo id resolved through the hub cache, offline. */
+  resolveModel(value = this.config.modelPath): Promise<ModelSource> {
+    return resolveModelSetting(value, this.bundledModelDir, {});
+  }
+
+  /** Load the model the settings name (the bundled one when simba.modelPath is empty), or `value` ('' = bundled). */
+  async loadModel(value = this.config.modelPath): Promise<LoadResult> {
+    return this.loadSource(value, await this.resolveModel(value));
+  }
+
+  /** Load a resolved model; `value` (what the setting says for it) becomes loadedValue once it has loaded. */
+  async loadSource(value: string, src: ModelSource): Promise<LoadResult> {
+    const r = await this.engine.configure({ modelDir: src.folder, device: this.config.device });
+    this.loadedValue = value;
+    return r;
   }
 
   get bundledModelDir(): string {
@@ -164,6 +204,9 @@ export class Ctx implements vscode.Disposable {
     ) {
       this.overlay.setLook(this.lookFromSettings());
     }
+    // simba.modelPath edited by hand (Select Model's own write names the model already running).
+    if (e.affectsConfiguration('simba.modelPath') && this.config.modelPath !== this.loadedValue)
+      void applyModel(this, this.config.modelPath, false);
     if (e.affectsConfiguration('simba.modelPath') || e.affectsConfiguration('simba.completion')) this.status.update();
     if (e.affectsConfiguration('simba.overlay') || e.affectsConfiguration('simba.keepRatio'))
       this.setView(this.viewFromSettings(), true);

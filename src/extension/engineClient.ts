@@ -44,7 +44,7 @@ import {
   ProvidersRequest,
 } from '../engine-process/protocol';
 import type { AttentionMatrix, TokenExplanation } from '../shared/hiddenAttention';
-import type { Analysis, AnalyzeOptions, GenerateOptions, Generation } from '../shared/analysis';
+import type { Analysis, AnalyzeOptions, GenerateOptions, Generation, ModelFacts } from '../shared/analysis';
 
 export class CancelledError extends Error {
   constructor() {
@@ -106,6 +106,11 @@ export interface EngineClientOptions {
   loadTimeoutMs?: number;
   /** ...plus this many per GB of the checkpoint's weight files (default 60 s). */
   loadMsPerGB?: number;
+  /**
+   * The hub repo and commit of a model folder (a snapshot of the Hugging Face cache), added to the
+   * facts of every load and analysis: the engine knows only the folder.
+   */
+  origin?: (modelDir: string) => { repo: string; revision: string } | undefined;
 }
 
 const MAX_DEATHS = 5;
@@ -398,7 +403,8 @@ export class EngineClient implements Disposable {
         );
       });
       const loaded = request.then(
-        (r) => {
+        (answer) => {
+          const r = { ...answer, facts: this.withOrigin(answer.facts) };
           settle();
           this.goodParams = { ...params };
           this.failedModels.delete(path.resolve(params.modelDir));
@@ -513,6 +519,17 @@ export class EngineClient implements Disposable {
     child.kill('SIGKILL');
   }
 
+  /** The facts with the folder's hub repo and commit (opts.origin), when it has them. */
+  private withOrigin(facts: ModelFacts): ModelFacts {
+    const o = this.opts.origin?.(facts.path);
+    return o ? { ...facts, repo: o.repo, revision: o.revision } : facts;
+  }
+
+  private analysisWithOrigin(a: Analysis): Analysis {
+    const model = this.withOrigin(a.model);
+    return model === a.model ? a : { ...a, model };
+  }
+
   /** `onProgress` gets the stage, its tokens done/total and, once before the dense comparison, the pruned-only analysis (`partial`). */
   analyze(
     text: string,
@@ -520,14 +537,21 @@ export class EngineClient implements Disposable {
     o: { token?: CancellationToken; onProgress?: (p: AnalyzeStageProgressValue) => void } = {},
   ): Promise<Analysis> {
     const progressToken = `analyze-${++this.progressSeq}`;
-    const sub = o.onProgress && this.start().onProgress(AnalyzeStageProgress, progressToken, o.onProgress);
+    const onProgress = o.onProgress;
+    const sub =
+      onProgress &&
+      this.start().onProgress(AnalyzeStageProgress, progressToken, (p) =>
+        onProgress(p.partial ? { ...p, partial: this.analysisWithOrigin(p.partial) } : p),
+      );
     return this.call(
       AnalyzeRequest,
       { text, options, progressToken },
       o.token,
       true,
       requestKey(AnalyzeRequest.method, text, options),
-    ).finally(() => sub?.dispose());
+    )
+      .then((a) => this.analysisWithOrigin(a))
+      .finally(() => sub?.dispose());
   }
 
   generate(text: string, options: GenerateOptions, token?: CancellationToken): Promise<Generation> {

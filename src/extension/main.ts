@@ -13,6 +13,8 @@ const COMMANDS: Record<string, cmd.CommandFactory> = {
   explainToken: cmd.explainToken,
   chooseExplainView: cmd.chooseExplainView,
   selectModel: cmd.selectModel,
+  downloadModel: cmd.downloadModel,
+  setHubToken: cmd.setHubToken,
   selectDevice: cmd.selectDevice,
   cancelAnalysis: cmd.cancelAnalysis,
   skipDenseComparison: cmd.skipDenseComparison,

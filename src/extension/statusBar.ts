@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { deltaLabel } from '../shared/hiddenAttention';
 import { familyLabel } from '../shared/analysis';
 import { HEAT_BUCKETS, markHex } from '../shared/colors';
+import { modelDisplayName, modelLongName } from '../shared/format';
 import type { SimbaInlineCompletions } from './completion';
 import type { EngineClient } from './engineClient';
 import type { Overlay } from './overlay';
@@ -108,14 +109,16 @@ export class StatusBar implements vscode.Disposable {
     // Sub-millisecond steps of a small model would read "0 ms/tok": keep two significant digits.
     const speed = s && s.tokens > 0 ? ` · ${s.msPerToken.toPrecision(2)} ms/tok` : '';
     const waiting = engine.state === 'dead' ? '(restarting)' : engine.state === 'failed' ? '(no model)' : '(loading)';
-    const name = l && (l.facts.name === 'simba-lens bundled model' ? 'bundled model' : l.facts.name);
+    // A model from the hub cache by its name and commit ("mamba-130m-hf @ a1b2c3d"), not its snapshot folder.
+    const name = l && (l.facts.name === 'simba-lens bundled model' ? 'bundled model' : modelDisplayName(l.facts));
     this.engineItem.text = l ? `$(hubot) Simba: ${name} · ${l.deviceUsed}${speed}` : `$(hubot) Simba ${waiting}`;
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**Simba Lens engine** — ${engine.state}${engine.pid ? `, pid ${engine.pid}` : ''}\n\n`);
     if (l)
       md.appendMarkdown(
-        `- model: ${l.facts.name}${l.facts.family ? `, ${familyLabel(l.facts.family)}` : ''} (${l.facts.layers} layers, ${(l.facts.parameters / 1e6).toFixed(1)}M parameters)\n- device: ${l.deviceUsed}${l.deviceNotes.length ? ` (${l.deviceNotes.join('; ')})` : ''}\n`,
+        `- model: ${modelLongName(l.facts)}${l.facts.family ? `, ${familyLabel(l.facts.family)}` : ''} (${l.facts.layers} layers, ${(l.facts.parameters / 1e6).toFixed(1)}M parameters)\n- device: ${l.deviceUsed}${l.deviceNotes.length ? ` (${l.deviceNotes.join('; ')})` : ''}\n`,
       );
+    if (l?.facts.revision) md.appendMarkdown(`- revision: ${l.facts.revision}\n- folder: ${l.facts.path}\n`);
     if (s)
       md.appendMarkdown(
         `- last completion: ${s.tokens} tokens, ${s.msPerToken.toFixed(1)} ms/token, prefill ${Math.round(s.prefillMs)} ms\n`,

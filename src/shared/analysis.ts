@@ -45,6 +45,12 @@ export interface ModelFacts {
   dtype: string;
   /** The model family's name (ModelFamily.name: "mamba1", "falcon_mamba", "mamba2"); absent in older analyses. */
   family?: string;
+  /**
+   * The Hugging Face repo id ("state-spaces/mamba-130m-hf") and commit of a model loaded from the hub
+   * cache. Filled by the extension host from where the folder was resolved, never by the engine.
+   */
+  repo?: string;
+  revision?: string;
 }
 
 /** How each model family is named to the user (CLI summary, status bar, panel). */

@@ -49,3 +49,74 @@ export function formatCount(x: number): string {
 export function formatPercent(p: number, digits = 1): string {
   return Number.isFinite(p) ? `${(p * 100).toFixed(digits)}%` : '—';
 }
+
+/** A size in bytes, decimal units as the Hugging Face hub shows them: "950 B", "12.3 kB", "517 MB", "14.6 GB". */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return '—';
+  if (n < 1000) return `${Math.round(n)} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n / 1000;
+  let u = 0;
+  while (v >= 999.95 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v < 100 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
+/** A transfer rate: "3.2 MB/s"; "—" before there is one. */
+export function formatRate(bytesPerSecond: number): string {
+  return Number.isFinite(bytesPerSecond) && bytesPerSecond > 0 ? `${formatBytes(bytesPerSecond)}/s` : '—';
+}
+
+/** Time left, rounded the way a person says it: "about 8 s left", "about 3 min left", "about 1 h 20 min left". */
+export function formatTimeLeft(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return 'time left unknown';
+  if (seconds < 60) return `about ${Math.max(1, Math.ceil(seconds))} s left`;
+  const min = Math.round(seconds / 60);
+  if (min < 60) return `about ${min} min left`;
+  return `about ${Math.floor(min / 60)} h ${min % 60} min left`;
+}
+
+/** A parameter count: 129,135,360 → "129.1M", 7.27e9 → "7.3B", 4,600 → "4.6k". */
+export function formatParameters(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return '—';
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return String(Math.round(n));
+}
+
+/** A revision as people read it: a 40-digit commit hash shortened to 7 ("a1b2c3d"); a branch or tag as it is. */
+export function shortRevision(revision: string): string {
+  return /^[0-9a-f]{40}$/i.test(revision) ? revision.slice(0, 7) : revision;
+}
+
+/** A model from the hub by its name and revision: ("state-spaces/mamba-130m-hf", sha) → "mamba-130m-hf @ a1b2c3d". */
+export function formatModelRef(repo: string, revision?: string): string {
+  const name = repo.slice(repo.lastIndexOf('/') + 1);
+  return revision ? `${name} @ ${shortRevision(revision)}` : name;
+}
+
+/** How a loaded model is named to the user: its hub name and revision when it came from the hub cache, else its name. */
+export function modelDisplayName(m: { name: string; repo?: string; revision?: string }): string {
+  return m.repo ? formatModelRef(m.repo, m.revision) : m.name;
+}
+
+/** The full name for facts and tooltips: "state-spaces/mamba-130m-hf @ a1b2c3d", else the model's name. */
+export function modelLongName(m: { name: string; repo?: string; revision?: string }): string {
+  return m.repo ? `${m.repo}${m.revision ? ` @ ${shortRevision(m.revision)}` : ''}` : m.name;
+}
+
+/** One line of a download's progress: "model.safetensors · 120 MB / 517 MB · 11.8 MB/s · about 34 s left". */
+export function formatDownloadProgress(p: {
+  file: string;
+  bytes: number;
+  total: number;
+  bytesPerSecond: number;
+  secondsLeft?: number;
+}): string {
+  const parts = [p.file, `${formatBytes(p.bytes)} / ${formatBytes(p.total)}`, formatRate(p.bytesPerSecond)];
+  if (p.bytesPerSecond > 0) parts.push(formatTimeLeft(p.secondsLeft));
+  return parts.join(' · ');
+}

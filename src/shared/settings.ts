@@ -82,6 +82,7 @@ export const SETTINGS = {
   'completion.maxContextChars': int(16000, 256),
   'explain.window': int(EXPLAIN_WINDOW.default, EXPLAIN_WINDOW.minimum, EXPLAIN_WINDOW.maximum),
   'explain.includeDelta': bool(true),
+  'hub.endpoint': { type: 'string', default: '' } as StringSetting,
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;

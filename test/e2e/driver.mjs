@@ -99,16 +99,56 @@ function userDir(name, settings) {
   return dir;
 }
 
-function env() {
-  const xdg = path.join(WORK, 'xdg');
+// ---- the Hugging Face hub on loopback (test/e2e/hub.ts) and one cache per code-server -------
+let HUB;
+async function startHub() {
+  await esbuild.build({
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    entryPoints: [path.join(ROOT, 'test/e2e/hub.ts')],
+    // Inside the repository (out/ is ignored) so that the engine's natives, which the checkpoint writer's imports reach, resolve from node_modules.
+    outfile: path.join(ROOT, 'out/e2e/hub.cjs'),
+    external: ['onnxruntime-node', 'tokenizers'],
+    logLevel: 'warning',
+  });
+  const { startE2eHub } = createRequire(import.meta.url)(path.join(ROOT, 'out/e2e/hub.cjs'));
+  HUB = await startE2eHub(ROOT, WORK);
+  log(
+    `hub on ${HUB.server.endpoint}: ${Object.values(HUB.repos)
+      .map((r) => r.repo ?? r)
+      .join(', ')}`,
+  );
+}
+
+/** The extension host's hub environment: the loopback hub, its own cache (holding the cached repo), no token, no proxy. */
+function hubEnv(name) {
+  const cache = path.join(WORK, `hf-${name}/hub`);
+  HUB.fillCache(cache);
   return {
+    HF_ENDPOINT: HUB.server.endpoint,
+    HF_HUB_CACHE: cache,
+    HF_HOME: path.join(WORK, `hf-${name}`),
+    SIMBA_E2E_HUB: JSON.stringify(HUB.repos),
+  };
+}
+
+function env(extra = {}) {
+  const xdg = path.join(WORK, 'xdg');
+  const e = {
     ...process.env,
     SIMBA_E2E_MODELS: MODELS,
     XDG_CONFIG_HOME: `${xdg}/config`,
     XDG_DATA_HOME: `${xdg}/data`,
     XDG_CACHE_HOME: `${xdg}/cache`,
     PATH: `${path.dirname(N24)}:${process.env.PATH}`,
+    ...extra,
   };
+  // Nothing of this machine's Hugging Face setup reaches the tests (a token, a proxy for the loopback hub).
+  for (const k of ['HF_TOKEN', 'HF_TOKEN_PATH', 'HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy', 'ALL_PROXY'])
+    delete e[k];
+  return e;
 }
 
 function installVsix(extDir) {
@@ -132,7 +172,7 @@ function installVsix(extDir) {
   return path.join(extDir, dir);
 }
 
-async function startServer({ port, user, extDir, ws, smoke }) {
+async function startServer({ port, user, extDir, ws, smoke, hub }) {
   const cfg = path.join(WORK, `cs-${port}.yaml`);
   fs.writeFileSync(cfg, 'auth: none\ncert: false\n');
   const args = [
@@ -156,7 +196,7 @@ async function startServer({ port, user, extDir, ws, smoke }) {
   if (smoke) args.push('--vscode-option', 'enable-smoke-test-driver');
   args.push(ws);
   const logFile = fs.openSync(path.join(WORK, `cs-${port}.log`), 'w');
-  const child = spawn(N24, args, { env: env(), detached: true, stdio: ['ignore', logFile, logFile] });
+  const child = spawn(N24, args, { env: env(hubEnv(hub)), detached: true, stdio: ['ignore', logFile, logFile] });
   servers.push(child);
   const t0 = Date.now();
   for (;;) {
@@ -225,7 +265,7 @@ async function runExtensionTests(extPath, ws, extDir) {
   );
   const port = 18400 + Math.floor(Math.random() * 500);
   const user = userDir('user-ext', {});
-  const server = await startServer({ port, user, extDir, ws, smoke: true });
+  const server = await startServer({ port, user, extDir, ws, smoke: true, hub: 'ext' });
   const browser = await launchBrowser();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -270,7 +310,7 @@ async function runUiTests(ws, extDir) {
   const { explainUiTests } = await import(path.join(ROOT, 'test/e2e/explain.mjs'));
   const port = 18900 + Math.floor(Math.random() * 500);
   const user = userDir('user-ui', {});
-  const server = await startServer({ port, user, extDir, ws, smoke: false });
+  const server = await startServer({ port, user, extDir, ws, smoke: false, hub: 'ui' });
   const browser = await launchBrowser();
   try {
     await runReportTests(browser);
@@ -285,10 +325,12 @@ async function runUiTests(ws, extDir) {
       logLevel: 'warning',
     });
     const colors = await import(path.join(WORK, 'colors.mjs'));
-    const ctx = { page, port, ws, user, shots: SHOTS, root: ROOT, work: WORK, log, sleep, extDir, colors };
+    const ctx = { page, port, ws, user, shots: SHOTS, root: ROOT, work: WORK, log, sleep, extDir, colors, hub: HUB };
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
-    for (const t of [...uiTests, ...explainUiTests]) {
-      if (grep && !t.name.includes(grep)) continue;
+    const tests = [...uiTests, ...explainUiTests];
+    for (const t of tests) {
+      // The first test waits for the workbench: it runs whatever --grep says.
+      if (grep && !t.name.includes(grep) && t !== tests[0]) continue;
       const t0 = Date.now();
       try {
         await Promise.race([
@@ -410,6 +452,9 @@ async function runReportTests(browser) {
 process.on('exit', () => {
   for (const s of servers) stopServer(s);
 });
+async function stopHub() {
+  await HUB?.server.stop().catch(() => {});
+}
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 try {
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -417,11 +462,13 @@ try {
   const extDir = path.join(WORK, 'ext');
   const extPath = installVsix(extDir);
   log(`installed ${path.basename(extPath)}; work dir ${WORK}`);
+  await startHub();
   if (only !== 'ui') await runExtensionTests(extPath, ws, extDir);
   if (only !== 'ext') await runUiTests(ws, extDir);
 } catch (e) {
   record('e2e harness', false, e);
 }
+await stopHub();
 if (failures.length) console.log(`failed: ${failures.join(' | ')}`);
 if (!failed && process.env.SIMBA_E2E_KEEP !== '1') fs.rmSync(WORK, { recursive: true, force: true });
 else console.log(`work dir kept: ${WORK}`);

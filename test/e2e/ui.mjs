@@ -1170,4 +1170,141 @@ export const uiTests = [
       await focusFirstGroup(page);
     },
   },
+  // ---- the Hugging Face cache and hub (driver.mjs: a loopback hub, HF_ENDPOINT, HF_HUB_CACHE) ----
+  {
+    name: 'hub: Select Model lists the Hugging Face cache; the cached model loads, the status bar and panel name repo and revision',
+    timeout: 150000,
+    fn: async (ctx) => {
+      const { page } = ctx;
+      const { repo, commit } = ctx.hub.repos.cached;
+      const sha = commit.slice(0, 7);
+      await openFile(page, 'sample.py');
+      await command(page, 'Simba: Select Model');
+      await page
+        .locator('.quick-input-widget .quick-input-title', { hasText: 'select model' })
+        .waitFor({ timeout: 10000 });
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: repo }).first();
+      await row.waitFor({ timeout: 15000 });
+      const text = await row.textContent();
+      if (!/Mamba-2 · [\d.]+[kM] · [\d.]+ [kM]B · /.test(text) || !text.includes(sha))
+        throw new Error(`the cached model's row: ${text}`);
+      for (const label of ['Hugging Face cache', 'Bundled model', 'Browse…', 'Download from Hugging Face…'])
+        await page.locator('.quick-input-list', { hasText: label }).first().waitFor({ timeout: 5000 });
+      await page.mouse.move(5, 5);
+      await page.screenshot({ path: path.join(ctx.shots, 'model-picker.png') });
+      await row.click();
+      const name = repo.split('/')[1];
+      await page
+        .locator('.statusbar-item', { hasText: `Simba: ${name} @ ${sha} · ` })
+        .first()
+        .waitFor({ timeout: 60000 });
+      await command(page, 'Notifications: Clear All Notifications');
+      await focusFirstGroup(page);
+      await command(page, 'Simba: Analyze Document');
+      await command(page, 'Simba: Show Highway Panel');
+      const facts = webview(page).locator('#facts');
+      await until(
+        async () => (await facts.textContent()).includes(`${repo} @ ${sha}`),
+        90000,
+        'the panel names the model',
+      );
+      if (!/Mamba-2/.test(await facts.textContent())) throw new Error(`facts: ${await facts.textContent()}`);
+      await page.screenshot({ path: path.join(ctx.shots, 'hub-model-analysed.png') });
+      await focusFirstGroup(page);
+    },
+  },
+  {
+    name: 'hub: Download from Hugging Face… shows file, bytes, rate and time left; a cancel keeps the part and the next download resumes and completes',
+    timeout: 180000,
+    fn: async (ctx) => {
+      const { page } = ctx;
+      const hub = ctx.hub.server;
+      const { repo, commit, bytes } = ctx.hub.repos.download;
+      const sha = commit.slice(0, 7);
+      // About 1.6 MB/s: the 14 MB take several seconds, long enough to look at and cancel.
+      hub.throttle = { chunk: 32 * 1024, ms: 20 };
+      hub.log.length = 0;
+      await command(page, 'Simba: Select Model');
+      const dl = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Download from Hugging Face…' }).first();
+      await dl.waitFor({ timeout: 15000 });
+      await page.mouse.move(5, 5);
+      await dl.click();
+      await page
+        .locator('.quick-input-widget .quick-input-title', { hasText: 'download a model from Hugging Face' })
+        .waitFor({ timeout: 10000 });
+      await page
+        .locator('.quick-input-list', { hasText: 'state-spaces/mamba-130m-hf' })
+        .first()
+        .waitFor({ timeout: 5000 });
+      const input = page.locator('.quick-input-widget input');
+      await input.fill('mamba-130m-hf');
+      await page.locator('.quick-input-list', { hasText: 'has no organisation' }).first().waitFor({ timeout: 5000 });
+      await input.fill(repo);
+      await page
+        .locator('.quick-input-list .monaco-list-row', { hasText: 'download this repo' })
+        .first()
+        .waitFor({ timeout: 5000 });
+      await page.keyboard.press('Enter');
+      const toast = await notification(page, `Simba: downloading ${repo}`, 20000);
+      const progress =
+        /model-0000[12]-of-00002\.safetensors · [\d.]+ [kM]B \/ [\d.]+ MB · [\d.]+ [kM]B\/s · about \d+ (s|min) left/;
+      await until(async () => progress.test(await toast.textContent()), 30000, 'file, bytes, rate and time left');
+      await until(() => hub.storageBytes() > bytes * 0.25, 30000, 'a quarter downloaded');
+      await page.mouse.move(5, 5);
+      await page.screenshot({ path: path.join(ctx.shots, 'download-progress.png') });
+      await toast.screenshot({ path: path.join(ctx.shots, 'download-progress-toast.png') });
+      ctx.log(`download notification: ${await toast.textContent()}`);
+      await toast.hover();
+      await toast.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
+      const cancelled = await notification(page, `the download of ${repo} was cancelled`, 20000);
+      if (!/resumes/.test(await cancelled.textContent()))
+        throw new Error(`cancel notice: ${await cancelled.textContent()}`);
+      const first = hub.storageBytes();
+      if (!(first < bytes)) throw new Error(`the cancel came after everything was sent (${first} of ${bytes} bytes)`);
+      hub.throttle = undefined;
+      await cancelled.hover();
+      await cancelled.locator('.monaco-button', { hasText: 'Download again' }).first().click();
+      const done = await notification(page, `downloaded ${repo} @ ${sha}`, 60000);
+      const second = hub.storageBytes() - first;
+      ctx.log(`download: ${first} bytes before the cancel, ${second} after (of ${bytes})`);
+      if (!(second < bytes - first / 2))
+        throw new Error(`the second download did not resume: ${second} bytes of ${bytes}`);
+      await done.hover();
+      await done.locator('.monaco-button', { hasText: 'Use this model' }).first().click();
+      await page
+        .locator('.statusbar-item', { hasText: `Simba: ${repo.split('/')[1]} @ ${sha} · ` })
+        .first()
+        .waitFor({ timeout: 60000 });
+      await command(page, 'Notifications: Clear All Notifications');
+    },
+  },
+  {
+    name: 'hub: a repo id that is not cached in simba.modelPath says so, offering Download, and the model keeps running',
+    timeout: 90000,
+    fn: async (ctx) => {
+      const { page, ws } = ctx;
+      // The workspace's settings, where Select Model saved the choices of the tests above.
+      const file = path.join(ws, '.vscode/settings.json');
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      try {
+        fs.writeFileSync(file, JSON.stringify({ 'simba.modelPath': ctx.hub.repos.absent }, null, 1));
+        const toast = await notification(page, `${ctx.hub.repos.absent} is not in the Hugging Face cache`, 30000);
+        const text = await toast.textContent();
+        if (!/Simba: Download Model…/.test(text) || !/Still using /.test(text)) throw new Error(`message: ${text}`);
+        for (const b of ['Download', 'Select Model'])
+          await toast.locator('.monaco-button', { hasText: b }).first().waitFor({ timeout: 5000 });
+        await page.mouse.move(5, 5);
+        await page.waitForTimeout(800); // the toast fades in
+        await page.screenshot({ path: path.join(ctx.shots, 'model-not-cached.png') });
+      } finally {
+        fs.writeFileSync(file, JSON.stringify({ 'simba.modelPath': '' }, null, 1));
+      }
+      await page
+        .locator('.statusbar-item', { hasText: /Simba: bundled model · (cpu|webgpu|cuda)/ })
+        .first()
+        .waitFor({ timeout: 60000 });
+      fs.rmSync(file);
+      await command(page, 'Notifications: Clear All Notifications');
+    },
+  },
 ];

@@ -66,6 +66,50 @@ describe('extension: engine client (real engine process)', function () {
     assert.ok((await g).ids.length > 0);
   });
 
+  it('names a model from the hub cache by the repo and commit of its snapshot folder, in loads, analyses and partials', async () => {
+    const commit = 'c0ffee0000000000000000000000000000000001';
+    const snap = path.join(
+      fs.mkdtempSync(path.join(os.tmpdir(), 'hub-ui-origin-')),
+      'models--org--tiny',
+      'snapshots',
+      commit,
+    );
+    fs.cpSync(bundled, snap, { recursive: true });
+    const asked: string[] = [];
+    const hub = new EngineClient({
+      serverPath: path.join(root, 'dist/server.js'),
+      log: () => undefined,
+      origin: (dir) => {
+        asked.push(dir);
+        return path.basename(dir) === commit ? { repo: 'org/tiny', revision: commit } : undefined;
+      },
+    });
+    try {
+      const r = await hub.configure({ modelDir: snap, device: 'cpu' });
+      assert.strictEqual(r.facts.repo, 'org/tiny');
+      assert.strictEqual(r.facts.revision, commit);
+      assert.strictEqual(hub.lastLoad?.facts.revision, commit);
+      const partials: (string | undefined)[] = [];
+      const a = await hub.analyze(
+        'x = 1\n'.repeat(50),
+        {},
+        {
+          onProgress: (p) => p.partial && partials.push(p.partial.model.revision),
+        },
+      );
+      assert.deepStrictEqual([a.model.repo, a.model.revision], ['org/tiny', commit]);
+      assert.deepStrictEqual(partials, [commit], 'the pruned-only partial is named too');
+      assert.ok(
+        asked.every((d) => path.resolve(d) === path.resolve(snap)),
+        'asked about the folder the engine loaded',
+      );
+      const plain = await hub.configure({ modelDir: bundled, device: 'cpu' });
+      assert.strictEqual(plain.facts.repo, undefined, 'any other folder: no repo');
+    } finally {
+      hub.dispose();
+    }
+  });
+
   it('reports progress of an analysis to its caller', async () => {
     const seen: number[] = [];
     const a = await engine.analyze('x = 1\n'.repeat(300), {}, { onProgress: (p) => seen.push(p.done) });

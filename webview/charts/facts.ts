@@ -1,7 +1,7 @@
 // The run facts: model, device, token count, Simba options (the keep ratio this analysis used),
 // timings and FLOPs, and the device notes.
 import { familyLabel } from '../../src/shared/analysis';
-import { formatCount, formatLog10, formatMs } from '../../src/shared/format';
+import { formatCount, formatLog10, formatMs, modelLongName } from '../../src/shared/format';
 import { $, h } from '../dom';
 import type { PanelState } from '../state';
 
@@ -43,7 +43,7 @@ export function fillFacts(state: PanelState): void {
   const add = (k: string, v: string) => dl.append(h('dt', {}, k), h('dd', {}, v));
   add(
     'model',
-    `${m.name}${m.family ? ` · ${familyLabel(m.family)}` : ''} · ${m.layers} layers · d_model ${m.dModel} · ${(m.parameters / 1e6).toFixed(1)}M parameters · ${m.dtype}`,
+    `${modelLongName(m)}${m.family ? ` · ${familyLabel(m.family)}` : ''} · ${m.layers} layers · d_model ${m.dModel} · ${(m.parameters / 1e6).toFixed(1)}M parameters · ${m.dtype}`,
   );
   add('device', `${a.device.used}${a.device.requested !== a.device.used ? ` (asked for ${a.device.requested})` : ''}`);
   add(

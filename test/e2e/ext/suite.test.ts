@@ -594,12 +594,14 @@ describe('Simba Lens in the extension host', () => {
 
   it('a failed model choice keeps the previous model and leaves simba.modelPath unchanged', async () => {
     const cfg = () => vscode.workspace.getConfiguration('simba');
-    const before = cfg().inspect('modelPath')?.globalValue;
+    // Select Model saves the choice for the workspace (its .vscode/settings.json).
+    const saved = () => cfg().inspect('modelPath')?.workspaceValue;
+    const before = saved();
     const name = api.engine.lastLoad!.facts.name;
     // A folder that is not a checkpoint at all: refused before the engine is asked.
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'not-a-model-'));
     assert.strictEqual(await vscode.commands.executeCommand<string>('simba.selectModel', empty), undefined, 'refused');
-    assert.strictEqual(cfg().inspect('modelPath')?.globalValue, before, 'simba.modelPath unchanged');
+    assert.strictEqual(saved(), before, 'simba.modelPath unchanged');
     assert.strictEqual(api.engine.state, 'ready');
     assert.strictEqual(api.engine.lastLoad!.facts.name, name, 'the previous model is still loaded');
     // A folder that looks like one but does not load: the engine tries, fails, and gets the previous model back.
@@ -612,16 +614,20 @@ describe('Simba Lens in the extension host', () => {
       undefined,
       'load fails',
     );
-    assert.strictEqual(cfg().inspect('modelPath')?.globalValue, before, 'simba.modelPath unchanged');
+    assert.strictEqual(saved(), before, 'simba.modelPath unchanged');
     assert.strictEqual(api.engine.state, 'ready', 'the engine is ready with the previous model');
     assert.strictEqual(api.engine.lastLoad!.facts.name, name);
     const a = await api.analyze((await openFixture('sample.py')).document);
     assert.ok(a && a.tokens.length > 0, 'analysis still works');
     assert.strictEqual(a.model.name, name);
+    const falcon = path.join(process.env.SIMBA_E2E_MODELS!, 'random-falcon');
+    assert.ok(await vscode.commands.executeCommand<string>('simba.selectModel', falcon), 'a checkpoint loads');
+    assert.strictEqual(saved(), falcon, 'a successful choice is saved for the workspace');
     const ok = await vscode.commands.executeCommand<string>('simba.selectModel', 'bundled');
     assert.ok(ok, 'bundled model loads again');
-    assert.strictEqual(cfg().inspect('modelPath')?.globalValue, '', 'a successful choice is saved');
-    await cfg().update('modelPath', undefined, vscode.ConfigurationTarget.Global);
+    assert.strictEqual(saved(), '', 'and so is the bundled model');
+    assert.strictEqual(cfg().inspect('modelPath')?.globalValue, undefined, 'not for the user');
+    await cfg().update('modelPath', undefined, vscode.ConfigurationTarget.Workspace);
   });
 
   it('inline completions: on as you type only when the model rates them likely enough', async () => {
@@ -712,6 +718,84 @@ describe('Simba Lens in the extension host', () => {
       await vscode.workspace
         .getConfiguration('simba')
         .update('modelPath', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  // ---- the Hugging Face cache and hub (driver.mjs: a loopback hub, HF_ENDPOINT, HF_HUB_CACHE) ----
+  const hub = JSON.parse(process.env.SIMBA_E2E_HUB ?? '{}') as import('../hub').E2eRepos;
+  const cfg = () => vscode.workspace.getConfiguration('simba');
+  const short = (sha: string) => sha.slice(0, 7);
+
+  it('a repo id from the Hugging Face cache loads, is named by repo and revision, and analyses', async () => {
+    const { repo, commit } = hub.cached;
+    const items = await api.modelItems();
+    const item = items.find((i) => i.label.includes(repo));
+    assert.ok(item, `the picker lists ${repo}: ${items.map((i) => i.label).join(' | ')}`);
+    assert.match(item.description ?? '', new RegExp(`^Mamba-2 · [\\d.]+[kM] · [\\d.]+ [kM]B · ${short(commit)}$`));
+    assert.ok(
+      items.some((i) => i.kind === vscode.QuickPickItemKind.Separator && i.label === 'Hugging Face cache'),
+      'under a separator',
+    );
+    try {
+      assert.strictEqual(await vscode.commands.executeCommand<string>('simba.selectModel', repo), 'cpu');
+      const f = api.engine.lastLoad!.facts;
+      assert.deepStrictEqual([f.repo, f.revision, f.family], [repo, commit, 'mamba2']);
+      assert.strictEqual(cfg().inspect('modelPath')?.workspaceValue, repo, 'the repo id is saved for the workspace');
+      assert.match(api.lastModelNotice()!.message, new RegExp(`${repo} @ ${short(commit)} \\(Mamba-2`));
+      const a = (await api.analyze((await openFixture('sample.py')).document))!;
+      assert.ok(a.tokens.length > 0);
+      assert.deepStrictEqual([a.model.repo, a.model.revision], [repo, commit], 'the analysis names repo and revision');
+      assert.ok(a.model.path.endsWith(path.join('snapshots', commit)), 'loaded from the snapshot folder');
+    } finally {
+      await vscode.commands.executeCommand('simba.selectModel', 'bundled');
+      await cfg().update('modelPath', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  it('a repo id that is not cached in simba.modelPath: the message names it and offers Download; the model keeps running', async () => {
+    const name = api.engine.lastLoad!.facts.name;
+    try {
+      await cfg().update('modelPath', hub.absent, vscode.ConfigurationTarget.Workspace);
+      const n = await waitFor(
+        () => (api.lastModelNotice()?.message.includes(hub.absent) ? api.lastModelNotice() : undefined),
+        20000,
+        'the not-cached message',
+      );
+      assert.strictEqual(n.kind, 'error');
+      assert.match(n.message, /is not in the Hugging Face cache/);
+      assert.match(n.message, /Simba: Download Model…/);
+      assert.match(n.message, /Still using /);
+      assert.deepStrictEqual(n.actions, ['Download', 'Select Model']);
+      assert.strictEqual(api.engine.state, 'ready');
+      assert.strictEqual(api.engine.lastLoad!.facts.name, name, 'the previous model still runs');
+    } finally {
+      await cfg().update('modelPath', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  it('Download Model of a gated repo says so and offers a token; with the token stored it downloads and loads', async () => {
+    const { repo, commit, token } = hub.gated;
+    assert.strictEqual(await vscode.commands.executeCommand('simba.downloadModel', repo), undefined, 'refused');
+    const n = api.lastModelNotice()!;
+    assert.strictEqual(n.kind, 'error');
+    assert.match(n.message, new RegExp(repo));
+    assert.deepStrictEqual(n.actions, ['Set a token']);
+    try {
+      assert.strictEqual(await vscode.commands.executeCommand('simba.setHubToken', token), true);
+      const m = await vscode.commands.executeCommand<{ repo: string; revision: string; folder: string }>(
+        'simba.downloadModel',
+        repo,
+        true,
+      );
+      assert.ok(m, `downloaded: ${api.lastModelNotice()?.message}`);
+      assert.deepStrictEqual([m.repo, m.revision], [repo, commit]);
+      assert.ok(m.folder.startsWith(process.env.HF_HUB_CACHE!), 'into the hub cache');
+      assert.strictEqual(api.engine.lastLoad!.facts.revision, commit, '"use" loads it');
+      assert.strictEqual(api.engine.lastLoad!.facts.family, 'falcon_mamba');
+    } finally {
+      await vscode.commands.executeCommand('simba.setHubToken', '');
+      await vscode.commands.executeCommand('simba.selectModel', 'bundled');
+      await cfg().update('modelPath', undefined, vscode.ConfigurationTarget.Workspace);
     }
   });
 
