@@ -43,6 +43,7 @@ import { runEvalCommand } from './eval';
 import { MODELS_USAGE, runModelsCommand } from './models';
 import { renderReportHtml } from '../report';
 import { familyLabel } from '../shared/analysis';
+import { snapshotOrigin } from '../hub';
 
 const USAGE = `usage:
   simba-lens analyze FILE [--model DIR|REPO] [--device ${alts(DEVICES)}] [--top-k K]
@@ -123,6 +124,9 @@ async function analyze(argv: string[]): Promise<void> {
   const s = await openSession(p);
   try {
     const a = await s.analyze(text, opts);
+    // A snapshot of the Hugging Face cache names its repo and commit in the JSON, as the extension does.
+    const origin = snapshotOrigin(s.checkpointDir);
+    if (origin) Object.assign(a.model, origin);
     say(summary(a));
     if (json) {
       writeJsonOut(json, a);

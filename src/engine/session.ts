@@ -38,6 +38,10 @@ export class SimbaSession {
   get facts(): ModelFacts {
     return this.engine.checkpoint.facts;
   }
+  /** The checkpoint folder loaded. */
+  get checkpointDir(): string {
+    return this.engine.checkpoint.dir;
+  }
   get deviceUsed(): string {
     return this.engine.model.provider;
   }

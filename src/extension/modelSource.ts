@@ -3,7 +3,7 @@
 // cache, which repo and commit it is. No vscode import (unit-tested under mocha).
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type HubOptions, parseModelRef, resolveModel } from '../hub';
+import { type HubOptions, parseModelRef, resolveModel, snapshotOrigin } from '../hub';
 
 /** The folder a model loads from, and its hub name and commit when it is a snapshot in the cache. */
 export interface ModelSource {
@@ -17,19 +17,8 @@ export function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') || p.startsWith(`~${path.sep}`) ? path.join(os.homedir(), p.slice(1)) : p;
 }
 
-/**
- * The repo and commit of a snapshot folder of a Hugging Face cache (`…/models--org--name/snapshots/<commit>`),
- * read from its path; undefined for any other folder. The engine reports the folder it loaded, so
- * this names a model however its folder was reached (a repo id, Browse…, a recent folder).
- */
-export function cacheOrigin(folder: string): { repo: string; revision: string } | undefined {
-  const parts = path.resolve(folder).split(path.sep);
-  const n = parts.length;
-  if (n < 3 || parts[n - 2] !== 'snapshots' || !/^[0-9a-f]{40}$/.test(parts[n - 1])) return undefined;
-  const m = /^models--([\w.-]+?)--([\w.-]+)$/.exec(parts[n - 3]);
-  if (!m || m[1].includes('--') || m[2].includes('--')) return undefined;
-  return { repo: `${m[1]}/${m[2]}`, revision: parts[n - 1] };
-}
+/** The repo and commit of a snapshot folder of the Hugging Face cache (src/hub's snapshotOrigin). */
+export const cacheOrigin = snapshotOrigin;
 
 /** Whether a setting value names a repo id (rather than a folder). */
 export function namesRepo(value: string): boolean {

@@ -4,7 +4,16 @@
 // and bounded reads come from the engine's light face, src/engine/lite.ts.
 export { type HubOptions, DEFAULT_ENDPOINT, hubCacheDir, readHubToken, tokenSources, endpointOf } from './env';
 export { HubError, type HubErrorCode } from './errors';
-export { type ModelRef, parseModelRef, isRepoId, isRevision, isCommit, refText, repoFolderName } from './names';
+export {
+  type ModelRef,
+  parseModelRef,
+  isRepoId,
+  isRevision,
+  isCommit,
+  refText,
+  repoFolderName,
+  snapshotOrigin,
+} from './names';
 export {
   type CachedModel,
   type CacheListing,

@@ -1,6 +1,7 @@
 // Repo ids, revisions and model references (`org/name[@rev]` or a folder), and the cache's
 // folder names for them. Everything here is checked before it becomes part of a path or a URL.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 export interface ModelRef {
   repo: string;
@@ -60,4 +61,17 @@ export function repoOfFolder(name: string): string | undefined {
   const parts = name.slice('models--'.length).split('--');
   const repo = parts.join('/');
   return isRepoId(repo) ? repo : undefined;
+}
+
+/**
+ * The repo and commit of a snapshot folder of a Hugging Face cache (`…/models--org--name/snapshots/<commit>`),
+ * read from its path; undefined for any other folder. The engine reports the folder it loaded, so
+ * this names a model however its folder was reached (a repo id, a folder, a recent folder).
+ */
+export function snapshotOrigin(folder: string): { repo: string; revision: string } | undefined {
+  const parts = path.resolve(folder).split(path.sep);
+  const n = parts.length;
+  if (n < 3 || parts[n - 2] !== 'snapshots' || !isCommit(parts[n - 1])) return undefined;
+  const repo = repoOfFolder(parts[n - 3]);
+  return repo ? { repo, revision: parts[n - 1] } : undefined;
 }

@@ -54,6 +54,8 @@ describe('simba-lens models (child processes, loopback hub)', function () {
     assert.match(a.out, new RegExp(`model     tiiuae/tiny-falcon@${repo.commit.slice(0, 7)}: FalconMamba, 4 layers`));
     const analysis = JSON.parse(fs.readFileSync(json, 'utf8')) as Analysis;
     assert.strictEqual(analysis.model.path, folder);
+    assert.strictEqual(analysis.model.repo, 'tiiuae/tiny-falcon');
+    assert.strictEqual(analysis.model.revision, repo.commit);
     assert.ok(analysis.tokens.length > 50);
     // offline: the analysis asked the hub nothing
     const asked = hub.log.length;
