@@ -5,7 +5,8 @@
 //                           [--json PATH] [--html PATH]
 //   simba-lens generate FILE [--model DIR] [--device D] [--max-tokens N] [--temperature T] [--precision P]
 //                           [--stop none|line|document] [--keep-ratio R ...]
-//   simba-lens eval FILE... [--contexts 1024,2048] [--tail 128] [--json PATH]
+//   simba-lens eval FILE... [--contexts 1024,...,16384] [--tail 128] [--stride W] [--windows K]
+//                           [--resamples B] [--seed N] [--json PATH]
 import * as path from 'node:path';
 import {
   type Analysis,
@@ -50,7 +51,8 @@ const USAGE = `usage:
   simba-lens generate FILE [--model DIR] [--device D] [--max-tokens N] [--temperature T]
                           [--stop ${alts(STOPS)}] [--precision ${alts(PRECISIONS)}] [--seed N]
                           [--keep-ratio R] [--schedule S]
-  simba-lens eval FILE... [--model DIR] [--contexts 1024,2048] [--tail 128] [--json PATH]
+  simba-lens eval FILE... [--model DIR] [--contexts 1024,2048,4096,8192,16384] [--tail 128]
+                          [--stride 2048] [--windows K] [--resamples 2000] [--seed N] [--json PATH]
 The bundled model is used unless --model names a Hugging Face Mamba checkpoint folder.`;
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

@@ -83,6 +83,12 @@ export const TEMPERATURE: NumberRange = { default: 0, minimum: 0, maximum: 2 };
 export const SAMPLE_TOP_K: NumberRange = { default: 40, minimum: 1, maximum: 1000, integer: true };
 /** The evaluation's protected tail: the tokens whose next-token loss is measured. */
 export const TAIL: NumberRange = { default: 128, minimum: 1, maximum: 65536, integer: true };
+/** Tokens between the ends of an evaluation's consecutive windows in one file. */
+export const STRIDE: NumberRange = { default: 2048, minimum: 1, maximum: 1 << 20, integer: true };
+/** An evaluation's windows per file and context, at most (default: 8192 tokens of windows, at least one). */
+export const WINDOWS: NumberRange = { default: 0, minimum: 1, maximum: 4096, integer: true };
+/** Bootstrap resamples of an evaluation's confidence intervals. */
+export const RESAMPLES: NumberRange = { default: 2000, minimum: 100, maximum: 100000, integer: true };
 /** One context length of the evaluation, in tokens. */
 export const CONTEXT_TOKENS: NumberRange = { default: 1024, minimum: 16, maximum: 1 << 20, integer: true };
 /** The prediction point: a UTF-16 offset into the text (past the end means the end). */
