@@ -5,7 +5,7 @@ import type { DeviceChoice, Precision, SimbaOptions, Stop } from './options';
 export type { DeviceChoice, Precision, SimbaOptions } from './options';
 
 /** The schema id written into every analysis JSON. Bump the suffix on a breaking change. */
-export const ANALYSIS_SCHEMA = 'simba-lens/analysis@1';
+export const ANALYSIS_SCHEMA = 'simba-lens/analysis@2';
 
 /** One token of the analysed text. Offsets are UTF-16 code units, as VS Code counts them. */
 export interface TokenSpan {
@@ -87,11 +87,26 @@ export interface Analysis {
   influence?: { alive: number[][]; score: number[][] };
   /** Per token: -log p(token | prefix) from the dense run (surprisal), nats; first token is null. */
   surprisal?: (number | null)[];
+  /** Teacher-forced loss along the document (with the dense run); absent in @1 analyses. */
+  positionLoss?: PositionLoss;
   flops?: { pruned: number; dense: number };
   options?: SimbaOptions;
   timing: Timing;
   /** The dense comparison was skipped by the user: no next.dense, KL, agreement or surprisal. */
   denseSkipped?: boolean;
+}
+
+/** The loss along the document: where the model, and the pruned model, struggle. */
+export interface PositionLoss {
+  /**
+   * Per token: -log p(token | prefix) read out from the pruned run's residual where each token
+   * was pruned (residual "carry" only; with "drop" pruned positions have no read-out). First is null.
+   */
+  pruned?: (number | null)[];
+  /** Tokens per window of `windows`. */
+  windowTokens: number;
+  /** Mean loss of the tokens [start, end) that have one: dense (from `surprisal`) and pruned. */
+  windows: { start: number; end: number; dense: number; pruned?: number }[];
 }
 
 export interface GenerateOptions {

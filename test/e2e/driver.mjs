@@ -324,7 +324,7 @@ function syntheticAnalysis(n, L) {
     }),
   );
   return {
-    schema: 'simba-lens/analysis@1',
+    schema: 'simba-lens/analysis@2',
     source: 'synthetic.txt',
     model: {
       name: 'synthetic',

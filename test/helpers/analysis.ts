@@ -4,7 +4,7 @@ import type { Analysis } from '../../src/shared/analysis';
 export function tinyAnalysis(): Analysis {
   // 6 tokens, 3 layers; token 5 is the prediction point.
   return {
-    schema: 'simba-lens/analysis@1',
+    schema: 'simba-lens/analysis@2',
     model: {
       name: 't',
       path: '',

@@ -380,7 +380,7 @@ describe('Simba Lens in the extension host', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simba-export-'));
     const j = await vscode.commands.executeCommand<string>('simba.exportAnalysis', 'json', path.join(dir, 'a.json'));
     const parsed = JSON.parse(fs.readFileSync(j, 'utf8')) as Analysis;
-    assert.strictEqual(parsed.schema, 'simba-lens/analysis@1');
+    assert.strictEqual(parsed.schema, 'simba-lens/analysis@2');
     const h = await vscode.commands.executeCommand<string>('simba.exportAnalysis', 'html', path.join(dir, 'a.html'));
     const html = fs.readFileSync(h, 'utf8');
     assert.match(html, /Content-Security-Policy/);
