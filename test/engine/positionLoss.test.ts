@@ -4,7 +4,7 @@
 import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Engine, SimbaSession, resolveSimbaOptions } from '../../src/engine';
+import { Engine, SimbaSession, type SimbaOptions, resolveSimbaOptions } from '../../src/engine';
 import { positionLoss, surprisalFromRows } from '../../src/engine/positionLoss';
 import { pruningDamage, windowMeans } from '../../src/shared/positionLoss';
 
@@ -20,7 +20,7 @@ interface Fixture {
   dense: { targetLogprobs: number[] };
   simba: {
     name: string;
-    options: Record<string, unknown> & { protect: number[] };
+    options: SimbaOptions & { protect: number[] };
     targetLogprobs: (number | null)[];
   }[];
 }
