@@ -45,6 +45,7 @@ export function layout(state: PanelState): void {
         h('vscode-option', { value: 'retention' }, 'retention depth'),
         h('vscode-option', { value: 'influence' }, 'influence'),
         h('vscode-option', { value: 'surprisal' }, 'surprisal'),
+        h('vscode-option', { value: 'damage' }, 'pruning damage'),
       ),
       h(
         'vscode-single-select',
@@ -117,6 +118,17 @@ export function layout(state: PanelState): void {
         ),
         canvas('highway'),
         h('div', { id: 'highway-readout', class: 'readout muted', 'aria-live': 'polite' }, ' '),
+      ),
+      h(
+        'section',
+        { id: 'position-loss-section', class: 'hidden' },
+        h(
+          'h2',
+          {},
+          'Loss along the document ',
+          h('span', { class: 'muted' }, '(mean per 1,024-token window, nats; teacher forcing)'),
+        ),
+        canvas('position-loss', false),
       ),
     ),
     h(

@@ -10,6 +10,7 @@ import { parseToWebview } from '../src/shared/messages';
 import { fillFacts } from './charts/facts';
 import { heatmapChart } from './charts/heatmap';
 import { highwayChart } from './charts/highway';
+import { positionLossChart } from './charts/positionLoss';
 import { retentionChart } from './charts/retention';
 import { fillSuggestions } from './charts/suggestions';
 import {
@@ -30,7 +31,7 @@ import { PanelState } from './state';
 const state = new PanelState(api);
 layout(state);
 wireControls(state);
-const charts = [heatmapChart(state), highwayChart(state), retentionChart(state)];
+const charts = [heatmapChart(state), highwayChart(state), retentionChart(state), positionLossChart(state)];
 
 function drawAll(): void {
   if (state.view) for (const c of charts) c.draw();

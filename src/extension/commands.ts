@@ -101,6 +101,7 @@ const METRIC_PICKS: Record<OverlayMetric, string> = {
   influence: 'influence score at a chosen layer',
   retention: 'retention depth: layers the token passed through',
   surprisal: "surprisal: the token's own loss",
+  damage: 'pruning damage: pruned − dense loss per token (needs residual "carry")',
 };
 
 /** Changes the overlay's view state (not the user's settings); asks when no metric is given. */

@@ -28,6 +28,8 @@ const METRIC_EXPLAINED = {
     'Influence score of each token at this layer (normalised over the tokens alive there); uncoloured tokens were pruned before it.',
   retention: 'Retention depth: the share of layers each token passed through; the highest bucket is the highway.',
   surprisal: 'Surprisal: −log p(token | prefix) from the dense run.',
+  damage:
+    'Pruning damage: the pruned run’s loss minus the dense run’s, per token (residual "carry"); uncoloured tokens lost nothing to pruning.',
 } as const;
 
 export class StatusBar implements vscode.Disposable {

@@ -61,6 +61,7 @@ export const PANEL_CSS = `
   #heatmap { height: 260px; cursor: crosshair; }
   #highway { height: 240px; cursor: pointer; }
   #retention { height: 120px; }
+  #position-loss { height: 150px; }
   .readout { min-height: 1.4em; font-family: var(--vscode-editor-font-family); white-space: pre; overflow: hidden; text-overflow: ellipsis; }
   .row { display: flex; gap: 16px; flex-wrap: wrap; }
   .col { flex: 1 1 200px; min-width: 190px; }
