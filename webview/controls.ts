@@ -73,7 +73,7 @@ export function wireControls(state: PanelState): void {
   const sendOverlay = () => {
     state.metric = metricSel.value as OverlayMetric;
     state.layer = Number(layerSel.value);
-    layerSel.classList.toggle('hidden', state.metric !== 'influence');
+    layerSel.classList.toggle('hidden', state.metric !== 'influence' && state.metric !== 'diff');
     state.save();
     post({ type: 'overlay', metric: state.metric, layer: state.layer });
   };
@@ -91,7 +91,7 @@ export function showOverlaySettings(state: PanelState): void {
   const l = $<Select>('overlay-layer');
   m.value = state.metric;
   l.value = String(state.layer);
-  l.classList.toggle('hidden', state.metric !== 'influence');
+  l.classList.toggle('hidden', state.metric !== 'influence' && state.metric !== 'diff');
 }
 
 /** One option per layer in the overlay's layer selector (rebuilt only when the count changes). */

@@ -7,6 +7,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { Analysis } from '../src/shared/analysis';
 import { parseToWebview } from '../src/shared/messages';
+import { compareChart, wireCompare } from './charts/compare';
 import { fillFacts } from './charts/facts';
 import { heatmapChart } from './charts/heatmap';
 import { highwayChart } from './charts/highway';
@@ -31,7 +32,9 @@ import { PanelState } from './state';
 const state = new PanelState(api);
 layout(state);
 wireControls(state);
-const charts = [heatmapChart(state), highwayChart(state), retentionChart(state), positionLossChart(state)];
+wireCompare(state);
+const compare = compareChart(state);
+const charts = [heatmapChart(state), highwayChart(state), retentionChart(state), positionLossChart(state), compare];
 
 function drawAll(): void {
   if (state.view) for (const c of charts) c.draw();
@@ -95,6 +98,11 @@ window.addEventListener('message', (e) => {
       break;
     case 'error':
       $('progress-text').textContent = m.message;
+      break;
+    case 'runs':
+      state.runs = m.runs;
+      state.comparison = m.comparison;
+      if (state.view) compare.draw();
       break;
     case 'clear':
       state.clear();

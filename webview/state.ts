@@ -4,6 +4,7 @@
 // hidden and shown again comes back as it was.
 import type { Analysis } from '../src/shared/analysis';
 import { AnalysisView } from '../src/shared/analysisView';
+import type { ExportedComparison, RunInfo } from '../src/shared/compare';
 import { isOneOf, OVERLAY_METRICS, type OverlayMetric } from '../src/shared/options';
 import { showToken } from '../src/shared/tokenDisplay';
 
@@ -38,6 +39,9 @@ export class PanelState {
   layer = -1;
   metric: OverlayMetric = 'influence';
   scrollY = 0;
+  /** The shown document's kept runs and the host's comparison of the two picked (not persisted). */
+  runs: RunInfo[] = [];
+  comparison?: ExportedComparison;
 
   constructor(private readonly store?: Store) {
     const saved = (store?.getState() ?? {}) as Partial<Record<string, unknown>>;

@@ -102,6 +102,7 @@ const METRIC_PICKS: Record<OverlayMetric, string> = {
   retention: 'retention depth: layers the token passed through',
   surprisal: "surprisal: the token's own loss",
   damage: 'pruning damage: pruned − dense loss per token (needs residual "carry")',
+  diff: 'run diff: tokens run A keeps at the layer and run B drops (and the other way), from Compare runs in the panel',
 };
 
 /** Changes the overlay's view state (not the user's settings); asks when no metric is given. */
@@ -113,14 +114,14 @@ export const chooseOverlayMetric: CommandFactory = (ctx) => async (metric?: Over
     );
     if (!pick) return;
     metric = pick.label;
-    if (metric === 'influence' && layer == null) {
+    if ((metric === 'influence' || metric === 'diff') && layer == null) {
       const layers = ctx.store.get(ctx.store.lastUri)?.view.layers ?? 24;
       const lp = await vscode.window.showQuickPick(
         [
           { label: 'last', description: 'the last layer (-1)' },
           ...Array.from({ length: layers }, (_, l) => ({ label: String(l), description: '' })),
         ],
-        { title: 'Simba: layer for the influence overlay' },
+        { title: `Simba: layer for the ${metric} overlay` },
       );
       if (!lp) return;
       layer = lp.label === 'last' ? -1 : Number(lp.label);
@@ -291,10 +292,13 @@ export const exportAnalysis: CommandFactory =
       });
       if (!uri) return undefined;
     }
+    // The comparison of the two runs picked in the panel goes with the analysis (schema @2).
+    const comparison = ctx.store.runsOf(ctx.store.keyOf(r) ?? '')?.comparison;
+    const analysis = comparison ? { ...r.analysis, comparison } : r.analysis;
     const body =
       format === 'json'
-        ? JSON.stringify(r.analysis, null, 1)
-        : renderReportHtml(r.analysis, {
+        ? JSON.stringify(analysis, null, 1)
+        : renderReportHtml(analysis, {
             text: r.text,
             script: fs.readFileSync(ctx.extension.asAbsolutePath('dist/webview.js'), 'utf8'),
           });

@@ -30,6 +30,7 @@ const METRIC_EXPLAINED = {
   surprisal: 'Surprisal: −log p(token | prefix) from the dense run.',
   damage:
     'Pruning damage: the pruned run’s loss minus the dense run’s, per token (residual "carry"); uncoloured tokens lost nothing to pruning.',
+  diff: 'Run diff at this layer (the two runs picked in the panel’s Compare runs): high = run A keeps the token and run B drops it, low = run B keeps it and run A drops it; uncoloured: both agree.',
 } as const;
 
 export class StatusBar implements vscode.Disposable {
@@ -71,7 +72,8 @@ export class StatusBar implements vscode.Disposable {
       return;
     }
     const { metric } = ctx.view;
-    const label = metric === 'influence' ? `influence L${r.view.resolveLayer(ctx.view.layer)}` : metric;
+    const label =
+      metric === 'influence' || metric === 'diff' ? `${metric} L${r.view.resolveLayer(ctx.view.layer)}` : metric;
     this.overlayItem.text = `$(symbol-color) Simba: ${label}${r.stale ? ' (stale)' : ''}${ctx.overlayOn ? '' : ' (hidden)'}`;
     const kind = themeKind();
     const md = new vscode.MarkdownString(undefined, true);

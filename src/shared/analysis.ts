@@ -1,5 +1,6 @@
 // The analysis schema: what one Simba run produces, read by the engine process, the extension,
 // the webview, the report and the command line. Plain JSON-serialisable data.
+import type { ExportedComparison } from './compare';
 import type { DeviceChoice, Precision, SimbaOptions, Stop } from './options';
 
 export type { DeviceChoice, Precision, SimbaOptions } from './options';
@@ -89,6 +90,8 @@ export interface Analysis {
   surprisal?: (number | null)[];
   /** Teacher-forced loss along the document (with the dense run); absent in @1 analyses. */
   positionLoss?: PositionLoss;
+  /** Two runs of this document compared (written by an export when the panel compared two). */
+  comparison?: ExportedComparison;
   flops?: { pruned: number; dense: number };
   options?: SimbaOptions;
   timing: Timing;

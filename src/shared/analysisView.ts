@@ -15,6 +15,7 @@ import {
   rankNormalise,
   tokenAt,
 } from './metrics';
+import { keptDiff, sameTokens } from './compare';
 import type { OverlayMetric } from './options';
 
 /** Dense layers × tokens matrix of rank-normalised influence (NaN = token not alive at that layer). */
@@ -42,6 +43,7 @@ export class AnalysisView {
   private heat?: HeatMatrix;
   private laneList?: Lane[];
   private highwayList?: number[];
+  private pair?: [Analysis, Analysis];
 
   constructor(readonly analysis: Analysis) {
     this.layers = layerCount(analysis);
@@ -65,13 +67,24 @@ export class AnalysisView {
     return this.ranked[l];
   }
 
+  /**
+   * The two runs the diff overlay compares (A, B: run A's tokens must be this analysis's); the
+   * diff is 1 where A keeps a token at the layer and B drops it, 0 the other way round.
+   */
+  setComparison(a: Analysis | undefined, b: Analysis | undefined): void {
+    this.pair = a && b ? [a, b] : undefined;
+    for (const k of [...this.metrics.keys()]) if (k.startsWith('diff@')) this.metrics.delete(k);
+  }
+
   /** The overlay value of each token in [0,1] (see metricValues), NaN where there is none. */
   metric(metric: OverlayMetric, layer: number): Float64Array {
     const l = this.resolveLayer(layer);
-    const key = metric === 'influence' ? `influence@${l}` : metric;
+    const key = metric === 'influence' || metric === 'diff' ? `${metric}@${l}` : metric;
     let v = this.metrics.get(key);
     if (!v) {
-      v = metric === 'influence' ? this.rankedInfluence(l) : metricValues(this.analysis, metric, l);
+      if (metric === 'diff' && this.pair && sameTokens(this.pair[0], this.analysis))
+        v = keptDiff(this.pair[0], this.pair[1], l);
+      else v = metric === 'influence' ? this.rankedInfluence(l) : metricValues(this.analysis, metric, l);
       this.metrics.set(key, v);
     }
     return v;

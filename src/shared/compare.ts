@@ -128,8 +128,9 @@ function scoresAt(a: Analysis, l: number): Map<number, number> {
   return new Map(alive.map((p, j) => [p, score[j]]));
 }
 
-function sameTokens(a: Analysis, b: Analysis): boolean {
-  return a.tokens.length === b.tokens.length && a.tokens.every((t, i) => t.id === b.tokens[i].id);
+/** Whether two analyses are of the same token ids (the same text and tokenizer). */
+export function sameTokens(a: Analysis, b: Analysis): boolean {
+  return a === b || (a.tokens.length === b.tokens.length && a.tokens.every((t, i) => t.id === b.tokens[i].id));
 }
 
 /** Compare run A with run B (layers up to the shallower model's depth). */

@@ -1,6 +1,7 @@
 // The message protocol between the extension host and the panel webview, with validators for
 // both directions (each side treats the other's messages as untrusted input).
 import type { Analysis } from './analysis';
+import type { ExportedComparison, RunInfo } from './compare';
 import { KEEP_RATIO, OVERLAY_METRICS, type OverlayMetric, isOneOf } from './options';
 
 /** Extension host -> webview. */
@@ -23,6 +24,8 @@ export type ToWebview =
   | { type: 'stale'; stale: boolean }
   | { type: 'settings'; keepRatio: number; metric: OverlayMetric; layer: number }
   | { type: 'error'; message: string }
+  /** The shown document's kept runs (oldest first) and the comparison of the two picked. */
+  | { type: 'runs'; runs: RunInfo[]; comparison?: ExportedComparison }
   /** No analysis to show: of `file` (the active editor's document) when given. */
   | { type: 'clear'; file?: string };
 
@@ -38,7 +41,9 @@ export type FromWebview =
   /** Analyze the document the panel shows (the active editor's, or the last analysed one). */
   | { type: 'analyze' }
   /** Change the editor overlay: metric, and the layer for influence (-1 = last). */
-  | { type: 'overlay'; metric: OverlayMetric; layer: number };
+  | { type: 'overlay'; metric: OverlayMetric; layer: number }
+  /** Compare run a with run b (ids from a 'runs' message) of the document the panel shows. */
+  | { type: 'compare'; a: number; b: number };
 
 const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
@@ -63,6 +68,10 @@ export function parseFromWebview(m: unknown): FromWebview | undefined {
     case 'overlay':
       return isOneOf(OVERLAY_METRICS, o.metric) && num(o.layer) && o.layer >= -1
         ? { type: 'overlay', metric: o.metric, layer: Math.floor(o.layer) }
+        : undefined;
+    case 'compare':
+      return Number.isInteger(o.a) && Number.isInteger(o.b)
+        ? { type: 'compare', a: o.a as number, b: o.b as number }
         : undefined;
     default:
       return undefined;
@@ -93,6 +102,13 @@ export function parseToWebview(m: unknown): ToWebview | undefined {
       return num(o.keepRatio) && num(o.layer) && isOneOf(OVERLAY_METRICS, o.metric) ? (o as ToWebview) : undefined;
     case 'error':
       return typeof o.message === 'string' ? (o as ToWebview) : undefined;
+    case 'runs':
+      return Array.isArray(o.runs) &&
+        o.runs.every((r) => r && Number.isInteger(r.id) && typeof r.label === 'string') &&
+        (o.comparison == null ||
+          (typeof o.comparison === 'object' && Array.isArray((o.comparison as ExportedComparison).result?.layers)))
+        ? (o as ToWebview)
+        : undefined;
     case 'clear':
       return typeof o.file === 'string' && o.file.length <= 4096 ? { type: 'clear', file: o.file } : { type: 'clear' };
     default:

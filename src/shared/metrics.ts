@@ -114,6 +114,8 @@ export function metricValues(a: Analysis, metric: OverlayMetric, layer = 0): Flo
     return out;
   }
   if (metric === 'damage') return damageValues(a);
+  // The diff overlay needs a second run: AnalysisView.setComparison gives it.
+  if (metric === 'diff') return new Float64Array(n).fill(NaN);
   const out = new Float64Array(n).fill(NaN);
   const s = a.surprisal;
   if (!s) return out;

@@ -31,7 +31,7 @@ export const STOPS = ['none', 'line', 'document'] as const;
 export type Stop = (typeof STOPS)[number];
 
 /** What the editor overlay colours each token by. */
-export const OVERLAY_METRICS = ['highway', 'influence', 'retention', 'surprisal', 'damage'] as const;
+export const OVERLAY_METRICS = ['highway', 'influence', 'retention', 'surprisal', 'damage', 'diff'] as const;
 export type OverlayMetric = (typeof OVERLAY_METRICS)[number];
 
 /** How the editor overlay draws: a mark per line at the line start (and the overview ruler), or per-token marks. */
