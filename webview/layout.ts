@@ -151,6 +151,7 @@ export function layout(state: PanelState): void {
           h('vscode-single-select', { id: 'compare-a', 'aria-label': 'run A' }),
           h('label', {}, 'B'),
           h('vscode-single-select', { id: 'compare-b', 'aria-label': 'run B' }),
+          h('vscode-button', { id: 'compare-swap', secondary: '', title: 'compare B with A instead' }, 'Swap'),
           h(
             'vscode-button',
             {

@@ -16,6 +16,10 @@ export function wireCompare(state: PanelState): void {
   };
   selA.addEventListener('change', send);
   selB.addEventListener('change', send);
+  $('compare-swap').addEventListener('click', () => {
+    const c = state.comparison;
+    if (c) post({ type: 'compare', a: c.b.id, b: c.a.id });
+  });
   $('compare-diff').addEventListener('click', () => {
     state.metric = 'diff';
     state.save();
