@@ -127,7 +127,7 @@ export function layout(state: PanelState): void {
           'h2',
           {},
           'Loss along the document ',
-          h('span', { class: 'muted' }, '(mean per 1,024-token window, nats; teacher forcing)'),
+          h('span', { id: 'position-loss-window', class: 'muted' }, '(mean per window, nats; teacher forcing)'),
         ),
         canvas('position-loss', false),
       ),

@@ -1055,7 +1055,10 @@ export const uiTests = [
       const loss = await until(
         async () => {
           const l = await f.locator('#position-loss').getAttribute('aria-label');
-          return /^Mean loss per 1024-token window, nats: tokens 0–\d+ dense \d+\.\d\d, pruned \d+\.\d\d/.test(l ?? '')
+          // A short file: ~16 finer windows of its per-token loss instead of one 1k-token window.
+          return /^Mean loss per \d+-token window, nats: tokens 0–\d+ dense \d+\.\d\d, pruned \d+\.\d\d/.test(
+            l ?? '',
+          ) && (l.match(/pruned/g) ?? []).length >= 8
             ? l
             : undefined;
         },
@@ -1103,14 +1106,15 @@ export const uiTests = [
       const diffBuckets = await expectOverlay(ctx, 'dark', 1);
       ctx.log(`diff overlay buckets (A = ${other}): ${[...diffBuckets].sort()}`);
       if (!diffBuckets.has(7)) throw new Error(`no token A keeps and B drops: buckets ${[...diffBuckets]}`);
-      // Swap A and B: now the tokens are ones B keeps and A drops, the lowest bucket.
+      // Swap A and B: now most marked tokens are ones B keeps and A drops, the lowest bucket.
       await f.locator('#compare-swap').click();
       let seen = [];
       const swapped = await until(
         async () => {
           seen = (await decorationColors(page)).map((c) => matchBucket(ctx.colors, 'dark', parseRgba(c)));
+          // Kept sets of two keep ratios are not nested: a line or two may hold a token only ρ 0.1 keeps.
           const b = new Set(seen);
-          return b.has(0) && !b.has(7) ? b : undefined;
+          return b.has(0) && seen.filter((x) => x === 0).length > seen.filter((x) => x === 7).length ? b : undefined;
         },
         20000,
         'the diff overlay after swapping A and B',
@@ -1128,7 +1132,7 @@ export const uiTests = [
       await page.screenshot({ path: path.join(ctx.shots, 'compare-diff-overlay-dark.png') });
       await page.locator(WEBVIEW).screenshot({ path: path.join(ctx.shots, 'panel-compare-dark.png') });
       await setTheme(ctx, 'Default Light Modern');
-      await expectOverlay(ctx, 'light');
+      await expectOverlay(ctx, 'light', 1);
       await f.locator('#compare-section').scrollIntoViewIfNeeded();
       await ctx.sleep(600);
       await page.screenshot({ path: path.join(ctx.shots, 'compare-diff-overlay-light.png') });

@@ -1,7 +1,21 @@
 // Loss along the document: the mean loss per 1k-token window, dense and (with residual "carry")
 // pruned, as two lines over the token position: where the model, and the pruned model, struggle.
+import { type PositionLoss, windowMeans } from '../../src/shared/positionLoss';
 import { $, type Chart, cssVar, MB, ML, MR, MT, setupCanvas } from '../dom';
 import type { PanelState } from '../state';
+
+/** Fewer of the engine's windows than this: the chart draws finer windows from the per-token loss. */
+const MIN_WINDOWS = 8;
+
+/** The windows drawn: the engine's 1k-token ones, or for a short document ~16 windows of its per-token loss. */
+function windowsOf(
+  surprisal: (number | null)[] | undefined,
+  pl: PositionLoss,
+): { size: number; ws: PositionLoss['windows'] } {
+  if (pl.windows.length >= MIN_WINDOWS || !surprisal) return { size: pl.windowTokens, ws: pl.windows };
+  const size = Math.max(8, Math.ceil(surprisal.length / 16));
+  return { size, ws: windowMeans(surprisal, pl.pruned, size) };
+}
 
 export function positionLossChart(state: PanelState): Chart {
   const c = $<HTMLCanvasElement>('position-loss');
@@ -14,7 +28,9 @@ export function positionLossChart(state: PanelState): Chart {
     if (!a || !pl?.windows.length) return;
     const { ctx, w, h: hh } = setupCanvas(c);
     const n = Math.max(1, a.tokens.length);
-    const ws = pl.windows;
+    const { size, ws } = windowsOf(a.surprisal, pl);
+    $('position-loss-window').textContent =
+      `(mean per ${size.toLocaleString('en-US')}-token window, nats; teacher forcing)`;
     const ys = ws.flatMap((x) => (x.pruned === undefined ? [x.dense] : [x.dense, x.pruned]));
     let lo = Math.min(...ys);
     let hi = Math.max(...ys);
@@ -63,7 +79,7 @@ export function positionLossChart(state: PanelState): Chart {
     if (!pl.pruned) ctx.fillText('(pruned: needs residual "carry")', lx, MT);
     c.setAttribute(
       'aria-label',
-      `Mean loss per ${pl.windowTokens}-token window, nats: ${ws
+      `Mean loss per ${size}-token window, nats: ${ws
         .map(
           (x) =>
             `tokens ${x.start}–${x.end - 1} dense ${x.dense.toFixed(2)}${x.pruned === undefined ? '' : `, pruned ${x.pruned.toFixed(2)}`}`,
