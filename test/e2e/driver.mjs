@@ -429,7 +429,7 @@ async function runReportTests(browser) {
       throw new Error('report comparison facts');
     if (await page.locator('.compare-pick').isVisible()) throw new Error('the report shows the run pickers');
     await page.locator('#position-loss-section').scrollIntoViewIfNeeded();
-    await page.screenshot({ path: path.join(SHOTS, 'report-loss-compare-light.png') });
+    await page.screenshot({ path: path.join(SHOTS, 'report-loss-compare-light.png'), fullPage: true });
     await page.close();
     record(
       `[report] standalone report: 32k tokens × 24 layers painted in ${ms} ms, zoom works (${Date.now() - t0} ms)`,

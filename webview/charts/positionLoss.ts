@@ -29,6 +29,7 @@ export function positionLossChart(state: PanelState): Chart {
     const { ctx, w, h: hh } = setupCanvas(c);
     const n = Math.max(1, a.tokens.length);
     const { size, ws } = windowsOf(a.surprisal, pl);
+    const hasPruned = ws.some((x) => x.pruned !== undefined);
     $('position-loss-window').textContent =
       `(mean per ${size.toLocaleString('en-US')}-token window, nats; teacher forcing)`;
     const ys = ws.flatMap((x) => (x.pruned === undefined ? [x.dense] : [x.dense, x.pruned]));
@@ -69,14 +70,14 @@ export function positionLossChart(state: PanelState): Chart {
     ctx.textAlign = 'left';
     let lx = ML;
     for (const { key, colour, label } of lines) {
-      if (key === 'pruned' && !pl.pruned) continue;
+      if (key === 'pruned' && !hasPruned) continue;
       ctx.fillStyle = colour;
       ctx.fillRect(lx, MT + 3, 10, 4);
       ctx.fillStyle = fg;
       ctx.fillText(label, lx + 14, MT);
       lx += 70;
     }
-    if (!pl.pruned) ctx.fillText('(pruned: needs residual "carry")', lx, MT);
+    if (!hasPruned) ctx.fillText('(pruned: needs residual "carry")', lx, MT);
     c.setAttribute(
       'aria-label',
       `Mean loss per ${size}-token window, nats: ${ws
