@@ -3,6 +3,7 @@
 // their influence, the KL between their next-token distributions, FLOPs and time.
 import type { ExportedComparison } from '../../src/shared/compare';
 import { formatCount, formatMs } from '../../src/shared/format';
+import { HEAT_BUCKETS, heatRgbCss } from '../../src/shared/colors';
 import { $, type Chart, cssVar, h, MB, ML, MR, MT, type Select, setupCanvas } from '../dom';
 import { post, reportMode } from '../host';
 import type { PanelState } from '../state';
@@ -90,7 +91,7 @@ export function compareChart(state: PanelState): Chart {
     const Y = (v: number) => MT + 12 + ph * (1 - (v + 1) / 2);
     const fg = cssVar('--vscode-descriptionForeground', '#888');
     const blue = cssVar('--vscode-charts-blue', '#3794ff');
-    const orange = cssVar('--vscode-charts-orange', '#d18616');
+    const orange = heatRgbCss(HEAT_BUCKETS - 1);
     ctx.fillStyle = blue;
     layers.forEach((l, i) => ctx.fillRect(ML + i * bw + 1, Y(l.jaccard), Math.max(1, bw - 2), Y(0) - Y(l.jaccard)));
     ctx.strokeStyle = fg;

@@ -1,6 +1,7 @@
 // Loss along the document: the mean loss per 1k-token window, dense and (with residual "carry")
 // pruned, as two lines over the token position: where the model, and the pruned model, struggle.
 import { type PositionLoss, windowMeans } from '../../src/shared/positionLoss';
+import { HEAT_BUCKETS, heatRgbCss } from '../../src/shared/colors';
 import { $, type Chart, cssVar, MB, ML, MR, MT, setupCanvas } from '../dom';
 import type { PanelState } from '../state';
 
@@ -43,7 +44,7 @@ export function positionLossChart(state: PanelState): Chart {
     const fg = cssVar('--vscode-descriptionForeground', '#888');
     const lines = [
       { key: 'dense' as const, colour: cssVar('--vscode-charts-blue', '#3794ff'), label: 'dense' },
-      { key: 'pruned' as const, colour: cssVar('--vscode-charts-orange', '#d18616'), label: 'pruned' },
+      { key: 'pruned' as const, colour: heatRgbCss(HEAT_BUCKETS - 1), label: 'pruned' },
     ];
     for (const { key, colour } of lines) {
       const pts = ws.filter((x) => x[key] !== undefined).map((x) => [X((x.start + x.end) / 2), Y(x[key]!)]);
