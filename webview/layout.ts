@@ -46,6 +46,8 @@ export function layout(state: PanelState): void {
         h('vscode-option', { value: 'retention' }, 'retention depth'),
         h('vscode-option', { value: 'influence' }, 'influence'),
         h('vscode-option', { value: 'surprisal' }, 'surprisal'),
+        h('vscode-option', { value: 'damage' }, 'pruning damage'),
+        h('vscode-option', { value: 'diff' }, 'run diff (A keeps, B drops)'),
       ),
       h(
         'vscode-single-select',
@@ -150,6 +152,51 @@ export function layout(state: PanelState): void {
         ),
         canvas('highway'),
         h('div', { id: 'highway-readout', class: 'readout muted', 'aria-live': 'polite' }, ' '),
+      ),
+      h(
+        'section',
+        { id: 'position-loss-section', class: 'hidden' },
+        h(
+          'h2',
+          {},
+          'Loss along the document ',
+          h('span', { id: 'position-loss-window', class: 'muted' }, '(mean per window, nats; teacher forcing)'),
+        ),
+        canvas('position-loss', false),
+      ),
+      h(
+        'section',
+        { id: 'compare-section', class: 'hidden' },
+        h(
+          'h2',
+          {},
+          'Compare runs ',
+          h(
+            'span',
+            { class: 'muted' },
+            '(the last runs of this document: other keep ratios, selections, schedules, models)',
+          ),
+        ),
+        h(
+          'div',
+          { class: 'compare-pick live-only' },
+          h('label', {}, 'A'),
+          h('vscode-single-select', { id: 'compare-a', 'aria-label': 'run A' }),
+          h('label', {}, 'B'),
+          h('vscode-single-select', { id: 'compare-b', 'aria-label': 'run B' }),
+          h('vscode-button', { id: 'compare-swap', secondary: '', title: 'compare B with A instead' }, 'Swap'),
+          h(
+            'vscode-button',
+            {
+              id: 'compare-diff',
+              secondary: '',
+              title: 'mark in the editor the tokens A keeps and B drops at the overlay layer',
+            },
+            'Diff overlay',
+          ),
+        ),
+        h('div', { id: 'compare-empty', class: 'muted' }, 'Run another analysis of this document to compare two runs.'),
+        h('div', { id: 'compare-body' }, h('dl', { id: 'compare-facts', class: 'facts' }), canvas('compare', false)),
       ),
     ),
     h(

@@ -7,10 +7,12 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { Analysis } from '../src/shared/analysis';
 import { parseToWebview } from '../src/shared/messages';
+import { compareChart, wireCompare } from './charts/compare';
 import { fillFacts } from './charts/facts';
 import { attentionMatrixChart } from './charts/attentionMatrix';
 import { heatmapChart } from './charts/heatmap';
 import { highwayChart } from './charts/highway';
+import { positionLossChart } from './charts/positionLoss';
 import { retentionChart } from './charts/retention';
 import { fillSuggestions } from './charts/suggestions';
 import {
@@ -32,7 +34,16 @@ const state = new PanelState(api);
 layout(state);
 wireControls(state);
 const attention = attentionMatrixChart(state);
-const charts = [heatmapChart(state), attention, highwayChart(state), retentionChart(state)];
+wireCompare(state);
+const compare = compareChart(state);
+const charts = [
+  heatmapChart(state),
+  attention,
+  highwayChart(state),
+  retentionChart(state),
+  positionLossChart(state),
+  compare,
+];
 
 function drawAll(): void {
   if (state.view) for (const c of charts) c.draw();
@@ -104,6 +115,11 @@ window.addEventListener('message', (e) => {
       break;
     case 'error':
       $('progress-text').textContent = m.message;
+      break;
+    case 'runs':
+      state.runs = m.runs;
+      state.comparison = m.comparison;
+      if (state.view) compare.draw();
       break;
     case 'clear':
       state.clear();

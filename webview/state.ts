@@ -5,6 +5,7 @@
 import type { Analysis } from '../src/shared/analysis';
 import type { AttentionMatrix, ExplainView } from '../src/shared/hiddenAttention';
 import { AnalysisView } from '../src/shared/analysisView';
+import type { ExportedComparison, RunInfo } from '../src/shared/compare';
 import { isOneOf, OVERLAY_METRICS, type OverlayMetric } from '../src/shared/options';
 import { showToken } from '../src/shared/tokenDisplay';
 
@@ -43,6 +44,9 @@ export class PanelState {
   explainView?: ExplainView;
   /** The matrix view shown (the host's latest; the report's is in the analysis). */
   matrix?: AttentionMatrix;
+  /** The shown document's kept runs and the host's comparison of the two picked (not persisted). */
+  runs: RunInfo[] = [];
+  comparison?: ExportedComparison;
 
   constructor(private readonly store?: Store) {
     const saved = (store?.getState() ?? {}) as Partial<Record<string, unknown>>;

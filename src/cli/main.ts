@@ -5,7 +5,8 @@
 //                           [--json PATH] [--html PATH]
 //   simba-lens generate FILE [--model DIR|REPO] [--device D] [--max-tokens N] [--temperature T] [--precision P]
 //                           [--stop none|line|document] [--keep-ratio R ...]
-//   simba-lens eval FILE... [--contexts 1024,2048] [--tail 128] [--json PATH]
+//   simba-lens eval FILE... [--contexts 1024,...,16384] [--tail 128] [--stride W] [--windows K]
+//                           [--resamples B] [--seed N] [--json PATH]
 //   simba-lens models list | download REPO[@REV] | rm REPO
 // --model takes a checkpoint folder or a Hugging Face repo id (org/name[@rev]) from the cache.
 import * as path from 'node:path';
@@ -54,7 +55,8 @@ const USAGE = `usage:
   simba-lens generate FILE [--model DIR|REPO] [--device D] [--max-tokens N] [--temperature T]
                           [--stop ${alts(STOPS)}] [--precision ${alts(PRECISIONS)}] [--seed N]
                           [--keep-ratio R] [--schedule S]
-  simba-lens eval FILE... [--model DIR|REPO] [--contexts 1024,2048] [--tail 128] [--json PATH]
+  simba-lens eval FILE... [--model DIR|REPO] [--contexts 1024,2048,4096,8192,16384] [--tail 128]
+                          [--stride 2048] [--windows K] [--resamples 2000] [--seed N] [--json PATH]
 ${MODELS_USAGE}
 The bundled model is used unless --model names a Hugging Face Mamba checkpoint: a folder, or a
 repo id (org/name[@revision]) in the Hugging Face cache (simba-lens models download puts it there).`;

@@ -3,6 +3,7 @@
 // influence, surprisal, FLOPs and timing.
 import type { Engine } from './engine';
 import { throwIfAborted } from './errors';
+import { positionLoss, surprisalFromRows } from './positionLoss';
 import type { RunOptions, RunResult } from './run';
 import { klDivergence, topK } from './sampler';
 import { resolveSimbaOptions, runFlops, scheduleCounts } from './simba';
@@ -142,13 +143,14 @@ export async function analyze(
       );
     const a = new Set(analysis.next.dense.map((t) => t.id));
     analysis.next.topkAgreement = analysis.next.pruned!.filter((t) => a.has(t.id)).length / k;
-    analysis.surprisal = await surprisal(e, dense, ids);
+    analysis.surprisal = await surprisalFromRows(e, dense.top.hidden, ids);
     const bad = analysis.surprisal.findIndex((v, i) => i > 0 && !Number.isFinite(v));
     if (bad > 0)
       throw new NonFiniteError(
         ck.facts.name,
         `surprisal of token ${bad} (offset ${tokens[bad].start}) is ${analysis.surprisal[bad]}`,
       );
+    analysis.positionLoss = await positionLoss(e, ids, analysis.surprisal, dense === pruned ? undefined : pruned);
   }
   analysis.timing.totalMs = performance.now() - t0;
   return analysis;
@@ -169,15 +171,4 @@ function finite(lp: Float32Array, model: string, what: string): Float32Array {
     if (!Number.isFinite(lp[i])) throw new NonFiniteError(model, `${what} contain ${lp[i]} (token id ${i})`);
   }
   return lp;
-}
-
-/** -log p(token | prefix) per token from the dense run; the first token has none. */
-async function surprisal(e: Engine, dense: RunResult, ids: number[]): Promise<(number | null)[]> {
-  const out: (number | null)[] = [null];
-  if (ids.length > 1) {
-    const D = e.checkpoint.config.dModel;
-    const lp = await e.model.targetLogprobs(dense.top.hidden.subarray(0, (ids.length - 1) * D), ids.slice(1));
-    for (const v of lp) out.push(-v);
-  }
-  return out;
 }

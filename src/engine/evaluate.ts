@@ -1,14 +1,20 @@
 // The evaluation of the paper's claims on real text: next-token loss on a protected tail
-// window given a pruned context, for each method at its FLOPs and wall time relative to dense;
-// plus "which layers are redundant": skip the same token-layers in the upper or the lower half.
+// window given a pruned context, for each method at its FLOPs and wall time relative to dense,
+// over many windows per file (one every `stride` tokens once the context is full), with paired
+// cluster-bootstrap intervals of each method's difference to dense and to simba; plus "which
+// layers are redundant": skip the same token-layers in the upper or the lower half.
+import { type Interval, clusterBootstrap, clusterResamples } from './bootstrap';
 import type { Engine } from './engine';
 import { resolveSimbaOptions, runFlops, scheduleCounts, selectKept } from './simba';
-import type { SimbaOptions } from '../shared/options';
+import { RESAMPLES, STRIDE, type SimbaOptions } from '../shared/options';
 
 export interface EvalRow {
   method: string;
   file: string;
   contextTokens: number;
+  /** The window's index in its file at this context, and its first token. */
+  window: number;
+  start: number;
   /** Mean next-token loss (nats) over the tail window. */
   loss: number;
   flopsRatio: number;
@@ -118,43 +124,66 @@ export interface EvalOptions {
   contexts: number[];
   tail: number;
   keepRatio: number;
+  /** Tokens between the ends of consecutive windows of a file (default STRIDE.default). */
+  stride?: number;
+  /** Windows per file and context at most (default: autoWindows of the context). */
+  windows?: number;
   methods?: Method[];
   onRow?: (row: EvalRow) => void;
 }
 
-/** Evaluate every method on the first `context` tokens of each file that is long enough. */
+/** Tokens of windows per file and context when --windows is not given: a long context gets fewer windows. */
+export const WINDOW_TOKENS = 8192;
+export const autoWindows = (context: number) => Math.max(1, Math.floor(WINDOW_TOKENS / context));
+
+/**
+ * The first tokens of each window of a file of `n` tokens: windows end every `stride` tokens
+ * once the context is full (at context, context + stride, ...), at most `windows` of them.
+ */
+export function windowStarts(n: number, context: number, stride: number, windows: number): number[] {
+  const starts: number[] = [];
+  for (let end = context; end <= n && starts.length < windows; end += stride) starts.push(end - context);
+  return starts;
+}
+
+/** Evaluate every method on each window of each file that is long enough. */
 export async function evaluate(e: Engine, files: { name: string; text: string }[], o: EvalOptions): Promise<EvalRow[]> {
   const rows: EvalRow[] = [];
   const methods = o.methods ?? DEFAULT_METHODS;
   const { family, config: c } = e.checkpoint;
   const warmed = new Set<number>();
+  const stride = o.stride ?? STRIDE.default;
   for (const f of files) {
     const ids = (await e.tokenize(f.text)).map((t) => t.id);
     for (const ctx of o.contexts) {
-      if (ids.length < ctx) continue;
-      const window = ids.slice(0, ctx);
+      const starts = windowStarts(ids.length, ctx, stride, o.windows ?? autoWindows(ctx));
       const readouts = o.tail + 1;
       const denseFlops = runFlops(family, c, scheduleCounts(ctx, c.layers, 1, 'dense'), readouts);
-      let denseMs = 0;
-      if (!warmed.has(ctx)) {
-        await measure(e, window, o.tail, methods[0], o.keepRatio); // first run pays allocation
-        warmed.add(ctx);
-      }
-      for (const method of methods) {
-        const m = await measure(e, window, o.tail, method, o.keepRatio);
-        if (method.name === 'dense') denseMs = m.ms;
-        let loss = 0;
-        for (const lp of m.logprobs) loss -= lp;
-        const row: EvalRow = {
-          method: method.name,
-          file: f.name,
-          contextTokens: ctx,
-          loss: loss / m.logprobs.length,
-          flopsRatio: runFlops(family, c, m.tokenLayers, readouts) / denseFlops,
-          timeRatio: denseMs ? m.ms / denseMs : 1,
-        };
-        rows.push(row);
-        o.onRow?.(row);
+      for (const [w, start] of starts.entries()) {
+        const window = ids.slice(start, start + ctx);
+        if (!warmed.has(ctx)) {
+          await measure(e, window, o.tail, methods[0], o.keepRatio); // first run pays allocation
+          warmed.add(ctx);
+        }
+        let denseMs = 0;
+        for (const method of methods) {
+          const m = await measure(e, window, o.tail, method, o.keepRatio);
+          if (method.name === 'dense') denseMs = m.ms;
+          let loss = 0;
+          for (const lp of m.logprobs) loss -= lp;
+          const row: EvalRow = {
+            method: method.name,
+            file: f.name,
+            contextTokens: ctx,
+            window: w,
+            start,
+            loss: loss / m.logprobs.length,
+            flopsRatio: runFlops(family, c, m.tokenLayers, readouts) / denseFlops,
+            timeRatio: denseMs ? m.ms / denseMs : 1,
+          };
+          rows.push(row);
+          o.onRow?.(row);
+        }
       }
     }
   }
@@ -213,22 +242,78 @@ export async function influenceByDistance(
   return rows;
 }
 
-/** Mean of each method's rows per context length: the README's table. */
-export function summarize(
-  rows: EvalRow[],
-): { method: string; contextTokens: number; files: number; loss: number; flopsRatio: number; timeRatio: number }[] {
-  const groups = new Map<string, EvalRow[]>();
-  for (const r of rows) {
-    const k = `${r.contextTokens}\u0000${r.method}`;
-    groups.set(k, [...(groups.get(k) ?? []), r]);
-  }
+export interface SummaryRow {
+  method: string;
+  contextTokens: number;
+  files: number;
+  windows: number;
+  /** Mean over every window (each window weighs the same). */
+  loss: number;
+  flopsRatio: number;
+  timeRatio: number;
+  /** Paired difference of this method's loss to dense's and to simba's on the same windows, with its 95 % interval. */
+  vsDense?: Interval;
+  vsSimba?: Interval;
+}
+
+/** Fewer files than this at a context: the mean difference is reported without an interval. */
+export const MIN_FILES = 5;
+
+export interface SummaryOptions {
+  /** Bootstrap resamples (default RESAMPLES.default). */
+  resamples?: number;
+  seed?: number;
+}
+
+/**
+ * Each method's mean per context length, and its paired cluster-bootstrap interval against
+ * dense and simba: one set of file resamples per context, shared by every method.
+ */
+export function summarize(rows: EvalRow[], o: SummaryOptions = {}): SummaryRow[] {
+  const out: SummaryRow[] = [];
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return [...groups.values()].map((g) => ({
-    method: g[0].method,
-    contextTokens: g[0].contextTokens,
-    files: g.length,
-    loss: mean(g.map((r) => r.loss)),
-    flopsRatio: mean(g.map((r) => r.flopsRatio)),
-    timeRatio: mean(g.map((r) => r.timeRatio)),
-  }));
+  for (const ctx of [...new Set(rows.map((r) => r.contextTokens))]) {
+    const at = rows.filter((r) => r.contextTokens === ctx);
+    const files = [...new Set(at.map((r) => r.file))];
+    const resamples = clusterResamples(files.length, o.resamples ?? RESAMPLES.default, o.seed ?? 0);
+    // loss[method][file] = the file's window losses, in window order.
+    const loss = new Map<string, Map<string, number[]>>();
+    for (const r of at) {
+      const m = loss.get(r.method) ?? new Map<string, number[]>();
+      loss.set(r.method, m);
+      const l = m.get(r.file) ?? [];
+      m.set(r.file, l);
+      l[r.window] = r.loss;
+    }
+    const versus = (method: string, base: string): Interval | undefined => {
+      const a = loss.get(method);
+      const b = loss.get(base);
+      if (!a || !b || method === base) return undefined;
+      const diffs = files.map((f) => {
+        const [x, y] = [a.get(f) ?? [], b.get(f) ?? []];
+        if (x.length !== y.length)
+          throw new Error(`${f} at ${ctx} tokens: ${method} and ${base} have different windows`);
+        return x.map((v, i) => v - y[i]);
+      });
+      const ci = clusterBootstrap(diffs, resamples);
+      // A percentile bootstrap over a handful of clusters has few distinct resamples and covers
+      // far less than its level: no interval is claimed there.
+      return files.length < MIN_FILES ? { ...ci, lo: Number.NaN, hi: Number.NaN } : ci;
+    };
+    for (const method of loss.keys()) {
+      const g = at.filter((r) => r.method === method);
+      out.push({
+        method,
+        contextTokens: ctx,
+        files: new Set(g.map((r) => r.file)).size,
+        windows: g.length,
+        loss: mean(g.map((r) => r.loss)),
+        flopsRatio: mean(g.map((r) => r.flopsRatio)),
+        timeRatio: mean(g.map((r) => r.timeRatio)),
+        vsDense: versus(method, 'dense'),
+        vsSimba: versus(method, 'simba'),
+      });
+    }
+  }
+  return out;
 }

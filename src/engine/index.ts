@@ -20,8 +20,19 @@ export { Decoder } from './decoder';
 export { DecodingState } from './state';
 export type { LayerState } from './state';
 export type { RunResult, RunOptions } from './run';
-export { evaluate, influenceByDistance, summarize, DEFAULT_METHODS, DISTANCE_BANDS } from './evaluate';
-export type { EvalRow, EvalOptions, DistanceRow, Method } from './evaluate';
+export {
+  evaluate,
+  influenceByDistance,
+  summarize,
+  windowStarts,
+  autoWindows,
+  MIN_FILES,
+  DEFAULT_METHODS,
+  DISTANCE_BANDS,
+} from './evaluate';
+export type { EvalRow, EvalOptions, DistanceRow, Method, SummaryRow } from './evaluate';
+export { clusterBootstrap, clusterResamples, significant } from './bootstrap';
+export type { Interval } from './bootstrap';
 export * from '../shared/analysis';
 export * from '../shared/options';
 export { writeJsonPieces, writeJsonFile } from './jsonStream';

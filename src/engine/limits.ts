@@ -32,7 +32,7 @@ export interface RunShape {
  * - per layer, the alive positions (Int32) and influence scores (Float32);
  * - retention; carried residuals (T, D) with "carry"; the dense run's two residual buffers;
  * - on the JS heap: the token spans (and the tokenizer's offset pairs while they are converted),
- *   retention, surprisal and the per-layer influence arrays of the Analysis object.
+ *   retention, surprisal (and the pruned loss with "carry") and the per-layer influence arrays.
  */
 export function analysisBytesPerToken(c: ModelConfig, scoreWidths: Record<string, number>, s: RunShape): PerToken {
   const width = Object.values(scoreWidths).reduce((a, b) => a + b, 0);
@@ -45,8 +45,9 @@ export function analysisBytesPerToken(c: ModelConfig, scoreWidths: Record<string
     (s.carry ? c.dModel : 0) +
     (s.dense ? 2 * c.dModel + 1 : 0);
   // Token span objects ~56 B, the binding's [start, end] pairs ~64 B, ids 8 B; retention 8 B,
-  // surprisal 24 B (boxed doubles); influence: 8 B per position and 8 B per score per layer.
-  const heap = 56 + 64 + 8 + 8 + (s.dense ? 24 : 0) + 16 * Ly;
+  // surprisal 24 B (boxed doubles), and as much for the pruned loss along the document (dense and
+  // carry); influence: 8 B per position and 8 B per score per layer.
+  const heap = 56 + 64 + 8 + 8 + (s.dense ? 24 : 0) + (s.dense && s.carry ? 24 : 0) + 16 * Ly;
   return { offHeap: 4 * floats, heap };
 }
 

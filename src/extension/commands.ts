@@ -129,6 +129,8 @@ const METRIC_PICKS: Record<OverlayMetric, string> = {
   influence: 'influence score at a chosen layer',
   retention: 'retention depth: layers the token passed through',
   surprisal: "surprisal: the token's own loss",
+  damage: 'pruning damage: pruned − dense loss per token (needs residual "carry")',
+  diff: 'run diff: tokens run A keeps at the layer and run B drops (and the other way), from Compare runs in the panel',
 };
 
 /** Changes the overlay's view state (not the user's settings); asks when no metric is given. */
@@ -147,7 +149,9 @@ export const chooseOverlayMetric: CommandFactory = (ctx) => async (metric?: Over
           { label: 'last', description: 'the last layer (-1)' },
           ...Array.from({ length: layers }, (_, l) => ({ label: String(l), description: '' })),
         ],
-        { title: `Simba: layer for the ${metric === 'influence' ? 'influence' : 'influence beyond recency'} overlay` },
+        {
+          title: `Simba: layer for the ${metric === 'relativeInfluence' ? 'influence beyond recency' : metric} overlay`,
+        },
       );
       if (!lp) return;
       layer = lp.label === 'last' ? -1 : Number(lp.label);
@@ -261,10 +265,13 @@ export const exportAnalysis: CommandFactory =
       });
       if (!uri) return undefined;
     }
+    // The comparison of the two runs picked in the panel goes with the analysis (schema @2).
+    const comparison = ctx.store.runsOf(ctx.store.keyOf(r) ?? '')?.comparison;
+    const analysis = comparison ? { ...r.analysis, comparison } : r.analysis;
     const body =
       format === 'json'
-        ? JSON.stringify(r.analysis, null, 1)
-        : renderReportHtml(r.analysis, {
+        ? JSON.stringify(analysis, null, 1)
+        : renderReportHtml(analysis, {
             text: r.text,
             script: fs.readFileSync(ctx.extension.asAbsolutePath('dist/webview.js'), 'utf8'),
           });

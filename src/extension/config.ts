@@ -8,6 +8,7 @@ import type {
   OverlayMetric,
   OverlayStyle,
   Precision,
+  ResidualMode,
   Schedule,
   Selection,
   SimbaOptions,
@@ -54,6 +55,9 @@ export class Config {
   }
   get selection(): Selection {
     return readSetting('selection');
+  }
+  get residual(): ResidualMode {
+    return readSetting('residual');
   }
   get topK(): number {
     return readSetting('topK');
@@ -124,7 +128,7 @@ export class Config {
 
   /** The Simba pruning options of an analysis or a completion's prefill. */
   simba(keepRatio = this.keepRatio): Partial<SimbaOptions> {
-    return { keepRatio, schedule: this.schedule, selection: this.selection };
+    return { keepRatio, schedule: this.schedule, selection: this.selection, residual: this.residual };
   }
 
   /** The hub's address from simba.hub.endpoint ('' = HF_ENDPOINT, else huggingface.co). */

@@ -70,6 +70,12 @@ export class Ctx implements vscode.Disposable {
       onSkipDense: () => this.runner.skipDense(),
       onAnalyze: () => void this.panelDocument().then((doc) => doc && this.runner.analyze(doc)),
       onOverlay: (metric, layer) => this.setView({ metric, layer }, false),
+      onCompare: (key, a, b) => {
+        if (!this.store.choosePair(key, a, b)) return;
+        this.panel.sendRuns();
+        if (this.view.metric === 'diff') this.refreshEditors();
+      },
+      runs: (key) => this.store.runsOf(key),
       settings: () => ({ ...this.view }),
       analysed: () =>
         this.store.lastUri

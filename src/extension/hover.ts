@@ -37,6 +37,11 @@ export function tokenHoverMarkdown(r: DocResult, i: number, text: string, layer 
   }
   const s = a.surprisal?.[i];
   if (s != null) md.appendMarkdown(`- surprisal: **${s.toFixed(2)} nats** (p = ${Math.exp(-s).toPrecision(3)})\n`);
+  const ps = a.positionLoss?.pruned?.[i];
+  if (ps != null && s != null)
+    md.appendMarkdown(
+      `- pruned loss: **${ps.toFixed(2)} nats** (pruning damage ${ps - s >= 0 ? '+' : '−'}${Math.abs(ps - s).toFixed(2)})\n`,
+    );
   const per = view.tokenInfluence(i);
   const fin = per.filter(Number.isFinite);
   if (fin.length) {

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { Analysis } from '../shared/analysis';
 import { shellHtml, randomNonce } from '../report';
 import { type FromWebview, type ToWebview, parseFromWebview } from '../shared/messages';
+import type { ExportedComparison, RunInfo } from '../shared/compare';
 import type { OverlayMetric } from '../shared/options';
 import type { ExplainView, MatrixRequest } from '../shared/hiddenAttention';
 
@@ -18,6 +19,10 @@ export interface PanelHandlers {
   onSkipDense?(): void;
   onAnalyze(): void;
   onOverlay(metric: OverlayMetric, layer: number): void;
+  /** Compare runs a and b of the document the panel shows. */
+  onCompare?(key: string, a: number, b: number): void;
+  /** A document's kept runs and the comparison of the pair picked (none: no history). */
+  runs?(key: string): { runs: RunInfo[]; comparison?: ExportedComparison } | undefined;
   /** The view state (keep ratio, overlay metric and layer), sent to the webview when it (re)loads. */
   settings(): { keepRatio: number; metric: OverlayMetric; layer: number; explain?: ExplainView };
   /** The document an analysis that just finished is of (the one analysed last). */
@@ -173,6 +178,9 @@ export class SimbaPanel implements vscode.Disposable {
       case 'explainView':
         this.handlers.onExplainView?.(m.view);
         break;
+      case 'compare':
+        if (this.shown) this.handlers.onCompare?.(this.shown.key, m.a, m.b);
+        break;
     }
   }
 
@@ -183,6 +191,13 @@ export class SimbaPanel implements vscode.Disposable {
   private sendShown(): void {
     if (this.last) this.post({ type: 'analysis', ...this.last, file: this.shown?.name });
     else if (this.shown) this.post({ type: 'clear', file: this.shown.name });
+    this.sendRuns();
+  }
+
+  /** The shown document's runs and their comparison (after a new run or a new pair). */
+  sendRuns(): void {
+    const r = this.shown && this.handlers.runs?.(this.shown.key);
+    this.post({ type: 'runs', runs: r?.runs ?? [], comparison: r?.comparison });
   }
 
   /** Show a document: its analysis, or (r undefined) that it has none yet. Unchanged: nothing sent. */

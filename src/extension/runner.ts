@@ -82,8 +82,9 @@ export class AnalysisRunner {
     const stored = (analysis: Analysis, denseRunning: boolean) => {
       const r = ctx.store.set(doc, { analysis, version, text, toOffset: opts.toOffset, denseRunning });
       void vscode.commands.executeCommand('setContext', 'simba.hasAnalysis', true);
-      // After the pruned result, only surprisal (from the dense run) changes what the overlay shows.
-      if (!staged.partial || analysis === staged.partial || ctx.view.metric === 'surprisal') ctx.refreshEditors();
+      // After the pruned result, only surprisal and damage (from the dense run) change what the overlay shows.
+      if (!staged.partial || analysis === staged.partial || ['surprisal', 'damage'].includes(ctx.view.metric))
+        ctx.refreshEditors();
       else ctx.status.update();
       ctx.panel.setAnalysis(analysis, text.slice(0, analysis.predictionOffset), r.stale, denseRunning);
     };

@@ -32,6 +32,9 @@ const METRIC_EXPLAINED = {
     'Influence score of each token at this layer (normalised over the tokens alive there); uncoloured tokens were pruned before it.',
   retention: 'Retention depth: the share of layers each token passed through; the highest bucket is the highway.',
   surprisal: 'Surprisal: −log p(token | prefix) from the dense run.',
+  damage:
+    'Pruning damage: the pruned run’s loss minus the dense run’s, per token (residual "carry"); uncoloured tokens lost nothing to pruning.',
+  diff: 'Run diff at this layer (the two runs picked in the panel’s Compare runs): high = run A keeps the token and run B drops it, low = run B keeps it and run A drops it; uncoloured: both agree.',
 } as const;
 
 export class StatusBar implements vscode.Disposable {
@@ -77,8 +80,8 @@ export class StatusBar implements vscode.Disposable {
     const l = r.view.resolveLayer(ctx.view.layer);
     const label = x
       ? `token ${x.target} reads (${ctx.view.explain === 'rollout' ? 'rolled out' : `L${ctx.view.explain}`})`
-      : metric === 'influence'
-        ? `influence L${l}`
+      : metric === 'influence' || metric === 'diff'
+        ? `${metric} L${l}`
         : metric === 'relativeInfluence'
           ? `beyond recency L${l}`
           : metric;

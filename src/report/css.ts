@@ -62,6 +62,10 @@ export const PANEL_CSS = `
   #attn-matrix { height: 360px; cursor: crosshair; }
   #highway { height: 240px; cursor: pointer; }
   #retention { height: 120px; }
+  #position-loss { height: 150px; }
+  #compare { height: 140px; }
+  .compare-pick { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; margin-bottom: 6px; }
+  .compare-pick vscode-single-select { min-width: 12em; max-width: 28em; }
   .readout { min-height: 1.4em; font-family: var(--vscode-editor-font-family); white-space: pre; overflow: hidden; text-overflow: ellipsis; }
   .row { display: flex; gap: 16px; flex-wrap: wrap; }
   .col { flex: 1 1 200px; min-width: 190px; }

@@ -1,5 +1,6 @@
 // The analysis schema: what one Simba run produces, read by the engine process, the extension,
 // the webview, the report and the command line. Plain JSON-serialisable data.
+import type { ExportedComparison } from './compare';
 import type { DeviceChoice, Precision, SimbaOptions, Stop } from './options';
 
 export type { DeviceChoice, Precision, SimbaOptions } from './options';
@@ -106,6 +107,10 @@ export interface Analysis {
   influence?: { alive: number[][]; score: number[][] };
   /** Per token: -log p(token | prefix) from the dense run (surprisal), nats; first token is null. */
   surprisal?: (number | null)[];
+  /** Teacher-forced loss along the document (with the dense run); absent in @1 analyses. */
+  positionLoss?: PositionLoss;
+  /** Two runs of this document compared (written by an export when the panel compared two). */
+  comparison?: ExportedComparison;
   flops?: { pruned: number; dense: number };
   options?: SimbaOptions;
   timing: Timing;
@@ -113,6 +118,19 @@ export interface Analysis {
   denseSkipped?: boolean;
   /** (@2) Tokens explained by hidden attention, latest last, each with the matrix view shown of it (src/shared/hiddenAttention.ts). */
   explained?: ExplainedToken[];
+}
+
+/** The loss along the document: where the model, and the pruned model, struggle. */
+export interface PositionLoss {
+  /**
+   * Per token: -log p(token | prefix) read out from the pruned run's residual where each token
+   * was pruned (residual "carry" only; with "drop" pruned positions have no read-out). First is null.
+   */
+  pruned?: (number | null)[];
+  /** Tokens per window of `windows`. */
+  windowTokens: number;
+  /** Mean loss of the tokens [start, end) that have one: dense (from `surprisal`) and pruned. */
+  windows: { start: number; end: number; dense: number; pruned?: number }[];
 }
 
 export interface GenerateOptions {

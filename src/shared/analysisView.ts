@@ -19,6 +19,7 @@ import {
 } from './metrics';
 import { LAYERED_METRICS, type OverlayMetric } from './options';
 import { type ExplainView, type ExplainedToken, attentionValues } from './hiddenAttention';
+import { keptDiff, sameTokens } from './compare';
 
 /** Dense layers × tokens matrix of rank-normalised influence (NaN = token not alive at that layer). */
 export interface HeatMatrix {
@@ -46,6 +47,7 @@ export class AnalysisView {
   private heat?: HeatMatrix;
   private laneList?: Lane[];
   private highwayList?: number[];
+  private pair?: [Analysis, Analysis];
 
   constructor(readonly analysis: Analysis) {
     this.layers = layerCount(analysis);
@@ -75,18 +77,30 @@ export class AnalysisView {
     return this.excess[l];
   }
 
+  /**
+   * The two runs the diff overlay compares (A, B: run A's tokens must be this analysis's); the
+   * diff is 1 where A keeps a token at the layer and B drops it, 0 the other way round.
+   */
+  setComparison(a: Analysis | undefined, b: Analysis | undefined): void {
+    this.pair = a && b ? [a, b] : undefined;
+    for (const k of [...this.metrics.keys()]) if (k.startsWith('diff@')) this.metrics.delete(k);
+  }
+
   /** The overlay value of each token in [0,1] (see metricValues), NaN where there is none. */
   metric(metric: OverlayMetric, layer: number): Float64Array {
     const l = this.resolveLayer(layer);
     const key = LAYERED_METRICS.includes(metric) ? `${metric}@${l}` : metric;
     let v = this.metrics.get(key);
     if (!v) {
-      v =
-        metric === 'influence'
-          ? this.rankedInfluence(l)
-          : metric === 'relativeInfluence'
-            ? relativeInfluenceValues(this.influenceExcess(l))
-            : metricValues(this.analysis, metric, l);
+      if (metric === 'diff' && this.pair && sameTokens(this.pair[0], this.analysis))
+        v = keptDiff(this.pair[0], this.pair[1], l);
+      else
+        v =
+          metric === 'influence'
+            ? this.rankedInfluence(l)
+            : metric === 'relativeInfluence'
+              ? relativeInfluenceValues(this.influenceExcess(l))
+              : metricValues(this.analysis, metric, l);
       this.metrics.set(key, v);
     }
     return v;

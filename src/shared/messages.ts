@@ -2,6 +2,7 @@
 // both directions (each side treats the other's messages as untrusted input).
 import type { Analysis } from './analysis';
 import type { AttentionMatrix, ExplainView } from './hiddenAttention';
+import type { ExportedComparison, RunInfo } from './compare';
 import { KEEP_RATIO, OVERLAY_METRICS, type OverlayMetric, isOneOf } from './options';
 
 /** Extension host -> webview. */
@@ -26,6 +27,8 @@ export type ToWebview =
   /** The matrix view of the latest explained token's window (hidden attention). */
   | { type: 'matrix'; matrix: AttentionMatrix }
   | { type: 'error'; message: string }
+  /** The shown document's kept runs (oldest first) and the comparison of the two picked. */
+  | { type: 'runs'; runs: RunInfo[]; comparison?: ExportedComparison }
   /** No analysis to show: of `file` (the active editor's document) when given. */
   | { type: 'clear'; file?: string };
 
@@ -47,7 +50,9 @@ export type FromWebview =
   /** The matrix view of the explained token's window: one layer (a Mamba-2 head), tokens from..to. */
   | { type: 'matrix'; layer: number; head?: number; from: number; to: number }
   /** The overlay shows the explained token's rollout or one layer, or (off) the metric again. */
-  | { type: 'explainView'; view: ExplainView | 'off' };
+  | { type: 'explainView'; view: ExplainView | 'off' }
+  /** Compare run a with run b (ids from a 'runs' message) of the document the panel shows. */
+  | { type: 'compare'; a: number; b: number };
 
 const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 const int = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0 && (x as number) < 2 ** 31;
@@ -90,6 +95,10 @@ export function parseFromWebview(m: unknown): FromWebview | undefined {
       return o.view === 'rollout' || o.view === 'off' || int(o.view)
         ? { type: 'explainView', view: o.view as ExplainView | 'off' }
         : undefined;
+    case 'compare':
+      return Number.isInteger(o.a) && Number.isInteger(o.b)
+        ? { type: 'compare', a: o.a as number, b: o.b as number }
+        : undefined;
     default:
       return undefined;
   }
@@ -125,6 +134,13 @@ export function parseToWebview(m: unknown): ToWebview | undefined {
     }
     case 'error':
       return typeof o.message === 'string' ? (o as ToWebview) : undefined;
+    case 'runs':
+      return Array.isArray(o.runs) &&
+        o.runs.every((r) => r && Number.isInteger(r.id) && typeof r.label === 'string') &&
+        (o.comparison == null ||
+          (typeof o.comparison === 'object' && Array.isArray((o.comparison as ExportedComparison).result?.layers)))
+        ? (o as ToWebview)
+        : undefined;
     case 'clear':
       return typeof o.file === 'string' && o.file.length <= 4096 ? { type: 'clear', file: o.file } : { type: 'clear' };
     default:

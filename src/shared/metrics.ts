@@ -1,6 +1,7 @@
 // Per-token values of the overlay metrics, normalised to [0,1], and the statistics they use.
 import type { Analysis } from './analysis';
 import type { OverlayMetric } from './options';
+import { pruningDamage } from './positionLoss';
 
 export function layerCount(a: Analysis): number {
   return a.model?.layers || a.influence?.score.length || 1;
@@ -101,6 +102,8 @@ export function quantile(values: ArrayLike<number>, q: number): number {
  *   (see highwayValues);
  * - relativeInfluence: influence at `layer` beyond what the token's distance gives (see
  *   relativeInfluenceValues).
+ * - damage: pruning damage, pruned − dense loss, / (98th percentile of the positive ones, at least
+ *   0.1 nat), clamped to 1; tokens pruning did not hurt (≤ 0) are left uncoloured (NaN).
  */
 export function metricValues(a: Analysis, metric: OverlayMetric, layer = 0): Float64Array {
   const n = a.tokens.length;
@@ -114,12 +117,28 @@ export function metricValues(a: Analysis, metric: OverlayMetric, layer = 0): Flo
     if (a.retention) for (let i = 0; i < n; i++) out[i] = Math.max(0, Math.min(1, a.retention[i] / L));
     return out;
   }
+  if (metric === 'damage') return damageValues(a);
+  // The diff overlay needs a second run: AnalysisView.setComparison gives it.
+  if (metric === 'diff') return new Float64Array(n).fill(NaN);
   const out = new Float64Array(n).fill(NaN);
   const s = a.surprisal;
   if (!s) return out;
   const raw = s.map((x) => (x == null ? NaN : x));
   const cap = Math.max(1, quantile(raw, 0.98) || 1);
   for (let i = 0; i < n; i++) out[i] = Number.isFinite(raw[i]) ? Math.min(1, Math.max(0, raw[i] / cap)) : NaN;
+  return out;
+}
+
+function damageValues(a: Analysis): Float64Array {
+  const out = new Float64Array(a.tokens.length).fill(NaN);
+  const d = pruningDamage(a);
+  if (!d) return out;
+  const hurt = d.filter((x): x is number => x != null && x > 0);
+  const cap = Math.max(0.1, quantile(hurt, 0.98) || 0.1);
+  for (let i = 0; i < out.length; i++) {
+    const x = d[i];
+    if (x != null && x > 0) out[i] = Math.min(1, x / cap);
+  }
   return out;
 }
 

@@ -31,10 +31,18 @@ export const STOPS = ['none', 'line', 'document'] as const;
 export type Stop = (typeof STOPS)[number];
 
 /** What the editor overlay colours each token by (relativeInfluence: influence beyond what recency gives). */
-export const OVERLAY_METRICS = ['highway', 'relativeInfluence', 'influence', 'retention', 'surprisal'] as const;
+export const OVERLAY_METRICS = [
+  'highway',
+  'relativeInfluence',
+  'influence',
+  'retention',
+  'surprisal',
+  'damage',
+  'diff',
+] as const;
 export type OverlayMetric = (typeof OVERLAY_METRICS)[number];
 /** The metrics read at one layer (the overlay layer); the others are per token. */
-export const LAYERED_METRICS: readonly OverlayMetric[] = ['influence', 'relativeInfluence'];
+export const LAYERED_METRICS: readonly OverlayMetric[] = ['influence', 'relativeInfluence', 'diff'];
 
 /** How the editor overlay draws: a mark per line at the line start (and the overview ruler), or per-token marks. */
 export const OVERLAY_STYLES = ['gutter', 'tokens'] as const;
@@ -85,6 +93,12 @@ export const TEMPERATURE: NumberRange = { default: 0, minimum: 0, maximum: 2 };
 export const SAMPLE_TOP_K: NumberRange = { default: 40, minimum: 1, maximum: 1000, integer: true };
 /** The evaluation's protected tail: the tokens whose next-token loss is measured. */
 export const TAIL: NumberRange = { default: 128, minimum: 1, maximum: 65536, integer: true };
+/** Tokens between the ends of an evaluation's consecutive windows in one file. */
+export const STRIDE: NumberRange = { default: 2048, minimum: 1, maximum: 1 << 20, integer: true };
+/** An evaluation's windows per file and context, at most (default: 8192 tokens of windows, at least one). */
+export const WINDOWS: NumberRange = { default: 0, minimum: 1, maximum: 4096, integer: true };
+/** Bootstrap resamples of an evaluation's confidence intervals. */
+export const RESAMPLES: NumberRange = { default: 2000, minimum: 100, maximum: 100000, integer: true };
 /** One context length of the evaluation, in tokens. */
 export const CONTEXT_TOKENS: NumberRange = { default: 1024, minimum: 16, maximum: 1 << 20, integer: true };
 /** The prediction point: a UTF-16 offset into the text (past the end means the end). */

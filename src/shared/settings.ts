@@ -13,6 +13,7 @@ import {
   KEEP_RATIO,
   OVERLAY_METRICS,
   PRECISIONS,
+  RESIDUAL_MODES,
   SCHEDULES,
   SELECTIONS,
   TOP_K,
@@ -63,6 +64,9 @@ export const SETTINGS = {
   keepRatio: num(KEEP_RATIO.default, KEEP_RATIO.minimum, KEEP_RATIO.maximum),
   schedule: choice(SCHEDULES, DEFAULT_SIMBA.schedule),
   selection: choice(SELECTIONS, DEFAULT_SIMBA.selection),
+  // The extension carries pruned residuals by default: the loss along the document and the
+  // pruning-damage overlay need a read-out at every position (T × D floats more).
+  residual: choice(RESIDUAL_MODES, 'carry'),
   topK: int(TOP_K.default, TOP_K.minimum, TOP_K.maximum),
   compareDense: bool(true),
   'overlay.metric': choice(OVERLAY_METRICS, DEFAULT_OVERLAY_METRIC),

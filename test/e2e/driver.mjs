@@ -395,6 +395,32 @@ function syntheticAnalysis(n, L) {
     retention,
     influence: { alive, score },
     surprisal: tokens.map((_, i) => (i ? i % 7 : null)),
+    // The loss along the document and a comparison of two runs, as an export writes them.
+    positionLoss: {
+      windowTokens: 1024,
+      windows: Array.from({ length: Math.ceil(n / 1024) }, (_, k) => ({
+        start: k * 1024,
+        end: Math.min(n, (k + 1) * 1024),
+        dense: 3 - k / 64,
+        pruned: 3.2 - k / 80,
+      })),
+    },
+    comparison: {
+      a: { id: 2, label: '#2 ρ 0.3 · simba/linear · synthetic' },
+      b: { id: 1, label: '#1 ρ 0.1 · simba/linear · synthetic' },
+      result: {
+        sameTokens: true,
+        layers: Array.from({ length: L }, (_, l) => ({
+          layer: l,
+          jaccard: 1 - l / L,
+          spearman: 1 - l / (2 * L),
+          both: n,
+        })),
+        next: { kl: 0.0123, shared: 9, restA: 0.03, restB: 0.04 },
+        flops: { a: 1.5e12, b: 1e12 },
+        timeMs: { a: 1400, b: 1200 },
+      },
+    },
     flops: { pruned: 1e12, dense: 2e12 },
     options: { keepRatio: 0.1, schedule: 'linear', selection: 'simba', score: 'signed-max', residual: 'drop', seed: 0 },
     timing: { tokenizeMs: 10, prefillMs: 1000, totalMs: 1200 },
@@ -438,6 +464,18 @@ async function runReportTests(browser) {
     const { view } = await page.evaluate(panelDom);
     const [a, b] = view.split('-').map(Number);
     if (!(b - a < 32768 / 2)) throw new Error(`zoomed view ${view}`);
+    // The report draws the exported loss along the document and run comparison with the panel's code.
+    const lossLabel = await page.locator('#position-loss').getAttribute('aria-label');
+    if (!/^Mean loss per 1024-token window, nats: tokens 0–1023 dense 3\.00, pruned 3\.20;/.test(lossLabel ?? ''))
+      throw new Error(`report loss chart: ${lossLabel?.slice(0, 120)}`);
+    const cmpLabel = await page.locator('#compare').getAttribute('aria-label');
+    if (!/^Runs A and B per layer: L0 Jaccard 1\.00, Spearman 1\.00; L1 Jaccard 0\.96/.test(cmpLabel ?? ''))
+      throw new Error(`report comparison: ${cmpLabel?.slice(0, 120)}`);
+    if (!/KL\(A‖B\)0\.0123 nats/.test(await page.locator('#compare-facts').textContent()))
+      throw new Error('report comparison facts');
+    if (await page.locator('.compare-pick').isVisible()) throw new Error('the report shows the run pickers');
+    await page.locator('#position-loss-section').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SHOTS, 'report-loss-compare-light.png'), fullPage: true });
     await page.close();
     record(
       `[report] standalone report: 32k tokens × 24 layers painted in ${ms} ms, zoom works (${Date.now() - t0} ms)`,

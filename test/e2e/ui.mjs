@@ -127,7 +127,7 @@ function matchBucket(colors, theme, rgba) {
   return -1;
 }
 
-async function expectOverlay(ctx, theme) {
+async function expectOverlay(ctx, theme, minBuckets = 2) {
   const cols = await until(
     async () => {
       const c = await decorationColors(ctx.page);
@@ -145,7 +145,7 @@ async function expectOverlay(ctx, theme) {
       );
     buckets.add(b);
   }
-  if (buckets.size < 2) throw new Error(`expected several colour buckets, saw ${[...buckets]}`);
+  if (buckets.size < minBuckets) throw new Error(`expected several colour buckets, saw ${[...buckets]}`);
   return buckets;
 }
 
@@ -1305,6 +1305,129 @@ export const uiTests = [
         .waitFor({ timeout: 60000 });
       fs.rmSync(file);
       await command(page, 'Notifications: Clear All Notifications');
+    },
+  },
+  {
+    // Self-contained (it waits for the workbench itself), so `--grep "run comparison"` runs it alone.
+    name: 'run comparison: two runs compared in the panel, the diff overlay, the loss along the document (dark and light)',
+    timeout: 300000,
+    fn: async (ctx) => {
+      const { page } = ctx;
+      await page.locator('.monaco-workbench').waitFor({ timeout: 90000 });
+      await page
+        .locator('.statusbar-item')
+        .filter({ hasText: / · (cpu|webgpu|cuda)/ })
+        .first()
+        .waitFor({ timeout: 120000 });
+      await openFile(page, 'sample.py');
+      await command(page, 'Simba: Analyze Document');
+      await expectOverlay(ctx, 'dark');
+      await command(page, 'Simba: Show Highway Panel');
+      const first = await until(
+        async () => {
+          const r = await readPanel(page);
+          return r.tokens > 0 && r.busy !== 'true' && r.dense > 0 ? r : undefined;
+        },
+        90000,
+        'first run in the panel',
+      );
+      const f = webview(page);
+      // The loss along the document: dense and (residual carry, the extension's default) pruned.
+      const loss = await until(
+        async () => {
+          const l = await f.locator('#position-loss').getAttribute('aria-label');
+          // A short file: ~16 finer windows of its per-token loss instead of one 1k-token window.
+          return /^Mean loss per \d+-token window, nats: tokens 0–\d+ dense \d+\.\d\d, pruned \d+\.\d\d/.test(
+            l ?? '',
+          ) && (l.match(/pruned/g) ?? []).length >= 8
+            ? l
+            : undefined;
+        },
+        30000,
+        'loss chart',
+      );
+      ctx.log(`loss chart: ${loss}`);
+      // A second run at another keep ratio, through the panel's slider.
+      const other = first.keepRatio === '0.3' ? '0.5' : '0.3';
+      await f.locator('#keep-ratio').evaluate((el, v) => {
+        el.value = v;
+        el.dispatchEvent(new Event('input'));
+        el.dispatchEvent(new Event('change'));
+      }, other);
+      await until(
+        async () => {
+          const r = await readPanel(page);
+          return r.rendered > first.rendered && r.keepRatio === other && r.busy !== 'true' && r.dense > 0;
+        },
+        90000,
+        `second run at ${other}`,
+      );
+      // The newest run (A) against the one before (B): per-layer Jaccard and Spearman, KL, FLOPs, time.
+      const cmp = await until(
+        async () => {
+          const l = await f.locator('#compare').getAttribute('aria-label');
+          return /^Runs A and B per layer: L0 Jaccard 1\.00/.test(l ?? '') ? l : undefined;
+        },
+        30000,
+        'comparison chart',
+      );
+      ctx.log(`comparison: ${cmp}`);
+      const jac = [...cmp.matchAll(/Jaccard (\d\.\d\d)/g)].map((m) => Number(m[1]));
+      if (!jac.some((j) => j < 1)) throw new Error(`runs at two keep ratios keep the same tokens everywhere: ${cmp}`);
+      const facts = await f.locator('#compare-facts').textContent();
+      if (!/next token KL\(A‖B\)\d\.\d{4} nats/.test(facts) || !new RegExp(`ρ ${other}`).test(facts))
+        throw new Error(`comparison facts: ${facts}`);
+      const ids = await f
+        .locator('#compare-a vscode-option')
+        .evaluateAll((os) => os.map((o) => o.getAttribute('value')));
+      if (ids.length < 2) throw new Error(`run pickers list ${ids.length} runs`);
+      // The diff overlay at the last layer: only the lowest and the top bucket, once it replaced the highways.
+      let seen = [];
+      const diffMarks = (what, want) =>
+        until(
+          async () => {
+            seen = (await decorationColors(page)).map((c) => matchBucket(ctx.colors, 'dark', parseRgba(c)));
+            const b = new Set(seen);
+            return seen.length && [...b].every((x) => x === 0 || x === 7) && want(seen) ? b : undefined;
+          },
+          30000,
+          what,
+        ).catch(async (e) => {
+          throw new Error(`${e.message}: buckets ${seen}; ${await f.locator('#compare-facts').textContent()}`);
+        });
+      const count = (xs, b) => xs.filter((x) => x === b).length;
+      await f.locator('#compare-diff').click();
+      await page.locator('.statusbar-item', { hasText: 'Simba: diff L' }).first().waitFor({ timeout: 15000 });
+      // A (the higher keep ratio) keeps tokens B drops: mostly the top bucket.
+      const diffBuckets = await diffMarks('the diff overlay', (xs) => count(xs, 7) > count(xs, 0));
+      ctx.log(`diff overlay buckets (A = ${other}): ${[...diffBuckets].sort()}`);
+      // Swap A and B: now most marked tokens are ones B keeps and A drops, the lowest bucket (kept
+      // sets of two keep ratios are not nested: a line or two may hold a token only ρ 0.1 keeps).
+      await f.locator('#compare-swap').click();
+      const swapped = await diffMarks('the diff overlay after swapping A and B', (xs) => count(xs, 0) > count(xs, 7));
+      ctx.log(`diff overlay buckets after the swap: ${[...swapped].sort()}`);
+      if (!/^#\d+ ρ 0\.1 /.test(await f.locator('#compare-facts dd').first().textContent()))
+        throw new Error(`after the swap A is not the first run: ${await f.locator('#compare-facts').textContent()}`);
+      await f.locator('#compare-swap').click();
+      await diffMarks('the diff overlay swapped back', (xs) => count(xs, 7) > count(xs, 0));
+      await f.locator('#compare-section').scrollIntoViewIfNeeded();
+      await ctx.sleep(600);
+      await page.mouse.move(5, 5);
+      await page.screenshot({ path: path.join(ctx.shots, 'compare-diff-overlay-dark.png') });
+      await page.locator(WEBVIEW).screenshot({ path: path.join(ctx.shots, 'panel-compare-dark.png') });
+      await setTheme(ctx, 'Default Light Modern');
+      await expectOverlay(ctx, 'light', 1);
+      await f.locator('#compare-section').scrollIntoViewIfNeeded();
+      await ctx.sleep(600);
+      await page.screenshot({ path: path.join(ctx.shots, 'compare-diff-overlay-light.png') });
+      await page.locator(WEBVIEW).screenshot({ path: path.join(ctx.shots, 'panel-compare-light.png') });
+      await setTheme(ctx, 'Default Dark Modern');
+      // Back to the default overlay for whatever runs next.
+      await f.locator('#overlay-metric').evaluate((el) => {
+        el.value = 'highway';
+        el.dispatchEvent(new Event('change'));
+      });
+      await page.locator('.statusbar-item', { hasText: 'Simba: highway' }).first().waitFor({ timeout: 15000 });
     },
   },
 ];
