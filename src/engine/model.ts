@@ -6,6 +6,7 @@ import { throwIfAborted } from './errors';
 import { buildHeadGraph } from './graphs/heads';
 import { type Provider, createSessions, resolveProvider, sessionOptions } from './runtime';
 import { DecodingState, type LayerState } from './state';
+import { FusedStep } from './cpu/fusedStep';
 import type { DeviceChoice, Precision } from '../shared/options';
 
 /** What one layer produced over a whole sequence; `activations` when asked for (`collect`). */
@@ -64,8 +65,8 @@ export class Model {
   readonly sessionOptions: ort.InferenceSession.SessionOptions;
   private readonly embeddings: Float32Array;
   private readonly sessions: Sessions;
-  /** The fused int8 decoding step, built on first use from the checkpoint. */
-  private int8Step?: Promise<ort.InferenceSession>;
+  /** The fused decoding steps (cpu/fusedStep.ts) by precision, each built on first use. */
+  private fusedSteps = new Map<Precision, Promise<FusedStep>>();
 
   private constructor(
     readonly checkpoint: Checkpoint,
@@ -176,9 +177,9 @@ export class Model {
   }
 
   /**
-   * One decoding step: the token's embedding row through every layer (updating `state` in place)
-   * and the LM head; returns the next-token log-probabilities. fp32 runs the per-layer graphs;
-   * int8 runs the family's fused step graph with int8 projections.
+   * One decoding step: the token's embedding row through every layer (updating `state`) and the
+   * LM head; returns the next-token log-probabilities. One ORT run per token: the family's fused
+   * step graph (int8 projections for 'int8'); fp32 on a GPU provider runs the per-layer graphs.
    */
   async step(
     hidden: Float32Array,
@@ -186,40 +187,29 @@ export class Model {
     precision: Precision = 'fp32',
     signal?: AbortSignal,
   ): Promise<Float32Array> {
-    const layers = state.layers;
-    if (precision === 'fp32') {
-      let h = hidden;
-      for (let l = 0; l < layers.length; l++) {
-        const out = await this.runLayer(l, h, layers[l], { signal });
-        layers[l] = out.state;
-        h = out.hidden;
-      }
-      return this.logprobs(h);
+    if (precision === 'fp32' && (this.provider !== 'cpu' || !this.checkpoint.family.buildDecodeStepGraph))
+      return this.stepLayers(hidden, state, signal);
+    let fused = this.fusedSteps.get(precision);
+    if (!fused) {
+      fused = FusedStep.create(this.checkpoint, precision, this.sessionOptions);
+      this.fusedSteps.set(precision, fused);
+      fused.catch(() => this.fusedSteps.delete(precision));
     }
-    const { family, store, config } = this.checkpoint;
-    if (!family.buildDecodeStepGraph)
-      throw new Error(`${family.name}: int8 decoding is not available for this model family`);
-    this.int8Step ??= ort.InferenceSession.create(
-      family.buildDecodeStepGraph(store, config, 'int8'),
-      this.sessionOptions,
-    );
-    const session = await this.int8Step;
+    const step = await fused;
     throwIfAborted(signal);
-    const { conv, ssm } = this.checkpoint.stateShapes();
-    const feeds: Record<string, ort.Tensor> = { hidden: new ort.Tensor('float32', hidden, [1, config.dModel]) };
-    layers.forEach((st, i) => {
-      feeds[`conv_state_${i}`] = new ort.Tensor('float32', st.conv, conv);
-      feeds[`ssm_state_${i}`] = new ort.Tensor('float32', st.ssm, ssm);
-    });
-    const r = await session.run(feeds);
-    layers.forEach(
-      (_, i) =>
-        (layers[i] = {
-          conv: r[`conv_state_out_${i}`].data as Float32Array,
-          ssm: r[`ssm_state_out_${i}`].data as Float32Array,
-        }),
-    );
-    return r.logprobs.data as Float32Array;
+    return step.run(hidden, state);
+  }
+
+  /** The same step through the per-layer graphs and the head (GPU fp32, and the fused step's parity reference). */
+  async stepLayers(hidden: Float32Array, state: DecodingState, signal?: AbortSignal): Promise<Float32Array> {
+    const layers = state.layers;
+    let h = hidden;
+    for (let l = 0; l < layers.length; l++) {
+      const out = await this.runLayer(l, h, layers[l], { signal });
+      layers[l] = out.state;
+      h = out.hidden;
+    }
+    return this.logprobs(h);
   }
 
   /** Log-probabilities over the vocabulary for each of the P rows of `hidden`: (P, V). */
@@ -248,9 +238,10 @@ export class Model {
   }
 
   async dispose(): Promise<void> {
-    const int8 = this.int8Step ? [await this.int8Step] : [];
+    const fused = await Promise.allSettled(this.fusedSteps.values());
     const { layers, head, targetHead } = this.sessions;
-    for (const s of [...layers, head, targetHead, ...int8]) await s.release();
+    for (const s of [...layers, head, targetHead]) await s.release();
+    for (const f of fused) if (f.status === 'fulfilled') await f.value.release();
   }
 }
 

@@ -8,12 +8,22 @@ import { utf8 } from './json';
 import type { TokenSpan } from '../shared/analysis';
 
 export class TextTokenizer {
+  /** Per token id, whether its text has a line break (hasLineBreak). */
+  private readonly lineBreaks = new Map<number, boolean>();
+  private readonly pieceDecoder: ReturnType<Tokenizer['getDecoder']>;
+  /** Ids of added tokens: decode gives their content as is, past the decoder. */
+  private readonly added: Set<number>;
+
   private constructor(
     private readonly tok: Tokenizer,
     readonly vocabSize: number,
     /** The largest id of any token (vocabulary or added): must be below the model's vocab_size. */
     readonly maxId: number,
-  ) {}
+  ) {
+    this.pieceDecoder = tok.getDecoder();
+    const base = new Set(Object.values(tok.getVocab(false)));
+    this.added = new Set(Object.values(tok.getVocab(true)).filter((id) => !base.has(id)));
+  }
 
   /**
    * Read tokenizer.json (inside its checkpoint folder, bounded by MAX_BYTES.tokenizer, never a
@@ -58,6 +68,23 @@ export class TextTokenizer {
   /** The text of one token as it appears in the document (byte-level pieces decoded). */
   async tokenText(id: number): Promise<string> {
     return this.tok.decode([id], false);
+  }
+
+  /**
+   * Whether token `id`'s text has a line break: a decoding stopped at the end of the line checks
+   * each new token with it instead of decoding the whole text again. Synchronous (the binding's
+   * decoder on the one piece; decode() is a round trip through a worker thread, which costs a
+   * step's time on a loaded machine) and cached per id.
+   */
+  hasLineBreak(id: number): boolean {
+    let v = this.lineBreaks.get(id);
+    if (v === undefined) {
+      const piece = this.tok.idToToken(id) ?? '';
+      const text = this.added.has(id) || !this.pieceDecoder ? piece : this.pieceDecoder.decode([piece]);
+      v = text.includes('\n');
+      this.lineBreaks.set(id, v);
+    }
+    return v;
   }
 
   idToToken(id: number): string | null {
