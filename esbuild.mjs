@@ -45,9 +45,9 @@ builds.push({
   logLevel: 'warning',
 });
 
-// native/influence.c → dist/influence.node: a Node-API addon, so one build serves every Node and
-// Electron version. Optional: without a C compiler the engine scores with the ONNX graph (slower)
-// and says so, so a failed compile warns instead of failing the build.
+// native/{influence,scan}.c → dist/influence.node: a Node-API addon, so one build serves every Node
+// and Electron version. Optional: without a C compiler the engine scores with the ONNX graph and
+// scans with the ONNX Scan (slower) and says so, so a failed compile warns instead of failing the build.
 function buildNative() {
   const include = createRequire(import.meta.url)('node-api-headers').include_dir;
   const args = [
@@ -61,6 +61,7 @@ function buildNative() {
     '-o',
     'dist/influence.node',
     'native/influence.c',
+    'native/scan.c',
     '-lm',
   ];
   if (process.platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
@@ -68,7 +69,7 @@ function buildNative() {
   if (r.status !== 0) {
     fs.rmSync('dist/influence.node', { force: true });
     console.warn(
-      `warning: the native influence kernel did not compile; the engine will score with the ONNX graph.\n${r.error?.message ?? r.stderr}`,
+      `warning: the native kernels did not compile; the engine will score with the ONNX graph and scan with the ONNX Scan.\n${r.error?.message ?? r.stderr}`,
     );
   } else if (r.stderr) process.stderr.write(r.stderr);
 }

@@ -24,6 +24,8 @@ export interface LoadOptions {
    * machine's memory (limits.ts).
    */
   memoryBudget?: number;
+  /** CPU selective scan: the native kernel (default) or the ONNX Scan graph (model.ts ModelOptions). */
+  scan?: 'native' | 'onnx';
 }
 
 export class Engine {
@@ -39,7 +41,7 @@ export class Engine {
     if (o.memoryBudget !== undefined && !(o.memoryBudget > 0))
       throw new RangeError(`memoryBudget must be a positive number of bytes, got ${o.memoryBudget}`);
     const ck = Checkpoint.open(o.modelDir ?? bundledModelDir());
-    const model = await Model.load(ck, { device: o.device, threads: o.threads });
+    const model = await Model.load(ck, { device: o.device, threads: o.threads, scan: o.scan });
     const ctx = {
       provider: model.provider,
       sessionOptions: sessionOptions(model.provider, o.threads),

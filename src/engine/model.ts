@@ -7,6 +7,8 @@ import { buildHeadGraph } from './graphs/heads';
 import { type Provider, createSessions, resolveProvider, sessionOptions } from './runtime';
 import { DecodingState, type LayerState } from './state';
 import { FusedStep } from './cpu/fusedStep';
+import { NativeScanLayers, loadScanKernel } from './cpu/nativeScan';
+import * as os from 'node:os';
 import type { DeviceChoice, Precision } from '../shared/options';
 
 /** What one layer produced over a whole sequence; `activations` when asked for (`collect`). */
@@ -50,10 +52,17 @@ export interface RunLayerOptions {
 export interface ModelOptions {
   device?: DeviceChoice;
   threads?: number;
+  /**
+   * CPU selective scan: 'native' (the default; native/scan.c, the layer split around it) or
+   * 'onnx' (the ONNX Scan graph: the fallback without the kernel, and the parity reference).
+   */
+  scan?: 'native' | 'onnx';
 }
 
 interface Sessions {
+  /** The Scan layer graphs; empty where the native scan runs the layers. */
   layers: ort.InferenceSession[];
+  native?: NativeScanLayers;
   head: ort.InferenceSession;
   targetHead: ort.InferenceSession;
 }
@@ -89,26 +98,30 @@ export class Model {
     const t0 = Date.now();
     const { family, config: c, store } = ck;
     const top = family.topWeights(store, c);
+    const scanNotes: string[] = [];
     const { provider, value, notes } = await resolveProvider(o.device ?? 'auto', async (p) => {
       const so = sessionOptions(p, o.threads);
       const gpu = p !== 'cpu';
+      const native = gpu ? undefined : await nativeScanLayers(ck, so, o, scanNotes);
       // CPU: the scan as an ONNX Scan. GPU providers: a formulation without Scan, which would fall
       // back to the CPU provider at every step.
       const graphs = function* () {
         for (let i = 0; i < c.layers; i++) yield family.buildLayerGraph(store, c, i, gpu ? 'gpu' : 'cpu');
       };
-      const layers = await createSessions(graphs(), so, gpu ? () => smokeFeeds(ck) : undefined);
+      const layers = native ? [] : await createSessions(graphs(), so, gpu ? () => smokeFeeds(ck) : undefined);
       try {
         const [head, targetHead] = await createSessions(
           [buildHeadGraph(c, top, { gpu }), buildHeadGraph(c, top, { gpu, targets: true })],
           so,
         );
-        return { sessions: { layers, head, targetHead }, sessionOptions: so };
+        return { sessions: { layers, native, head, targetHead }, sessionOptions: so };
       } catch (e) {
         for (const s of layers) await s.release().catch(() => undefined);
+        await native?.release().catch(() => undefined);
         throw e;
       }
     });
+    if (provider === 'cpu') notes.push(...scanNotes);
     const model = new Model(ck, provider, notes, { ...value, embeddings: top.embeddings });
     model.loadMs = Date.now() - t0;
     return model;
@@ -146,6 +159,7 @@ export class Model {
     const T = hidden.length / D;
     const acts = this.checkpoint.family.activations(this.config);
     const widths: Record<string, number> = collect === 'identity' ? acts.identity : collect ? acts.scores : {};
+    if (this.sessions.native) return this.sessions.native.runLayer(l, hidden, state, o, widths, this.chunkTokens);
     const out: LayerOutput = { hidden: into ?? new Float32Array(T * D), state };
     const targets: [string, Float32Array, number][] = [['hidden_out', out.hidden, D]];
     if (collect) {
@@ -239,10 +253,30 @@ export class Model {
 
   async dispose(): Promise<void> {
     const fused = await Promise.allSettled(this.fusedSteps.values());
-    const { layers, head, targetHead } = this.sessions;
+    const { layers, native, head, targetHead } = this.sessions;
     for (const s of [...layers, head, targetHead]) await s.release();
+    await native?.release();
     for (const f of fused) if (f.status === 'fulfilled') await f.value.release();
   }
+}
+
+/**
+ * The CPU layers with the native selective scan (cpu/nativeScan.ts), or undefined (with a note
+ * saying why) where they run the ONNX Scan: asked for, the kernel not built, or a family it does not run.
+ */
+async function nativeScanLayers(
+  ck: Checkpoint,
+  so: ort.InferenceSession.SessionOptions,
+  o: ModelOptions,
+  notes: string[],
+): Promise<NativeScanLayers | undefined> {
+  if (o.scan === 'onnx' || !ck.family.buildSplitLayer) return undefined;
+  const kernel = loadScanKernel();
+  if (typeof kernel === 'string') {
+    notes.push(`selective scan: ${kernel}; using the ONNX Scan instead (slower)`);
+    return undefined;
+  }
+  return NativeScanLayers.create(ck.family, ck.store, ck.config, kernel, so, o.threads ?? os.availableParallelism());
 }
 
 /** Two tokens from zero states: enough to prove a provider can execute a layer graph. */

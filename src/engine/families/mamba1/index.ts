@@ -4,7 +4,7 @@
 // score (native kernel or ONNX graph) in influence.ts; FLOPs below (docs/method.md §6).
 import type { ModelFamily } from '../types';
 import { type MambaConfig, isMamba1, parseConfig } from './config';
-import { buildDecodeStepGraph, buildLayerGraphCpu } from './graphCpu';
+import { buildDecodeStepGraph, buildLayerGraphCpu, buildSplitLayerGraphsCpu } from './graphCpu';
 import { buildLayerGraphGpu } from './graphGpu';
 import { createInfluenceScorer } from './influence';
 import { checkWeights, loadLayerWeights, loadTopWeights, loadWeights, parameterCount } from './weights';
@@ -35,6 +35,10 @@ export const mamba1: ModelFamily<MambaConfig> = {
   stateShapes: (c) => ({ conv: [c.convKernel - 1, c.dInner], ssm: [c.dInner, c.dState] }),
   buildLayerGraph: (store, c, i, target) =>
     (target === 'cpu' ? buildLayerGraphCpu : buildLayerGraphGpu)(c, loadLayerWeights(store, c, i), i),
+  buildSplitLayer: (store, c, i) => {
+    const w = loadLayerWeights(store, c, i);
+    return { ...buildSplitLayerGraphsCpu(c, w, i), A: w.A, D: w.D };
+  },
   activations: (c) => ({ scores: SCORES(c), identity: { ...SCORES(c), y: c.dInner } }),
   buildDecodeStepGraph: (store, c, precision) => {
     const w = loadWeights(store, c);
