@@ -78,7 +78,7 @@ async function compare(dir: string, T: number, simba: Partial<SimbaOptions>, chu
   }
 }
 
-describe('native selective scan vs the ONNX Scan graph', function () {
+describe('native selective scan vs the ONNX Scan graph', () => {
   before(function () {
     requireNativeKernel(this);
   });
