@@ -13,7 +13,7 @@ const ROOT = path.resolve(__dirname, '..');
 const PY = process.env.SIMBA_PYTHON ?? '/usr/bin/python3';
 
 interface Child {
-  task: 'prefill' | 'decode' | 'simba' | 'memory';
+  task: 'prefill' | 'decode' | 'simba' | 'memory' | 'scan';
   model: string;
   tokens: number;
   threads?: number;
@@ -65,6 +65,7 @@ async function child(c: Child): Promise<Record<string, number>> {
     }
     return { msPerToken: fp32, int8MsPerToken: int8, perLayerMsPerToken: perLayer, peakRssMB: peakRssMB() };
   }
+  if (c.task === 'scan') return scanRounds(s, c, ids);
   if (c.task === 'simba') {
     // Dense and Simba (ρ = 0.1) alternate twice in one process; the faster of each counts.
     const simba = resolveSimbaOptions({ keepRatio: 0.1 });
@@ -99,6 +100,38 @@ async function child(c: Child): Promise<Record<string, number>> {
   const t0 = performance.now();
   await s.run(ids, resolveSimbaOptions({ keepRatio: 0.1 }), { influenceEveryLayer: true });
   return { ms: performance.now() - t0, peakRssMB: peakRssMB() };
+}
+
+/**
+ * The native scan against the ONNX Scan on the same tokens, alternating twice (fastest of each),
+ * and the floor: the ORT parts of the native run alone (norm, in_proj, conv, x_proj, dt_proj,
+ * gate, out_proj: the layer's matrix products with no scan), timed inside that run.
+ */
+async function scanRounds(s: Engine, c: Child, ids: number[]): Promise<Record<string, number>> {
+  const onnx = await Engine.load({ modelDir: c.model, device: 'cpu', threads: c.threads, scan: 'onnx' });
+  const dense = resolveSimbaOptions({ schedule: 'dense' });
+  await onnx.run(ids.slice(0, 64), dense);
+  const layerMs = (r: { layerMs: number[] }) => r.layerMs.reduce((a, b) => a + b, 0);
+  let best = { ms: Infinity, scanMs: Number.NaN, ortMs: Number.NaN };
+  let onnxMs = Infinity;
+  for (let round = 0; round < 2; round++) {
+    const t0 = s.model.scanTiming ? { ...s.model.scanTiming } : undefined;
+    const ms = layerMs(await s.run(ids, dense));
+    const t1 = s.model.scanTiming;
+    if (ms < best.ms)
+      best = { ms, scanMs: t0 && t1 ? t1.scanMs - t0.scanMs : Number.NaN, ortMs: t0 && t1 ? t1.ortMs - t0.ortMs : Number.NaN };
+    onnxMs = Math.min(onnxMs, layerMs(await onnx.run(ids, dense)));
+  }
+  await onnx.dispose();
+  return {
+    nativeMs: best.ms,
+    onnxMs,
+    speedup: onnxMs / best.ms,
+    floorMs: best.ortMs,
+    scanShare: best.scanMs / best.ms,
+    onnxScanShare: (onnxMs - best.ortMs) / onnxMs,
+    peakRssMB: peakRssMB(),
+  };
 }
 
 /** ms/token of greedy decoding as the decoder ran it before the fused step: a run per layer and the head, the whole text decoded after every token. */
@@ -223,6 +256,15 @@ async function main(argv: string[]): Promise<void> {
       );
       rows.push({ tokens: T, engine: e, referenceTokensPerSec: r ?? null });
     }
+    // Mamba-1 only: Mamba-2's CPU layer is the chunked SSD form, which has no Scan to replace.
+    const scanTokens = quick ? 1024 : 4096;
+    const sc = name.startsWith('mamba2') ? undefined : spawnChild({ task: 'scan', model: dir, tokens: scanTokens, threads });
+    if (sc) {
+      const tps = (ms: number) => (scanTokens / (ms / 1000)).toFixed(0);
+      say(
+        `scan at ${scanTokens} tokens (layers only): native kernel ${tps(sc.nativeMs)} tokens/s, ONNX Scan ${tps(sc.onnxMs)} tokens/s (${sc.speedup.toFixed(2)}×); floor (the same layers' ORT parts alone, no scan) ${tps(sc.floorMs)} tokens/s; scan share of layer time: native ${(100 * sc.scanShare).toFixed(1)}%, ONNX Scan ${(100 * sc.onnxScanShare).toFixed(1)}%`,
+      );
+    }
     const d = spawnChild({ task: 'decode', model: dir, tokens: 256, threads });
     const rd = ref?.decodeMsPerToken;
     say(
@@ -248,6 +290,7 @@ async function main(argv: string[]): Promise<void> {
     }
     report[name] = {
       prefill: rows,
+      scan: sc ?? null,
       decode: d,
       referenceDecodeMsPerToken: rd ?? null,
       simba: { tokens: simbaTokens, ...sb },

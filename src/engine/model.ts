@@ -89,6 +89,11 @@ export class Model {
     this.chunkTokens = checkpoint.family.chunkTokens(checkpoint.config, provider);
   }
 
+  /** With the native scan: wall time in the kernel and in the ORT parts of the layers so far; undefined with the ONNX Scan. */
+  get scanTiming(): { scanMs: number; ortMs: number } | undefined {
+    return this.sessions.native?.timing;
+  }
+
   get config() {
     return this.checkpoint.config;
   }

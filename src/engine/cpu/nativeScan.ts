@@ -35,6 +35,9 @@ interface Layer {
 }
 
 export class NativeScanLayers {
+  /** Wall time in the kernel and in the ORT parts around it, summed over runs (the bench's scan share and floor). */
+  readonly timing = { scanMs: 0, ortMs: 0 };
+
   private constructor(
     private readonly layers: Layer[],
     private readonly kernel: ScanKernel,
@@ -105,16 +108,21 @@ export class NativeScanLayers {
       const zc = z.subarray(0, n * E);
       const h = new ort.Tensor('float32', hidden.subarray(s * D, (s + n) * D), [n, D]);
       const t = (a: Float32Array, w: number) => new ort.Tensor('float32', a, [n, w]);
+      const t0 = performance.now();
       const r = await layer.pre.run(
         { hidden: h, conv_state: new ort.Tensor('float32', conv, convShape) },
         { conv_state_out: null, u: t(u, E), delta: t(delta, E), B: t(B, N), C: t(C, N), z: t(zc, E) },
       );
       conv = r.conv_state_out.data as Float32Array;
+      const t1 = performance.now();
       this.kernel.scan(u, delta, B, C, layer.A, layer.D, ssm, y, this.threads);
+      const t2 = performance.now();
       await layer.post.run(
         { hidden: h, y: t(y, E), z: t(zc, E) },
         { hidden_out: t(out.hidden.subarray(s * D, (s + n) * D), D) },
       );
+      this.timing.scanMs += t2 - t1;
+      this.timing.ortMs += t1 - t0 + performance.now() - t2;
     }
     out.state = { conv, ssm };
     if (collect) out.activations = Object.fromEntries(Object.keys(widths).map((k) => [k, act[k as keyof typeof act]]));
