@@ -7,6 +7,7 @@ import { buildHeadGraph } from './graphs/heads';
 import { type Provider, createSessions, resolveProvider, sessionOptions } from './runtime';
 import { DecodingState, type LayerState } from './state';
 import { FusedStep } from './cpu/fusedStep';
+import { buildCpuHeadGraph } from './cpu/head';
 import { NativeScanLayers, loadScanKernel } from './cpu/nativeScan';
 import * as os from 'node:os';
 import type { DeviceChoice, Precision } from '../shared/options';
@@ -57,6 +58,11 @@ export interface ModelOptions {
    * 'onnx' (the ONNX Scan graph: the fallback without the kernel, and the parity reference).
    */
   scan?: 'native' | 'onnx';
+  /**
+   * The prefill's projections with the native scan: 'fp32' (default) or 'int8' (int8 weights,
+   * activations quantised on the fly, as the int8 decoding step); measured by the bench, not offered yet.
+   */
+  prefillPrecision?: Precision;
 }
 
 interface Sessions {
@@ -115,8 +121,11 @@ export class Model {
       };
       const layers = native ? [] : await createSessions(graphs(), so, gpu ? () => smokeFeeds(ck) : undefined);
       try {
-        const [head, targetHead] = await createSessions(
-          [buildHeadGraph(c, top, { gpu }), buildHeadGraph(c, top, { gpu, targets: true })],
+        // CPU: one session for both heads (cpu/head.ts), the head matrix held once.
+        const [head, targetHead = head] = await createSessions(
+          gpu
+            ? [buildHeadGraph(c, top, { gpu }), buildHeadGraph(c, top, { gpu, targets: true })]
+            : [buildCpuHeadGraph(c, top)],
           so,
         );
         return { sessions: { layers, native, head, targetHead }, sessionOptions: so };
@@ -234,7 +243,11 @@ export class Model {
   /** Log-probabilities over the vocabulary for each of the P rows of `hidden`: (P, V). */
   async logprobs(hidden: Float32Array): Promise<Float32Array> {
     const D = this.config.dModel;
-    const r = await this.sessions.head.run({ hidden: new ort.Tensor('float32', hidden, [hidden.length / D, D]) });
+    const P = hidden.length / D;
+    const feeds: Record<string, ort.Tensor> = { hidden: new ort.Tensor('float32', hidden, [P, D]) };
+    const { head } = this.sessions;
+    if (head.inputNames.includes('targets')) feeds.targets = new ort.Tensor('int64', new BigInt64Array(P), [P, 1]);
+    const r = await head.run(feeds, ['logprobs']);
     return r.logprobs.data as Float32Array;
   }
 
@@ -247,10 +260,13 @@ export class Model {
       const n = Math.min(chunk, P - s);
       const t = new BigInt64Array(n);
       for (let i = 0; i < n; i++) t[i] = BigInt(targets[s + i]);
-      const r = await this.sessions.targetHead.run({
-        hidden: new ort.Tensor('float32', hidden.subarray(s * D, (s + n) * D), [n, D]),
-        targets: new ort.Tensor('int64', t, [n, 1]),
-      });
+      const r = await this.sessions.targetHead.run(
+        {
+          hidden: new ort.Tensor('float32', hidden.subarray(s * D, (s + n) * D), [n, D]),
+          targets: new ort.Tensor('int64', t, [n, 1]),
+        },
+        ['target_logprobs'],
+      );
       out.set(r.target_logprobs.data as Float32Array, s);
     }
     return out;
@@ -259,7 +275,7 @@ export class Model {
   async dispose(): Promise<void> {
     const fused = await Promise.allSettled(this.fusedSteps.values());
     const { layers, native, head, targetHead } = this.sessions;
-    for (const s of [...layers, head, targetHead]) await s.release();
+    for (const s of new Set([...layers, head, targetHead])) await s.release();
     await native?.release();
     for (const f of fused) if (f.status === 'fulfilled') await f.value.release();
   }
@@ -281,7 +297,15 @@ async function nativeScanLayers(
     notes.push(`selective scan: ${kernel}; using the ONNX Scan instead (slower)`);
     return undefined;
   }
-  return NativeScanLayers.create(ck.family, ck.store, ck.config, kernel, so, o.threads ?? os.availableParallelism());
+  return NativeScanLayers.create(
+    ck.family,
+    ck.store,
+    ck.config,
+    kernel,
+    so,
+    o.threads ?? os.availableParallelism(),
+    o.prefillPrecision,
+  );
 }
 
 /** Two tokens from zero states: enough to prove a provider can execute a layer graph. */

@@ -6,7 +6,7 @@
 // fixtures.test.ts run through the native scan too: it is the CPU default.)
 import * as assert from 'node:assert';
 import * as path from 'node:path';
-import { Engine, bundledModelDir, resolveSimbaOptions } from '../../src/engine';
+import { Engine, bundledModelDir, klDivergence, resolveSimbaOptions } from '../../src/engine';
 import { loadScanKernel } from '../../src/engine/cpu/nativeScan';
 import { writeCheckpoint, TINY } from '../helpers/checkpoint';
 import { requireNativeKernel } from '../helpers/native';
@@ -93,6 +93,41 @@ describe('native selective scan vs the ONNX Scan graph', () => {
 
   it('chunks of any length change nothing (the state carries across chunks)', async () => {
     await compare(writeCheckpoint({ seed: 6, shape: { ...TINY, dState: 16 } }), 301, { keepRatio: 0.5 }, 37);
+  });
+
+  it('the int8 prefill (int8 projections around the native scan) stays close to fp32 and is in use', async () => {
+    const dir = bundledModelDir();
+    const fp32 = await Engine.load({ modelDir: dir, device: 'cpu', threads: 2 });
+    const int8 = await Engine.load({ modelDir: dir, device: 'cpu', threads: 2, prefillPrecision: 'int8' });
+    try {
+      const ids = (await fp32.tokenize('def walk(root):\n    for name in os.listdir(root):\n'.repeat(8))).map(
+        (t) => t.id,
+      );
+      const dense = resolveSimbaOptions({ schedule: 'dense' });
+      const a = await fp32.lastLogprobs(await fp32.run(ids, dense));
+      const b = await int8.lastLogprobs(await int8.run(ids, dense));
+      assert.ok(relDiff(a, b) > 1e-4, 'the int8 graphs are not in use');
+      assert.ok(klDivergence(a, b) < 0.01, `KL(fp32 ‖ int8) = ${klDivergence(a, b)}`);
+    } finally {
+      await fp32.dispose();
+      await int8.dispose();
+    }
+  });
+
+  it('the CPU head (one session for the distribution and the targets) agrees with itself', async () => {
+    const s = await Engine.load({ modelDir: bundledModelDir(), device: 'cpu', threads: 2 });
+    try {
+      const ids = (await s.tokenize('import os\nprint(os.getcwd())\n')).map((t) => t.id);
+      const r = await s.run(ids, resolveSimbaOptions({ schedule: 'dense' }));
+      const P = r.top.positions.length;
+      const V = s.checkpoint.config.vocabSize;
+      const all = await s.model.logprobs(r.top.hidden);
+      const targets = Array.from({ length: P }, (_, i) => (ids[i] * 31 + 7) % V);
+      const got = await s.model.targetLogprobs(r.top.hidden, targets, 3);
+      targets.forEach((t, i) => assert.strictEqual(got[i], all[i * V + t], `row ${i}`));
+    } finally {
+      await s.dispose();
+    }
   });
 
   it('the kernel refuses arrays whose sizes do not agree', () => {

@@ -16,6 +16,7 @@ import { type NativeKernel, loadNativeKernel } from '../native';
 import { createSessions } from '../runtime';
 import type { LayerState } from '../state';
 import type { LayerOutput, RunLayerOptions } from '../model';
+import type { Precision } from '../../shared/options';
 
 export type ScanKernel = Required<Pick<NativeKernel, 'scan'>>;
 
@@ -54,12 +55,13 @@ export class NativeScanLayers {
     kernel: ScanKernel,
     options: ort.InferenceSession.SessionOptions,
     threads: number,
+    precision: Precision = 'fp32',
   ): Promise<NativeScanLayers> {
     if (!family.buildSplitLayer) throw new Error(`${family.name}: no CPU graph split around the native scan`);
     const layers: Layer[] = [];
     try {
       for (let i = 0; i < c.layers; i++) {
-        const s = family.buildSplitLayer(store, c, i);
+        const s = family.buildSplitLayer(store, c, i, precision);
         const [pre, post] = await createSessions([s.pre, s.post], options);
         layers.push({ pre, post, A: s.A, D: s.D });
       }

@@ -76,9 +76,10 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
   /**
    * CPU, where the native selective scan runs this family's scan (src/engine/cpu/nativeScan.ts):
    * the layer as an ONNX graph before the scan (outputs conv_state_out, u, delta, B, C, z) and one
-   * after it (inputs hidden, y, z; output hidden_out), and the scan's A (E, N) and D (E).
+   * after it (inputs hidden, y, z; output hidden_out), and the scan's A (E, N) and D (E). With
+   * 'int8' the projections are int8 (weights per output column, activations quantised on the fly).
    */
-  buildSplitLayer?(store: SafetensorsStore, c: C, layer: number): SplitLayer;
+  buildSplitLayer?(store: SafetensorsStore, c: C, layer: number, precision?: Precision): SplitLayer;
   /** Outputs for scoring ('scores'), and those plus what the influence identity test reads. */
   activations(c: C): { scores: ActivationWidths; identity: ActivationWidths };
   /** All layers and the head as one single-token graph (fused decoding step), when supported. */

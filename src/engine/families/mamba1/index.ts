@@ -35,9 +35,9 @@ export const mamba1: ModelFamily<MambaConfig> = {
   stateShapes: (c) => ({ conv: [c.convKernel - 1, c.dInner], ssm: [c.dInner, c.dState] }),
   buildLayerGraph: (store, c, i, target) =>
     (target === 'cpu' ? buildLayerGraphCpu : buildLayerGraphGpu)(c, loadLayerWeights(store, c, i), i),
-  buildSplitLayer: (store, c, i) => {
+  buildSplitLayer: (store, c, i, precision) => {
     const w = loadLayerWeights(store, c, i);
-    return { ...buildSplitLayerGraphsCpu(c, w, i), A: w.A, D: w.D };
+    return { ...buildSplitLayerGraphsCpu(c, w, i, precision), A: w.A, D: w.D };
   },
   activations: (c) => ({ scores: SCORES(c), identity: { ...SCORES(c), y: c.dInner } }),
   buildDecodeStepGraph: (store, c, precision) => {
