@@ -7,7 +7,7 @@ import { type MambaConfig, isMamba1, parseConfig } from './config';
 import { buildDecodeStepGraph, buildLayerGraphCpu, buildSplitLayerGraphsCpu } from './graphCpu';
 import { buildLayerGraphGpu } from './graphGpu';
 import { createInfluenceScorer } from './influence';
-import { checkWeights, loadLayerWeights, loadTopWeights, loadWeights, parameterCount } from './weights';
+import { checkWeights, loadLayerA, loadLayerWeights, loadTopWeights, loadWeights, parameterCount } from './weights';
 
 export type { MambaConfig };
 
@@ -53,7 +53,7 @@ export const mamba1: ModelFamily<MambaConfig> = {
   },
   async createScorer(store, c, ctx) {
     // A = -exp(A_log) per layer, kept host-side: the score reads it for every token.
-    const A = Array.from({ length: c.layers }, (_, i) => loadLayerWeights(store, c, i).A);
+    const A = Array.from({ length: c.layers }, (_, i) => loadLayerA(store, c, i));
     const scorer = await createInfluenceScorer(
       ctx.provider,
       c.dInner,
