@@ -12,7 +12,6 @@
 // caller's thread then combines them. Once every channel of a range has S·min_n(-A) past the
 // float32 underflow of exp, all earlier contributions are exactly 0 and the range stops early.
 #include <math.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -142,22 +141,17 @@ static napi_value score(napi_env env, napi_callback_info info) {
   if (threads > E) threads = (int32_t)E;
   float *partial = malloc((size_t)threads * T * sizeof(float));
   job_t *jobs = calloc(threads, sizeof(job_t));
-  pthread_t *tid = calloc(threads, sizeof(pthread_t));
-  bool *started = calloc(threads, sizeof(bool));
   for (int i = 0; i < threads; i++) {
     jobs[i] = (job_t){ p[0], p[1], p[2], p[3], p[4], T, E, N, E * i / threads, E * (i + 1) / threads, reduce, partial + (int64_t)i * T, p[6] };
-    // Job 0 runs on the calling thread; a thread that cannot start is run here too.
-    if (i > 0 && !(started[i] = pthread_create(&tid[i], NULL, run_job, &jobs[i]) == 0)) run_job(&jobs[i]);
   }
-  run_job(&jobs[0]);
-  for (int i = 1; i < threads; i++) if (started[i]) pthread_join(tid[i], NULL);
+  run_jobs(run_job, jobs, sizeof(job_t), threads);
   float *scores = p[5];
   for (int64_t t = 0; t < T; t++) {
     float v = partial[t];
     for (int i = 1; i < threads; i++) v = reduce == MEAN_ABS ? v + partial[(int64_t)i * T + t] : fmaxf(v, partial[(int64_t)i * T + t]);
     scores[t] = reduce == MEAN_ABS ? v / (float)E : v;
   }
-  free(partial); free(jobs); free(tid); free(started);
+  free(partial); free(jobs);
   return NULL;
 }
 
@@ -253,17 +247,13 @@ static napi_value score2(napi_env env, napi_callback_info info) {
   if (threads > T) threads = (int32_t)T;
   double *sums = calloc((size_t)threads * E, sizeof(double));
   job2_t *jobs = calloc(threads, sizeof(job2_t));
-  pthread_t *tid = calloc(threads, sizeof(pthread_t));
-  bool *started = calloc(threads, sizeof(bool));
   for (int i = 0; i < threads; i++) {
     jobs[i] = (job2_t){ p[0], p[1], p[2], p[3], p[4], S, T, E, H, P, G, N, T * i / threads, T * (i + 1) / threads, reduce, p[5], sums + (int64_t)i * E };
-    if (i > 0 && !(started[i] = pthread_create(&tid[i], NULL, run_job2, &jobs[i]) == 0)) run_job2(&jobs[i]);
   }
-  run_job2(&jobs[0]);
-  for (int i = 1; i < threads; i++) if (started[i]) pthread_join(tid[i], NULL);
+  run_jobs(run_job2, jobs, sizeof(job2_t), threads);
   double *channelSum = p[6];
   for (int i = 0; i < threads; i++) for (int64_t e = 0; e < E; e++) channelSum[e] += sums[(int64_t)i * E + e];
-  free(S); free(sums); free(jobs); free(tid); free(started);
+  free(S); free(sums); free(jobs);
   return NULL;
 }
 

@@ -7,7 +7,6 @@
 // (The ONNX Scan it replaces runs ~6 small ops per token, each a pass over an (E, N) tensor.)
 // Vectorised over channels (one register = LANES channels of one state index n: the readout is
 // then a multiply-add per n, no horizontal sum), channel blocks split over threads.
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "simd.h"
@@ -134,15 +133,10 @@ napi_value scan(napi_env env, napi_callback_info info) {
   if (threads < 1) threads = 1;
   if (threads > blocks) threads = (int32_t)blocks;
   scan_job_t *jobs = calloc(threads, sizeof(scan_job_t));
-  pthread_t *tid = calloc(threads, sizeof(pthread_t));
-  bool *started = calloc(threads, sizeof(bool));
   for (int i = 0; i < threads; i++) {
     jobs[i] = (scan_job_t){ p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], T, E, N, blocks * i / threads, blocks * (i + 1) / threads };
-    // Job 0 runs on the calling thread; a thread that cannot start is run here too.
-    if (i > 0 && !(started[i] = pthread_create(&tid[i], NULL, run_scan, &jobs[i]) == 0)) run_scan(&jobs[i]);
   }
-  run_scan(&jobs[0]);
-  for (int i = 1; i < threads; i++) if (started[i]) pthread_join(tid[i], NULL);
-  free(jobs); free(tid); free(started);
+  run_jobs(run_scan, jobs, sizeof(scan_job_t), threads);
+  free(jobs);
   return NULL;
 }

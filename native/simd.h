@@ -4,8 +4,10 @@
 #ifndef SIMBA_SIMD_H
 #define SIMBA_SIMD_H
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <node_api.h>
 
 typedef float vf __attribute__((vector_size(64)));
@@ -46,6 +48,21 @@ static inline napi_status float_array(napi_env env, napi_value v, napi_typedarra
   return napi_ok;
 }
 
+
+/**
+ * Run `fn` on each of `n` jobs laid out `size` bytes apart: job 0 on the calling thread, the
+ * others on threads of their own (a job whose thread cannot start runs on the calling thread).
+ */
+static inline void run_jobs(void *(*fn)(void *), void *jobs, size_t size, int n) {
+  pthread_t *tid = calloc(n, sizeof(pthread_t));
+  bool *started = calloc(n, sizeof(bool));
+  char *job = jobs;
+  for (int i = 1; i < n; i++)
+    if (!(started[i] = pthread_create(&tid[i], NULL, fn, job + i * size) == 0)) fn(job + i * size);
+  fn(job);
+  for (int i = 1; i < n; i++) if (started[i]) pthread_join(tid[i], NULL);
+  free(tid); free(started);
+}
 
 /** The selective scan (scan.c), registered by the module's init in influence.c. */
 napi_value scan(napi_env env, napi_callback_info info);

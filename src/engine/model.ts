@@ -78,7 +78,8 @@ export class Model {
   chunkTokens: number;
   loadMs = 0;
   readonly sessionOptions: ort.InferenceSession.SessionOptions;
-  private readonly embeddings: Float32Array;
+  /** Embedding rows of the tokens decoding has seen (the matrix itself is read row by row, never held). */
+  private readonly rowCache = new Map<number, Float32Array>();
   private readonly sessions: Sessions;
   /** The fused decoding steps (cpu/fusedStep.ts) by precision, each built on first use. */
   private fusedSteps = new Map<Precision, Promise<FusedStep>>();
@@ -87,10 +88,9 @@ export class Model {
     readonly checkpoint: Checkpoint,
     readonly provider: Provider,
     readonly deviceNotes: string[],
-    o: { sessions: Sessions; embeddings: Float32Array; sessionOptions: ort.InferenceSession.SessionOptions },
+    o: { sessions: Sessions; sessionOptions: ort.InferenceSession.SessionOptions },
   ) {
     this.sessions = o.sessions;
-    this.embeddings = o.embeddings;
     this.sessionOptions = o.sessionOptions;
     this.chunkTokens = checkpoint.family.chunkTokens(checkpoint.config, provider);
   }
@@ -136,7 +136,8 @@ export class Model {
       }
     });
     if (provider === 'cpu') notes.push(...scanNotes);
-    const model = new Model(ck, provider, notes, { ...value, embeddings: top.embeddings });
+    // The weights now live in the sessions: `top` (the embeddings among them) is not kept.
+    const model = new Model(ck, provider, notes, value);
     model.loadMs = Date.now() - t0;
     return model;
   }
@@ -147,18 +148,23 @@ export class Model {
     return DecodingState.empty(this.config.layers, size(conv), size(ssm));
   }
 
-  /** Embedding rows for the ids: (T, D). */
+  /** Embedding rows for the ids: (T, D), read from the checkpoint (SafetensorsStore.readRows). */
   embed(ids: ArrayLike<number>): Float32Array {
-    const D = this.config.dModel;
+    const { dModel: D, vocabSize: V } = this.config;
     const out = new Float32Array(ids.length * D);
-    for (let i = 0; i < ids.length; i++) out.set(this.embeddings.subarray(ids[i] * D, (ids[i] + 1) * D), i * D);
+    this.checkpoint.store.readRows('backbone.embeddings.weight', [V, D], ids, out);
     return out;
   }
 
-  /** The embedding row of one token (a decoding step's input). */
+  /** The embedding row of one token (a decoding step's input); rows already read are kept (up to 4,096). */
   embedding(id: number): Float32Array {
-    const D = this.config.dModel;
-    return this.embeddings.slice(id * D, (id + 1) * D);
+    let row = this.rowCache.get(id);
+    if (!row) {
+      row = this.embed([id]);
+      if (this.rowCache.size >= 4096) this.rowCache.clear();
+      this.rowCache.set(id, row);
+    }
+    return row.slice();
   }
 
   /**
