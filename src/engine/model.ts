@@ -114,8 +114,9 @@ export class Model {
       const so = sessionOptions(p, o.threads);
       const gpu = p !== 'cpu';
       const native = gpu ? undefined : await nativeScanLayers(ck, so, o, scanNotes);
-      // CPU: the scan as an ONNX Scan. GPU providers: a formulation without Scan, which would fall
-      // back to the CPU provider at every step.
+      // CPU: each layer split around the native scan (cpu/nativeScan.ts), or without the kernel the
+      // scan as an ONNX Scan. GPU providers: a formulation without Scan, which would fall back to
+      // the CPU provider at every step.
       const graphs = function* () {
         for (let i = 0; i < c.layers; i++) yield family.buildLayerGraph(store, c, i, gpu ? 'gpu' : 'cpu');
       };
