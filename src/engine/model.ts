@@ -3,7 +3,7 @@
 import * as ort from 'onnxruntime-node';
 import type { Checkpoint } from './checkpoint';
 import { throwIfAborted } from './errors';
-import { buildHeadGraph } from './graphs/heads';
+import { type HeadWeights, buildHeadGraph } from './graphs/heads';
 import { type Provider, createSessions, resolveProvider, sessionOptions } from './runtime';
 import { DecodingState, type LayerState } from './state';
 import { FusedStep } from './cpu/fusedStep';
@@ -108,36 +108,39 @@ export class Model {
   static async load(ck: Checkpoint, o: ModelOptions = {}): Promise<Model> {
     const t0 = Date.now();
     const { family, config: c, store } = ck;
-    const top = family.topWeights(store, c);
+    // Read (and checked) here, so a bad tensor is the checkpoint's error, not a provider's.
+    let top: HeadWeights | undefined = family.topWeights(store, c);
     const scanNotes: string[] = [];
     const { provider, value, notes } = await resolveProvider(o.device ?? 'auto', async (p) => {
       const so = sessionOptions(p, o.threads);
       const gpu = p !== 'cpu';
-      const native = gpu ? undefined : await nativeScanLayers(ck, so, o, scanNotes);
-      // CPU: each layer split around the native scan (cpu/nativeScan.ts), or without the kernel the
-      // scan as an ONNX Scan. GPU providers: a formulation without Scan, which would fall back to
-      // the CPU provider at every step.
-      const graphs = function* () {
-        for (let i = 0; i < c.layers; i++) yield family.buildLayerGraph(store, c, i, gpu ? 'gpu' : 'cpu');
-      };
-      const layers = native ? [] : await createSessions(graphs(), so, gpu ? () => smokeFeeds(ck) : undefined);
+      // The heads first, then `top` is dropped: the embeddings and head matrix are garbage before
+      // the layers' weights are read (peak memory at load holds one of the two, not both).
+      const [head, targetHead = head] = await createSessions(
+        headGraphs(c, top ?? family.topWeights(store, c), gpu),
+        so,
+      );
+      top = undefined;
+      let native: NativeScanLayers | undefined;
+      let layers: ort.InferenceSession[] = [];
       try {
-        // CPU: one session for both heads (cpu/head.ts), the head matrix held once.
-        const [head, targetHead = head] = await createSessions(
-          gpu
-            ? [buildHeadGraph(c, top, { gpu }), buildHeadGraph(c, top, { gpu, targets: true })]
-            : [buildCpuHeadGraph(c, top)],
-          so,
-        );
+        native = gpu ? undefined : await nativeScanLayers(ck, so, o, scanNotes);
+        // CPU: each layer split around the native scan (cpu/nativeScan.ts), or without the kernel the
+        // scan as an ONNX Scan. GPU providers: a formulation without Scan, which would fall back to
+        // the CPU provider at every step.
+        const graphs = function* () {
+          for (let i = 0; i < c.layers; i++) yield family.buildLayerGraph(store, c, i, gpu ? 'gpu' : 'cpu');
+        };
+        if (!native) layers = await createSessions(graphs(), so, gpu ? () => smokeFeeds(ck) : undefined);
         return { sessions: { layers, native, head, targetHead }, sessionOptions: so };
       } catch (e) {
-        for (const s of layers) await s.release().catch(() => undefined);
+        for (const s of new Set([head, targetHead])) await s.release().catch(() => undefined);
         await native?.release().catch(() => undefined);
         throw e;
       }
     });
     if (provider === 'cpu') notes.push(...scanNotes);
-    // The weights now live in the sessions: `top` (the embeddings among them) is not kept.
+    // The weights now live in the sessions: nothing of `top` (the embeddings among them) is kept.
     const model = new Model(ck, provider, notes, value);
     model.loadMs = Date.now() - t0;
     return model;
@@ -286,6 +289,13 @@ export class Model {
     await native?.release();
     for (const f of fused) if (f.status === 'fulfilled') await f.value.release();
   }
+}
+
+/** The head graphs; on the CPU one session for both heads (cpu/head.ts), the head matrix held once. */
+function* headGraphs(c: Checkpoint['config'], top: HeadWeights, gpu: boolean): Generator<Uint8Array> {
+  if (!gpu) return yield buildCpuHeadGraph(c, top);
+  yield buildHeadGraph(c, top, { gpu });
+  yield buildHeadGraph(c, top, { gpu, targets: true });
 }
 
 /**
