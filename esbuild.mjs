@@ -45,21 +45,34 @@ builds.push({
   logLevel: 'warning',
 });
 
-// native/influence.c → dist/influence.node: a Node-API addon, so one build serves every Node and
-// Electron version. Optional: without a C compiler the engine scores with the ONNX graph (slower)
-// and says so, so a failed compile warns instead of failing the build.
+// native/{influence,scan}.c → dist/influence.node (and native/hidden_attention.c → its own addon):
+// Node-API addons, so one build serves every Node and Electron version. Optional: without a C
+// compiler the engine scores with the ONNX graph and scans with the ONNX Scan (slower) and says so,
+// so a failed compile warns instead of failing the build.
 function buildNative(
-  src = 'native/influence.c',
+  srcs = ['native/influence.c', 'native/scan.c'],
   out = 'dist/influence.node',
-  without = 'the engine will score with the ONNX graph',
+  without = 'the engine will score with the ONNX graph and scan with the ONNX Scan',
 ) {
   const include = createRequire(import.meta.url)('node-api-headers').include_dir;
-  const args = ['-O3', '-fPIC', '-shared', '-pthread', '-Wall', '-Wno-psabi', `-I${include}`, '-o', out, src, '-lm'];
+  const args = [
+    '-O3',
+    '-fPIC',
+    '-shared',
+    '-pthread',
+    '-Wall',
+    '-Wno-psabi',
+    `-I${include}`,
+    '-o',
+    out,
+    ...srcs,
+    '-lm',
+  ];
   if (process.platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
   const r = spawnSync(process.env.CC || 'cc', args, { encoding: 'utf8' });
   if (r.status !== 0) {
     fs.rmSync(out, { force: true });
-    console.warn(`warning: ${src} did not compile; ${without}.\n${r.error?.message ?? r.stderr}`);
+    console.warn(`warning: ${srcs.join(', ')} did not compile; ${without}.\n${r.error?.message ?? r.stderr}`);
   } else if (r.stderr) process.stderr.write(r.stderr);
 }
 
@@ -67,7 +80,7 @@ fs.mkdirSync('dist', { recursive: true });
 buildNative();
 // native/hidden_attention.c → dist/hidden_attention.node: hidden attention's Mamba-1 scans (optional too).
 buildNative(
-  'native/hidden_attention.c',
+  ['native/hidden_attention.c'],
   'dist/hidden_attention.node',
   'hidden attention will run its scans in JavaScript',
 );

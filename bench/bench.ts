@@ -6,14 +6,22 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Decoder, Engine, bundledModelDir, resolveSimbaOptions } from '../src/engine';
+import {
+  Decoder,
+  type DecodingState,
+  Engine,
+  bundledModelDir,
+  klDivergence,
+  resolveSimbaOptions,
+  topK,
+} from '../src/engine';
 import { writeBenchCheckpoint, writeBenchCheckpoint2 } from './checkpoints';
 
 const ROOT = path.resolve(__dirname, '..');
 const PY = process.env.SIMBA_PYTHON ?? '/usr/bin/python3';
 
 interface Child {
-  task: 'prefill' | 'decode' | 'simba' | 'memory';
+  task: 'prefill' | 'decode' | 'simba' | 'memory' | 'scan' | 'int8prefill';
   model: string;
   tokens: number;
   threads?: number;
@@ -47,11 +55,26 @@ async function child(c: Child): Promise<Record<string, number>> {
     const r = await s.run(ids, dense);
     const last = await s.lastLogprobs(r);
     const dec = new Decoder(s);
-    await dec.decodeFrom(r.state.clone(), last, 0, { maxTokens: 2, precision: 'int8' }); // builds the int8 graphs
-    const fp32 = await dec.decodeFrom(r.state.clone(), last, 0, { maxTokens: 33 });
-    const int8 = await dec.decodeFrom(r.state.clone(), last, 0, { maxTokens: 33, precision: 'int8' });
-    return { msPerToken: fp32.msPerToken, int8MsPerToken: int8.msPerToken, peakRssMB: peakRssMB() };
+    for (const precision of ['fp32', 'int8'] as const)
+      await dec.decodeFrom(r.state.clone(), last, 0, { maxTokens: 2, precision }); // builds the step graphs
+    // Three rounds alternating the decoder's loop (one fused run per token) with the loop as it
+    // was before it (a run per layer and the head, the text decoded again after every token);
+    // the fastest round of each counts.
+    let fp32 = Infinity;
+    let int8 = Infinity;
+    let perLayer = Infinity;
+    for (let round = 0; round < 3; round++) {
+      fp32 = Math.min(fp32, (await dec.decodeFrom(r.state.clone(), last, 0, { maxTokens: 33 })).msPerToken);
+      int8 = Math.min(
+        int8,
+        (await dec.decodeFrom(r.state.clone(), last, 0, { maxTokens: 33, precision: 'int8' })).msPerToken,
+      );
+      perLayer = Math.min(perLayer, await perLayerDecodeMs(s, r.state.clone(), last, 33));
+    }
+    return { msPerToken: fp32, int8MsPerToken: int8, perLayerMsPerToken: perLayer, peakRssMB: peakRssMB() };
   }
+  if (c.task === 'scan') return scanRounds(s, c, ids);
+  if (c.task === 'int8prefill') return int8Prefill(s, c, ids);
   if (c.task === 'simba') {
     // Dense and Simba (ρ = 0.1) alternate twice in one process; the faster of each counts.
     const simba = resolveSimbaOptions({ keepRatio: 0.1 });
@@ -86,6 +109,89 @@ async function child(c: Child): Promise<Record<string, number>> {
   const t0 = performance.now();
   await s.run(ids, resolveSimbaOptions({ keepRatio: 0.1 }), { influenceEveryLayer: true });
   return { ms: performance.now() - t0, peakRssMB: peakRssMB() };
+}
+
+/**
+ * The native scan against the ONNX Scan on the same tokens, alternating twice (fastest of each),
+ * and the floor: the ORT parts of the native run alone (norm, in_proj, conv, x_proj, dt_proj,
+ * gate, out_proj: the layer's matrix products with no scan), timed inside that run.
+ */
+async function scanRounds(s: Engine, c: Child, ids: number[]): Promise<Record<string, number>> {
+  const onnx = await Engine.load({ modelDir: c.model, device: 'cpu', threads: c.threads, scan: 'onnx' });
+  const dense = resolveSimbaOptions({ schedule: 'dense' });
+  await onnx.run(ids.slice(0, 64), dense);
+  const layerMs = (r: { layerMs: number[] }) => r.layerMs.reduce((a, b) => a + b, 0);
+  let best = { ms: Infinity, scanMs: Number.NaN, ortMs: Number.NaN };
+  let onnxMs = Infinity;
+  for (let round = 0; round < 2; round++) {
+    const t0 = s.model.scanTiming ? { ...s.model.scanTiming } : undefined;
+    const ms = layerMs(await s.run(ids, dense));
+    const t1 = s.model.scanTiming;
+    if (ms < best.ms)
+      best = {
+        ms,
+        scanMs: t0 && t1 ? t1.scanMs - t0.scanMs : Number.NaN,
+        ortMs: t0 && t1 ? t1.ortMs - t0.ortMs : Number.NaN,
+      };
+    onnxMs = Math.min(onnxMs, layerMs(await onnx.run(ids, dense)));
+  }
+  await onnx.dispose();
+  return {
+    nativeMs: best.ms,
+    onnxMs,
+    speedup: onnxMs / best.ms,
+    floorMs: best.ortMs,
+    scanShare: best.scanMs / best.ms,
+    onnxScanShare: (onnxMs - best.ortMs) / onnxMs,
+    peakRssMB: peakRssMB(),
+  };
+}
+
+/**
+ * The prefill with int8 projections against fp32 on the same tokens: speed (dense, alternating
+ * twice, fastest of each), KL(fp32 ‖ int8) of the next-token distribution at the prediction
+ * point, and how many of the kept positions agree in a Simba run (ρ = 0.1), over all layers.
+ */
+async function int8Prefill(s: Engine, c: Child, ids: number[]): Promise<Record<string, number>> {
+  const q = await Engine.load({ modelDir: c.model, device: 'cpu', threads: c.threads, prefillPrecision: 'int8' });
+  const dense = resolveSimbaOptions({ schedule: 'dense' });
+  await q.run(ids.slice(0, 64), dense);
+  let fp32Ms = Infinity;
+  let int8Ms = Infinity;
+  let kl = 0;
+  for (let round = 0; round < 2; round++) {
+    let t0 = performance.now();
+    const a = await s.run(ids, dense);
+    fp32Ms = Math.min(fp32Ms, performance.now() - t0);
+    t0 = performance.now();
+    const b = await q.run(ids, dense);
+    int8Ms = Math.min(int8Ms, performance.now() - t0);
+    kl = klDivergence(await s.lastLogprobs(a), await q.lastLogprobs(b));
+  }
+  const simba = resolveSimbaOptions({ keepRatio: 0.1 });
+  const [a, b] = [await s.run(ids, simba), await q.run(ids, simba)];
+  let same = 0;
+  let total = 0;
+  a.alive.forEach((kept, l) => {
+    const other = new Set(b.alive[l]);
+    for (const p of kept) same += other.has(p) ? 1 : 0;
+    total += kept.length;
+  });
+  await q.dispose();
+  return { fp32Ms, int8Ms, speedup: fp32Ms / int8Ms, kl, keptAgreement: same / total, peakRssMB: peakRssMB() };
+}
+
+/** ms/token of greedy decoding as the decoder ran it before the fused step: a run per layer and the head, the whole text decoded after every token. */
+async function perLayerDecodeMs(s: Engine, state: DecodingState, logprobs: Float32Array, n: number): Promise<number> {
+  const ids: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const id = topK(logprobs, 1)[0];
+    ids.push(id);
+    await s.checkpoint.tokenizer.decode(ids);
+    if (i < n - 1) logprobs = await s.model.stepLayers(s.model.embedding(id), state);
+  }
+  return (performance.now() - t0) / n;
 }
 
 function spawnChild(c: Child): Record<string, number> {
@@ -197,10 +303,28 @@ async function main(argv: string[]): Promise<void> {
       );
       rows.push({ tokens: T, engine: e, referenceTokensPerSec: r ?? null });
     }
+    // Mamba-1 only: Mamba-2's CPU layer is the chunked SSD form, which has no Scan to replace.
+    const scanTokens = quick ? 1024 : 4096;
+    const sc = name.startsWith('mamba2')
+      ? undefined
+      : spawnChild({ task: 'scan', model: dir, tokens: scanTokens, threads });
+    if (sc) {
+      const tps = (ms: number) => (scanTokens / (ms / 1000)).toFixed(0);
+      say(
+        `scan at ${scanTokens} tokens (layers only): native kernel ${tps(sc.nativeMs)} tokens/s, ONNX Scan ${tps(sc.onnxMs)} tokens/s (${sc.speedup.toFixed(2)}×); floor (the same layers' ORT parts alone, no scan) ${tps(sc.floorMs)} tokens/s; scan share of layer time: native ${(100 * sc.scanShare).toFixed(1)}%, ONNX Scan ${(100 * sc.onnxScanShare).toFixed(1)}%`,
+      );
+    }
+    const q8 = name.startsWith('mamba2')
+      ? undefined
+      : spawnChild({ task: 'int8prefill', model: dir, tokens: scanTokens, threads });
+    if (q8)
+      say(
+        `int8 prefill at ${scanTokens} tokens (not offered): ${q8.speedup.toFixed(2)}× fp32 (${q8.int8Ms.toFixed(0)} vs ${q8.fp32Ms.toFixed(0)} ms), KL(fp32 ‖ int8) at the prediction point ${q8.kl.toExponential(2)} nats, kept positions agreeing at ρ=0.1 ${(100 * q8.keptAgreement).toFixed(1)}%`,
+      );
     const d = spawnChild({ task: 'decode', model: dir, tokens: 256, threads });
     const rd = ref?.decodeMsPerToken;
     say(
-      `decode: ${d.msPerToken.toFixed(2)} ms/token fp32, ${d.int8MsPerToken.toFixed(2)} ms/token int8 weights (reference ${rd ? `${rd.toFixed(2)} ms/token, best of 1 and ${threads} threads: ${ref?.decodeThreads}` : 'n/a'}${rd ? `, ratio ${(rd / d.msPerToken).toFixed(2)}× fp32` : ''})`,
+      `decode: ${d.msPerToken.toFixed(2)} ms/token fp32, ${d.int8MsPerToken.toFixed(2)} ms/token int8 weights; fp32 a run per layer (before the fused step) ${d.perLayerMsPerToken.toFixed(2)} ms/token, ${(d.perLayerMsPerToken / d.msPerToken).toFixed(2)}× (reference ${rd ? `${rd.toFixed(2)} ms/token, best of 1 and ${threads} threads: ${ref?.decodeThreads}` : 'n/a'}${rd ? `, ratio ${(rd / d.msPerToken).toFixed(2)}× fp32` : ''})`,
     );
     const simbaTokens = quick ? 2048 : 8192;
     const simbaLine = (r: Record<string, number>, scorer: string) =>
@@ -222,6 +346,8 @@ async function main(argv: string[]): Promise<void> {
     }
     report[name] = {
       prefill: rows,
+      scan: sc ?? null,
+      int8Prefill: q8 ?? null,
       decode: d,
       referenceDecodeMsPerToken: rd ?? null,
       simba: { tokens: simbaTokens, ...sb },

@@ -12,12 +12,12 @@
 // caller's thread then combines them. Once every channel of a range has S·min_n(-A) past the
 // float32 underflow of exp, all earlier contributions are exactly 0 and the range stops early.
 #include <math.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <node_api.h>
+#include "simd.h"
 
 enum reduce { SIGNED_MAX = 0, ABS_MAX = 1, MEAN_ABS = 2 };
 
@@ -32,34 +32,6 @@ typedef struct {
   float *partial;                       // (T) this range's reduction per token
   double *channelSum;                   // (E) shared; each job writes only its own range
 } job_t;
-
-typedef float vf __attribute__((vector_size(64)));
-typedef int32_t vi __attribute__((vector_size(64)));
-#define LANES 16
-
-// exp(x) for x ≤ 0, LANES at a time: x = k·ln2 + r with |r| ≤ ln2/2, exp(r) by a degree-6 polynomial
-// (Cephes' expf coefficients, ~1 ulp), 2^k built in the exponent bits. Below -87.3 exp(x) is
-// under float32's smallest normal (1.2e-38) and counts as 0. Written out instead of calling
-// libm so that it vectorises without -ffast-math and has no slow path for tiny results (glibc's
-// vector expf leaves for a scalar path on such lanes, which made this kernel slower than ORT).
-static inline __attribute__((always_inline)) vf exp_neg(vf x) {
-  const vi live = x >= -87.3f;  // all ones where exp(x) is normal
-  const vf lo = (vf)(((vi)x & live) | ((vi)((vf){0} - 87.3f) & ~live));
-  const vf magic = (vf){0} + 12582912.f;  // 1.5·2^23: adding it rounds to an integer
-  const vf t = lo * 1.44269504f + magic;
-  const vf k = t - magic;
-  const vf r = (lo - k * 0.693359375f) + k * 2.12194440e-4f;
-  vf p = (vf){0} + 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.f;
-  const vi bits = ((vi)t - (vi)magic + 127) << 23;  // k is the low bits of t's mantissa
-  const vf y = p * (vf)bits;
-  return (vf)((vi)y & live);
-}
 
 // One token, one range of channels, LANES at a time with the sums in registers:
 //   c[e] = ud[e]·Σ_n w[n]·exp(A[e,n]·S[e])    (ud = u_t⊙Δ_t, w = B_t⊙C_T)
@@ -139,16 +111,6 @@ static void *run_job(void *arg) {
   return NULL;
 }
 
-static napi_status float_array(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
-  bool is;
-  napi_typedarray_type type;
-  napi_status s = napi_is_typedarray(env, v, &is);
-  if (s != napi_ok || !is) return napi_invalid_arg;
-  s = napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL);
-  if (s != napi_ok || type != want) return napi_invalid_arg;
-  return napi_ok;
-}
-
 // score(u, delta, B, C_T, A, scores, channelSum, reduce, threads): u, delta (T, E); B (T, N); C_T
 // (N); A (E, N) float32; fills scores (T, float32) and adds into channelSum (E, float64).
 static napi_value score(napi_env env, napi_callback_info info) {
@@ -179,22 +141,17 @@ static napi_value score(napi_env env, napi_callback_info info) {
   if (threads > E) threads = (int32_t)E;
   float *partial = malloc((size_t)threads * T * sizeof(float));
   job_t *jobs = calloc(threads, sizeof(job_t));
-  pthread_t *tid = calloc(threads, sizeof(pthread_t));
-  bool *started = calloc(threads, sizeof(bool));
   for (int i = 0; i < threads; i++) {
     jobs[i] = (job_t){ p[0], p[1], p[2], p[3], p[4], T, E, N, E * i / threads, E * (i + 1) / threads, reduce, partial + (int64_t)i * T, p[6] };
-    // Job 0 runs on the calling thread; a thread that cannot start is run here too.
-    if (i > 0 && !(started[i] = pthread_create(&tid[i], NULL, run_job, &jobs[i]) == 0)) run_job(&jobs[i]);
   }
-  run_job(&jobs[0]);
-  for (int i = 1; i < threads; i++) if (started[i]) pthread_join(tid[i], NULL);
+  run_jobs(run_job, jobs, sizeof(job_t), threads);
   float *scores = p[5];
   for (int64_t t = 0; t < T; t++) {
     float v = partial[t];
     for (int i = 1; i < threads; i++) v = reduce == MEAN_ABS ? v + partial[(int64_t)i * T + t] : fmaxf(v, partial[(int64_t)i * T + t]);
     scores[t] = reduce == MEAN_ABS ? v / (float)E : v;
   }
-  free(partial); free(jobs); free(tid); free(started);
+  free(partial); free(jobs);
   return NULL;
 }
 
@@ -290,17 +247,13 @@ static napi_value score2(napi_env env, napi_callback_info info) {
   if (threads > T) threads = (int32_t)T;
   double *sums = calloc((size_t)threads * E, sizeof(double));
   job2_t *jobs = calloc(threads, sizeof(job2_t));
-  pthread_t *tid = calloc(threads, sizeof(pthread_t));
-  bool *started = calloc(threads, sizeof(bool));
   for (int i = 0; i < threads; i++) {
     jobs[i] = (job2_t){ p[0], p[1], p[2], p[3], p[4], S, T, E, H, P, G, N, T * i / threads, T * (i + 1) / threads, reduce, p[5], sums + (int64_t)i * E };
-    if (i > 0 && !(started[i] = pthread_create(&tid[i], NULL, run_job2, &jobs[i]) == 0)) run_job2(&jobs[i]);
   }
-  run_job2(&jobs[0]);
-  for (int i = 1; i < threads; i++) if (started[i]) pthread_join(tid[i], NULL);
+  run_jobs(run_job2, jobs, sizeof(job2_t), threads);
   double *channelSum = p[6];
   for (int i = 0; i < threads; i++) for (int64_t e = 0; e < E; e++) channelSum[e] += sums[(int64_t)i * E + e];
-  free(S); free(sums); free(jobs); free(tid); free(started);
+  free(S); free(sums); free(jobs);
   return NULL;
 }
 
@@ -311,5 +264,8 @@ NAPI_MODULE_INIT() {
   napi_value fn2;
   napi_create_function(env, "score2", NAPI_AUTO_LENGTH, score2, NULL, &fn2);
   napi_set_named_property(env, exports, "score2", fn2);
+  napi_value fn3;
+  napi_create_function(env, "scan", NAPI_AUTO_LENGTH, scan, NULL, &fn3);
+  napi_set_named_property(env, exports, "scan", fn3);
   return exports;
 }

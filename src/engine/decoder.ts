@@ -136,14 +136,13 @@ export class Decoder {
         if (opts.stop === 'document' && id === eos) break;
         ids.push(id);
         chosen.push(logprobs[id]);
-        text = await checkpoint.tokenizer.decode(ids);
-        if (opts.stop === 'line' && text.includes('\n')) {
-          text = text.slice(0, text.indexOf('\n'));
-          break;
-        }
+        // The text is decoded once at the end; a line stop looks at each new token's own text.
+        if (opts.stop === 'line' && checkpoint.tokenizer.hasLineBreak(id)) break;
         if (step === max - 1) break;
         logprobs = dec ? await dec.step(id) : await model.step(model.embedding(id), state, opts.precision, opts.signal);
       }
+      text = ids.length ? await checkpoint.tokenizer.decode(ids) : '';
+      if (opts.stop === 'line' && text.includes('\n')) text = text.slice(0, text.indexOf('\n'));
       decodeMs = performance.now() - d0;
       if (dec) (await dec.download()).layers.forEach((st, l) => (state.layers[l] = st));
     } finally {

@@ -10,7 +10,7 @@ import { sessionOptions } from './runtime';
 import { checkDocumentLength } from './document';
 import { clampOffset } from './tokenizer';
 import { THREADS, TO_OFFSET, checkRange } from '../shared/options';
-import type { DeviceChoice, SimbaOptions } from '../shared/options';
+import type { DeviceChoice, Precision, SimbaOptions } from '../shared/options';
 import type { TokenSpan } from '../shared/analysis';
 
 export interface LoadOptions {
@@ -24,6 +24,10 @@ export interface LoadOptions {
    * machine's memory (limits.ts).
    */
   memoryBudget?: number;
+  /** CPU selective scan: the native kernel (default) or the ONNX Scan graph (model.ts ModelOptions). */
+  scan?: 'native' | 'onnx';
+  /** The prefill's projections on the CPU with the native scan (model.ts ModelOptions); the bench's int8 prefill. */
+  prefillPrecision?: Precision;
 }
 
 export class Engine {
@@ -39,7 +43,12 @@ export class Engine {
     if (o.memoryBudget !== undefined && !(o.memoryBudget > 0))
       throw new RangeError(`memoryBudget must be a positive number of bytes, got ${o.memoryBudget}`);
     const ck = Checkpoint.open(o.modelDir ?? bundledModelDir());
-    const model = await Model.load(ck, { device: o.device, threads: o.threads });
+    const model = await Model.load(ck, {
+      device: o.device,
+      threads: o.threads,
+      scan: o.scan,
+      prefillPrecision: o.prefillPrecision,
+    });
     const ctx = {
       provider: model.provider,
       sessionOptions: sessionOptions(model.provider, o.threads),

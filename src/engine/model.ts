@@ -3,9 +3,13 @@
 import * as ort from 'onnxruntime-node';
 import type { Checkpoint } from './checkpoint';
 import { throwIfAborted } from './errors';
-import { buildHeadGraph } from './graphs/heads';
+import { type HeadWeights, buildHeadGraph } from './graphs/heads';
 import { type Provider, createSessions, resolveProvider, sessionOptions } from './runtime';
 import { DecodingState, type LayerState } from './state';
+import { FusedStep } from './cpu/fusedStep';
+import { buildCpuHeadGraph } from './cpu/head';
+import { NativeScanLayers, loadScanKernel } from './cpu/nativeScan';
+import * as os from 'node:os';
 import type { DeviceChoice, Precision } from '../shared/options';
 
 /** What one layer produced over a whole sequence; `activations` when asked for (`collect`). */
@@ -51,10 +55,22 @@ export interface RunLayerOptions {
 export interface ModelOptions {
   device?: DeviceChoice;
   threads?: number;
+  /**
+   * CPU selective scan: 'native' (the default; native/scan.c, the layer split around it) or
+   * 'onnx' (the ONNX Scan graph: the fallback without the kernel, and the parity reference).
+   */
+  scan?: 'native' | 'onnx';
+  /**
+   * The prefill's projections with the native scan: 'fp32' (default) or 'int8' (int8 weights,
+   * activations quantised on the fly, as the int8 decoding step); measured by the bench, not offered yet.
+   */
+  prefillPrecision?: Precision;
 }
 
 interface Sessions {
+  /** The Scan layer graphs; empty where the native scan runs the layers. */
   layers: ort.InferenceSession[];
+  native?: NativeScanLayers;
   head: ort.InferenceSession;
   targetHead: ort.InferenceSession;
 }
@@ -64,21 +80,26 @@ export class Model {
   chunkTokens: number;
   loadMs = 0;
   readonly sessionOptions: ort.InferenceSession.SessionOptions;
-  private readonly embeddings: Float32Array;
+  /** Embedding rows of the tokens decoding has seen (the matrix itself is read row by row, never held). */
+  private readonly rowCache = new Map<number, Float32Array>();
   private readonly sessions: Sessions;
-  /** The fused int8 decoding step, built on first use from the checkpoint. */
-  private int8Step?: Promise<ort.InferenceSession>;
+  /** The fused decoding steps (cpu/fusedStep.ts) by precision, each built on first use. */
+  private fusedSteps = new Map<Precision, Promise<FusedStep>>();
 
   private constructor(
     readonly checkpoint: Checkpoint,
     readonly provider: Provider,
     readonly deviceNotes: string[],
-    o: { sessions: Sessions; embeddings: Float32Array; sessionOptions: ort.InferenceSession.SessionOptions },
+    o: { sessions: Sessions; sessionOptions: ort.InferenceSession.SessionOptions },
   ) {
     this.sessions = o.sessions;
-    this.embeddings = o.embeddings;
     this.sessionOptions = o.sessionOptions;
     this.chunkTokens = checkpoint.family.chunkTokens(checkpoint.config, provider);
+  }
+
+  /** With the native scan: wall time in the kernel and in the ORT parts of the layers so far; undefined with the ONNX Scan. */
+  get scanTiming(): { scanMs: number; ortMs: number } | undefined {
+    return this.sessions.native?.timing;
   }
 
   get config() {
@@ -89,28 +110,40 @@ export class Model {
   static async load(ck: Checkpoint, o: ModelOptions = {}): Promise<Model> {
     const t0 = Date.now();
     const { family, config: c, store } = ck;
-    const top = family.topWeights(store, c);
+    // Read (and checked) here, so a bad tensor is the checkpoint's error, not a provider's.
+    let top: HeadWeights | undefined = family.topWeights(store, c);
+    const scanNotes: string[] = [];
     const { provider, value, notes } = await resolveProvider(o.device ?? 'auto', async (p) => {
       const so = sessionOptions(p, o.threads);
       const gpu = p !== 'cpu';
-      // CPU: the scan as an ONNX Scan. GPU providers: a formulation without Scan, which would fall
-      // back to the CPU provider at every step.
-      const graphs = function* () {
-        for (let i = 0; i < c.layers; i++) yield family.buildLayerGraph(store, c, i, gpu ? 'gpu' : 'cpu');
-      };
-      const layers = await createSessions(graphs(), so, gpu ? () => smokeFeeds(ck) : undefined);
+      // The heads first, then `top` is dropped: the embeddings and head matrix are garbage before
+      // the layers' weights are read (peak memory at load holds one of the two, not both).
+      const [head, targetHead = head] = await createSessions(
+        headGraphs(c, top ?? family.topWeights(store, c), gpu),
+        so,
+      );
+      top = undefined;
+      let native: NativeScanLayers | undefined;
+      let layers: ort.InferenceSession[] = [];
       try {
-        const [head, targetHead] = await createSessions(
-          [buildHeadGraph(c, top, { gpu }), buildHeadGraph(c, top, { gpu, targets: true })],
-          so,
-        );
-        return { sessions: { layers, head, targetHead }, sessionOptions: so };
+        native = gpu ? undefined : await nativeScanLayers(ck, so, o, scanNotes);
+        // CPU: each layer split around the native scan (cpu/nativeScan.ts), or without the kernel the
+        // scan as an ONNX Scan. GPU providers: a formulation without Scan, which would fall back to
+        // the CPU provider at every step.
+        const graphs = function* () {
+          for (let i = 0; i < c.layers; i++) yield family.buildLayerGraph(store, c, i, gpu ? 'gpu' : 'cpu');
+        };
+        if (!native) layers = await createSessions(graphs(), so, gpu ? () => smokeFeeds(ck) : undefined);
+        return { sessions: { layers, native, head, targetHead }, sessionOptions: so };
       } catch (e) {
-        for (const s of layers) await s.release().catch(() => undefined);
+        for (const s of new Set([head, targetHead])) await s.release().catch(() => undefined);
+        await native?.release().catch(() => undefined);
         throw e;
       }
     });
-    const model = new Model(ck, provider, notes, { ...value, embeddings: top.embeddings });
+    if (provider === 'cpu') notes.push(...scanNotes);
+    // The weights now live in the sessions: nothing of `top` (the embeddings among them) is kept.
+    const model = new Model(ck, provider, notes, value);
     model.loadMs = Date.now() - t0;
     return model;
   }
@@ -121,18 +154,23 @@ export class Model {
     return DecodingState.empty(this.config.layers, size(conv), size(ssm));
   }
 
-  /** Embedding rows for the ids: (T, D). */
+  /** Embedding rows for the ids: (T, D), read from the checkpoint (SafetensorsStore.readRows). */
   embed(ids: ArrayLike<number>): Float32Array {
-    const D = this.config.dModel;
+    const { dModel: D, vocabSize: V } = this.config;
     const out = new Float32Array(ids.length * D);
-    for (let i = 0; i < ids.length; i++) out.set(this.embeddings.subarray(ids[i] * D, (ids[i] + 1) * D), i * D);
+    this.checkpoint.store.readRows('backbone.embeddings.weight', [V, D], ids, out);
     return out;
   }
 
-  /** The embedding row of one token (a decoding step's input). */
+  /** The embedding row of one token (a decoding step's input); rows already read are kept (up to 4,096). */
   embedding(id: number): Float32Array {
-    const D = this.config.dModel;
-    return this.embeddings.slice(id * D, (id + 1) * D);
+    let row = this.rowCache.get(id);
+    if (!row) {
+      row = this.embed([id]);
+      if (this.rowCache.size >= 4096) this.rowCache.clear();
+      this.rowCache.set(id, row);
+    }
+    return row.slice();
   }
 
   /**
@@ -147,6 +185,7 @@ export class Model {
     const T = hidden.length / D;
     const acts = this.checkpoint.family.activations(this.config);
     const widths: Record<string, number> = collect === 'identity' ? acts.identity : collect ? acts.scores : {};
+    if (this.sessions.native) return this.sessions.native.runLayer(l, hidden, state, o, widths, this.chunkTokens);
     const out: LayerOutput = { hidden: into ?? new Float32Array(T * D), state };
     const targets: [string, Float32Array, number][] = [['hidden_out', out.hidden, D]];
     if (collect) {
@@ -179,9 +218,9 @@ export class Model {
   }
 
   /**
-   * One decoding step: the token's embedding row through every layer (updating `state` in place)
-   * and the LM head; returns the next-token log-probabilities. fp32 runs the per-layer graphs;
-   * int8 runs the family's fused step graph with int8 projections.
+   * One decoding step: the token's embedding row through every layer (updating `state`) and the
+   * LM head; returns the next-token log-probabilities. One ORT run per token: the family's fused
+   * step graph (int8 projections for 'int8'); fp32 on a GPU provider runs the per-layer graphs.
    */
   async step(
     hidden: Float32Array,
@@ -189,46 +228,39 @@ export class Model {
     precision: Precision = 'fp32',
     signal?: AbortSignal,
   ): Promise<Float32Array> {
-    const layers = state.layers;
-    if (precision === 'fp32') {
-      let h = hidden;
-      for (let l = 0; l < layers.length; l++) {
-        const out = await this.runLayer(l, h, layers[l], { signal });
-        layers[l] = out.state;
-        h = out.hidden;
-      }
-      return this.logprobs(h);
+    if (precision === 'fp32' && (this.provider !== 'cpu' || !this.checkpoint.family.buildDecodeStepGraph))
+      return this.stepLayers(hidden, state, signal);
+    let fused = this.fusedSteps.get(precision);
+    if (!fused) {
+      fused = FusedStep.create(this.checkpoint, precision, this.sessionOptions);
+      this.fusedSteps.set(precision, fused);
+      fused.catch(() => this.fusedSteps.delete(precision));
     }
-    const { family, store, config } = this.checkpoint;
-    if (!family.buildDecodeStepGraph)
-      throw new Error(`${family.name}: int8 decoding is not available for this model family`);
-    this.int8Step ??= ort.InferenceSession.create(
-      family.buildDecodeStepGraph(store, config, 'int8'),
-      this.sessionOptions,
-    );
-    const session = await this.int8Step;
+    const step = await fused;
     throwIfAborted(signal);
-    const { conv, ssm } = this.checkpoint.stateShapes();
-    const feeds: Record<string, ort.Tensor> = { hidden: new ort.Tensor('float32', hidden, [1, config.dModel]) };
-    layers.forEach((st, i) => {
-      feeds[`conv_state_${i}`] = new ort.Tensor('float32', st.conv, conv);
-      feeds[`ssm_state_${i}`] = new ort.Tensor('float32', st.ssm, ssm);
-    });
-    const r = await session.run(feeds);
-    layers.forEach(
-      (_, i) =>
-        (layers[i] = {
-          conv: r[`conv_state_out_${i}`].data as Float32Array,
-          ssm: r[`ssm_state_out_${i}`].data as Float32Array,
-        }),
-    );
-    return r.logprobs.data as Float32Array;
+    return step.run(hidden, state);
+  }
+
+  /** The same step through the per-layer graphs and the head (GPU fp32, and the fused step's parity reference). */
+  async stepLayers(hidden: Float32Array, state: DecodingState, signal?: AbortSignal): Promise<Float32Array> {
+    const layers = state.layers;
+    let h = hidden;
+    for (let l = 0; l < layers.length; l++) {
+      const out = await this.runLayer(l, h, layers[l], { signal });
+      layers[l] = out.state;
+      h = out.hidden;
+    }
+    return this.logprobs(h);
   }
 
   /** Log-probabilities over the vocabulary for each of the P rows of `hidden`: (P, V). */
   async logprobs(hidden: Float32Array): Promise<Float32Array> {
     const D = this.config.dModel;
-    const r = await this.sessions.head.run({ hidden: new ort.Tensor('float32', hidden, [hidden.length / D, D]) });
+    const P = hidden.length / D;
+    const feeds: Record<string, ort.Tensor> = { hidden: new ort.Tensor('float32', hidden, [P, D]) };
+    const { head } = this.sessions;
+    if (head.inputNames.includes('targets')) feeds.targets = new ort.Tensor('int64', new BigInt64Array(P), [P, 1]);
+    const r = await head.run(feeds, ['logprobs']);
     return r.logprobs.data as Float32Array;
   }
 
@@ -241,20 +273,59 @@ export class Model {
       const n = Math.min(chunk, P - s);
       const t = new BigInt64Array(n);
       for (let i = 0; i < n; i++) t[i] = BigInt(targets[s + i]);
-      const r = await this.sessions.targetHead.run({
-        hidden: new ort.Tensor('float32', hidden.subarray(s * D, (s + n) * D), [n, D]),
-        targets: new ort.Tensor('int64', t, [n, 1]),
-      });
+      const r = await this.sessions.targetHead.run(
+        {
+          hidden: new ort.Tensor('float32', hidden.subarray(s * D, (s + n) * D), [n, D]),
+          targets: new ort.Tensor('int64', t, [n, 1]),
+        },
+        ['target_logprobs'],
+      );
       out.set(r.target_logprobs.data as Float32Array, s);
     }
     return out;
   }
 
   async dispose(): Promise<void> {
-    const int8 = this.int8Step ? [await this.int8Step] : [];
-    const { layers, head, targetHead } = this.sessions;
-    for (const s of [...layers, head, targetHead, ...int8]) await s.release();
+    const fused = await Promise.allSettled(this.fusedSteps.values());
+    const { layers, native, head, targetHead } = this.sessions;
+    for (const s of new Set([...layers, head, targetHead])) await s.release();
+    await native?.release();
+    for (const f of fused) if (f.status === 'fulfilled') await f.value.release();
   }
+}
+
+/** The head graphs; on the CPU one session for both heads (cpu/head.ts), the head matrix held once. */
+function* headGraphs(c: Checkpoint['config'], top: HeadWeights, gpu: boolean): Generator<Uint8Array> {
+  if (!gpu) return yield buildCpuHeadGraph(c, top);
+  yield buildHeadGraph(c, top, { gpu });
+  yield buildHeadGraph(c, top, { gpu, targets: true });
+}
+
+/**
+ * The CPU layers with the native selective scan (cpu/nativeScan.ts), or undefined (with a note
+ * saying why) where they run the ONNX Scan: asked for, the kernel not built, or a family it does not run.
+ */
+async function nativeScanLayers(
+  ck: Checkpoint,
+  so: ort.InferenceSession.SessionOptions,
+  o: ModelOptions,
+  notes: string[],
+): Promise<NativeScanLayers | undefined> {
+  if (o.scan === 'onnx' || !ck.family.buildSplitLayer) return undefined;
+  const kernel = loadScanKernel();
+  if (typeof kernel === 'string') {
+    notes.push(`selective scan: ${kernel}; using the ONNX Scan instead (slower)`);
+    return undefined;
+  }
+  return NativeScanLayers.create(
+    ck.family,
+    ck.store,
+    ck.config,
+    kernel,
+    so,
+    o.threads ?? os.availableParallelism(),
+    o.prefillPrecision,
+  );
 }
 
 /** Two tokens from zero states: enough to prove a provider can execute a layer graph. */

@@ -31,6 +31,21 @@ export interface NativeKernel {
     headDim: number,
     groups: number,
   ): void;
+  /**
+   * The Mamba-1 selective scan (native/scan.c): u, delta, y (T, E); B, C (T, N); A, h (E, N); D (E).
+   * Updates the state h in place and writes y. Absent from kernels built before it.
+   */
+  scan?(
+    u: Float32Array,
+    delta: Float32Array,
+    B: Float32Array,
+    C: Float32Array,
+    A: Float32Array,
+    D: Float32Array,
+    h: Float32Array,
+    y: Float32Array,
+    threads: number,
+  ): void;
 }
 
 let loaded: NativeKernel | string | undefined;

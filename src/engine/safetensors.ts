@@ -296,6 +296,36 @@ export class SafetensorsStore {
     return out;
   }
 
+  /**
+   * Rows `ids` of a (rows, width) tensor as float32 into `out` (ids.length × width), each read from
+   * the file on its own: how the engine looks up embeddings instead of holding the (V, D) matrix
+   * (the head session holds its own copy). Refuses an id out of range, a row that is not finite
+   * and a file that changed size since it was opened.
+   */
+  readRows(name: string, shape: [number, number], ids: ArrayLike<number>, out: Float32Array): void {
+    const e = this.check(name, shape);
+    const [rows, width] = shape;
+    const rowBytes = width * BYTES[e.dtype];
+    const raw = new Uint8Array(rowBytes);
+    const { fd, size } = openRegular(e.real, Number.MAX_SAFE_INTEGER, 'checkpoint', true);
+    try {
+      if (size !== e.fileSize)
+        throw new CheckpointError(e.file, `changed while being read (${e.fileSize} bytes when opened, ${size} now)`);
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i];
+        if (!(Number.isInteger(id) && id >= 0 && id < rows))
+          throw new RangeError(`token id ${id} is outside ${name}'s ${rows} rows`);
+        readInto(fd, e.begin + id * rowBytes, raw, e.file);
+        const { out: row, nonFinite } = toFloat32(raw, e.dtype, width);
+        if (nonFinite > 0)
+          throw new CheckpointError(e.file, `tensor ${name} row ${id} has non-finite values (NaN/Inf)`);
+        out.set(row, i * width);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
   /** A tensor's shape and file from the header (nothing checked, nothing read). */
   shapeOf(name: string): { shape: number[]; file: string } | undefined {
     const e = this.entries.get(name);

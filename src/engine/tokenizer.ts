@@ -10,6 +10,11 @@ import type { TokenSpan } from '../shared/analysis';
 export class TextTokenizer {
   /** Per token id: its bytes as hex when they are not whole UTF-8, else null (filled on first use). */
   private readonly partial = new Map<number, string | null>();
+  /** Per token id, whether its text has a line break (hasLineBreak). */
+  private readonly lineBreaks = new Map<number, boolean>();
+  private readonly pieceDecoder: ReturnType<Tokenizer['getDecoder']>;
+  /** Ids of added tokens: decode gives their content as is, past the decoder. */
+  private readonly added: Set<number>;
 
   private constructor(
     private readonly tok: Tokenizer,
@@ -18,7 +23,11 @@ export class TextTokenizer {
     readonly maxId: number,
     /** The vocabulary is GPT-2 byte-level (a ByteLevel decoder): each character of a token stands for one byte. */
     readonly byteLevel: boolean,
-  ) {}
+  ) {
+    this.pieceDecoder = tok.getDecoder();
+    const base = new Set(Object.values(tok.getVocab(false)));
+    this.added = new Set(Object.values(tok.getVocab(true)).filter((id) => !base.has(id)));
+  }
 
   /**
    * Read tokenizer.json (inside its checkpoint folder, bounded by MAX_BYTES.tokenizer, never a
@@ -86,6 +95,23 @@ export class TextTokenizer {
   /** The text of one token as it appears in the document (byte-level pieces decoded). */
   async tokenText(id: number): Promise<string> {
     return this.tok.decode([id], false);
+  }
+
+  /**
+   * Whether token `id`'s text has a line break: a decoding stopped at the end of the line checks
+   * each new token with it instead of decoding the whole text again. Synchronous (the binding's
+   * decoder on the one piece; decode() is a round trip through a worker thread, which costs a
+   * step's time on a loaded machine) and cached per id.
+   */
+  hasLineBreak(id: number): boolean {
+    let v = this.lineBreaks.get(id);
+    if (v === undefined) {
+      const piece = this.tok.idToToken(id) ?? '';
+      const text = this.added.has(id) || !this.pieceDecoder ? piece : this.pieceDecoder.decode([piece]);
+      v = text.includes('\n');
+      this.lineBreaks.set(id, v);
+    }
+    return v;
   }
 
   idToToken(id: number): string | null {

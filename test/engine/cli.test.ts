@@ -175,7 +175,12 @@ describe('command line', () => {
     };
     const native = analyse({}, path.join(dir, 'native.json'));
     const graph = analyse({ SIMBA_LENS_NO_NATIVE: '1' }, path.join(dir, 'graph.json'));
-    assert.doesNotMatch(native.err, /influence scoring/);
+    assert.doesNotMatch(native.err, /influence scoring|selective scan/);
+    // Without the kernel the layers run the ONNX Scan, and the note says so.
+    assert.match(
+      graph.err,
+      /note: selective scan: the native kernel is switched off \(SIMBA_LENS_NO_NATIVE\); using the ONNX Scan instead/,
+    );
     assert.match(
       graph.err,
       /note: influence scoring: the native kernel is switched off \(SIMBA_LENS_NO_NATIVE\); using the ONNX graph/,

@@ -299,7 +299,7 @@ describe('fused decoding step graph', () => {
       const ids = (await s.tokenize(TEXT)).map((t) => t.id);
       const r = await s.run(ids, resolveSimbaOptions({ schedule: 'dense' }));
       const states = r.state.clone();
-      const want = await s.model.step(s.model.embed([ids[5]]), states, 'fp32');
+      const want = await s.model.stepLayers(s.model.embed([ids[5]]), states);
       const feeds: Record<string, ort.Tensor> = {
         hidden: new ort.Tensor('float32', s.model.embed([ids[5]]), [1, c.dModel]),
       };

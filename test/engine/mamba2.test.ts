@@ -214,7 +214,7 @@ for (const [name, dir] of [
       });
       const out = await fused.run(feeds);
       const perLayer = r.state.clone();
-      const a = await s.model.step(s.model.embed([ids[3]]), perLayer, 'fp32');
+      const a = await s.model.stepLayers(s.model.embed([ids[3]]), perLayer);
       assert.ok(maxAbsDiff(out.logprobs.data as Float32Array, a) < 1e-4);
       perLayer.layers.forEach((st, i) => {
         assert.ok(maxAbsDiff(out[`ssm_state_out_${i}`].data as Float32Array, st.ssm) < 1e-5);

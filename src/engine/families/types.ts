@@ -47,6 +47,13 @@ export interface ScorerContext {
   notes: string[];
 }
 
+export interface SplitLayer {
+  pre: Uint8Array;
+  post: Uint8Array;
+  A: Float32Array;
+  D: Float32Array;
+}
+
 export interface ModelFamily<C extends ModelConfig = ModelConfig> {
   /** Short name, e.g. "mamba1". */
   readonly name: string;
@@ -66,6 +73,13 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
    * hidden_out, conv_state_out, ssm_state_out and the activations named by `activations`.
    */
   buildLayerGraph(store: SafetensorsStore, c: C, layer: number, target: 'cpu' | 'gpu'): Uint8Array;
+  /**
+   * CPU, where the native selective scan runs this family's scan (src/engine/cpu/nativeScan.ts):
+   * the layer as an ONNX graph before the scan (outputs conv_state_out, u, delta, B, C, z) and one
+   * after it (inputs hidden, y, z; output hidden_out), and the scan's A (E, N) and D (E). With
+   * 'int8' the projections are int8 (weights per output column, activations quantised on the fly).
+   */
+  buildSplitLayer?(store: SafetensorsStore, c: C, layer: number, precision?: Precision): SplitLayer;
   /** Outputs for scoring ('scores'), and those plus what the influence identity test reads. */
   activations(c: C): { scores: ActivationWidths; identity: ActivationWidths };
   /** All layers and the head as one single-token graph (fused decoding step), when supported. */

@@ -48,36 +48,32 @@ function scanBody(E: number, N: number, A: string): ReturnType<GraphBuilder['gra
   return b.graph();
 }
 
-interface MixerValues {
-  hiddenOut: string;
+interface MixerInputs {
   convOut: string;
-  ssmOut: string;
   u: string;
+  z: string;
   delta: string;
   B: string;
   C: string;
+}
+
+interface MixerValues extends MixerInputs {
+  hiddenOut: string;
+  ssmOut: string;
   y: string;
 }
 
-/**
- * One Mamba-1 block (norm, in_proj, causal conv, x_proj, dt_proj, selective scan, gate,
- * out_proj, residual) added to graph `g`, its weights named under `prefix`.
- * mode 'scan': any number of rows, the scan as an ONNX Scan over time.
- * mode 'step': exactly one row (a decoding step), the state update written out directly.
- */
-function mambaBlock(
+/** The block up to the selective scan's inputs: norm, in_proj, causal conv, x_proj, dt_proj. */
+function mixerInputs(
   g: GraphBuilder,
   c: MambaConfig,
   w: LayerWeights,
-  prefix: string,
+  name: (n: string) => string,
   hidden: string,
   convState: string,
-  ssmState: string,
   precision: Precision,
-  mode: 'scan' | 'step',
-): MixerValues {
+): MixerInputs {
   const { dModel: D, dInner: E, dState: N, dtRank: R, convKernel: K } = c;
-  const name = (n: string) => prefix + n;
   const xn = rmsNorm(g, hidden, g.weight(name('norm.weight'), w.norm, [D]), c.eps);
   const xz = projection(g, xn, name('in_proj'), w.inProj, 2 * E, D, precision, w.inProjBias);
   const [x, z] = g.opN('Split', [xz, g.ints([E, E])], { axis: 1 }, 2);
@@ -102,29 +98,96 @@ function mambaBlock(
   const delta = g.op('Softplus', [
     linear(g, dtLow, g.weight(name('dt_proj.weight'), w.dtProj, [E, R]), g.weight(name('dt_proj.bias'), w.dtBias, [E])),
   ]);
+  return { convOut, u, z, delta, B, C };
+}
 
+/** The block after the scan: y (with the D skip) gated by silu(z), out_proj, the residual. */
+function mixerOutput(
+  g: GraphBuilder,
+  c: MambaConfig,
+  w: LayerWeights,
+  name: (n: string) => string,
+  hidden: string,
+  y: string,
+  z: string,
+  precision: Precision,
+): string {
+  const gated = g.op('Mul', [y, silu(g, z)]);
+  const out = projection(g, gated, name('out_proj'), w.outProj, c.dModel, c.dInner, precision, w.outProjBias);
+  return g.op('Add', [hidden, out]);
+}
+
+/**
+ * One Mamba-1 block (norm, in_proj, causal conv, x_proj, dt_proj, selective scan, gate,
+ * out_proj, residual) added to graph `g`, its weights named under `prefix`.
+ * mode 'scan': any number of rows, the scan as an ONNX Scan over time.
+ * mode 'step': exactly one row (a decoding step), the state update written out directly.
+ */
+function mambaBlock(
+  g: GraphBuilder,
+  c: MambaConfig,
+  w: LayerWeights,
+  prefix: string,
+  hidden: string,
+  convState: string,
+  ssmState: string,
+  precision: Precision,
+  mode: 'scan' | 'step',
+): MixerValues {
+  const { dInner: E, dState: N } = c;
+  const name = (n: string) => prefix + n;
+  const v = mixerInputs(g, c, w, name, hidden, convState, precision);
+  const { u, delta, B, C } = v;
   const A = g.weight(name('A'), w.A, [E, N]);
   let ssmOut: string;
   let ySsm: string;
   if (mode === 'scan') {
     // The scan runs over time; every scan input is shaped so a step's slice broadcasts directly.
-    const col = (v: string) => g.op('Unsqueeze', [v, g.ints([2])]); // (L, X) -> (L, X, 1)
-    const row = (v: string) => g.op('Unsqueeze', [v, g.ints([1])]); // (L, X) -> (L, 1, X)
+    const col = (x: string) => g.op('Unsqueeze', [x, g.ints([2])]); // (L, X) -> (L, X, 1)
+    const row = (x: string) => g.op('Unsqueeze', [x, g.ints([1])]); // (L, X) -> (L, 1, X)
     const scanInputs = [col(delta), col(g.op('Mul', [delta, u])), row(B), col(C)];
     const [hLast, ys] = g.opN('Scan', [ssmState, ...scanInputs], { body: scanBody(E, N, A), num_scan_inputs: 4 }, 2);
     ssmOut = hLast;
     ySsm = g.op('Squeeze', [ys, g.ints([2])]);
   } else {
     // One step: h' = exp(Δ ⊗ A) ⊙ h + (Δu) ⊗ B, y = h' · C, with (1, X) rows reshaped.
-    const asCol = (v: string) => g.op('Reshape', [v, g.ints([-1, 1])]);
+    const asCol = (x: string) => g.op('Reshape', [x, g.ints([-1, 1])]);
     const dA = g.op('Exp', [g.op('Mul', [asCol(delta), A])]);
     ssmOut = g.op('Add', [g.op('Mul', [dA, ssmState]), g.op('Mul', [asCol(g.op('Mul', [delta, u])), B])]);
     ySsm = g.op('Reshape', [g.op('MatMul', [ssmOut, asCol(C)]), g.ints([1, E])]);
   }
   const y = g.op('Add', [ySsm, g.op('Mul', [u, g.weight(name('D'), w.D, [E])])]);
-  const gated = g.op('Mul', [y, silu(g, z)]);
-  const out = projection(g, gated, name('out_proj'), w.outProj, D, E, precision, w.outProjBias);
-  return { hiddenOut: g.op('Add', [hidden, out]), convOut, ssmOut, u, delta, B, C, y };
+  const hiddenOut = mixerOutput(g, c, w, name, hidden, y, v.z, precision);
+  return { ...v, hiddenOut, ssmOut, y };
+}
+
+/**
+ * The layer split around the native selective scan (src/engine/cpu/nativeScan.ts, native/scan.c):
+ *   pre : hidden (L, D), conv_state → conv_state_out, u, delta (L, E), B, C (L, N), z (L, E)
+ *   post: hidden (L, D), y (L, E, the scan's output with the D skip), z → hidden_out (L, D)
+ * The same ops as buildLayerGraphCpu's graph before and after its Scan.
+ */
+export function buildSplitLayerGraphsCpu(
+  c: MambaConfig,
+  w: LayerWeights,
+  index: number,
+  precision: Precision = 'fp32',
+): { pre: Uint8Array; post: Uint8Array } {
+  const { dModel: D, dInner: E, dState: N, convKernel: K } = c;
+  const name = (n: string) => n;
+  const p = new GraphBuilder(`mamba_layer_${index}_cpu_pre`);
+  const v = mixerInputs(p, c, w, name, p.input('hidden', ['L', D]), p.input('conv_state', [K - 1, E]), precision);
+  p.output(v.convOut, 'conv_state_out', [K - 1, E]);
+  p.output(v.u, 'u', ['L', E]);
+  p.output(v.delta, 'delta', ['L', E]);
+  p.output(v.B, 'B', ['L', N]);
+  p.output(v.C, 'C', ['L', N]);
+  p.output(v.z, 'z', ['L', E]);
+  const q = new GraphBuilder(`mamba_layer_${index}_cpu_post`);
+  const hidden = q.input('hidden', ['L', D]);
+  const out = mixerOutput(q, c, w, name, hidden, q.input('y', ['L', E]), q.input('z', ['L', E]), precision);
+  q.output(out, 'hidden_out', ['L', D]);
+  return { pre: p.model(), post: q.model() };
 }
 
 export function buildLayerGraphCpu(

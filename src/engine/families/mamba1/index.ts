@@ -4,10 +4,10 @@
 // score (native kernel or ONNX graph) in influence.ts; FLOPs below (docs/method.md §6).
 import type { ModelFamily } from '../types';
 import { type MambaConfig, isMamba1, parseConfig } from './config';
-import { buildDecodeStepGraph, buildLayerGraphCpu } from './graphCpu';
+import { buildDecodeStepGraph, buildLayerGraphCpu, buildSplitLayerGraphsCpu } from './graphCpu';
 import { buildLayerGraphGpu } from './graphGpu';
 import { createInfluenceScorer } from './influence';
-import { checkWeights, loadLayerWeights, loadTopWeights, loadWeights, parameterCount } from './weights';
+import { checkWeights, loadLayerA, loadLayerWeights, loadTopWeights, loadWeights, parameterCount } from './weights';
 
 export type { MambaConfig };
 
@@ -35,6 +35,10 @@ export const mamba1: ModelFamily<MambaConfig> = {
   stateShapes: (c) => ({ conv: [c.convKernel - 1, c.dInner], ssm: [c.dInner, c.dState] }),
   buildLayerGraph: (store, c, i, target) =>
     (target === 'cpu' ? buildLayerGraphCpu : buildLayerGraphGpu)(c, loadLayerWeights(store, c, i), i),
+  buildSplitLayer: (store, c, i, precision) => {
+    const w = loadLayerWeights(store, c, i);
+    return { ...buildSplitLayerGraphsCpu(c, w, i, precision), A: w.A, D: w.D };
+  },
   activations: (c) => ({ scores: SCORES(c), identity: { ...SCORES(c), y: c.dInner } }),
   buildDecodeStepGraph: (store, c, precision) => {
     const w = loadWeights(store, c);
@@ -49,7 +53,7 @@ export const mamba1: ModelFamily<MambaConfig> = {
   },
   async createScorer(store, c, ctx) {
     // A = -exp(A_log) per layer, kept host-side: the score reads it for every token.
-    const A = Array.from({ length: c.layers }, (_, i) => loadLayerWeights(store, c, i).A);
+    const A = Array.from({ length: c.layers }, (_, i) => loadLayerA(store, c, i));
     const scorer = await createInfluenceScorer(
       ctx.provider,
       c.dInner,

@@ -62,9 +62,7 @@ export function loadLayerWeights(store: SafetensorsStore, c: MambaConfig, i: num
       store.get(name, shape),
     ]),
   );
-  const aLog = t.get('A_log')!;
-  const A = new Float32Array(aLog.length);
-  for (let j = 0; j < A.length; j++) A[j] = -Math.exp(aLog[j]);
+  const A = negExp(t.get('A_log')!);
   return {
     norm: t.get('norm.weight')!,
     inProj: t.get('in_proj.weight')!,
@@ -79,6 +77,18 @@ export function loadLayerWeights(store: SafetensorsStore, c: MambaConfig, i: num
     outProj: t.get('out_proj.weight')!,
     outProjBias: t.get('out_proj.bias'),
   };
+}
+
+/** A = −exp(A_log) element-wise. */
+function negExp(aLog: Float32Array): Float32Array {
+  const A = new Float32Array(aLog.length);
+  for (let j = 0; j < A.length; j++) A[j] = -Math.exp(aLog[j]);
+  return A;
+}
+
+/** Layer i's A (E, N) alone: the scorer's, without reading (and dropping) the layer's projections. */
+export function loadLayerA(store: SafetensorsStore, c: MambaConfig, i: number): Float32Array {
+  return negExp(store.get(`backbone.layers.${i}.mixer.A_log`, [c.dInner, c.dState]));
 }
 
 /** All weights at once (the int8 decoding graphs and tools that need everything). */

@@ -1,0 +1,137 @@
+// A layer on the CPU with the selective scan in the native kernel (native/scan.c) instead of the
+// ONNX Scan: per chunk of tokens, ORT runs the layer up to the scan's inputs (norm, in_proj, conv,
+// x_proj, dt_proj), the kernel scans (discretisation, state update, C readout, D skip in one pass),
+// and ORT runs the rest (gate, out_proj, residual). The ONNX Scan does ~6 small ops per token over
+// (E, N) tensors; here the (N, 16-channel) state stays in registers (docs/benchmarks.md).
+//
+// Nothing is copied between the three: ORT writes u, Δ, B, C, z straight into typed arrays
+// (pre-allocated fetches), the kernel reads them and writes y in place, and ORT reads y and z as
+// inputs. When the scorer needs u, Δ, B, C, they are written for the whole layer into the run's
+// scratch buffers, and the scorer reads those same arrays.
+import * as ort from 'onnxruntime-node';
+import type { ModelFamily, ModelConfig } from '../families';
+import type { SafetensorsStore } from '../safetensors';
+import { throwIfAborted } from '../errors';
+import { type NativeKernel, loadNativeKernel } from '../native';
+import { createSessions } from '../runtime';
+import type { LayerState } from '../state';
+import type { LayerOutput, RunLayerOptions } from '../model';
+import type { Precision } from '../../shared/options';
+
+export type ScanKernel = Required<Pick<NativeKernel, 'scan'>>;
+
+/** The native kernel with its scan, or why the layers run the ONNX Scan. */
+export function loadScanKernel(): ScanKernel | string {
+  const k = loadNativeKernel();
+  if (typeof k === 'string') return k;
+  if (!k.scan) return 'the native kernel was built before it had the selective scan (`npm run build` rebuilds it)';
+  return k as ScanKernel;
+}
+
+interface Layer {
+  pre: ort.InferenceSession;
+  post: ort.InferenceSession;
+  A: Float32Array;
+  D: Float32Array;
+}
+
+export class NativeScanLayers {
+  /** Wall time in the kernel and in the ORT parts around it, summed over runs (the bench's scan share and floor). */
+  readonly timing = { scanMs: 0, ortMs: 0 };
+
+  private constructor(
+    private readonly layers: Layer[],
+    private readonly kernel: ScanKernel,
+    private readonly c: ModelConfig,
+    private readonly shapes: { conv: number[]; ssm: number[] },
+    private readonly threads: number,
+  ) {}
+
+  /** The sessions of every layer (two each); any failure releases those made so far. */
+  static async create(
+    family: ModelFamily,
+    store: SafetensorsStore,
+    c: ModelConfig,
+    kernel: ScanKernel,
+    options: ort.InferenceSession.SessionOptions,
+    threads: number,
+    precision: Precision = 'fp32',
+  ): Promise<NativeScanLayers> {
+    if (!family.buildSplitLayer) throw new Error(`${family.name}: no CPU graph split around the native scan`);
+    const layers: Layer[] = [];
+    try {
+      for (let i = 0; i < c.layers; i++) {
+        const s = family.buildSplitLayer(store, c, i, precision);
+        const [pre, post] = await createSessions([s.pre, s.post], options);
+        layers.push({ pre, post, A: s.A, D: s.D });
+      }
+    } catch (e) {
+      for (const l of layers) for (const s of [l.pre, l.post]) await s.release().catch(() => undefined);
+      throw e;
+    }
+    return new NativeScanLayers(layers, kernel, c, family.stateShapes(c), Math.max(1, threads));
+  }
+
+  /** Model.runLayer's contract: layer `l` over the rows of `hidden` from `state`, in chunks of `chunk` tokens. */
+  async runLayer(
+    l: number,
+    hidden: Float32Array,
+    state: LayerState,
+    o: RunLayerOptions,
+    widths: Record<string, number>,
+    chunk: number,
+  ): Promise<LayerOutput> {
+    const { collect = false, scratch, into, signal } = o;
+    const { dModel: D, dInner: E, dState: N } = this.c;
+    const layer = this.layers[l];
+    const T = hidden.length / D;
+    const rows = Math.min(T, chunk);
+    const buf = (name: string, n: number) => scratch?.get(name, n) ?? new Float32Array(n);
+    // Whole-layer arrays for what the caller collects, one chunk's for the rest.
+    const whole = (k: string, w: number) => (k in widths ? buf(k, T * w) : buf(`scan.${k}`, rows * w));
+    const act = { u: whole('u', E), delta: whole('delta', E), B: whole('B', N), C: whole('C', N), y: whole('y', E) };
+    const z = buf('scan.z', rows * E);
+    const out: LayerOutput = { hidden: into ?? new Float32Array(T * D), state };
+    let conv = state.conv;
+    const ssm = state.ssm.slice(); // the kernel updates it in place; `state` may be shared (zeros)
+    const { conv: convShape } = this.shapes;
+    for (let s = 0; s < T; s += chunk) {
+      throwIfAborted(signal);
+      const n = Math.min(chunk, T - s);
+      const view = (k: keyof typeof act, w: number) => {
+        const at = widths[k] !== undefined ? s * w : 0;
+        return act[k].subarray(at, at + n * w);
+      };
+      const u = view('u', E);
+      const delta = view('delta', E);
+      const B = view('B', N);
+      const C = view('C', N);
+      const y = view('y', E);
+      const zc = z.subarray(0, n * E);
+      const h = new ort.Tensor('float32', hidden.subarray(s * D, (s + n) * D), [n, D]);
+      const t = (a: Float32Array, w: number) => new ort.Tensor('float32', a, [n, w]);
+      const t0 = performance.now();
+      const r = await layer.pre.run(
+        { hidden: h, conv_state: new ort.Tensor('float32', conv, convShape) },
+        { conv_state_out: null, u: t(u, E), delta: t(delta, E), B: t(B, N), C: t(C, N), z: t(zc, E) },
+      );
+      conv = r.conv_state_out.data as Float32Array;
+      const t1 = performance.now();
+      this.kernel.scan(u, delta, B, C, layer.A, layer.D, ssm, y, this.threads);
+      const t2 = performance.now();
+      await layer.post.run(
+        { hidden: h, y: t(y, E), z: t(zc, E) },
+        { hidden_out: t(out.hidden.subarray(s * D, (s + n) * D), D) },
+      );
+      this.timing.scanMs += t2 - t1;
+      this.timing.ortMs += t1 - t0 + performance.now() - t2;
+    }
+    out.state = { conv, ssm };
+    if (collect) out.activations = Object.fromEntries(Object.keys(widths).map((k) => [k, act[k as keyof typeof act]]));
+    return out;
+  }
+
+  async release(): Promise<void> {
+    for (const l of this.layers) for (const s of [l.pre, l.post]) await s.release();
+  }
+}
