@@ -6,7 +6,7 @@
 // `cpu-layers` builds the CPU formulation of layer 0 instead (the negative control: its Scan must
 // be seen landing on the CPU provider, or the parser would pass anything).
 import * as ort from 'onnxruntime-node';
-import { SimbaSession } from '../../src/engine';
+import { Engine, SimbaSession, resolveSimbaOptions } from '../../src/engine';
 import { Checkpoint } from '../../src/engine/checkpoint';
 import type { MambaConfig } from '../../src/engine/families/mamba1/config';
 import { buildLayerGraphCpu } from '../../src/engine/families/mamba1/graphCpu';
@@ -79,6 +79,16 @@ async function main(): Promise<void> {
     const dec = await GpuDecoder.create(Checkpoint.open(dir), provider as 'webgpu' | 'cuda');
     await dec.dispose();
     await s.dispose();
+    // The device-resident run builds its helper sessions on first use: run it in small chunks,
+    // scored, with the device selection and with a host one (random), so every helper exists.
+    const e = await Engine.load({ modelDir: dir, device: provider });
+    if (!e.device) throw new Error(`no device-resident run: ${e.model.deviceNotes.join('; ')}`);
+    e.model.chunkTokens = 16;
+    e.device.scoreChunkTokens = 16;
+    const ids = Array.from({ length: 60 }, (_, i) => 1 + ((i * 7) % (e.checkpoint.config.vocabSize - 1)));
+    await e.run(ids, resolveSimbaOptions({ keepRatio: 0.3 }), { influenceEveryLayer: true, readout: 'last' });
+    await e.run(ids, resolveSimbaOptions({ keepRatio: 0.3, selection: 'random' }));
+    await e.dispose();
   }
   // The log goes through ORT's stream sink: give it a moment to drain before the process exits.
   await new Promise((r) => setTimeout(r, 300));
