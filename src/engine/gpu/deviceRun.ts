@@ -57,8 +57,7 @@ class DeviceTensors {
     return t;
   }
   free(...ts: (ort.Tensor | undefined)[]): void {
-    for (const t of ts)
-      if (t && this.live.delete(t)) t.dispose();
+    for (const t of ts) if (t && this.live.delete(t)) t.dispose();
   }
   freeAll(): void {
     for (const t of this.live) t.dispose();
@@ -85,6 +84,8 @@ export class DeviceRunner {
       zeroSsm: ort.Tensor;
       /** Σ Δ after the last chunk: zeros as wide as Δ. */
       zeroAfter: ort.Tensor;
+      /** The sessions that made the constants above (released after them). */
+      makers: ort.InferenceSession[];
     },
   ) {
     this.scoreChunkTokens = scoring.chunkTokens;
@@ -121,19 +122,28 @@ export class DeviceRunner {
         A.push(await upload(a.data, a.dims));
       }
       const { conv, ssm } = ck.stateShapes();
+      const makers = [up];
       const zeros = async (dims: number[]) => {
         const n = dims.reduce((x, y) => x * y, 1);
-        const r = await (await create(buildCopyGraph(dims.length), 'all')).run(
-          { x: new ort.Tensor('float32', new Float32Array(n), dims) },
-          ['y'],
-        );
+        const maker = await create(buildCopyGraph(dims.length), 'all');
+        makers.push(maker);
+        const r = await maker.run({ x: new ort.Tensor('float32', new Float32Array(n), dims) }, ['y']);
         held.push(r.y);
         return r.y;
       };
       const zeroConv = await zeros(conv);
       const zeroSsm = await zeros(ssm);
       const zeroAfter = await zeros([1, family.activations(c).scores.delta]);
-      return new DeviceRunner(ck, base, layers, scoring, { embed, head, score, A, zeroConv, zeroSsm, zeroAfter });
+      return new DeviceRunner(ck, base, layers, scoring, {
+        embed,
+        head,
+        score,
+        A,
+        zeroConv,
+        zeroSsm,
+        zeroAfter,
+        makers,
+      });
     } catch (e) {
       for (const t of held) t.dispose();
       for (const s of made) await s.release().catch(() => undefined);
@@ -153,8 +163,9 @@ export class DeviceRunner {
 
   /** One layer-major run over `ids` (run.ts's contract; residual "drop" only). */
   async run(ids: ArrayLike<number>, o: DeviceRunOptions, chunkTokens: number): Promise<DeviceRunResult> {
-    if (o.simba.residual !== 'drop') throw new Error('the device-resident run keeps no pruned rows (residual "drop" only)');
-    const { layers: Ly, dModel: D } = this.ck.config;
+    if (o.simba.residual !== 'drop')
+      throw new Error('the device-resident run keeps no pruned rows (residual "drop" only)');
+    const { layers: Ly } = this.ck.config;
     const T = ids.length;
     const last = T - 1;
     const isProtected = (p: number) => p === last || (o.protect?.(p) ?? false);
@@ -298,7 +309,14 @@ export class DeviceRunner {
       for (let end = T; end > 0; end -= chunkTokens) {
         const s = Math.max(0, end - chunkTokens);
         const whole = s === 0 && end === T;
-        const rows = whole ? names.map((k) => acts[k]) : await this.rows(names.map((k) => acts[k]), s, end, ledger);
+        const rows = whole
+          ? names.map((k) => acts[k])
+          : await this.rows(
+              names.map((k) => acts[k]),
+              s,
+              end,
+              ledger,
+            );
         if (!whole) rows.forEach((t) => dev.add(t));
         const sAfter = after ?? this.fixed.zeroAfter;
         const feeds: Record<string, ort.Tensor> = { S_after: sAfter, C_T: cT, A: this.fixed.A[l] };
@@ -335,7 +353,11 @@ export class DeviceRunner {
     const n = pos.length;
     const protect = new Float32Array(n);
     let nProt = 0;
-    for (let i = 0; i < n; i++) if (isProtected(pos[i])) (protect[i] = 1), nProt++;
+    for (let i = 0; i < n; i++) {
+      if (!isProtected(pos[i])) continue;
+      protect[i] = 1;
+      nProt++;
+    }
     if (o.simba.selection === 'simba' && scores && keep > nProt) {
       const sel = await this.helper('select', () => buildSelectGraph(D), ['hidden_kept']);
       const shown = show ? await this.download(scores, 1, ledger) : undefined;
@@ -354,7 +376,11 @@ export class DeviceRunner {
     const shown = scores && show ? await this.download(scores, 1, ledger) : undefined;
     const kept = selectKept(pos, keep, o.simba.selection, layer, o.simba.seed, isProtected);
     const gather = await this.helper('gather', () => buildGatherGraph(D), 'all');
-    const idx = new ort.Tensor('int64', BigInt64Array.from(kept, (v) => BigInt(v)), [kept.length]);
+    const idx = new ort.Tensor(
+      'int64',
+      BigInt64Array.from(kept, (v) => BigInt(v)),
+      [kept.length],
+    );
     const r = await ledger.exec(gather, { hidden, idx }, ['hidden_kept']);
     return { kept, hidden: r.hidden_kept, scores: shown };
   }
@@ -363,7 +389,11 @@ export class DeviceRunner {
     const s = await this.helper(`rows${xs.length}`, () => buildRowsGraph(xs.length), 'all');
     const feeds: Record<string, ort.Tensor> = { start: i64(start), end: i64(end) };
     xs.forEach((x, i) => (feeds[`x${i}`] = x));
-    const r = await ledger.exec(s, feeds, xs.map((_, i) => `y${i}`));
+    const r = await ledger.exec(
+      s,
+      feeds,
+      xs.map((_, i) => `y${i}`),
+    );
     return xs.map((_, i) => r[`y${i}`]);
   }
 
@@ -382,15 +412,19 @@ export class DeviceRunner {
     const { conv, ssm } = this.ck.stateShapes();
     const layers = [];
     for (const st of states)
-      layers.push({ conv: await this.download(st.conv, conv.length, ledger), ssm: await this.download(st.ssm, ssm.length, ledger) });
+      layers.push({
+        conv: await this.download(st.conv, conv.length, ledger),
+        ssm: await this.download(st.ssm, ssm.length, ledger),
+      });
     return new DecodingState(layers);
   }
 
   async dispose(): Promise<void> {
-    const { embed, head, score, A, zeroConv, zeroSsm, zeroAfter } = this.fixed;
+    const { embed, head, score, A, zeroConv, zeroSsm, zeroAfter, makers } = this.fixed;
     for (const t of [...A, zeroConv, zeroSsm, zeroAfter]) t.dispose();
     const lazy = await Promise.all([...this.lazy.values()].map((p) => p.catch(() => undefined)));
-    for (const s of [...this.layers, embed, head, score, ...lazy]) await s?.release();
+    this.lazy.clear();
+    for (const s of [...this.layers, embed, head, score, ...makers, ...lazy]) await s?.release();
   }
 }
 
@@ -399,7 +433,8 @@ function withLocations(
   base: ort.InferenceSession.SessionOptions,
   onDevice: string[] | 'all',
 ): ort.InferenceSession.SessionOptions {
-  if (onDevice === 'all') return { ...base, preferredOutputLocation: 'gpu-buffer' } as ort.InferenceSession.SessionOptions;
+  if (onDevice === 'all')
+    return { ...base, preferredOutputLocation: 'gpu-buffer' } as ort.InferenceSession.SessionOptions;
   return {
     ...base,
     preferredOutputLocation: Object.fromEntries(onDevice.map((n) => [n, 'gpu-buffer'])),
