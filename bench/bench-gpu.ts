@@ -95,7 +95,7 @@ function randomIds(n: number, vocab: number, seed = 1): number[] {
   });
 }
 
-interface EngineResult {
+export interface EngineResult {
   shape: string;
   provider: string;
   notes: string[];

@@ -13,6 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { EngineResult as EngineRow } from './bench-gpu';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -119,18 +120,6 @@ function stage<T>(cmd: string, args: string[], seconds: number, parse: (out: str
 }
 
 const lastJson = (out: string) => JSON.parse(out.trim().split('\n').pop() ?? '');
-
-interface EngineRow {
-  shape: string;
-  provider: string;
-  notes: string[];
-  loadMs: number;
-  denseMs: Record<string, number>;
-  simbaMs: Record<string, number>;
-  decodeMsPerToken: number;
-  decodeOnDeviceMsPerToken?: number;
-  error?: string;
-}
 
 interface TorchOut {
   device?: string;

@@ -7,16 +7,9 @@ import * as assert from 'node:assert';
 import { Engine, resolveSimbaOptions } from '../../src/engine';
 import type { DeviceRunResult } from '../../src/engine/gpu/deviceRun';
 import type { SimbaOptions } from '../../src/shared/options';
-import { BUNDLED, MAMBA2_MODELS, MODELS, hasBundled, sampleText } from './models';
+import { BUNDLED, MAMBA2_MODELS, MODELS, hasBundled, maxAbsDiff, sampleText } from './models';
 
 const TOL = 1e-3;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.strictEqual(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 /** Every crossing during the layers is rank 1 with at most one value per token alive there. */
 function assertNoHiddenCrossing(r: DeviceRunResult, D: number): void {

@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     await e.dispose();
   }
   // The log goes through ORT's stream sink: give it a moment to drain before the process exits.
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((r) => setTimeout(r, 1000));
   process.stdout.write(`${JSON.stringify({ graphs: ids })}\n`);
 }
 
