@@ -141,10 +141,11 @@ interface TorchOut {
 function findTorch(python: string): { ok: boolean; note: string } {
   const probe =
     'import json, torch, transformers; print(json.dumps({"cuda": torch.cuda.is_available(), "torch": torch.__version__, "transformers": transformers.__version__}))';
-  const r = spawnSync(python, ['-c', probe], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(python, ['-c', probe], { encoding: 'utf8', timeout: 120_000 });
   if (r.error) return { ok: false, note: `no ${python} (${r.error.message})` };
   if (r.status !== 0) {
-    const why = (r.stderr ?? '').trim().split('\n').pop() ?? `exit status ${r.status}`;
+    const why =
+      (r.stderr ?? '').trim().split('\n').pop() || (r.signal ? `killed by ${r.signal}` : `exit status ${r.status}`);
     return { ok: false, note: `${python} has no torch + transformers (${why})` };
   }
   const info = JSON.parse(r.stdout.trim());
