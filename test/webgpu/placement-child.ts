@@ -50,6 +50,18 @@ function graphName(bytes: Uint8Array): string {
   return n ? Buffer.from(n).toString('utf8') : 'unnamed';
 }
 
+/**
+ * Verbose at creation (the placement blocks), quiet when run: a verbose run logs every node it
+ * executes, and the device-resident run's many small runs would flood the log the parent parses.
+ */
+function quietRuns(s: ort.InferenceSession): ort.InferenceSession {
+  const run = s.run.bind(s) as (...a: unknown[]) => Promise<ort.InferenceSession.ReturnType>;
+  const quiet = { logSeverityLevel: 3 };
+  (s as unknown as { run: unknown }).run = (feeds: unknown, fetches?: unknown, options?: object) =>
+    fetches === undefined ? run(feeds, quiet) : run(feeds, fetches, { ...options, ...quiet });
+  return s;
+}
+
 async function main(): Promise<void> {
   const [dir, provider, variant] = process.argv.slice(2) as [string, Provider, string | undefined];
   const ids: string[] = [];
@@ -63,7 +75,7 @@ async function main(): Promise<void> {
   ) => {
     const id = `${graphName(bytes)}#${ids.length}`;
     ids.push(id);
-    return create(bytes, { ...opts, logSeverityLevel: 0, logVerbosityLevel: 0, logId: id });
+    return create(bytes, { ...opts, logSeverityLevel: 0, logVerbosityLevel: 0, logId: id }).then(quietRuns);
   };
   if (variant === 'cpu-layers') {
     const ck = Checkpoint.open(dir);
