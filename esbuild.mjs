@@ -16,6 +16,7 @@ const node = [
   { in: 'src/cli/main.ts', out: 'cli', banner: '#!/usr/bin/env node' },
   { in: 'bench/bench.ts', out: 'bench' },
   { in: 'bench/bench-gpu.ts', out: 'bench-gpu' },
+  { in: 'bench/gpu-check.ts', out: 'gpu-check' },
 ];
 
 const builds = node.map((e) => ({

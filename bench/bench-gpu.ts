@@ -95,7 +95,7 @@ function randomIds(n: number, vocab: number, seed = 1): number[] {
   });
 }
 
-interface EngineResult {
+export interface EngineResult {
   shape: string;
   provider: string;
   notes: string[];
@@ -143,8 +143,9 @@ async function child(a: Args, shape: string): Promise<EngineResult> {
   await s.run(randomIds(2048, vocab, 9), simba);
   for (const n of a.tokens) {
     const ids = randomIds(n, vocab);
-    res.denseMs[n] = await best(a.repeat, () => s.run(ids, dense));
-    res.simbaMs[n] = await best(a.repeat, () => s.run(ids, simba));
+    // readout 'last': on a GPU provider only the next-token log-probs come back (gpu/deviceRun.ts).
+    res.denseMs[n] = await best(a.repeat, () => s.run(ids, dense, { readout: 'last' }));
+    res.simbaMs[n] = await best(a.repeat, () => s.run(ids, simba, { readout: 'last' }));
   }
   const r = await s.run(randomIds(1024, vocab, 3), dense);
   const last = await s.lastLogprobs(r);

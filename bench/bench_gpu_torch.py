@@ -139,6 +139,7 @@ def main():
     ap.add_argument("--decode", type=int, default=64)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--device", default="cuda", help="cpu only to check this script without a GPU")
+    ap.add_argument("--hf-only", action="store_true", help="transformers only, not the reference (npm run gpu:check)")
     a = ap.parse_args()
     sizes = [int(x) for x in a.tokens.split(",") if x]
     if a.device == "cuda" and not torch.cuda.is_available():
@@ -150,6 +151,9 @@ def main():
         res["hf"], res["transformers"] = bench_hf(a.checkpoint, sizes, a.decode, a.repeat, dev)
     except Exception as e:  # noqa: BLE001
         res["hf"] = {"prefillMs": {}, "decodeMsPerToken": None, "errors": {"load": str(e).split("\n")[0][:300]}}
+    if a.hf_only:
+        print(json.dumps(res))
+        return
     try:
         res["ref"] = bench_ref(a.checkpoint, sizes, a.decode, a.repeat, dev)
     except Exception as e:  # noqa: BLE001

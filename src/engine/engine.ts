@@ -4,9 +4,10 @@
 import * as os from 'node:os';
 import { Checkpoint, bundledModelDir } from './checkpoint';
 import type { LayerScorer } from './families';
+import { DeviceRunner, type DeviceRunOptions } from './gpu/deviceRun';
 import { Model } from './model';
-import { type RunOptions, type RunResult, runLayers } from './run';
-import { sessionOptions } from './runtime';
+import { type RunResult, runLayers } from './run';
+import { ortMessage, sessionOptions } from './runtime';
 import { checkDocumentLength } from './document';
 import { clampOffset } from './tokenizer';
 import { THREADS, TO_OFFSET, checkRange } from '../shared/options';
@@ -36,6 +37,8 @@ export class Engine {
     readonly model: Model,
     readonly scorer: LayerScorer,
     readonly memoryBudget?: number,
+    /** On a GPU provider: the run that keeps the sequence on the device (gpu/deviceRun.ts). */
+    readonly device?: DeviceRunner,
   ) {}
 
   static async load(o: LoadOptions = {}): Promise<Engine> {
@@ -56,7 +59,15 @@ export class Engine {
       notes: model.deviceNotes,
     };
     const scorer = await ck.family.createScorer(ck.store, ck.config, ctx);
-    return new Engine(ck, model, scorer, o.memoryBudget);
+    let device: DeviceRunner | undefined;
+    if (model.provider !== 'cpu') {
+      try {
+        device = await DeviceRunner.create(ck, model.provider, o.threads);
+      } catch (e) {
+        model.deviceNotes.push(`device-resident run: failed to start (${ortMessage(e)}); layers pass through the host`);
+      }
+    }
+    return new Engine(ck, model, scorer, o.memoryBudget, device);
   }
 
   /**
@@ -70,19 +81,27 @@ export class Engine {
     return this.checkpoint.tokenizer.encode(text.slice(0, end));
   }
 
-  /** One layer-major run (pruned or dense) over token ids. */
-  run(ids: ArrayLike<number>, simba: SimbaOptions, extra: Omit<RunOptions, 'simba'> = {}): Promise<RunResult> {
+  /**
+   * One layer-major run (pruned or dense) over token ids. On a GPU provider the sequence stays on
+   * the device between layers (residual "drop"); `readout` defaults to 'rows' there, so the
+   * result carries the top rows and the states as on the CPU.
+   */
+  run(ids: ArrayLike<number>, simba: SimbaOptions, extra: Omit<DeviceRunOptions, 'simba'> = {}): Promise<RunResult> {
+    if (this.device && simba.residual === 'drop')
+      return this.device.run(ids, { readout: 'rows', simba, ...extra }, this.model.chunkTokens);
     return runLayers(this.model, this.scorer, ids, { simba, ...extra });
   }
 
   /** Log-probabilities of the next token after the run's prediction point. */
   lastLogprobs(r: RunResult): Promise<Float32Array> {
+    if ('lastLogprobs' in r && r.lastLogprobs instanceof Float32Array) return Promise.resolve(r.lastLogprobs);
     const D = this.checkpoint.config.dModel;
     const n = r.top.positions.length;
     return this.model.logprobs(r.top.hidden.subarray((n - 1) * D, n * D));
   }
 
   async dispose(): Promise<void> {
+    await this.device?.dispose();
     await this.scorer.dispose();
     await this.model.dispose();
   }

@@ -46,3 +46,11 @@ export const MAMBA2_MODELS: SuiteModel[] = [
   { name: 'random-mamba2 fixture (1 group)', dir: () => path.join(ROOT, 'test', 'fixtures', 'random-mamba2') },
   { name: 'random-mamba2-g2 fixture (2 groups)', dir: () => path.join(ROOT, 'test', 'fixtures', 'random-mamba2-g2') },
 ];
+
+/** max |a[i] − b[i]| (the arrays must be as long). */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}

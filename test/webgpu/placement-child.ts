@@ -6,7 +6,7 @@
 // `cpu-layers` builds the CPU formulation of layer 0 instead (the negative control: its Scan must
 // be seen landing on the CPU provider, or the parser would pass anything).
 import * as ort from 'onnxruntime-node';
-import { SimbaSession } from '../../src/engine';
+import { Engine, SimbaSession, resolveSimbaOptions } from '../../src/engine';
 import { Checkpoint } from '../../src/engine/checkpoint';
 import type { MambaConfig } from '../../src/engine/families/mamba1/config';
 import { buildLayerGraphCpu } from '../../src/engine/families/mamba1/graphCpu';
@@ -50,6 +50,18 @@ function graphName(bytes: Uint8Array): string {
   return n ? Buffer.from(n).toString('utf8') : 'unnamed';
 }
 
+/**
+ * Verbose at creation (the placement blocks), quiet when run: a verbose run logs every node it
+ * executes, and the device-resident run's many small runs would flood the log the parent parses.
+ */
+function quietRuns(s: ort.InferenceSession): ort.InferenceSession {
+  const run = s.run.bind(s) as (...a: unknown[]) => Promise<ort.InferenceSession.ReturnType>;
+  const quiet = { logSeverityLevel: 3 };
+  (s as unknown as { run: unknown }).run = (feeds: unknown, fetches?: unknown, options?: object) =>
+    fetches === undefined ? run(feeds, quiet) : run(feeds, fetches, { ...options, ...quiet });
+  return s;
+}
+
 async function main(): Promise<void> {
   const [dir, provider, variant] = process.argv.slice(2) as [string, Provider, string | undefined];
   const ids: string[] = [];
@@ -63,7 +75,7 @@ async function main(): Promise<void> {
   ) => {
     const id = `${graphName(bytes)}#${ids.length}`;
     ids.push(id);
-    return create(bytes, { ...opts, logSeverityLevel: 0, logVerbosityLevel: 0, logId: id });
+    return create(bytes, { ...opts, logSeverityLevel: 0, logVerbosityLevel: 0, logId: id }).then(quietRuns);
   };
   if (variant === 'cpu-layers') {
     const ck = Checkpoint.open(dir);
@@ -79,9 +91,19 @@ async function main(): Promise<void> {
     const dec = await GpuDecoder.create(Checkpoint.open(dir), provider as 'webgpu' | 'cuda');
     await dec.dispose();
     await s.dispose();
+    // The device-resident run builds its helper sessions on first use: run it in small chunks,
+    // scored, with the device selection and with a host one (random), so every helper exists.
+    const e = await Engine.load({ modelDir: dir, device: provider });
+    if (!e.device) throw new Error(`no device-resident run: ${e.model.deviceNotes.join('; ')}`);
+    e.model.chunkTokens = 16;
+    e.device.scoreChunkTokens = 16;
+    const ids = Array.from({ length: 60 }, (_, i) => 1 + ((i * 7) % (e.checkpoint.config.vocabSize - 1)));
+    await e.run(ids, resolveSimbaOptions({ keepRatio: 0.3 }), { influenceEveryLayer: true, readout: 'last' });
+    await e.run(ids, resolveSimbaOptions({ keepRatio: 0.3, selection: 'random' }));
+    await e.dispose();
   }
   // The log goes through ORT's stream sink: give it a moment to drain before the process exits.
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((r) => setTimeout(r, 1000));
   process.stdout.write(`${JSON.stringify({ graphs: ids })}\n`);
 }
 

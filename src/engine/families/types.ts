@@ -54,6 +54,18 @@ export interface SplitLayer {
   D: Float32Array;
 }
 
+/**
+ * The family's influence score graph (scoreGraph.ts) for a run that scores on the device: the
+ * activations sliced per chunk (`rows`, graph inputs of the same names), `C` read at the last
+ * row as `C_T`, Σ Δ of the later chunks as `S_after`, and the layer's `A` (uploaded once).
+ */
+export interface DeviceScoring {
+  graph: Uint8Array;
+  rows: string[];
+  A: (layer: number) => { data: Float32Array; dims: number[] };
+  chunkTokens: number;
+}
+
 export interface ModelFamily<C extends ModelConfig = ModelConfig> {
   /** Short name, e.g. "mamba1". */
   readonly name: string;
@@ -87,6 +99,8 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
   /** Prefill chunk length on a provider: bounds the graph's largest per-chunk tensor. */
   chunkTokens(c: C, provider: Provider): number;
   createScorer(store: SafetensorsStore, c: C, ctx: ScorerContext): Promise<LayerScorer>;
+  /** The influence score graph as the device-resident run feeds it (gpu/deviceRun.ts). */
+  deviceScoring(store: SafetensorsStore, c: C): DeviceScoring;
   /** FLOPs of one token through one layer (multiply-add = 2), docs/method.md §6. */
   layerFlopsPerToken(c: C): number;
 }

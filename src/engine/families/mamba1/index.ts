@@ -7,6 +7,8 @@ import { type MambaConfig, isMamba1, parseConfig } from './config';
 import { buildDecodeStepGraph, buildLayerGraphCpu, buildSplitLayerGraphsCpu } from './graphCpu';
 import { buildLayerGraphGpu } from './graphGpu';
 import { createInfluenceScorer } from './influence';
+import { buildScoreGraph } from './scoreGraph';
+import { chunkElements } from '../scoring';
 import { checkWeights, loadLayerA, loadLayerWeights, loadTopWeights, loadWeights, parameterCount } from './weights';
 
 export type { MambaConfig };
@@ -68,5 +70,11 @@ export const mamba1: ModelFamily<MambaConfig> = {
       dispose: () => scorer.dispose(),
     };
   },
+  deviceScoring: (store, c) => ({
+    graph: buildScoreGraph(c.dInner, c.dState),
+    rows: ['u', 'delta', 'B'],
+    A: (l) => ({ data: loadLayerWeights(store, c, l).A, dims: [c.dInner, c.dState] }),
+    chunkTokens: Math.max(16, Math.floor(chunkElements('webgpu') / (c.dInner * c.dState))),
+  }),
   layerFlopsPerToken,
 };

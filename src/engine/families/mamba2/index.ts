@@ -8,6 +8,8 @@ import { type Mamba2Config, isMamba2, parseConfig } from './config';
 import { buildDecodeStepGraph, buildLayerGraphCpu } from './graphCpu';
 import { buildLayerGraphGpu } from './graphGpu';
 import { createInfluenceScorer2 } from './influence';
+import { buildScoreGraph } from './scoreGraph';
+import { chunkElements } from '../scoring';
 import { checkWeights, inProjRows, loadLayerWeights, loadTopWeights, parameterCount } from './weights';
 
 export type { Mamba2Config };
@@ -61,5 +63,11 @@ export const mamba2: ModelFamily<Mamba2Config> = {
       dispose: () => scorer.dispose(),
     };
   },
+  deviceScoring: (store, c) => ({
+    graph: buildScoreGraph(c),
+    rows: ['x', 'delta', 'B'],
+    A: (l) => ({ data: loadLayerWeights(store, c, l).A, dims: [1, c.heads] }),
+    chunkTokens: Math.max(16, Math.floor(chunkElements('webgpu') / c.dInner)),
+  }),
   layerFlopsPerToken,
 };
