@@ -81,7 +81,7 @@ export class NativeScanLayers {
     widths: Record<string, number>,
     chunk: number,
   ): Promise<LayerOutput> {
-    const { collect = false, scratch, into, signal } = o;
+    const { collect = false, scratch, into, signal, onChunk } = o;
     const { dModel: D, dInner: E, dState: N } = this.c;
     const layer = this.layers[l];
     const T = hidden.length / D;
@@ -125,6 +125,8 @@ export class NativeScanLayers {
       );
       this.timing.scanMs += t2 - t1;
       this.timing.ortMs += t1 - t0 + performance.now() - t2;
+      // The kernel updates ssm in place: a listener (hidden attention's checkpoints) gets a copy.
+      onChunk?.(s + n, { conv, ssm: ssm.slice() });
     }
     out.state = { conv, ssm };
     if (collect) out.activations = Object.fromEntries(Object.keys(widths).map((k) => [k, act[k as keyof typeof act]]));
