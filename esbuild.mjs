@@ -48,9 +48,13 @@ builds.push({
 // native/influence.c → dist/influence.node: a Node-API addon, so one build serves every Node and
 // Electron version. Optional: without a C compiler the engine scores with the ONNX graph (slower)
 // and says so, so a failed compile warns instead of failing the build.
-function buildNative() {
+// `--native-only` with SIMBA_NATIVE (JSON: {cc: [...argv], outDir, platform, flags: [...]}) runs
+// just this step for another platform: scripts/package.mjs cross-compiles each .vsix's kernel so.
+function buildNative({ cc = [process.env.CC || 'cc'], outDir = 'dist', platform = process.platform, flags = [] } = {}) {
   const include = createRequire(import.meta.url)('node-api-headers').include_dir;
+  const out = `${outDir}/influence.node`;
   const args = [
+    ...cc.slice(1),
     '-O3',
     '-fPIC',
     '-shared',
@@ -58,19 +62,28 @@ function buildNative() {
     '-Wall',
     '-Wno-psabi',
     `-I${include}`,
+    ...flags,
     '-o',
-    'dist/influence.node',
+    out,
     'native/influence.c',
     '-lm',
   ];
-  if (process.platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
-  const r = spawnSync(process.env.CC || 'cc', args, { encoding: 'utf8' });
+  if (platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
+  fs.mkdirSync(outDir, { recursive: true });
+  const r = spawnSync(cc[0], args, { encoding: 'utf8' });
   if (r.status !== 0) {
-    fs.rmSync('dist/influence.node', { force: true });
+    fs.rmSync(out, { force: true });
     console.warn(
-      `warning: the native influence kernel did not compile; the engine will score with the ONNX graph.\n${r.error?.message ?? r.stderr}`,
+      `warning: the native influence kernel did not compile for ${platform}; the engine will score with the ONNX graph.\n${r.error?.message ?? r.stderr}`,
     );
-  } else if (r.stderr) process.stderr.write(r.stderr);
+    return false;
+  }
+  if (r.stderr) process.stderr.write(r.stderr);
+  return true;
+}
+
+if (process.argv.includes('--native-only')) {
+  process.exit(buildNative(JSON.parse(process.env.SIMBA_NATIVE || '{}')) ? 0 : 1);
 }
 
 fs.mkdirSync('dist', { recursive: true });
