@@ -13,7 +13,7 @@ import {
   THREADS,
   writeJsonPieces,
 } from '../engine';
-import { type Parsed, UsageError, choice, num, str } from './args';
+import { type Parsed, UsageError, choice, localPath, num, str } from './args';
 
 export const SIMBA_OPTS = ['keep-ratio', 'schedule', 'selection', 'score', 'residual', 'seed'];
 export const SESSION_OPTS = ['model', 'device', 'threads'];
@@ -33,9 +33,14 @@ export function simbaFrom(p: Parsed): Partial<SimbaOptions> {
   };
 }
 
+function modelPath(p: Parsed): string | undefined {
+  const v = str(p, 'model');
+  return v === undefined ? undefined : localPath(v, '--model');
+}
+
 function loadOptions(p: Parsed) {
   return {
-    modelDir: str(p, 'model'),
+    modelDir: modelPath(p),
     device: choice(p, 'device', DEVICES, DEFAULT_DEVICE),
     threads: num(p, 'threads', THREADS),
   };

@@ -17,7 +17,7 @@ import {
   readDocument,
   summarize,
 } from '../engine';
-import { UsageError, num, outPath, parseArgs, str } from './args';
+import { UsageError, localPath, num, outPath, parseArgs, str } from './args';
 import { checkOutputs, openEngine, writeOut } from './common';
 
 /** The default evaluation set (held-out files the bundled model never trained on), from the repository root. */
@@ -41,7 +41,7 @@ export function defaultEvalFiles(): string[] {
 
 export async function runEvalCommand(argv: string[]): Promise<void> {
   const p = parseArgs(argv, ['model', 'device', 'threads', 'contexts', 'tail', 'keep-ratio', 'json']);
-  const files = p.positionals.length ? p.positionals : defaultEvalFiles();
+  const files = p.positionals.length ? p.positionals.map((f) => localPath(f, 'FILE')) : defaultEvalFiles();
   const contextsArg = str(p, 'contexts') ?? '1024,2048,4096';
   const contexts = contextsArg.split(',').map((c) => (c.trim() === '' ? NaN : Number(c)));
   if (contexts.some((c) => !inRange(CONTEXT_TOKENS, c)))

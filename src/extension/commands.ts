@@ -15,6 +15,7 @@ import {
 import { renderReportHtml } from '../report';
 import type { Ctx } from './ctx';
 import { type DevicePick, devicePicks } from './devicePicks';
+import { localPath } from './localPath';
 
 // Command arguments come from VS Code (menus, keybindings, executeCommand) untyped; each command checks its own.
 export type Cmd = (...args: never[]) => unknown;
@@ -166,6 +167,12 @@ export function checkpointProblem(dir: string): string | undefined {
  */
 async function applyModel(ctx: Ctx, modelPath: string): Promise<string | undefined> {
   const previous = ctx.engine.lastLoad?.facts.name ?? 'the previous model';
+  const local = modelPath ? localPath(modelPath) : { path: '' };
+  if ('problem' in local) {
+    void vscode.window.showErrorMessage(`Simba: ${modelPath} ${local.problem}. Still using ${previous}.`);
+    return undefined;
+  }
+  modelPath = local.path;
   const problem = modelPath ? checkpointProblem(modelPath) : undefined;
   if (problem) {
     void vscode.window.showErrorMessage(
@@ -281,7 +288,12 @@ export const exportAnalysis: CommandFactory =
       if (!pick) return undefined;
       format = pick.id;
     }
-    let uri = typeof target === 'string' ? vscode.Uri.file(target) : target;
+    const local = typeof target === 'string' ? localPath(target) : undefined;
+    if (local && 'problem' in local) {
+      void vscode.window.showErrorMessage(`Simba: cannot export to ${target}: it ${local.problem}.`);
+      return undefined;
+    }
+    let uri = local ? vscode.Uri.file(local.path) : (target as vscode.Uri | undefined);
     if (!uri) {
       const base = r.analysis.source ? r.analysis.source.replace(/\.[^./\\]*$/, '') : 'analysis';
       uri = await vscode.window.showSaveDialog({

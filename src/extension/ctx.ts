@@ -10,6 +10,7 @@ import { Config } from './config';
 import { EngineClient } from './engineClient';
 import { hoverFor } from './hover';
 import { Overlay, type OverlayLook } from './overlay';
+import { localPath } from './localPath';
 import { SimbaPanel } from './panel';
 import { AnalysisRunner } from './runner';
 import { StatusBar } from './statusBar';
@@ -118,7 +119,9 @@ export class Ctx implements vscode.Disposable {
 
   /** Load the model the settings name (the bundled one when simba.modelPath is empty), or `modelPath` ('' = bundled). */
   loadModel(modelPath = this.config.modelPath) {
-    return this.engine.configure({ modelDir: modelPath || this.bundledModelDir, device: this.config.device });
+    const local = modelPath ? localPath(modelPath) : { path: this.bundledModelDir };
+    if ('problem' in local) return Promise.reject(new Error(`simba.modelPath ${modelPath} ${local.problem}`));
+    return this.engine.configure({ modelDir: local.path, device: this.config.device });
   }
 
   get bundledModelDir(): string {
