@@ -117,7 +117,7 @@ function ignoreFile(target) {
   const lines = [
     fs.readFileSync(path.join(ROOT, '.vscodeignore'), 'utf8').trimEnd(),
     `# ${target}`,
-    `!node_modules/onnxruntime-node/bin/napi-v*/${t.ort}/**`,
+    ...(t.ortFiles ?? ['**']).map((f) => `!node_modules/onnxruntime-node/bin/napi-v*/${t.ort}/${f}`),
     `!node_modules/tokenizers/tokenizers.${t.tokenizers}.node`,
     `!dist/native/${target}/*.node`,
   ];

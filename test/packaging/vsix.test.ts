@@ -9,9 +9,8 @@ import { type Machine, machineOf, newestGlibc } from './binaries';
 import { Zip } from './zip';
 
 const ROOT = path.resolve(__dirname, '../..');
-const TARGETS: Record<string, { ort: string; tokenizers: string; format: Machine['format'] }> = JSON.parse(
-  fs.readFileSync(path.join(ROOT, 'scripts/targets.json'), 'utf8'),
-);
+const TARGETS: Record<string, { ort: string; ortFiles?: string[]; tokenizers: string; format: Machine['format'] }> =
+  JSON.parse(fs.readFileSync(path.join(ROOT, 'scripts/targets.json'), 'utf8'));
 delete TARGETS['//'];
 const vsix = (t: string) => path.join(ROOT, `dist/simba-lens-${t}.vsix`);
 const MiB = 2 ** 20;
@@ -120,7 +119,7 @@ describe('platform packages (.vsix)', function () {
           .readdirSync(path.join(ROOT, 'node_modules/onnxruntime-node/bin'))
           .map((napi) => path.join(ROOT, 'node_modules/onnxruntime-node/bin', napi, t.ort))
           .filter((d) => fs.existsSync(d))
-          .flatMap((d) => fs.readdirSync(d).map((f) => fs.statSync(path.join(d, f)).size));
+          .flatMap((d) => (t.ortFiles ?? fs.readdirSync(d)).map((f) => fs.statSync(path.join(d, f)).size));
         const own =
           ort.reduce((a, b) => a + b, 0) +
           fs.statSync(path.join(ROOT, `node_modules/tokenizers/tokenizers.${t.tokenizers}.node`)).size;
