@@ -68,6 +68,13 @@ describe('Simba Lens in the extension host', () => {
     assert.ok(fs.existsSync(path.join(ws(), 'sample.py')), 'the workspace files are local to this host');
     const info = await api.engine.info();
     assert.doesNotThrow(() => process.kill(info!.pid!, 0), 'the engine process runs on this host');
+    // The package's own kernel (dist/native/linux-x64/influence.node) loads there: no fallback note.
+    const a = await api.analyze((await openFixture('sample.py')).document);
+    assert.ok(a && a.tokens.length > 0);
+    assert.deepStrictEqual(
+      a.device.notes.filter((n) => /influence scoring/.test(n)),
+      [],
+    );
   });
 
   it('a Windows path on this Linux host: Export and Select Model refuse it and write nothing', async function () {
