@@ -6,7 +6,7 @@
 // release; a click on the track away from the thumb moves one TRACK_STEP towards the click (not to
 // it); arrow keys move 0.01. Changes are committed COMMIT_MS after the last one, so a few arrow
 // presses start one re-run, and never when the value is the shown analysis's.
-import type { OverlayMetric } from '../src/shared/options';
+import { LAYERED_METRICS, type OverlayMetric } from '../src/shared/options';
 import { $, h, type Select } from './dom';
 import { post, reportMode } from './host';
 import { trackClickValue } from './slider';
@@ -73,7 +73,7 @@ export function wireControls(state: PanelState): void {
   const sendOverlay = () => {
     state.metric = metricSel.value as OverlayMetric;
     state.layer = Number(layerSel.value);
-    layerSel.classList.toggle('hidden', state.metric !== 'influence');
+    layerSel.classList.toggle('hidden', !LAYERED_METRICS.includes(state.metric));
     state.save();
     post({ type: 'overlay', metric: state.metric, layer: state.layer });
   };
@@ -91,7 +91,7 @@ export function showOverlaySettings(state: PanelState): void {
   const l = $<Select>('overlay-layer');
   m.value = state.metric;
   l.value = String(state.layer);
-  l.classList.toggle('hidden', state.metric !== 'influence');
+  l.classList.toggle('hidden', !LAYERED_METRICS.includes(state.metric));
 }
 
 /** One option per layer in the overlay's layer selector (rebuilt only when the count changes). */

@@ -49,6 +49,8 @@ function showAnalysis(a: Analysis, text: string | undefined, stale = false, file
   fillFacts(state);
   if (file) $('source').textContent = file;
   fillSuggestions(state);
+  // The read-out described a token of the analysis shown before; the next hover or key fills it.
+  $('heatmap-readout').textContent = ' ';
   drawAll();
   state.save();
   // A User Timing entry rather than a DOM attribute: DevTools shows it, and the UI tests read it.

@@ -110,7 +110,7 @@ export class PanelState {
     const t = this.analysis?.tokens[i];
     if (!t) return '';
     if (this.text == null || t.end > this.text.length) return `id ${t.id}`;
-    const s = showToken(this.text.slice(t.start, t.end));
+    const s = showToken(this.text.slice(t.start, t.end), t.bytes);
     return `“${s.length > 40 ? `${s.slice(0, 40)}…` : s}”`;
   }
 }

@@ -13,6 +13,7 @@ import {
   THREADS,
   writeJsonPieces,
 } from '../engine';
+import { resolveModel } from '../hub';
 import { type Parsed, UsageError, choice, localPath, num, str } from './args';
 
 export const SIMBA_OPTS = ['keep-ratio', 'schedule', 'selection', 'score', 'residual', 'seed'];
@@ -33,14 +34,14 @@ export function simbaFrom(p: Parsed): Partial<SimbaOptions> {
   };
 }
 
-function modelPath(p: Parsed): string | undefined {
-  const v = str(p, 'model');
-  return v === undefined ? undefined : localPath(v, '--model');
-}
-
-function loadOptions(p: Parsed) {
+/**
+ * --model: a checkpoint folder (a Windows or WSL path read for this machine, src/shared/paths.ts),
+ * or a repo id (org/name[@rev]) resolved through the Hugging Face cache, offline.
+ */
+async function loadOptions(p: Parsed) {
+  const model = str(p, 'model');
   return {
-    modelDir: modelPath(p),
+    modelDir: model === undefined ? undefined : (await resolveModel(localPath(model, '--model'))).folder,
     device: choice(p, 'device', DEVICES, DEFAULT_DEVICE),
     threads: num(p, 'threads', THREADS),
   };
@@ -51,14 +52,14 @@ function sayNotes(notes: string[]): void {
 }
 
 export async function openSession(p: Parsed): Promise<SimbaSession> {
-  const s = await SimbaSession.load(loadOptions(p));
+  const s = await SimbaSession.load(await loadOptions(p));
   sayNotes(s.deviceNotes);
   return s;
 }
 
 /** The engine below the session, for the commands that measure the method (eval). */
 export async function openEngine(p: Parsed): Promise<Engine> {
-  const e = await Engine.load(loadOptions(p));
+  const e = await Engine.load(await loadOptions(p));
   sayNotes(e.model.deviceNotes);
   return e;
 }

@@ -1,11 +1,13 @@
 // simba-lens: the command line over the same engine the extension uses.
-//   simba-lens analyze FILE [--model DIR] [--device auto|cpu|webgpu|cuda] [--top-k K]
+//   simba-lens analyze FILE [--model DIR|REPO] [--device auto|cpu|webgpu|cuda] [--top-k K]
 //                           [--keep-ratio R] [--schedule S] [--selection S] [--score S]
 //                           [--residual drop|carry] [--seed N] [--to OFFSET] [--no-dense]
 //                           [--json PATH] [--html PATH]
-//   simba-lens generate FILE [--model DIR] [--device D] [--max-tokens N] [--temperature T] [--precision P]
+//   simba-lens generate FILE [--model DIR|REPO] [--device D] [--max-tokens N] [--temperature T] [--precision P]
 //                           [--stop none|line|document] [--keep-ratio R ...]
 //   simba-lens eval FILE... [--contexts 1024,2048] [--tail 128] [--json PATH]
+//   simba-lens models list | download REPO[@REV] | rm REPO
+// --model takes a checkpoint folder or a Hugging Face repo id (org/name[@rev]) from the cache.
 import * as path from 'node:path';
 import {
   type Analysis,
@@ -38,20 +40,23 @@ import {
   writeOut,
 } from './common';
 import { runEvalCommand } from './eval';
+import { MODELS_USAGE, runModelsCommand } from './models';
 import { renderReportHtml } from '../report';
 import { familyLabel } from '../shared/analysis';
 
 const USAGE = `usage:
-  simba-lens analyze FILE [--model DIR] [--device ${alts(DEVICES)}] [--top-k K]
+  simba-lens analyze FILE [--model DIR|REPO] [--device ${alts(DEVICES)}] [--top-k K]
                           [--keep-ratio R] [--schedule ${alts(SCHEDULES)}]
                           [--selection ${alts(SELECTIONS)}] [--score ${alts(SCORE_REDUCTIONS)}]
                           [--residual ${alts(RESIDUAL_MODES)}] [--seed N] [--to OFFSET] [--no-dense]
                           [--json PATH] [--html PATH]
-  simba-lens generate FILE [--model DIR] [--device D] [--max-tokens N] [--temperature T]
+  simba-lens generate FILE [--model DIR|REPO] [--device D] [--max-tokens N] [--temperature T]
                           [--stop ${alts(STOPS)}] [--precision ${alts(PRECISIONS)}] [--seed N]
                           [--keep-ratio R] [--schedule S]
-  simba-lens eval FILE... [--model DIR] [--contexts 1024,2048] [--tail 128] [--json PATH]
-The bundled model is used unless --model names a Hugging Face Mamba checkpoint folder.`;
+  simba-lens eval FILE... [--model DIR|REPO] [--contexts 1024,2048] [--tail 128] [--json PATH]
+${MODELS_USAGE}
+The bundled model is used unless --model names a Hugging Face Mamba checkpoint: a folder, or a
+repo id (org/name[@revision]) in the Hugging Face cache (simba-lens models download puts it there).`;
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const show = (t: string) => JSON.stringify(t);
@@ -194,6 +199,7 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'analyze') await analyze(rest);
     else if (cmd === 'generate') await generate(rest);
     else if (cmd === 'eval') await runEvalCommand(rest);
+    else if (cmd === 'models') await runModelsCommand(rest);
     else if (!cmd || cmd === '--help' || cmd === 'help') {
       console.log(USAGE);
       return cmd ? 0 : 2;

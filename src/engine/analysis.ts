@@ -30,11 +30,10 @@ export interface AnalyzeOptions extends AnalyzeRequest {
 
 async function describe(e: Engine, logprobs: Float32Array, k: number): Promise<TokenProb[]> {
   return Promise.all(
-    topK(logprobs, k).map(async (id) => ({
-      id,
-      text: await e.checkpoint.tokenizer.tokenText(id),
-      logprob: logprobs[id],
-    })),
+    topK(logprobs, k).map(async (id) => {
+      const bytes = e.checkpoint.tokenizer.partialBytes(id);
+      return { id, text: await e.checkpoint.tokenizer.tokenText(id), logprob: logprobs[id], ...(bytes && { bytes }) };
+    }),
   );
 }
 

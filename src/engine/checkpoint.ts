@@ -71,7 +71,7 @@ export class Checkpoint {
       );
     }
     const facts: ModelFacts = {
-      name: isBundledModelDir(abs) ? BUNDLED_MODEL_NAME : path.basename(abs),
+      name: isBundledModelDir(abs) ? BUNDLED_MODEL_NAME : modelName(abs),
       path: abs,
       layers: config.layers,
       dModel: config.dModel,
@@ -89,6 +89,20 @@ export class Checkpoint {
   stateShapes(): { conv: number[]; ssm: number[] } {
     return this.family.stateShapes(this.config);
   }
+}
+
+/**
+ * The name a folder is shown by: for a Hugging Face cache snapshot
+ * (…/models--ORG--NAME/snapshots/<commit>) the repo id and the short commit, `ORG/NAME@1a2b3c4`;
+ * else the folder's name.
+ */
+export function modelName(abs: string): string {
+  const rev = path.basename(abs);
+  const snapshots = path.dirname(abs);
+  const repo = path.basename(path.dirname(snapshots));
+  if (path.basename(snapshots) === 'snapshots' && /^models--[^-].*--./.test(repo))
+    return `${repo.slice('models--'.length).split('--').join('/')}@${rev.slice(0, 7)}`;
+  return rev;
 }
 
 /** What the memory check reads of the machine (a test passes its own). */

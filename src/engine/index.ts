@@ -28,3 +28,12 @@ export { writeJsonPieces, writeJsonFile } from './jsonStream';
 export { analysisBytesPerToken, checkRunFits, memoryBudget, tokensThatFit } from './limits';
 export { providerAvailability } from './runtime';
 export type { Budget, PerToken, RunShape } from './limits';
+export {
+  MAX_BYTES,
+  readInside,
+  resolveInside,
+  detectFamily,
+  familyOf,
+  SUPPORTED_MODEL_TYPES,
+  supportedText,
+} from './lite';

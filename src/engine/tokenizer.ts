@@ -8,11 +8,16 @@ import { utf8 } from './json';
 import type { TokenSpan } from '../shared/analysis';
 
 export class TextTokenizer {
+  /** Per token id: its bytes as hex when they are not whole UTF-8, else null (filled on first use). */
+  private readonly partial = new Map<number, string | null>();
+
   private constructor(
     private readonly tok: Tokenizer,
     readonly vocabSize: number,
     /** The largest id of any token (vocabulary or added): must be below the model's vocab_size. */
     readonly maxId: number,
+    /** The vocabulary is GPT-2 byte-level (a ByteLevel decoder): each character of a token stands for one byte. */
+    readonly byteLevel: boolean,
   ) {}
 
   /**
@@ -38,7 +43,24 @@ export class TextTokenizer {
     }
     let maxId = -1;
     for (const id of Object.values(tok.getVocab(true))) if (id > maxId) maxId = id;
-    return new TextTokenizer(tok, tok.getVocabSize(true), maxId);
+    return new TextTokenizer(tok, tok.getVocabSize(true), maxId, hasByteLevelDecoder(text));
+  }
+
+  /**
+   * The token's bytes as lowercase hex ("e4b8") when they are not whole UTF-8 — a byte-level
+   * piece of a character split across tokens, whose text decodes to U+FFFD — else undefined.
+   * Only a byte-level vocabulary says what the bytes are.
+   */
+  partialBytes(id: number): string | undefined {
+    if (!this.byteLevel) return undefined;
+    let hex = this.partial.get(id);
+    if (hex === undefined) {
+      const piece = this.tok.idToToken(id);
+      const bytes = piece == null ? undefined : byteLevelBytes(piece);
+      hex = bytes && !isWholeUtf8(bytes) ? Buffer.from(bytes).toString('hex') : null;
+      this.partial.set(id, hex);
+    }
+    return hex ?? undefined;
   }
 
   /**
@@ -48,7 +70,13 @@ export class TextTokenizer {
    */
   async encode(text: string): Promise<TokenSpan[]> {
     const enc = await this.tok.encode(text, null, { addSpecialTokens: false });
-    return tileOffsets(text, enc.getIds(), enc.getOffsets());
+    const spans = tileOffsets(text, enc.getIds(), enc.getOffsets());
+    if (this.byteLevel)
+      for (const s of spans) {
+        const hex = this.partialBytes(s.id);
+        if (hex) s.bytes = hex;
+      }
+    return spans;
   }
 
   async decode(ids: number[]): Promise<string> {
@@ -62,6 +90,52 @@ export class TextTokenizer {
 
   idToToken(id: number): string | null {
     return this.tok.idToToken(id);
+  }
+}
+
+/** Whether tokenizer.json's decoder is ByteLevel (alone or in a Sequence); false when it cannot be read. */
+export function hasByteLevelDecoder(tokenizerJson: string): boolean {
+  try {
+    const d = (JSON.parse(tokenizerJson) as { decoder?: { type?: unknown; decoders?: Array<{ type?: unknown }> } })
+      ?.decoder;
+    return d?.type === 'ByteLevel' || (d?.type === 'Sequence' && !!d.decoders?.some((x) => x?.type === 'ByteLevel'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * GPT-2's bytes_to_unicode, inverted: a byte-level vocabulary writes the printable bytes
+ * ("!".."~", "¡".."¬", "®".."ÿ") as themselves and the other 68 as U+0100 onwards, in byte order.
+ */
+const BYTE_OF_CHAR: ReadonlyMap<number, number> = (() => {
+  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const m = new Map<number, number>();
+  let next = 0x100;
+  for (let b = 0; b < 256; b++) m.set(printable(b) ? b : next++, b);
+  return m;
+})();
+
+/** The bytes a byte-level vocabulary piece ("Ġhello", "ä¸") stands for; undefined if a character is not one of the 256. */
+export function byteLevelBytes(piece: string): Uint8Array | undefined {
+  const out = new Uint8Array(piece.length);
+  for (let i = 0; i < piece.length; i++) {
+    const b = BYTE_OF_CHAR.get(piece.charCodeAt(i));
+    if (b === undefined) return undefined;
+    out[i] = b;
+  }
+  return out;
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Whether `bytes` is a whole, valid UTF-8 string (no sequence cut at either end). */
+export function isWholeUtf8(bytes: Uint8Array): boolean {
+  try {
+    STRICT_UTF8.decode(bytes);
+    return true;
+  } catch {
+    return false;
   }
 }
 

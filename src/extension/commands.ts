@@ -7,6 +7,7 @@ import type { Analysis } from '../shared/analysis';
 import * as path from 'node:path';
 import {
   type DeviceChoice,
+  LAYERED_METRICS,
   OVERLAY_METRICS,
   OVERLAY_STYLES,
   type OverlayMetric,
@@ -99,6 +100,8 @@ export const openWalkthrough: CommandFactory = () => () =>
 
 const METRIC_PICKS: Record<OverlayMetric, string> = {
   highway: 'highways: tokens kept deeper than their distance from the prediction point explains',
+  relativeInfluence:
+    "influence beyond recency: 10× or more the median influence at the token's distance, at a chosen layer",
   influence: 'influence score at a chosen layer',
   retention: 'retention depth: layers the token passed through',
   surprisal: "surprisal: the token's own loss",
@@ -113,14 +116,14 @@ export const chooseOverlayMetric: CommandFactory = (ctx) => async (metric?: Over
     );
     if (!pick) return;
     metric = pick.label;
-    if (metric === 'influence' && layer == null) {
+    if (LAYERED_METRICS.includes(metric) && layer == null) {
       const layers = ctx.store.get(ctx.store.lastUri)?.view.layers ?? 24;
       const lp = await vscode.window.showQuickPick(
         [
           { label: 'last', description: 'the last layer (-1)' },
           ...Array.from({ length: layers }, (_, l) => ({ label: String(l), description: '' })),
         ],
-        { title: 'Simba: layer for the influence overlay' },
+        { title: `Simba: layer for the ${metric === 'influence' ? 'influence' : 'influence beyond recency'} overlay` },
       );
       if (!lp) return;
       layer = lp.label === 'last' ? -1 : Number(lp.label);

@@ -81,7 +81,7 @@ export class Ctx implements vscode.Disposable {
       vscode.languages.registerHoverProvider(SELECTOR, {
         provideHover: (doc, pos) => {
           const r = this.store.get(doc.uri);
-          return r && this.overlayOn ? hoverFor(r, doc, pos) : undefined;
+          return r && this.overlayOn ? hoverFor(r, doc, pos, this.view.layer) : undefined;
         },
       }),
       vscode.languages.registerInlineCompletionItemProvider(SELECTOR, this.completions),

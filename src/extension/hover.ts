@@ -3,6 +3,7 @@
 // suggestions at the prediction point.
 import * as vscode from 'vscode';
 import { formatLog10Value } from '../shared/format';
+import { RELATIVE_MIN_DECADES } from '../shared/metrics';
 import { showTokenInCode } from '../shared/tokenDisplay';
 import type { DocResult } from './store';
 
@@ -10,15 +11,21 @@ const BARS = '▁▂▃▄▅▆▇█';
 /** Layers listed by value after the bars. */
 const LISTED_LAYERS = 12;
 
-/** Markdown for the hover of token i (`text` is its text in the document). */
-export function tokenHoverMarkdown(r: DocResult, i: number, text: string): vscode.MarkdownString {
+/** A ratio of influences for the hover: "230×", "12×", "0.42×". */
+function formatRatio(decades: number): string {
+  const r = 10 ** decades;
+  return `${r >= 100 ? Math.round(r).toLocaleString('en-US') : r.toPrecision(2)}×`;
+}
+
+/** Markdown for the hover of token i (`text` is its text in the document); `layer` is the overlay's (-1 = last). */
+export function tokenHoverMarkdown(r: DocResult, i: number, text: string, layer = -1): vscode.MarkdownString {
   const { analysis: a, view } = r;
   const L = view.layers;
   const tok = a.tokens[i];
   const md = new vscode.MarkdownString(undefined, true);
   md.isTrusted = false;
   md.appendMarkdown(
-    `**Simba** token ${i + 1}/${a.tokens.length}: \`${showTokenInCode(text)}\` · id ${tok.id}${r.stale ? ' · *stale: the document changed since the analysis*' : ''}\n\n`,
+    `**Simba** token ${i + 1}/${a.tokens.length}: \`${showTokenInCode(text, tok.bytes)}\`${tok.bytes ? ' (bytes of a character split across tokens)' : ''} · id ${tok.id}${r.stale ? ' · *stale: the document changed since the analysis*' : ''}\n\n`,
   );
   const depth = a.retention?.[i];
   if (depth != null) {
@@ -47,23 +54,37 @@ export function tokenHoverMarkdown(r: DocResult, i: number, text: string): vscod
       `  (log₁₀: ${listed.slice(0, LISTED_LAYERS).join(', ')}${fin.length > LISTED_LAYERS ? ', …' : ''})\n`,
     );
   }
+  // Influence beyond recency (the relativeInfluence metric's value) at the overlay layer, or at the
+  // deepest layer that scored the token when it was pruned before that one.
+  let l = view.resolveLayer(layer);
+  while (l > 0 && !Number.isFinite(view.influence(l)[i])) l--;
+  const excess = view.influenceExcess(l)[i];
+  if (Number.isFinite(excess))
+    md.appendMarkdown(
+      `- influence beyond recency at layer ${l}: **${formatRatio(excess)}** its distance band's median${excess >= RELATIVE_MIN_DECADES ? ` (${formatRatio(RELATIVE_MIN_DECADES)} or more: marked by the beyond-recency overlay)` : ''}\n`,
+    );
   const next = a.next.pruned ?? a.next.dense;
   if (next?.length) {
     const label = i === a.tokens.length - 1 ? 'top next tokens' : 'top next tokens at the prediction point';
     md.appendMarkdown(
       `- ${label}: ${next
         .slice(0, 5)
-        .map((t) => `\`${showTokenInCode(t.text)}\` ${(Math.exp(t.logprob) * 100).toFixed(1)}%`)
+        .map((t) => `\`${showTokenInCode(t.text, t.bytes)}\` ${(Math.exp(t.logprob) * 100).toFixed(1)}%`)
         .join(', ')}\n`,
     );
   }
   return md;
 }
 
-export function hoverFor(r: DocResult, doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
+export function hoverFor(
+  r: DocResult,
+  doc: vscode.TextDocument,
+  pos: vscode.Position,
+  layer = -1,
+): vscode.Hover | undefined {
   const i = r.view.tokenAt(doc.offsetAt(pos));
   if (i < 0) return undefined;
   const tok = r.analysis.tokens[i];
   const range = new vscode.Range(doc.positionAt(tok.start), doc.positionAt(tok.end));
-  return new vscode.Hover(tokenHoverMarkdown(r, i, doc.getText(range)), range);
+  return new vscode.Hover(tokenHoverMarkdown(r, i, doc.getText(range), layer), range);
 }

@@ -24,6 +24,8 @@ export interface StatusHost {
 const METRIC_EXPLAINED = {
   highway:
     'Highways: tokens kept through more layers than their distance from the prediction point explains (the schedule alone keeps recent tokens longest); the highest bucket reached the last layer far from it. Uncoloured: about as deep as expected.',
+  relativeInfluence:
+    'Influence beyond recency: tokens whose influence at this layer is at least 10× the median of the tokens at their distance from the prediction point (influence decays with distance, so raw influence is mostly recency); the highest bucket is 100× or more. Uncoloured: about as influential as their distance explains.',
   influence:
     'Influence score of each token at this layer (normalised over the tokens alive there); uncoloured tokens were pruned before it.',
   retention: 'Retention depth: the share of layers each token passed through; the highest bucket is the highway.',
@@ -69,7 +71,9 @@ export class StatusBar implements vscode.Disposable {
       return;
     }
     const { metric } = ctx.view;
-    const label = metric === 'influence' ? `influence L${r.view.resolveLayer(ctx.view.layer)}` : metric;
+    const l = r.view.resolveLayer(ctx.view.layer);
+    const label =
+      metric === 'influence' ? `influence L${l}` : metric === 'relativeInfluence' ? `beyond recency L${l}` : metric;
     this.overlayItem.text = `$(symbol-color) Simba: ${label}${r.stale ? ' (stale)' : ''}${ctx.overlayOn ? '' : ' (hidden)'}`;
     const kind = themeKind();
     const md = new vscode.MarkdownString(undefined, true);

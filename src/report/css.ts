@@ -88,7 +88,18 @@ export const PANEL_CSS = `
   .slider vscode-single-select { min-width: 0; max-width: 100%; }
   .main-col, .side-col { min-width: 0; }
   body.report .live-only { display: none !important; }
-  input[type=range] { accent-color: var(--vscode-button-background); width: 140px; }
+  /* The keep-ratio slider drawn from theme colours, not the browser's accent (button.background is
+     transparent in Dark High Contrast, so the native thumb vanished there): the thumb in the text
+     colour (≥ 4.5:1 on the background), the track a translucent scrollbar-slider fill that stays
+     ≥ 3:1 from the thumb on every built-in theme (checked from the theme's colours in the e2e suite). */
+  input[type=range] { -webkit-appearance: none; appearance: none; width: 140px; height: 18px; margin: 0; background: transparent;
+    --slider-thumb: var(--vscode-foreground); --slider-track: var(--vscode-scrollbarSlider-background, rgba(128, 128, 128, 0.4)); }
+  input[type=range]::-webkit-slider-runnable-track { height: 4px; border-radius: 2px; background: var(--slider-track); }
+  input[type=range]::-webkit-slider-thumb { -webkit-appearance: none; appearance: none; width: 14px; height: 14px; margin-top: -5px;
+    border-radius: 50%; border: none; background: var(--slider-thumb); }
+  input[type=range]::-moz-range-track { height: 4px; border-radius: 2px; background: var(--slider-track); }
+  input[type=range]::-moz-range-thumb { width: 14px; height: 14px; border-radius: 50%; border: none; background: var(--slider-thumb); }
+  input[type=range]:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 2px; }
   #empty { margin-top: 40px; text-align: center; }
   .empty-action { margin-top: 12px; }
   .stale { color: var(--vscode-editorWarning-foreground, #cca700); }

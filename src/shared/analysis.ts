@@ -4,7 +4,10 @@ import type { DeviceChoice, Precision, SimbaOptions, Stop } from './options';
 
 export type { DeviceChoice, Precision, SimbaOptions } from './options';
 
-/** The schema id written into every analysis JSON. Bump the suffix on a breaking change. */
+/**
+ * The schema id written into every analysis JSON. Bump the suffix on a breaking change (a new
+ * optional field, like TokenSpan.bytes, is not one: older readers ignore it).
+ */
 export const ANALYSIS_SCHEMA = 'simba-lens/analysis@1';
 
 /** One token of the analysed text. Offsets are UTF-16 code units, as VS Code counts them. */
@@ -12,12 +15,20 @@ export interface TokenSpan {
   id: number;
   start: number;
   end: number;
+  /**
+   * The token's bytes as lowercase hex ("e4b8"), only when they are not whole UTF-8: a byte-level
+   * piece of a character split across tokens (its text alone decodes to U+FFFD; in the document the
+   * character belongs to the first of its tokens, the others are empty).
+   */
+  bytes?: string;
 }
 
 export interface TokenProb {
   id: number;
   text: string;
   logprob: number;
+  /** As TokenSpan.bytes: present only when the token is not whole UTF-8 (`text` is then "\uFFFD"). */
+  bytes?: string;
 }
 
 export interface ModelFacts {

@@ -10,12 +10,14 @@ import {
   flopsSaved,
   highwayTokens,
   influenceAtLayer,
+  influenceExcess,
   layerCount,
   metricValues,
   rankNormalise,
+  relativeInfluenceValues,
   tokenAt,
 } from './metrics';
-import type { OverlayMetric } from './options';
+import { LAYERED_METRICS, type OverlayMetric } from './options';
 
 /** Dense layers × tokens matrix of rank-normalised influence (NaN = token not alive at that layer). */
 export interface HeatMatrix {
@@ -38,6 +40,7 @@ export class AnalysisView {
   readonly tokens: number;
   private readonly raw: Float64Array[] = [];
   private readonly ranked: Float64Array[] = [];
+  private readonly excess: Float64Array[] = [];
   private readonly metrics = new Map<string, Float64Array>();
   private heat?: HeatMatrix;
   private laneList?: Lane[];
@@ -65,13 +68,24 @@ export class AnalysisView {
     return this.ranked[l];
   }
 
+  /** Decades (log₁₀) by which each token's influence at layer l exceeds the median at its distance (see influenceExcess). */
+  influenceExcess(l: number): Float64Array {
+    this.excess[l] ??= influenceExcess(this.influence(l));
+    return this.excess[l];
+  }
+
   /** The overlay value of each token in [0,1] (see metricValues), NaN where there is none. */
   metric(metric: OverlayMetric, layer: number): Float64Array {
     const l = this.resolveLayer(layer);
-    const key = metric === 'influence' ? `influence@${l}` : metric;
+    const key = LAYERED_METRICS.includes(metric) ? `${metric}@${l}` : metric;
     let v = this.metrics.get(key);
     if (!v) {
-      v = metric === 'influence' ? this.rankedInfluence(l) : metricValues(this.analysis, metric, l);
+      v =
+        metric === 'influence'
+          ? this.rankedInfluence(l)
+          : metric === 'relativeInfluence'
+            ? relativeInfluenceValues(this.influenceExcess(l))
+            : metricValues(this.analysis, metric, l);
       this.metrics.set(key, v);
     }
     return v;

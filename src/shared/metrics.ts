@@ -98,11 +98,15 @@ export function quantile(values: ArrayLike<number>, q: number): number {
  * - retention: layers the token passed through / number of layers;
  * - surprisal: -log p(token | prefix) / (98th percentile, at least 1 nat), clamped to 1;
  * - highway: retention depth beyond what the token's distance from the prediction point gives
- *   (see highwayValues).
+ *   (see highwayValues);
+ * - relativeInfluence: influence at `layer` beyond what the token's distance gives (see
+ *   relativeInfluenceValues).
  */
 export function metricValues(a: Analysis, metric: OverlayMetric, layer = 0): Float64Array {
   const n = a.tokens.length;
   if (metric === 'highway') return highwayValues(a);
+  if (metric === 'relativeInfluence')
+    return relativeInfluenceValues(influenceExcess(influenceAtLayer(a, clampLayer(a, layer))));
   if (metric === 'influence') return rankNormalise(influenceAtLayer(a, clampLayer(a, layer)));
   if (metric === 'retention') {
     const out = new Float64Array(n).fill(NaN);
@@ -206,6 +210,74 @@ export function highwayValues(a: Analysis): Float64Array {
     const excess = Math.min(1, ret[i] / L) - mean;
     if (excess < HIGHWAY_MIN_EXCESS) continue;
     out[i] = Math.min(1, (excess - HIGHWAY_MIN_EXCESS) / (HIGHWAY_TOP_EXCESS - HIGHWAY_MIN_EXCESS));
+  }
+  return out;
+}
+
+/** relativeInfluence: tokens less than this many decades (log₁₀) above their distance band's median are left uncoloured. */
+export const RELATIVE_MIN_DECADES = 1;
+/** This many decades above it (100×) or more is the top bucket. */
+export const RELATIVE_TOP_DECADES = 2;
+/** Influence scores at or below this (zero, or a negative signed-max) count as this for the logarithm. */
+const LOG_FLOOR = 1e-300;
+
+/**
+ * How far each token's influence (one layer's raw scores, NaN = not scored) lies above what its
+ * distance from the prediction point alone gives, in decades (log₁₀ units); NaN where not scored.
+ * A state-space model's influence decays with distance, so raw influence is mostly a recency
+ * gradient spanning several decades. The scored tokens are ordered by distance and grouped into
+ * up to HIGHWAY_BANDS bands of equal count (at least 8 each, as highwayValues does); the expected
+ * log-influence at a distance is the band medians joined by straight lines between the bands'
+ * middle tokens (extended past the first and last), so a steady gradient inside a band is not
+ * taken for excess. Medians, not means: a few tokens dominate the heavy tail and would lift a
+ * mean. Fewer than two bands' worth of scored tokens gives NaN everywhere (nothing to compare).
+ */
+export function influenceExcess(raw: ArrayLike<number>): Float64Array {
+  const n = raw.length;
+  const out = new Float64Array(n).fill(NaN);
+  const idx: number[] = []; // scored tokens, nearest to the prediction point first
+  for (let i = n - 1; i >= 0; i--) if (Number.isFinite(raw[i])) idx.push(i);
+  const m = idx.length;
+  if (m < 2 * MIN_BAND) return out;
+  const lg = (v: number) => Math.log10(Math.max(v, LOG_FLOOR));
+  const size = Math.max(MIN_BAND, Math.ceil(m / HIGHWAY_BANDS));
+  const bands = Math.floor(m / size); // a short remainder joins the last band
+  const at: number[] = [],
+    med: number[] = [];
+  for (let b = 0; b < bands; b++) {
+    const from = b * size,
+      to = b === bands - 1 ? m : from + size;
+    const mid = (from + to - 1) >> 1;
+    const logs = idx.slice(from, to).map((i) => lg(raw[i]));
+    at.push(n - 1 - idx[mid]);
+    med.push(quantile(logs, 0.5));
+  }
+  // Expected log-influence at distance d: linear between band centres, extended at both ends.
+  let seg = 0;
+  for (const i of idx) {
+    const d = n - 1 - i;
+    while (seg < bands - 2 && d > at[seg + 1]) seg++;
+    const d0 = at[seg],
+      d1 = at[seg + 1] ?? d0;
+    const expected = d1 > d0 ? med[seg] + ((med[seg + 1] - med[seg]) * (d - d0)) / (d1 - d0) : med[seg];
+    out[i] = lg(raw[i]) - expected;
+  }
+  return out;
+}
+
+/**
+ * The `relativeInfluence` overlay value in [0,1] from influenceExcess: tokens at least
+ * RELATIVE_MIN_DECADES (10×) above the median at their distance are coloured, mapped linearly up
+ * to RELATIVE_TOP_DECADES; the rest are NaN (about as influential as their distance explains).
+ * One decade keeps the noise of a band (its upper quartile is typically a fraction of a decade
+ * above the median) uncoloured.
+ */
+export function relativeInfluenceValues(excess: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(excess.length).fill(NaN);
+  const span = RELATIVE_TOP_DECADES - RELATIVE_MIN_DECADES;
+  for (let i = 0; i < excess.length; i++) {
+    const e = excess[i];
+    if (e >= RELATIVE_MIN_DECADES) out[i] = Math.min(1, (e - RELATIVE_MIN_DECADES) / span);
   }
   return out;
 }

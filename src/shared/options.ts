@@ -30,9 +30,11 @@ export type Precision = (typeof PRECISIONS)[number];
 export const STOPS = ['none', 'line', 'document'] as const;
 export type Stop = (typeof STOPS)[number];
 
-/** What the editor overlay colours each token by. */
-export const OVERLAY_METRICS = ['highway', 'influence', 'retention', 'surprisal'] as const;
+/** What the editor overlay colours each token by (relativeInfluence: influence beyond what recency gives). */
+export const OVERLAY_METRICS = ['highway', 'relativeInfluence', 'influence', 'retention', 'surprisal'] as const;
 export type OverlayMetric = (typeof OVERLAY_METRICS)[number];
+/** The metrics read at one layer (the overlay layer); the others are per token. */
+export const LAYERED_METRICS: readonly OverlayMetric[] = ['influence', 'relativeInfluence'];
 
 /** How the editor overlay draws: a mark per line at the line start (and the overview ruler), or per-token marks. */
 export const OVERLAY_STYLES = ['gutter', 'tokens'] as const;

@@ -42,6 +42,17 @@ async function command(page, title) {
   await page.keyboard.press('Enter');
 }
 
+/** Simba: Choose Overlay Metric, typing `metric` and taking the row that says `row`. */
+async function chooseMetric(page, metric, row) {
+  await command(page, 'Simba: Choose Overlay Metric');
+  await page
+    .locator('.quick-input-widget .quick-input-title', { hasText: 'overlay metric' })
+    .waitFor({ timeout: 10000 });
+  await page.locator('.quick-input-widget input').fill(metric);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor({ timeout: 10000 });
+  await page.keyboard.press('Enter');
+}
+
 async function openFile(page, name) {
   await focusWorkbench(page);
   await page.keyboard.press('Escape');
@@ -156,6 +167,78 @@ async function expectLineMarks(ctx) {
       `${e.message}: ${last.length} decorations${odd ? `, e.g. ${JSON.stringify(odd)} (not a line-start bar, or painted behind the code)` : ''}`,
     );
   }
+}
+
+/**
+ * Text contrast under the token marks in the active editor: for each tinted decoration, the
+ * visible characters it lies under (their computed colour) against the tint composed over the
+ * editor background, by the WCAG formula in src/shared/colors.ts. Returns the pairs measured.
+ */
+async function textContrastUnderMarks(ctx) {
+  const { decos, spans, editorBg } = await ctx.page.evaluate(() => {
+    const rect = (el) => {
+      const r = el.getBoundingClientRect();
+      return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+    };
+    const ed = document.querySelector('.editor-group-container .monaco-editor');
+    const decos = [];
+    for (const el of ed.querySelectorAll('.view-overlays div[class*="ced-"]')) {
+      const bg = getComputedStyle(el).backgroundColor;
+      if (bg && bg !== 'rgba(0, 0, 0, 0)') decos.push({ bg, ...rect(el) });
+    }
+    const spans = [];
+    for (const el of ed.querySelectorAll('.view-lines .view-line span span'))
+      if (el.textContent.trim()) spans.push({ color: getComputedStyle(el).color, text: el.textContent, ...rect(el) });
+    const editorBg = getComputedStyle(ed.querySelector('.monaco-editor-background') ?? ed).backgroundColor;
+    return { decos, spans, editorBg };
+  });
+  const { contrastRatio, over } = ctx.colors;
+  const bg = parseRgba(editorBg).slice(0, 3);
+  const pairs = [];
+  for (const d of decos) {
+    const [r, g, b, a] = parseRgba(d.bg);
+    const behind = over([r, g, b], a, bg);
+    for (const sp of spans) {
+      const overlap = Math.min(d.right, sp.right) - Math.max(d.left, sp.left);
+      if (overlap < 2 || sp.bottom <= d.top || sp.top >= d.bottom) continue;
+      const fg = parseRgba(sp.color).slice(0, 3);
+      pairs.push({ ratio: contrastRatio(fg, behind), fg: sp.color, tint: d.bg, text: sp.text.trim().slice(0, 20) });
+    }
+  }
+  return pairs;
+}
+
+/**
+ * The keep-ratio slider's colours as the panel resolves them (CSS variables of #keep-ratio, through
+ * a probe element so every colour reads as rgb()/rgba()), and the non-text contrast of its thumb
+ * against the track (composed over the header's background) and against that background.
+ */
+async function sliderContrast(ctx) {
+  const c = await webview(ctx.page)
+    .locator('#keep-ratio')
+    .evaluate((el) => {
+      const cs = getComputedStyle(el);
+      const probe = document.createElement('span');
+      document.body.append(probe);
+      const resolve = (v) => {
+        probe.style.color = '';
+        probe.style.color = v;
+        return getComputedStyle(probe).color;
+      };
+      const out = {
+        thumb: resolve(cs.getPropertyValue('--slider-thumb').trim()),
+        track: resolve(cs.getPropertyValue('--slider-track').trim()),
+        bg: getComputedStyle(document.querySelector('header')).backgroundColor,
+        appearance: cs.appearance || cs.webkitAppearance,
+      };
+      probe.remove();
+      return out;
+    });
+  const { contrastRatio, over } = ctx.colors;
+  const bg = parseRgba(c.bg).slice(0, 3);
+  const [tr, tg, tb, ta] = parseRgba(c.track);
+  const thumb = parseRgba(c.thumb).slice(0, 3);
+  return { ...c, vsTrack: contrastRatio(thumb, over([tr, tg, tb], ta, bg)), vsBackground: contrastRatio(thumb, bg) };
 }
 
 function webview(page) {
@@ -415,9 +498,13 @@ export const uiTests = [
       await hover.waitFor({ state: 'visible', timeout: 15000 });
       const text = await hover.textContent();
       if (!/id \d+/.test(text) || !/influence per layer|surprisal/.test(text)) throw new Error(`hover: ${text}`);
+      if (!/influence beyond recency at layer \d+: [\d.,]+× its distance band's median/.test(text))
+        throw new Error(`hover without influence beyond recency: ${text}`);
+      // The card and the code around it, from just above the card.
+      const hb = await hover.boundingBox();
       await page.screenshot({
         path: path.join(ctx.shots, 'hover-dark.png'),
-        clip: { x: 320, y: 100, width: 900, height: 480 },
+        clip: { x: 320, y: Math.max(0, Math.round(hb.y) - 12), width: 900, height: 480 },
       });
       await page.mouse.move(5, 5);
       await page.keyboard.press('Escape');
@@ -498,6 +585,13 @@ export const uiTests = [
       await pick('#overlay-layer', '2');
       await ctx.page.locator('.statusbar-item', { hasText: 'Simba: influence L2' }).first().waitFor({ timeout: 10000 });
       await expectOverlay(ctx, 'dark');
+      // Influence beyond recency reads the same layer: the layer selector stays.
+      await pick('#overlay-metric', 'relativeInfluence');
+      await ctx.page
+        .locator('.statusbar-item', { hasText: 'Simba: beyond recency L2' })
+        .first()
+        .waitFor({ timeout: 10000 });
+      if (!(await f.locator('#overlay-layer').isVisible())) throw new Error('no layer selector for beyond recency');
       await pick('#overlay-metric', 'retention');
       await ctx.page.locator('.statusbar-item', { hasText: 'Simba: retention' }).first().waitFor({ timeout: 10000 });
     },
@@ -760,6 +854,55 @@ export const uiTests = [
     },
   },
   {
+    name: 'Influence beyond recency at layer 0 marks lines, and text under its token marks keeps ≥ 4.5:1',
+    timeout: 240000,
+    fn: async (ctx) => {
+      const { page } = ctx;
+      await focusFirstGroup(page);
+      await openFile(page, 'medium.txt');
+      await command(page, 'Simba: Analyze Document');
+      await page.locator('.statusbar-item', { hasText: 'Simba: ' }).first().waitFor({ timeout: 10000 });
+      await until(async () => (await overlayDecorations(page)).length > 2, 180000, 'medium.txt analysed');
+      await chooseMetric(page, 'relativeInfluence', 'influence beyond recency');
+      await page
+        .locator('.quick-input-widget .quick-input-title', { hasText: 'influence beyond recency overlay' })
+        .waitFor({ timeout: 10000 });
+      await page.locator('.quick-input-widget input').fill('0');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: /^0/ }).first().waitFor({ timeout: 10000 });
+      await page.keyboard.press('Enter');
+      await page
+        .locator('.statusbar-item', { hasText: 'Simba: beyond recency L0' })
+        .first()
+        .waitFor({ timeout: 10000 });
+      const marks = await expectLineMarks(ctx);
+      const buckets = await expectOverlay(ctx, 'dark');
+      ctx.log(`beyond recency L0: ${marks.length} line marks in view, buckets ${[...buckets].sort()}`);
+      await page.mouse.move(5, 5);
+      await page.screenshot({ path: path.join(ctx.shots, 'overlay-beyond-recency-dark.png') });
+      // Token marks paint a tint behind the text: every character under one keeps 4.5:1.
+      await command(page, 'Simba: Switch Overlay Style');
+      try {
+        const pairs = await until(
+          async () => {
+            const p = await textContrastUnderMarks(ctx);
+            return p.length > 2 ? p : undefined;
+          },
+          20000,
+          'text under token marks',
+        );
+        const worst = pairs.reduce((m, p) => (p.ratio < m.ratio ? p : m));
+        ctx.log(`text under beyond-recency token marks: ${pairs.length} pairs, lowest ${worst.ratio.toFixed(2)}:1`);
+        if (worst.ratio < 4.5)
+          throw new Error(`text contrast ${worst.ratio.toFixed(2)}:1 < 4.5: ${JSON.stringify(worst)}`);
+      } finally {
+        await command(page, 'Simba: Switch Overlay Style');
+        await expectLineMarks(ctx);
+        await focusFirstGroup(page);
+        await openFile(page, 'sample.py');
+      }
+    },
+  },
+  {
     name: 'overlay and panel on light, dark and high-contrast themes at 600 and 1,400 px',
     timeout: 180000,
     fn: async (ctx) => {
@@ -768,27 +911,28 @@ export const uiTests = [
       // The default overlay: highways as line marks (earlier tests chose other metrics).
       await focusFirstGroup(page);
       await openFile(page, 'sample.py');
-      await command(page, 'Simba: Choose Overlay Metric');
-      await page
-        .locator('.quick-input-widget .quick-input-title', { hasText: 'overlay metric' })
-        .waitFor({ timeout: 10000 });
-      await page.locator('.quick-input-widget input').fill('highway');
-      await page
-        .locator('.quick-input-list .monaco-list-row', { hasText: 'highways:' })
-        .first()
-        .waitFor({ timeout: 10000 });
-      await page.keyboard.press('Enter');
+      await chooseMetric(page, 'highway', 'highways:');
       await page.locator('.statusbar-item', { hasText: 'Simba: highway' }).first().waitFor({ timeout: 10000 });
       try {
         for (const [theme, tag] of [
           ['Default Light Modern', 'light'],
           ['Default Dark Modern', 'dark'],
           ['Default High Contrast', 'hc'],
+          ['Light High Contrast', 'hcl'],
         ]) {
           await setTheme(ctx, theme);
           await focusFirstGroup(page);
           await openFile(page, 'sample.py');
           await until(async () => (await overlayDecorations(page)).length > 2, 30000, 'overlay decorations');
+          // The keep-ratio thumb: ≥ 3:1 (WCAG non-text contrast) against its track and the background.
+          const sl = await sliderContrast(ctx);
+          ctx.log(
+            `${tag} slider: thumb ${sl.thumb} track ${sl.track} on ${sl.bg}: ${sl.vsTrack.toFixed(2)}:1 vs track, ${sl.vsBackground.toFixed(2)}:1 vs background`,
+          );
+          if (sl.appearance !== 'none')
+            throw new Error(`${tag}: the slider is drawn natively (appearance ${sl.appearance})`);
+          if (!(sl.vsTrack >= 3 && sl.vsBackground >= 3))
+            throw new Error(`${tag}: slider thumb contrast ${JSON.stringify(sl)}`);
           for (const target of [600, 1400]) {
             const w = await resizePanelTo(page, target);
             await readPanel(page);

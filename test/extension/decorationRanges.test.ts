@@ -33,10 +33,8 @@ describe('extension: range aggregation', () => {
   it('bounds the number of ranges on a 100k-token document, keeping the highest bucket', () => {
     const n = 100000;
     const b = Array.from({ length: n }, (_, i) => (i * 7919) % 8);
-    const t0 = Date.now();
     const r = aggregateRanges(spans(n, 4), b, 5000);
     assert.ok(r.length <= 5000, `${r.length} ranges`);
-    assert.ok(Date.now() - t0 < 1000);
     assert.ok(r.some((x) => x.bucket === 7));
     for (let i = 1; i < r.length; i++) assert.ok(r[i].start >= r[i - 1].end, 'ordered, disjoint');
   });

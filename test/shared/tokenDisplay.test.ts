@@ -15,8 +15,14 @@ describe('shared: token display', () => {
     assert.strictEqual(showToken('word'), 'word');
   });
   it('partial UTF-8 byte tokens show their bytes, or say what they are', () => {
-    assert.strictEqual(showBytes([0xe2, 0x80]), '<0xE2 0x80>');
-    assert.strictEqual(showToken('\uFFFD', [0xe2, 0x80]), '<0xE2 0x80>');
+    assert.strictEqual(showBytes([0xe2, 0x80]), '‹e2 80›');
+    assert.strictEqual(showBytes('E280'), '‹e2 80›', 'hex as in TokenSpan.bytes');
+    assert.strictEqual(showToken('\uFFFD', [0xe2, 0x80]), '‹e2 80›');
+    assert.strictEqual(showToken('\uFFFD', 'e280'), '‹e2 80›');
+    // In the document the first piece holds the whole character and the others are empty: the bytes win.
+    assert.strictEqual(showToken('中', 'e4b8'), '‹e4 b8›');
+    assert.strictEqual(showToken('', 'ad'), '‹ad›');
+    assert.strictEqual(showToken('中', ''), '中', 'no bytes: the text');
     assert.strictEqual(showToken('\uFFFD'), PARTIAL_UTF8);
     assert.strictEqual(showToken('a\uFFFD'), PARTIAL_UTF8);
     assert.strictEqual(PARTIAL_UTF8, 'partial UTF-8 (byte token)');

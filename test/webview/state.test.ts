@@ -95,6 +95,9 @@ describe('webview: panel state', () => {
     assert.strictEqual(p.keepRatio, 0.3);
     assert.strictEqual(p.stale, true);
     assert.strictEqual(p.tokenLabel(0), '“ab”');
+    a.tokens[1].bytes = 'e4b8';
+    p.setAnalysis(a, 'abcdefghijklmnopqrstuvwxyz', true);
+    assert.strictEqual(p.tokenLabel(1), '“‹e4 b8›”', 'a split character shows its bytes');
     p.clear();
     assert.strictEqual(p.view, undefined);
     assert.strictEqual(p.tokenLabel(0), '');

@@ -14,7 +14,7 @@ function cells(t: TokenProb | undefined, other: Set<number>, kind: 'pruned' | 'd
   const p = Math.exp(t.logprob);
   const bar = h('span', { class: 'bar' });
   bar.style.width = `${Math.max(1, Math.round(p * 30))}px`;
-  const shown = showToken(t.text);
+  const shown = showToken(t.text, t.bytes);
   const attrs: Record<string, string> = {
     class: `tok${other.has(t.id) ? ' shared' : ''}`,
     'data-token': t.text,
