@@ -4,6 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Machine, machineOf, newestGlibc } from './binaries';
 import { Zip } from './zip';
@@ -129,6 +130,34 @@ describe('platform packages (.vsix)', function () {
         assert.ok(unpacked < own + 40 * MiB, `${(unpacked / MiB).toFixed(1)} MiB unpacked`);
         assert.ok(fs.statSync(vsix(target)).size < 80 * MiB);
       });
+
+      if (target === `${process.platform}-${process.arch}`)
+        it('without its kernel, the packaged CLI still analyses, on the ONNX scorer, and says so', () => {
+          const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simba-vsix-nokernel-'));
+          try {
+            for (const e of zip.entries)
+              if (e.name.startsWith('extension/') && !e.name.endsWith('/') && !e.name.includes('/dist/native/')) {
+                const f = path.join(dir, e.name);
+                fs.mkdirSync(path.dirname(f), { recursive: true });
+                fs.writeFileSync(f, zip.read(e.name));
+              }
+            const doc = path.join(dir, 'doc.py');
+            fs.writeFileSync(doc, 'def mean(xs):\n    return sum(xs) / len(xs)\n');
+            const r = spawnSync(
+              process.execPath,
+              [path.join(dir, 'extension/dist/cli.js'), 'analyze', doc, '--no-dense', '--device', 'cpu'],
+              { encoding: 'utf8' },
+            );
+            assert.equal(r.status, 0, r.stderr);
+            assert.match(
+              r.stderr,
+              /note: influence scoring: the native kernel was not built .*using the ONNX graph instead/,
+            );
+            assert.match(r.stdout, /tokens +\d+/);
+          } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+          }
+        });
 
       if (t.format === 'elf')
         it('its kernel needs no glibc newer than 2.28 (what VS Code itself requires)', () => {
