@@ -46,17 +46,32 @@ builds.push({
   logLevel: 'warning',
 });
 
-// native/{influence,scan}.c → dist/influence.node (and native/hidden_attention.c → its own addon):
-// Node-API addons, so one build serves every Node and Electron version. Optional: without a C
-// compiler the engine scores with the ONNX graph and scans with the ONNX Scan (slower) and says so,
-// so a failed compile warns instead of failing the build.
+// native/{influence,scan}.c → dist/influence.node and native/hidden_attention.c →
+// dist/hidden_attention.node: Node-API addons, so one build serves every Node and Electron version.
+// Optional: without a C compiler the engine scores with the ONNX graph, scans with the ONNX Scan and
+// runs hidden attention's scans in JavaScript (slower) and says so: a failed compile only warns.
+// `--native-only` with SIMBA_NATIVE (JSON: {cc: [...argv], outDir, platform, flags: [...]}) runs
+// just this step for another platform: scripts/package.mjs cross-compiles each .vsix's kernels so.
+const KERNELS = [
+  {
+    srcs: ['native/influence.c', 'native/scan.c'],
+    name: 'influence.node',
+    without: 'the engine will score with the ONNX graph and scan with the ONNX Scan',
+  },
+  {
+    srcs: ['native/hidden_attention.c'],
+    name: 'hidden_attention.node',
+    without: 'hidden attention will run its scans in JavaScript',
+  },
+];
 function buildNative(
-  srcs = ['native/influence.c', 'native/scan.c'],
-  out = 'dist/influence.node',
-  without = 'the engine will score with the ONNX graph and scan with the ONNX Scan',
+  { srcs, name, without },
+  { cc = [process.env.CC || 'cc'], outDir = 'dist', platform = process.platform, flags = [] } = {},
 ) {
   const include = createRequire(import.meta.url)('node-api-headers').include_dir;
+  const out = `${outDir}/${name}`;
   const args = [
+    ...cc.slice(1),
     '-O3',
     '-fPIC',
     '-shared',
@@ -64,27 +79,34 @@ function buildNative(
     '-Wall',
     '-Wno-psabi',
     `-I${include}`,
+    ...flags,
     '-o',
     out,
     ...srcs,
     '-lm',
   ];
-  if (process.platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
-  const r = spawnSync(process.env.CC || 'cc', args, { encoding: 'utf8' });
+  if (platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
+  fs.mkdirSync(outDir, { recursive: true });
+  const r = spawnSync(cc[0], args, { encoding: 'utf8' });
   if (r.status !== 0) {
     fs.rmSync(out, { force: true });
-    console.warn(`warning: ${srcs.join(', ')} did not compile; ${without}.\n${r.error?.message ?? r.stderr}`);
-  } else if (r.stderr) process.stderr.write(r.stderr);
+    console.warn(
+      `warning: ${srcs.join(', ')} did not compile for ${platform}; ${without}.\n${r.error?.message ?? r.stderr}`,
+    );
+    return false;
+  }
+  if (r.stderr) process.stderr.write(r.stderr);
+  return true;
+}
+
+if (process.argv.includes('--native-only')) {
+  const spec = JSON.parse(process.env.SIMBA_NATIVE || '{}');
+  const ok = KERNELS.map((k) => buildNative(k, spec));
+  process.exit(ok[0] ? 0 : 1); // the influence kernel is the one a package must carry
 }
 
 fs.mkdirSync('dist', { recursive: true });
-buildNative();
-// native/hidden_attention.c → dist/hidden_attention.node: hidden attention's Mamba-1 scans (optional too).
-buildNative(
-  ['native/hidden_attention.c'],
-  'dist/hidden_attention.node',
-  'hidden attention will run its scans in JavaScript',
-);
+for (const k of KERNELS) buildNative(k);
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {

@@ -1,6 +1,7 @@
 // A small argument parser: positionals plus --name value / --flag options, with the option
 // names each command accepts, so a typo is an error rather than silently ignored.
 import { type NumberRange, describeRange, inRange } from '../shared/options';
+import { hostOf, hostPath } from '../shared/paths';
 export interface Parsed {
   positionals: string[];
   options: Map<string, string | true>;
@@ -54,7 +55,18 @@ export function outPath(p: Parsed, name: string): string | undefined {
   const v = str(p, name);
   if (v === undefined) return undefined;
   if (v.trim() === '') throw new UsageError(`--${name} needs a file name (or - for standard output), got ""`);
-  return v;
+  return v === '-' ? v : localPath(v, `--${name}`);
+}
+
+/**
+ * A path from the command line as a path of this machine: a Windows path in WSL becomes its
+ * /mnt/<drive> path, a WSL path on Windows its drive path (src/shared/paths.ts); a Windows path on
+ * another Linux or macOS machine is a usage error saying so, instead of a file named "C:\x" here.
+ */
+export function localPath(value: string, what: string): string {
+  const r = hostPath(value, hostOf(process));
+  if ('problem' in r) throw new UsageError(`${what} ${value} ${r.problem}`);
+  return r.path;
 }
 
 /** An option that takes one of `allowed` values. */

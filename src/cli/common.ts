@@ -14,7 +14,7 @@ import {
   writeJsonPieces,
 } from '../engine';
 import { resolveModel } from '../hub';
-import { type Parsed, UsageError, choice, num, str } from './args';
+import { type Parsed, UsageError, choice, localPath, num, str } from './args';
 
 export const SIMBA_OPTS = ['keep-ratio', 'schedule', 'selection', 'score', 'residual', 'seed'];
 export const SESSION_OPTS = ['model', 'device', 'threads'];
@@ -34,11 +34,14 @@ export function simbaFrom(p: Parsed): Partial<SimbaOptions> {
   };
 }
 
-/** --model: a checkpoint folder, or a repo id (org/name[@rev]) resolved through the Hugging Face cache, offline. */
+/**
+ * --model: a checkpoint folder (a Windows or WSL path read for this machine, src/shared/paths.ts),
+ * or a repo id (org/name[@rev]) resolved through the Hugging Face cache, offline.
+ */
 async function loadOptions(p: Parsed) {
   const model = str(p, 'model');
   return {
-    modelDir: model === undefined ? undefined : (await resolveModel(model)).folder,
+    modelDir: model === undefined ? undefined : (await resolveModel(localPath(model, '--model'))).folder,
     device: choice(p, 'device', DEVICES, DEFAULT_DEVICE),
     threads: num(p, 'threads', THREADS),
   };

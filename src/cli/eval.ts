@@ -25,7 +25,7 @@ import {
   readDocument,
   summarize,
 } from '../engine';
-import { UsageError, num, outPath, parseArgs, str } from './args';
+import { UsageError, localPath, num, outPath, parseArgs, str } from './args';
 import { checkOutputs, openEngine, writeOut } from './common';
 
 /** The default evaluation set (held-out files the bundled model never trained on), from the repository root. */
@@ -127,7 +127,7 @@ export async function runEvalCommand(argv: string[]): Promise<void> {
     'seed',
     'json',
   ]);
-  const files = p.positionals.length ? p.positionals : defaultEvalFiles();
+  const files = p.positionals.length ? p.positionals.map((f) => localPath(f, 'FILE')) : defaultEvalFiles();
   const contextsArg = str(p, 'contexts') ?? DEFAULT_CONTEXTS;
   const contexts = contextsArg.split(',').map((c) => (c.trim() === '' ? NaN : Number(c)));
   if (contexts.some((c) => !inRange(CONTEXT_TOKENS, c)))

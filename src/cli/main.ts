@@ -28,7 +28,7 @@ import {
   TO_OFFSET,
   readDocument,
 } from '../engine';
-import { UsageError, choice, num, outPath, parseArgs } from './args';
+import { UsageError, choice, localPath, num, outPath, parseArgs } from './args';
 import {
   SESSION_OPTS,
   SIMBA_OPTS,
@@ -102,8 +102,8 @@ export function summary(a: Analysis): string {
 
 async function analyze(argv: string[]): Promise<void> {
   const p = parseArgs(argv, [...SESSION_OPTS, ...SIMBA_OPTS, 'top-k', 'to', 'json', 'html'], ['no-dense']);
-  const file = p.positionals[0];
-  if (!file || p.positionals.length > 1) throw new UsageError('analyze takes one FILE');
+  if (p.positionals.length !== 1) throw new UsageError('analyze takes one FILE');
+  const file = localPath(p.positionals[0], 'FILE');
   const json = outPath(p, 'json');
   const html = outPath(p, 'html');
   checkOutputs(file, [
@@ -166,8 +166,8 @@ async function generate(argv: string[]): Promise<void> {
     'stop',
     'precision',
   ]);
-  const file = p.positionals[0];
-  if (!file || p.positionals.length > 1) throw new UsageError('generate takes one FILE');
+  if (p.positionals.length !== 1) throw new UsageError('generate takes one FILE');
+  const file = localPath(p.positionals[0], 'FILE');
   const stop = choice(p, 'stop', STOPS, 'none');
   const precision = choice(p, 'precision', PRECISIONS, DEFAULT_PRECISION);
   const simba = simbaFrom(p);

@@ -126,6 +126,7 @@ export function resolveInside(dir: string, name: string, referrer?: string): str
     throw new CheckpointError(lexical, `cannot read: file not found${by}${extra}`);
   };
   if (typeof name !== 'string' || name.length === 0 || name.includes('\0') || path.isAbsolute(name)) outside();
+  if (escapesWindows(name)) outside();
   const roots = checkpointRoots(dir);
   if (!within(path.resolve(dir), lexical)) outside();
   let real: string;
@@ -159,6 +160,19 @@ export function resolveInside(dir: string, name: string, referrer?: string): str
   }
   if (!roots.some((r) => within(r, real))) outside();
   return real;
+}
+
+/**
+ * Whether a name a checkpoint uses leaves its folder when read the Windows way: a drive (`C:\x`,
+ * or `C:x`, relative to that drive's current folder), a UNC or device path (`\\server\x`,
+ * `\\?\C:\x`), or `..` reached through backslashes. Windows reads names so; elsewhere such a name
+ * can only come from a file written to escape, so it is refused everywhere.
+ */
+export function escapesWindows(name: string): boolean {
+  if (!/[\\:]/.test(name)) return false;
+  if (path.win32.isAbsolute(name) || /^[a-zA-Z]:/.test(name)) return true;
+  const n = path.win32.normalize(name);
+  return n === '..' || n.startsWith('..\\');
 }
 
 /** The folders a checkpoint's files may really lie in: the folder, and the cache's blobs/ for a snapshot. */

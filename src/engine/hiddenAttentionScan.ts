@@ -7,7 +7,7 @@
 // state, the row sums one forward scan; the matrix view evaluates sampled cells from prefix sums.
 // Accumulation is in double, as the reference.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { nativeCandidates } from './native';
 
 /** One layer's scan inputs over a window of W consecutive tokens (row 0 = the window's first). */
 export interface SsmWindow {
@@ -145,10 +145,7 @@ function kernel(): Kernel | undefined {
   if (loaded === undefined) {
     loaded = null;
     if (!process.env.SIMBA_LENS_NO_NATIVE)
-      for (const f of [
-        path.join(__dirname, 'hidden_attention.node'),
-        path.resolve(__dirname, '../../dist/hidden_attention.node'),
-      ])
+      for (const f of nativeCandidates('hidden_attention.node'))
         if (fs.existsSync(f))
           try {
             loaded = require(f) as Kernel;

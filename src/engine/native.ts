@@ -1,6 +1,7 @@
 // Loads the native influence kernel (native/influence.c, built by esbuild.mjs into
-// dist/influence.node). Optional: where it was not built (no C compiler, not x86-64 Linux or
-// macOS) the engine scores with the ONNX graph instead and says so.
+// dist/influence.node; in a .vsix, dist/native/<platform>-<arch>/influence.node, cross-compiled by
+// scripts/package.mjs). Optional: where it was not built or does not load (no C compiler, a
+// package without one) the engine scores with the ONNX graph instead and says so.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -50,15 +51,31 @@ export interface NativeKernel {
 
 let loaded: NativeKernel | string | undefined;
 
+/**
+ * Where a native addon may be, first found first: the build's own (`npm run build`), then a
+ * package's per-platform folder (a .vsix has only that). Bundled code runs from dist/; tests run
+ * the sources from src/engine/.
+ */
+export function nativeCandidates(file: string, dir = __dirname): string[] {
+  const platform = `${process.platform}-${process.arch}`;
+  return [
+    ...new Set(
+      [dir, path.resolve(dir, '../../dist')].flatMap((d) => [
+        path.join(d, file),
+        path.join(d, 'native', platform, file),
+      ]),
+    ),
+  ];
+}
+
 /** The kernel, or why it is not available. */
 export function loadNativeKernel(): NativeKernel | string {
   if (loaded !== undefined) return loaded;
-  // Bundled code runs from dist/; tests run the sources from src/engine/.
-  const candidates = [path.join(__dirname, 'influence.node'), path.resolve(__dirname, '../../dist/influence.node')];
+  const candidates = nativeCandidates('influence.node');
   const file = candidates.find((f) => fs.existsSync(f));
   if (process.env.SIMBA_LENS_NO_NATIVE) loaded = 'the native kernel is switched off (SIMBA_LENS_NO_NATIVE)';
   else if (!file)
-    loaded = `the native kernel was not built (no ${[...new Set(candidates)].join(' or ')}; \`npm run build\` compiles it with the C compiler \`cc\`)`;
+    loaded = `the native kernel was not built (no ${candidates.join(' or ')}; \`npm run build\` compiles it with the C compiler \`cc\`)`;
   else {
     try {
       loaded = require(file) as NativeKernel;

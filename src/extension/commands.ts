@@ -18,6 +18,7 @@ import { chooseView, explainAt } from './explain';
 import type { ExplainView } from '../shared/hiddenAttention';
 import { askRepo, describeCached, notify, setHubToken as setToken } from './download';
 import { applyModel, downloadRef, loadedMessage, pickModel } from './models';
+import { localPath } from './localPath';
 
 // Command arguments come from VS Code (menus, keybindings, executeCommand) untyped; each command checks its own.
 export type Cmd = (...args: never[]) => unknown;
@@ -256,7 +257,12 @@ export const exportAnalysis: CommandFactory =
       if (!pick) return undefined;
       format = pick.id;
     }
-    let uri = typeof target === 'string' ? vscode.Uri.file(target) : target;
+    const local = typeof target === 'string' ? localPath(target) : undefined;
+    if (local && 'problem' in local) {
+      void vscode.window.showErrorMessage(`Simba: cannot export to ${target}: it ${local.problem}.`);
+      return undefined;
+    }
+    let uri = local ? vscode.Uri.file(local.path) : (target as vscode.Uri | undefined);
     if (!uri) {
       const base = r.analysis.source ? r.analysis.source.replace(/\.[^./\\]*$/, '') : 'analysis';
       uri = await vscode.window.showSaveDialog({

@@ -140,7 +140,14 @@ export class Ctx implements vscode.Disposable {
     const value = this.config.modelPath;
     const log = (e: Error) => this.out.appendLine(`[engine] load failed: ${e?.message ?? e}`);
     // A folder (or the bundled model) is configured at once, as a request right after activation expects.
-    const folder = folderSource(value, this.bundledModelDir);
+    let folder: ModelSource | undefined;
+    try {
+      folder = folderSource(value, this.bundledModelDir);
+    } catch (e) {
+      modelUnavailable(this, value, e, 'Using the bundled model meanwhile.');
+      this.loadModel('').catch(log);
+      return;
+    }
     if (folder) {
       this.loadSource(value, folder).catch(log);
       return;

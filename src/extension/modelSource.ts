@@ -4,6 +4,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type HubOptions, parseModelRef, resolveModel, snapshotOrigin } from '../hub';
+import { hostOf, hostPath } from '../shared/paths';
 
 /** The folder a model loads from, and its hub name and commit when it is a snapshot in the cache. */
 export interface ModelSource {
@@ -25,12 +26,15 @@ export function namesRepo(value: string): boolean {
   return parseModelRef(value) !== undefined;
 }
 
-/** The folder of a value that names no repo ('' = `bundled`), at once; undefined for a repo id. */
+/** The folder of a value that names no repo ('' = `bundled`), at once; undefined for a repo id; throws for a path this host cannot use. */
 export function folderSource(value: string, bundled: string): ModelSource | undefined {
   const v = value.trim();
   if (!v) return { folder: bundled };
   if (parseModelRef(v)) return undefined;
-  const folder = path.resolve(expandHome(v));
+  // A path synced or pasted from Windows or WSL is translated for this host, or refused with the reason.
+  const local = hostPath(v, hostOf(process));
+  if ('problem' in local) throw new Error(`${v} ${local.problem}`);
+  const folder = path.resolve(expandHome(local.path));
   return { folder, ...cacheOrigin(folder) };
 }
 

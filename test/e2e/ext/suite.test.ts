@@ -402,6 +402,45 @@ describe('Simba Lens in the extension host', () => {
     assert.match(notice.message, /exported .*a\.html/);
   });
 
+  it('runs on the workspace side, as extensionKind says: next to the files and the engine', async () => {
+    const ext = vscode.extensions.getExtension(EXT_ID)!;
+    assert.deepStrictEqual(ext.packageJSON.extensionKind, ['workspace']);
+    // code-server is a remote setup: the browser is the UI side, this extension host the server.
+    assert.strictEqual(ext.extensionKind, vscode.ExtensionKind.Workspace);
+    assert.ok(fs.existsSync(path.join(ws(), 'sample.py')), 'the workspace files are local to this host');
+    const info = await api.engine.info();
+    assert.doesNotThrow(() => process.kill(info!.pid!, 0), 'the engine process runs on this host');
+    // The package's own kernel (dist/native/linux-x64/influence.node) loads there: no fallback note.
+    const a = await api.analyze((await openFixture('sample.py')).document);
+    assert.ok(a && a.tokens.length > 0);
+    assert.deepStrictEqual(
+      a.device.notes.filter((n) => /influence scoring/.test(n)),
+      [],
+    );
+  });
+
+  it('a Windows path on this Linux host: Export and Select Model refuse it and write nothing', async function () {
+    if (process.env.WSL_DISTRO_NAME) this.skip(); // in WSL the path is translated to /mnt/c instead
+    const cfg = () => vscode.workspace.getConfiguration('simba');
+    await openFixture('sample.py');
+    await vscode.commands.executeCommand('simba.analyzeDocument');
+    const places = [process.cwd(), ws(), os.homedir()];
+    const before = places.map((d) => fs.readdirSync(d).join('|'));
+    const target = 'C:\\Users\\me\\sample.simba.json';
+    assert.strictEqual(await vscode.commands.executeCommand('simba.exportAnalysis', 'json', target), undefined);
+    assert.deepStrictEqual(
+      places.map((d) => fs.readdirSync(d).join('|')),
+      before,
+      'no file named C:\\… appears',
+    );
+    const modelBefore = cfg().inspect('modelPath')?.globalValue;
+    const name = api.engine.lastLoad!.facts.name;
+    const chosen = await vscode.commands.executeCommand('simba.selectModel', 'C:\\Users\\me\\mamba-130m-hf');
+    assert.strictEqual(chosen, undefined, 'refused');
+    assert.strictEqual(cfg().inspect('modelPath')?.globalValue, modelBefore, 'simba.modelPath unchanged');
+    assert.strictEqual(api.engine.lastLoad!.facts.name, name, 'the previous model is still loaded');
+  });
+
   it('staged results: the pruned result is shown while the dense comparison runs, then the final one', async () => {
     const ed = await openFixture('long.txt');
     const uri = ed.document.uri;
