@@ -11,6 +11,16 @@
 #include <string.h>
 #include "simd.h"
 
+/* MinGW (the win32 packages) has no C11 aligned_alloc: its own pair instead. */
+#ifdef _WIN32
+#include <malloc.h>
+#define scan_alloc(align, n) _aligned_malloc((n), (align))
+#define scan_free _aligned_free
+#else
+#define scan_alloc(align, n) aligned_alloc((align), (n))
+#define scan_free free
+#endif
+
 typedef struct {
   const float *u, *delta, *B, *C, *A, *D;  // u, delta (T, E); B, C (T, N); A (E, N); D (E)
   float *h, *y;                            // h (E, N) in place; y (T, E)
@@ -65,9 +75,9 @@ static void scan_blocks(const scan_job_t *j) {
   const int64_t E = j->E, N = j->N, nb = j->b1 - j->b0;
   if (nb <= 0) return;
   // Per block: A transposed (N, LANES), the state (N, LANES) and D, zero-padded; 64-byte aligned for vector access.
-  float *At = aligned_alloc(sizeof(vf), (size_t)(nb * N) * sizeof(vf));
-  vf *hs = aligned_alloc(sizeof(vf), (size_t)(nb * N) * sizeof(vf));
-  vf *Dv = aligned_alloc(sizeof(vf), (size_t)nb * sizeof(vf));
+  float *At = scan_alloc(sizeof(vf), (size_t)(nb * N) * sizeof(vf));
+  vf *hs = scan_alloc(sizeof(vf), (size_t)(nb * N) * sizeof(vf));
+  vf *Dv = scan_alloc(sizeof(vf), (size_t)nb * sizeof(vf));
   memset(At, 0, (size_t)(nb * N) * sizeof(vf));
   memset(hs, 0, (size_t)(nb * N) * sizeof(vf));
   memset(Dv, 0, (size_t)nb * sizeof(vf));
@@ -95,7 +105,7 @@ static void scan_blocks(const scan_job_t *j) {
     for (int64_t i = 0; i < len; i++)
       for (int64_t n = 0; n < N; n++) j->h[(e + i) * N + n] = hs[b * N + n][i];
   }
-  free(At); free(hs); free(Dv);
+  scan_free(At); scan_free(hs); scan_free(Dv);
 }
 
 static void *run_scan(void *arg) {

@@ -93,7 +93,8 @@ describe('platform packages (.vsix)', function () {
         const allowed = (n: string) =>
           (ortDir.test(n) && (!t.ortFiles || t.ortFiles.includes(path.posix.basename(n)))) ||
           n === `extension/node_modules/tokenizers/tokenizers.${t.tokenizers}.node` ||
-          n === `extension/dist/native/${target}/influence.node`;
+          n === `extension/dist/native/${target}/influence.node` ||
+          n === `extension/dist/native/${target}/hidden_attention.node`;
         assert.deepEqual(
           natives.map((e) => e.name).filter((n) => !allowed(n)),
           [],
@@ -103,7 +104,8 @@ describe('platform packages (.vsix)', function () {
         const ortLib = natives.find((e) => ortDir.test(e.name) && ORT_LIB[os].test(path.basename(e.name)));
         const tokenizers = natives.find((e) => e.name.includes('/tokenizers/'));
         const kernel = natives.find((e) => e.name.endsWith('/influence.node'));
-        for (const [what, e] of Object.entries({ binding, ortLib, tokenizers, kernel })) {
+        const attention = natives.find((e) => e.name.endsWith('/hidden_attention.node'));
+        for (const [what, e] of Object.entries({ binding, ortLib, tokenizers, kernel, attention })) {
           assert.ok(e, `${what} missing`);
           const m = machineOf(zip.read(e.name).subarray(0, 4096));
           assert.equal(m?.format, t.format, `${e.name}: ${JSON.stringify(m)}`);
