@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli/main';
 import { bundledModelDir } from '../../src/engine';
+import { ANALYSIS_SCHEMA } from '../../src/shared/analysis';
 
 async function run(args: string[], env: Record<string, string | undefined> = {}) {
   const err: string[] = [];
@@ -64,7 +65,7 @@ describe('command line: Windows and WSL paths', () => {
     fs.mkdirSync(path.join(dir, 'out'), { recursive: true });
     const r = await run(['analyze', src, '--no-dense', '--json', 'out\\a.json'], notWsl);
     assert.equal(r.code, 0, r.err);
-    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'out', 'a.json'), 'utf8')).schema, 'simba-lens/analysis@1');
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'out', 'a.json'), 'utf8')).schema, ANALYSIS_SCHEMA);
     assert.ok(!fs.existsSync(path.join(dir, 'out\\a.json')));
   });
 
