@@ -39,6 +39,26 @@ export interface RunResult {
   scoringMs: number;
 }
 
+/**
+ * What a layer-major run starts from, on the host or the device (gpu/deviceRun.ts): the protected
+ * positions (the prediction point and `protect`), the schedule's kept count per layer and their
+ * sum, layer 0's alive set (every position), and the per-layer influence and retention to fill.
+ */
+export function runPlan(T: number, layers: number, o: Pick<RunOptions, 'simba' | 'protect'>) {
+  const isProtected = (p: number) => p === T - 1 || (o.protect?.(p) ?? false);
+  let nProtect = 0;
+  for (let p = 0; p < T; p++) if (isProtected(p)) nProtect++;
+  const counts = scheduleCounts(T, layers, o.simba.keepRatio, o.simba.schedule, nProtect);
+  return {
+    isProtected,
+    counts,
+    total: counts.reduce((a, b) => a + b, 0),
+    alive: [Int32Array.from({ length: T }, (_, i) => i)] as Int32Array[],
+    influence: [] as (Float32Array | undefined)[],
+    retention: new Int32Array(T).fill(layers),
+  };
+}
+
 export async function runLayers(
   model: Model,
   scorer: LayerScorer,
@@ -47,15 +67,7 @@ export async function runLayers(
 ): Promise<RunResult> {
   const { layers: Ly, dModel: D } = model.config;
   const T = ids.length;
-  const last = T - 1;
-  const isProtected = (p: number) => p === last || (o.protect?.(p) ?? false);
-  let nProtect = 0;
-  for (let p = 0; p < T; p++) if (isProtected(p)) nProtect++;
-  const counts = scheduleCounts(T, Ly, o.simba.keepRatio, o.simba.schedule, nProtect);
-  const total = counts.reduce((a, b) => a + b, 0);
-  const alive: Int32Array[] = [Int32Array.from({ length: T }, (_, i) => i)];
-  const influence: (Float32Array | undefined)[] = [];
-  const retention = new Int32Array(T).fill(Ly);
+  const { isProtected, counts, total, alive, influence, retention } = runPlan(T, Ly, o);
   const states: LayerState[] = [];
   const zero = model.emptyState();
   const layerMs: number[] = [];

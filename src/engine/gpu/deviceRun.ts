@@ -18,9 +18,9 @@ import { throwIfAborted } from '../errors';
 import type { DeviceScoring } from '../families';
 import { REDUCE_OUTPUT } from '../families/scoring';
 import { buildHeadGraph } from '../graphs/heads';
-import type { RunOptions, RunResult } from '../run';
+import { type RunOptions, type RunResult, runPlan } from '../run';
 import { type Provider, sessionOptions } from '../runtime';
-import { scheduleCounts, selectKept } from '../simba';
+import { selectKept } from '../simba';
 import { DecodingState } from '../state';
 import {
   buildAddGraph,
@@ -167,15 +167,7 @@ export class DeviceRunner {
       throw new Error('the device-resident run keeps no pruned rows (residual "drop" only)');
     const { layers: Ly } = this.ck.config;
     const T = ids.length;
-    const last = T - 1;
-    const isProtected = (p: number) => p === last || (o.protect?.(p) ?? false);
-    let nProtect = 0;
-    for (let p = 0; p < T; p++) if (isProtected(p)) nProtect++;
-    const counts = scheduleCounts(T, Ly, o.simba.keepRatio, o.simba.schedule, nProtect);
-    const total = counts.reduce((a, b) => a + b, 0);
-    const alive: Int32Array[] = [Int32Array.from({ length: T }, (_, i) => i)];
-    const influence: (Float32Array | undefined)[] = [];
-    const retention = new Int32Array(T).fill(Ly);
+    const { isProtected, counts, total, alive, influence, retention } = runPlan(T, Ly, o);
     const layerMs: number[] = [];
     const ledger = new TransferLedger();
     const dev = new DeviceTensors();
