@@ -65,6 +65,7 @@ function quietRuns(s: ort.InferenceSession): ort.InferenceSession {
 async function main(): Promise<void> {
   const [dir, provider, variant] = process.argv.slice(2) as [string, Provider, string | undefined];
   const ids: string[] = [];
+  let creating: Promise<unknown> = Promise.resolve();
   const create = ort.InferenceSession.create.bind(ort.InferenceSession) as (
     b: Uint8Array,
     o?: ort.InferenceSession.SessionOptions,
@@ -75,7 +76,17 @@ async function main(): Promise<void> {
   ) => {
     const id = `${graphName(bytes)}#${ids.length}`;
     ids.push(id);
-    return create(bytes, { ...opts, logSeverityLevel: 0, logVerbosityLevel: 0, logId: id }).then(quietRuns);
+    // One creation at a time: sessions created at once on ORT's threads wrote their verbose lines
+    // to stderr together, and an interleaved "Node placements" line no longer parsed (the block
+    // for that session missing, seen in CI on an idle machine).
+    const made = creating.then(() =>
+      create(bytes, { ...opts, logSeverityLevel: 0, logVerbosityLevel: 0, logId: id }).then(quietRuns),
+    );
+    creating = made.then(
+      () => undefined,
+      () => undefined,
+    );
+    return made;
   };
   if (variant === 'cpu-layers') {
     const ck = Checkpoint.open(dir);
