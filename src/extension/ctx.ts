@@ -189,7 +189,9 @@ export class Ctx implements vscode.Disposable {
   /** Change the view state and redraw the editors once; `tellPanel` when the change came from elsewhere. */
   setView(v: Partial<ViewState>, tellPanel: boolean): void {
     // Choosing a metric leaves the explained token's view.
-    this.view = { ...this.view, ...(v.metric !== undefined && !('explain' in v) ? { explain: undefined } : {}), ...v };
+    const next = { ...this.view, ...v };
+    if (v.metric !== undefined && !('explain' in v)) delete next.explain;
+    this.view = next;
     this.refreshEditors();
     if (tellPanel) this.panel.post({ type: 'settings', ...this.view });
   }

@@ -291,7 +291,10 @@ export function panelDom() {
   const q = (s) => document.querySelector(s);
   const num = (s) => Number(String(s).replace(/\D/g, ''));
   const label = (s) => q(s)?.getAttribute('aria-label') ?? '';
-  const heat = /^Influence heatmap: (.+) tokens × (\d+) layers, showing tokens (.+)–(.+)$/.exec(label('#heatmap'));
+  // (after an explained token the label goes on: "…; top row: what token N reads from (…)")
+  const heat = /^Influence heatmap: (.+) tokens × (\d+) layers, showing tokens ([^–;]+)–([^;]+)(?:;|$)/.exec(
+    label('#heatmap'),
+  );
   const hw = /^Highway diagram, \d+ layers: (.+) highway tokens of .+ · (.+) lanes drawn;/.exec(label('#highway'));
   const renders = performance.getEntriesByName('simba-lens: render analysis');
   const facts = q('#facts')?.textContent ?? '';
