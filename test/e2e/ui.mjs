@@ -911,9 +911,29 @@ export const uiTests = [
     fn: async (ctx) => {
       const { page } = ctx;
       const vp = page.viewportSize();
-      // The default overlay: highways as line marks (earlier tests chose other metrics).
+      // The default overlay: highways as line marks (earlier tests chose other metrics), and the
+      // default layer (the last) again, which the layered overlays and the run diff read.
       await focusFirstGroup(page);
       await openFile(page, 'sample.py');
+      await command(page, 'Simba: Choose Overlay Metric');
+      await page
+        .locator('.quick-input-widget .quick-input-title', { hasText: 'overlay metric' })
+        .waitFor({ timeout: 10000 });
+      await page.locator('.quick-input-widget input').fill('influence');
+      await page
+        .locator('.quick-input-list .monaco-list-row', { hasText: 'influence score at a chosen layer' })
+        .first()
+        .click();
+      await page
+        .locator('.quick-input-widget .quick-input-title', { hasText: 'influence overlay' })
+        .waitFor({ timeout: 10000 });
+      await page.locator('.quick-input-widget input').fill('last');
+      await page
+        .locator('.quick-input-list .monaco-list-row', { hasText: /^last/ })
+        .first()
+        .waitFor({ timeout: 10000 });
+      await page.keyboard.press('Enter');
+      await page.locator('.statusbar-item', { hasText: 'Simba: influence L' }).first().waitFor({ timeout: 10000 });
       await chooseMetric(page, 'highway', 'highways:');
       await page.locator('.statusbar-item', { hasText: 'Simba: highway' }).first().waitFor({ timeout: 10000 });
       try {

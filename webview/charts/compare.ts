@@ -7,6 +7,7 @@ import { HEAT_BUCKETS, heatRgbCss } from '../../src/shared/colors';
 import { $, type Chart, cssVar, h, MB, ML, MR, MT, type Select, setupCanvas } from '../dom';
 import { post, reportMode } from '../host';
 import type { PanelState } from '../state';
+import { showOverlaySettings } from '../controls';
 
 /** The pickers and the diff-overlay button; wired once. */
 export function wireCompare(state: PanelState): void {
@@ -23,6 +24,7 @@ export function wireCompare(state: PanelState): void {
   });
   $('compare-diff').addEventListener('click', () => {
     state.metric = 'diff';
+    showOverlaySettings(state); // the overlay selector says "run diff" and offers its layer
     state.save();
     post({ type: 'overlay', metric: 'diff', layer: state.layer });
   });
