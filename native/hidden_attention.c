@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <node_api.h>
+#include "simd.h"
 
 typedef struct {
   const float *delta, *A, *B, *C, *x;
@@ -22,28 +23,8 @@ typedef struct {
   int include_delta;
 } win_t;
 
-// exp(x) for x ≤ 0 without libm, branch-free so that the loop below vectorises: x = k·ln2 + r,
-// exp(r) by a degree-6 polynomial (~1 ulp), 2^k from the exponent bits; below -87.3 it is 0 (under
-// float32's smallest normal), as the influence kernel and the CPU sessions' flush-to-zero count it.
-static inline float exp_le0(float x) {
-  const float live = x >= -87.3f ? 1.f : 0.f;
-  x = x >= -87.3f ? x : -87.3f;
-  const float t = x * 1.44269504f + 12582912.f, k = t - 12582912.f;
-  const float r = (x - k * 0.693359375f) + k * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.f;
-  int32_t bits;
-  memcpy(&bits, &t, sizeof bits);
-  bits = (bits - 0x4b400000 + 127) << 23;  // k: t's low mantissa bits (t = 1.5·2^23 + k)
-  float scale;
-  memcpy(&scale, &bits, sizeof scale);
-  return p * scale * live;
-}
+// exp(x) for x ≤ 0: simd.h's exp_le0 (the influence kernel's exp, one float at a time); below
+// -87.3 it is 0, as the influence kernel and the CPU sessions' flush-to-zero count it.
 
 // exp(Δ_k[e]·A[e,n]) for every channel and state of token k, in float (the products stay in double).
 // Compiled for AVX-512, AVX2 and baseline x86-64, picked at load time.

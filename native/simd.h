@@ -1,4 +1,4 @@
-// What the kernels of this addon share (influence.c, scan.c): float32 vectors of LANES lanes
+// What the kernels share (influence.c, scan.c, hidden_attention.c): float32 vectors of LANES lanes
 // (one AVX-512 register; GCC splits them on narrower CPUs), exp for x ≤ 0, and reading a typed
 // array argument.
 #ifndef SIMBA_SIMD_H
@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <node_api.h>
 
 typedef float vf __attribute__((vector_size(64)));
@@ -19,23 +20,48 @@ typedef int32_t vi __attribute__((vector_size(64)));
 // under float32's smallest normal (1.2e-38) and counts as 0. Written out instead of calling
 // libm so that it vectorises without -ffast-math and has no slow path for tiny results (glibc's
 // vector expf leaves for a scalar path on such lanes, which made this kernel slower than ORT).
+// The numbers and the polynomial of exp_neg and of its scalar twin exp_le0 (hidden_attention.c):
+// one definition, so the two kernels count exp the same way. EXP_POLY works on a vf or a float.
+#define EXP_MIN (-87.3f)
+#define EXP_LOG2E 1.44269504f
+#define EXP_MAGIC 12582912.f /* 1.5·2^23: adding it rounds to an integer */
+#define EXP_LN2_HI 0.693359375f
+#define EXP_LN2_LO 2.12194440e-4f
+#define EXP_POLY(r)                                                                                   \
+  ((((((1.9875691500e-4f * (r) + 1.3981999507e-3f) * (r) + 8.3334519073e-3f) * (r) + 4.1665795894e-2f) * \
+         (r) +                                                                                          \
+     1.6666665459e-1f) *                                                                                \
+        (r) +                                                                                           \
+    5.0000001201e-1f) *                                                                                 \
+       ((r) * (r)) +                                                                                    \
+   (r) + 1.f)
+
 static inline __attribute__((always_inline)) vf exp_neg(vf x) {
-  const vi live = x >= -87.3f;  // all ones where exp(x) is normal
-  const vf lo = (vf)(((vi)x & live) | ((vi)((vf){0} - 87.3f) & ~live));
-  const vf magic = (vf){0} + 12582912.f;  // 1.5·2^23: adding it rounds to an integer
-  const vf t = lo * 1.44269504f + magic;
+  const vi live = x >= EXP_MIN;  // all ones where exp(x) is normal
+  const vf lo = (vf)(((vi)x & live) | ((vi)((vf){0} + EXP_MIN) & ~live));
+  const vf magic = (vf){0} + EXP_MAGIC;
+  const vf t = lo * EXP_LOG2E + magic;
   const vf k = t - magic;
-  const vf r = (lo - k * 0.693359375f) + k * 2.12194440e-4f;
-  vf p = (vf){0} + 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.f;
+  const vf r = (lo - k * EXP_LN2_HI) + k * EXP_LN2_LO;
+  const vf p = EXP_POLY(r);
   const vi bits = ((vi)t - (vi)magic + 127) << 23;  // k is the low bits of t's mantissa
   const vf y = p * (vf)bits;
   return (vf)((vi)y & live);
+}
+
+// The same for one float, branch-free so that a loop of it vectorises (hidden_attention.c).
+static inline float exp_le0(float x) {
+  const float live = x >= EXP_MIN ? 1.f : 0.f;
+  x = x >= EXP_MIN ? x : EXP_MIN;
+  const float t = x * EXP_LOG2E + EXP_MAGIC, k = t - EXP_MAGIC;
+  const float r = (x - k * EXP_LN2_HI) + k * EXP_LN2_LO;
+  const float p = EXP_POLY(r);
+  int32_t bits;
+  memcpy(&bits, &t, sizeof bits);
+  bits = (bits - 0x4b400000 + 127) << 23;  // k: t's low mantissa bits (t = 1.5·2^23 + k)
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale * live;
 }
 
 static inline napi_status float_array(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
