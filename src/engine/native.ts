@@ -47,6 +47,8 @@ export interface NativeKernel {
     y: Float32Array,
     threads: number,
   ): void;
+  /** native/memory.c: the allocator's free pages back to the system; false where the C library has no such call. Absent from kernels built before it. */
+  releaseFreeMemory?(): boolean;
 }
 
 let loaded: NativeKernel | string | undefined;
@@ -84,4 +86,13 @@ export function loadNativeKernel(): NativeKernel | string {
     }
   }
   return loaded;
+}
+
+/**
+ * Return the C allocator's free pages to the system (native/memory.c): after a session is created
+ * and after a layer, so what ORT freed stops counting as resident. Without the kernel, nothing.
+ */
+export function releaseFreeMemory(): void {
+  const k = loadNativeKernel();
+  if (typeof k !== 'string') k.releaseFreeMemory?.();
 }

@@ -6,6 +6,7 @@ import { type Model, Scratch } from './model';
 import { scheduleCounts, selectKept } from './simba';
 import { throwIfAborted } from './errors';
 import { DecodingState, type LayerState } from './state';
+import { releaseFreeMemory } from './native';
 import type { SimbaOptions } from '../shared/options';
 
 export interface RunOptions {
@@ -123,6 +124,7 @@ export async function runLayers(
         alive.push(pos);
       }
     }
+    releaseFreeMemory(); // what ORT allocated and freed for this layer's chunks
     layerMs.push(performance.now() - t0);
     done += pos.length;
     o.onProgress?.(done, total);

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { DeviceChoice } from '../shared/options';
+import { releaseFreeMemory } from './native';
 
 /**
  * onnxruntime's telemetry is on by default in its Linux/macOS builds: when its environment is
@@ -155,7 +156,10 @@ export async function createSessions(
 ): Promise<ort.InferenceSession[]> {
   const created: ort.InferenceSession[] = [];
   try {
-    for (const bytes of graphs) created.push(await ort.InferenceSession.create(bytes, options));
+    for (const bytes of graphs) {
+      created.push(await ort.InferenceSession.create(bytes, options));
+      releaseFreeMemory(); // the parsed model ORT just freed: load peaks at one session's copy, not all
+    }
     if (smoke) for (const s of created) await s.run(smoke(), [s.outputNames[0]]);
     return created;
   } catch (e) {
