@@ -44,7 +44,7 @@ export interface RunLayerOptions {
   collect?: Collect;
   /** Reusable buffers for the collected activations. */
   scratch?: Scratch;
-  /** Where to write hidden_out (T, D); a new array otherwise. */
+  /** Where to write hidden_out (T, D), which may be `hidden` itself; a new array otherwise. */
   into?: Float32Array;
   /** Checked between chunks, so a long layer stops promptly. */
   signal?: AbortSignal;
@@ -203,9 +203,12 @@ export class Model {
       const fetches: Record<string, ort.Tensor | null> = { conv_state_out: null, ssm_state_out: null };
       for (const [k, buf, w] of targets)
         fetches[k] = new ort.Tensor('float32', buf.subarray(s * w, (s + n) * w), [n, w]);
+      // Copied out first, so `into` may be `hidden` itself (see nativeScan.ts).
+      const rowsIn = scratch?.get('layer.hidden', n * D) ?? hidden.slice(s * D, (s + n) * D);
+      if (scratch) rowsIn.set(hidden.subarray(s * D, (s + n) * D));
       const r = await session.run(
         {
-          hidden: new ort.Tensor('float32', hidden.subarray(s * D, (s + n) * D), [n, D]),
+          hidden: new ort.Tensor('float32', rowsIn, [n, D]),
           conv_state: new ort.Tensor('float32', out.state.conv, convShape),
           ssm_state: new ort.Tensor('float32', out.state.ssm, ssmShape),
         },

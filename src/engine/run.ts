@@ -75,12 +75,11 @@ export async function runLayers(
   const carried = o.simba.residual === 'carry' ? new Float32Array(T * D) : undefined;
   let scoringMs = 0;
   let done = 0;
-  // Two residual buffers used in turn (layer l reads one, writes the other; pruning gathers
-  // kept rows in place) and reusable activation buffers: memory stays O(T·E) at any depth.
+  // One residual buffer, updated in place by every layer (a chunk's rows are read before they are
+  // written; pruning gathers kept rows in place), and reusable activation buffers: memory stays
+  // O(T·E) at any depth.
   const scratch = new Scratch();
-  let cur: Float32Array = model.embed(ids);
-  let other: Float32Array = new Float32Array(cur.length);
-  let hidden: Float32Array = cur;
+  let hidden: Float32Array = model.embed(ids);
 
   for (let l = 0; l < Ly; l++) {
     throwIfAborted(o.signal);
@@ -92,11 +91,10 @@ export async function runLayers(
     const out = await model.runLayer(l, hidden, zero.layers[l], {
       collect: needScores && 'scores',
       scratch,
-      into: other.subarray(0, hidden.length),
+      into: hidden,
       signal: o.signal,
       onChunk: o.onLayerChunk && ((rows, st) => o.onLayerChunk!(l, rows, st)),
     });
-    [cur, other] = [other, cur];
     hidden = out.hidden;
     states.push(out.state);
     let scores: Float32Array | undefined;

@@ -108,7 +108,10 @@ export class NativeScanLayers {
       const C = view('C', N);
       const y = view('y', E);
       const zc = z.subarray(0, n * E);
-      const h = new ort.Tensor('float32', hidden.subarray(s * D, (s + n) * D), [n, D]);
+      // The chunk's rows are copied out first, so `into` may be `hidden` itself (the run's one residual buffer).
+      const rowsIn = buf('scan.hidden', n * D);
+      rowsIn.set(hidden.subarray(s * D, (s + n) * D));
+      const h = new ort.Tensor('float32', rowsIn, [n, D]);
       const t = (a: Float32Array, w: number) => new ort.Tensor('float32', a, [n, w]);
       const t0 = performance.now();
       const r = await layer.pre.run(
