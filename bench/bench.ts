@@ -21,7 +21,7 @@ const ROOT = path.resolve(__dirname, '..');
 const PY = process.env.SIMBA_PYTHON ?? '/usr/bin/python3';
 
 interface Child {
-  task: 'prefill' | 'decode' | 'simba' | 'memory' | 'scan' | 'int8prefill';
+  task: 'prefill' | 'decode' | 'simba' | 'memory' | 'scan' | 'int8prefill' | 'analysis';
   model: string;
   tokens: number;
   threads?: number;
@@ -74,6 +74,7 @@ async function child(c: Child): Promise<Record<string, number>> {
     return { msPerToken: fp32, int8MsPerToken: int8, perLayerMsPerToken: perLayer, peakRssMB: peakRssMB() };
   }
   if (c.task === 'scan') return scanRounds(s, c, ids);
+  if (c.task === 'analysis') return analysisRounds(s, ids);
   if (c.task === 'int8prefill') return int8Prefill(s, c, ids);
   if (c.task === 'simba') {
     // Dense and Simba (ρ = 0.1) alternate twice in one process; the faster of each counts.
@@ -145,6 +146,26 @@ async function scanRounds(s: Engine, c: Child, ids: number[]): Promise<Record<st
     onnxScanShare: (onnxMs - best.ortMs) / onnxMs,
     peakRssMB: peakRssMB(),
   };
+}
+
+/**
+ * The analysis path against the pure prefill on the same tokens: a dense run that scores every
+ * layer's influence (what the report and the heatmap show) against one that scores nothing,
+ * alternating twice, fastest of each.
+ */
+async function analysisRounds(s: Engine, ids: number[]): Promise<Record<string, number>> {
+  const dense = resolveSimbaOptions({ schedule: 'dense' });
+  let prefillMs = Infinity;
+  let analysisMs = Infinity;
+  for (let round = 0; round < 2; round++) {
+    let t0 = performance.now();
+    await s.run(ids, dense);
+    prefillMs = Math.min(prefillMs, performance.now() - t0);
+    t0 = performance.now();
+    await s.run(ids, dense, { influenceEveryLayer: true });
+    analysisMs = Math.min(analysisMs, performance.now() - t0);
+  }
+  return { prefillMs, analysisMs, ratio: analysisMs / prefillMs, peakRssMB: peakRssMB() };
 }
 
 /**
@@ -260,6 +281,84 @@ function random130mMamba2(): string {
   return dir;
 }
 
+/** One of issue 15's targets as this run measured it (`met` undefined where the run did not measure it). */
+interface Target {
+  model: string;
+  what: string;
+  measured: string;
+  goal: string;
+  met?: boolean;
+}
+
+/** Bytes of the checkpoint's weight files. */
+function safetensorsBytes(dir: string): number {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.safetensors'))
+    .reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
+}
+
+type Row = Record<string, number>;
+
+/** The targets that apply to `name` (the 130m shape's speed, memory and decoding; the bundled model's decoding). */
+function modelTargets(
+  name: string,
+  m: {
+    scanTokens: number;
+    sc?: Row;
+    an: Row;
+    d: Row;
+    weightsBytes: number;
+    prefill16k?: Row;
+    sb: Row;
+    simbaTokens: number;
+  },
+): Target[] {
+  const t = (what: string, value: number | undefined, unit: string, goal: number, atMost: boolean): Target => ({
+    model: name,
+    what,
+    measured: value === undefined ? 'not run' : `${value.toFixed(2)}${unit}`,
+    goal: `${atMost ? '≤' : '≥'} ${goal}${unit}`,
+    met: value === undefined ? undefined : atMost ? value <= goal : value >= goal,
+  });
+  const gbps = (bytes: number, ms: number) => bytes / (ms / 1000) / 1e9;
+  if (name === 'bundled')
+    return [
+      t('decode, fp32, ms/token (the whole loop)', m.d.msPerToken, ' ms', 0.8, true),
+      t('decode, int8, ms/token (the whole loop)', m.d.int8MsPerToken, ' ms', 0.6, true),
+      t(
+        `no regression: layers at ${m.scanTokens} tokens, native scan ÷ ONNX-Scan engine speed`,
+        m.sc?.speedup,
+        '×',
+        1,
+        false,
+      ),
+    ];
+  if (name !== '130m-shape') return [];
+  return [
+    t(
+      `dense prefill at ${m.scanTokens} tokens (layers), native scan ÷ ONNX-Scan engine speed`,
+      m.sc?.speedup,
+      '×',
+      1.5,
+      false,
+    ),
+    t('scan share of layer time', m.sc && 100 * m.sc.scanShare, ' %', 15, true),
+    t(`analysis (influence at every layer) ÷ pure prefill at ${m.scanTokens} tokens`, m.an.ratio, '×', 1.15, true),
+    t('decode, fp32, ms/token (the whole loop)', m.d.msPerToken, ' ms', 20, true),
+    t('decode, int8, ms/token (the whole loop)', m.d.int8MsPerToken, ' ms', 9, true),
+    t('decode, fp32, weights read per second', gbps(m.weightsBytes, m.d.msPerToken), ' GB/s', 25, false),
+    t(
+      'peak RSS of the 16,384-token prefill ÷ weights on disk',
+      m.prefill16k && (m.prefill16k.peakRssMB * 1048576) / m.weightsBytes,
+      '×',
+      1.3,
+      true,
+    ),
+    t(`Simba ρ=0.1 speed-up over dense at ${m.simbaTokens} tokens`, m.sb.speedup, '×', 1.75, false),
+  ];
+}
+
 async function main(argv: string[]): Promise<void> {
   const ci = argv.indexOf('--child');
   if (ci >= 0) {
@@ -280,6 +379,7 @@ async function main(argv: string[]): Promise<void> {
   const unknown = names.find((n) => !Object.hasOwn(makers, n));
   if (unknown) throw new Error(`--models: unknown model "${unknown}" (one of ${Object.keys(makers).join(', ')})`);
   const models: [string, string][] = names.map((n) => [n, makers[n]()]);
+  const targets: Target[] = [];
   const report: Record<string, unknown> = { machine: `${require('node:os').cpus().length} cores`, threads, sizes };
   const lines: string[] = [];
   const say = (s: string) => {
@@ -314,6 +414,10 @@ async function main(argv: string[]): Promise<void> {
         `scan at ${scanTokens} tokens (layers only): native kernel ${tps(sc.nativeMs)} tokens/s, ONNX Scan ${tps(sc.onnxMs)} tokens/s (${sc.speedup.toFixed(2)}×); floor (the same layers' ORT parts alone, no scan) ${tps(sc.floorMs)} tokens/s; scan share of layer time: native ${(100 * sc.scanShare).toFixed(1)}%, ONNX Scan ${(100 * sc.onnxScanShare).toFixed(1)}%`,
       );
     }
+    const an = spawnChild({ task: 'analysis', model: dir, tokens: scanTokens, threads });
+    say(
+      `analysis at ${scanTokens} tokens (dense, influence scored at every layer): ${(an.analysisMs / 1000).toFixed(2)} s against the pure prefill's ${(an.prefillMs / 1000).toFixed(2)} s, ${an.ratio.toFixed(2)}×`,
+    );
     const q8 = name.startsWith('mamba2')
       ? undefined
       : spawnChild({ task: 'int8prefill', model: dir, tokens: scanTokens, threads });
@@ -344,9 +448,16 @@ async function main(argv: string[]): Promise<void> {
         `simba analysis of ${memTokens} tokens: ${(mem.ms / 1000).toFixed(1)} s, peak RSS ${mem.peakRssMB.toFixed(0)} MB`,
       );
     }
+    const weightsBytes = safetensorsBytes(dir);
+    const prefill16k = (rows as { tokens: number; engine: Record<string, number> }[]).find((r) => r.tokens === 16384);
+    targets.push(
+      ...modelTargets(name, { scanTokens, sc, an, d, weightsBytes, prefill16k: prefill16k?.engine, sb, simbaTokens }),
+    );
     report[name] = {
+      weightsBytes,
       prefill: rows,
       scan: sc ?? null,
+      analysis: an,
       int8Prefill: q8 ?? null,
       decode: d,
       referenceDecodeMsPerToken: rd ?? null,
@@ -356,6 +467,14 @@ async function main(argv: string[]): Promise<void> {
       reference: ref,
     };
   }
+  say('\n## Targets (issue 15: ratios and figures from this run)');
+  say('| model | target | measured | goal | met |');
+  say('|---|---|---:|---:|:---:|');
+  for (const t of targets)
+    say(
+      `| ${t.model} | ${t.what} | ${t.measured} | ${t.goal} | ${t.met === undefined ? 'n/a' : t.met ? 'yes' : 'no'} |`,
+    );
+  report.targets = targets;
   const json = arg('--json');
   if (json) {
     fs.mkdirSync(path.dirname(path.resolve(json)), { recursive: true });
