@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import {
   DEVICES,
   DEFAULT_DEVICE,
+  DEFAULT_PRECISION,
+  PRECISIONS,
   Engine,
   KEEP_RATIO,
   SEED,
@@ -17,7 +19,7 @@ import { resolveModel } from '../hub';
 import { type Parsed, UsageError, choice, localPath, num, str } from './args';
 
 export const SIMBA_OPTS = ['keep-ratio', 'schedule', 'selection', 'score', 'residual', 'seed'];
-export const SESSION_OPTS = ['model', 'device', 'threads'];
+export const SESSION_OPTS = ['model', 'device', 'threads', 'prefill-precision'];
 
 /** Choices as the usage text shows them: a|b|c. */
 export const alts = (list: readonly string[]): string => list.join('|');
@@ -44,6 +46,7 @@ async function loadOptions(p: Parsed) {
     modelDir: model === undefined ? undefined : (await resolveModel(localPath(model, '--model'))).folder,
     device: choice(p, 'device', DEVICES, DEFAULT_DEVICE),
     threads: num(p, 'threads', THREADS),
+    prefillPrecision: choice(p, 'prefill-precision', PRECISIONS, DEFAULT_PRECISION),
   };
 }
 

@@ -118,6 +118,7 @@ export async function runEvalCommand(argv: string[]): Promise<void> {
     'model',
     'device',
     'threads',
+    'prefill-precision',
     'contexts',
     'tail',
     'keep-ratio',

@@ -58,6 +58,9 @@ const USAGE = `usage:
   simba-lens eval FILE... [--model DIR|REPO] [--contexts 1024,2048,4096,8192,16384] [--tail 128]
                           [--stride 2048] [--windows K] [--resamples 2000] [--seed N] [--json PATH]
 ${MODELS_USAGE}
+Every command also takes --threads N and --prefill-precision ${alts(PRECISIONS)} (the CPU prefill's
+projections in int8: faster for large models, a quarter of the layers' weight memory, results
+within quantisation error; docs/benchmarks.md).
 The bundled model is used unless --model names a Hugging Face Mamba checkpoint: a folder, or a
 repo id (org/name[@revision]) in the Hugging Face cache (simba-lens models download puts it there).`;
 

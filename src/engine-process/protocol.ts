@@ -14,11 +14,14 @@ import type {
   ModelFacts,
 } from '../shared/analysis';
 import type { AttentionMatrix, ExplainOptions, MatrixRequest, TokenExplanation } from '../shared/hiddenAttention';
+import type { Precision } from '../shared/options';
 
 export interface LoadParams {
   /** The checkpoint folder. The engine never picks one itself: the extension sends the bundled one. */
   modelDir: string;
   device: DeviceChoice;
+  /** The prefill's projections (CPU, native scan): fp32 (default) or int8. */
+  prefillPrecision?: Precision;
 }
 export interface LoadResult {
   facts: ModelFacts;

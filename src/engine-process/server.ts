@@ -105,7 +105,7 @@ export class EngineServer {
 
   private async load(p: LoadParams): Promise<LoadResult> {
     if (!p?.modelDir) throw new Error('simba/load needs a model folder (modelDir)');
-    const key = `${p.modelDir}|${p.device}`;
+    const key = `${p.modelDir}|${p.device}|${p.prefillPrecision ?? 'fp32'}`;
     if (this.loading?.key === key) return this.loading.promise;
     const promise = (async () => {
       const t0 = Date.now();
@@ -114,7 +114,7 @@ export class EngineServer {
       this.lastLoad = undefined;
       if (old) await old.dispose().catch(() => undefined);
       this.loadingDir = p.modelDir;
-      const s = await SimbaSession.load({ modelDir: p.modelDir, device: p.device }).finally(() => {
+      const s = await SimbaSession.load({ modelDir: p.modelDir, device: p.device, prefillPrecision: p.prefillPrecision }).finally(() => {
         this.loadingDir = undefined;
       });
       this.session = s;

@@ -27,7 +27,7 @@ export interface LoadOptions {
   memoryBudget?: number;
   /** CPU selective scan: the native kernel (default) or the ONNX Scan graph (model.ts ModelOptions). */
   scan?: 'native' | 'onnx';
-  /** The prefill's projections on the CPU with the native scan (model.ts ModelOptions); the bench's int8 prefill. */
+  /** The prefill's projections on the CPU with the native scan (model.ts ModelOptions): fp32 or int8. */
   prefillPrecision?: Precision;
 }
 

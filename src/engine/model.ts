@@ -62,7 +62,7 @@ export interface ModelOptions {
   scan?: 'native' | 'onnx';
   /**
    * The prefill's projections with the native scan: 'fp32' (default) or 'int8' (int8 weights,
-   * activations quantised on the fly, as the int8 decoding step); measured by the bench, not offered yet.
+   * activations quantised on the fly, as the int8 decoding step; a quarter of the layers' weight memory).
    */
   prefillPrecision?: Precision;
 }
@@ -142,6 +142,12 @@ export class Model {
       }
     });
     if (provider === 'cpu') notes.push(...scanNotes);
+    if (o.prefillPrecision === 'int8')
+      notes.push(
+        value.sessions.native
+          ? 'prefill: int8 projections (activations quantised on the fly); results differ from float32 by quantisation'
+          : `prefill: int8 needs the CPU's native scan; this ${provider} prefill runs in float32`,
+      );
     // The weights now live in the sessions: nothing of `top` (the embeddings among them) is kept.
     const model = new Model(ck, provider, notes, value);
     model.loadMs = Date.now() - t0;

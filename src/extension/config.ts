@@ -47,6 +47,9 @@ export class Config {
   get device(): DeviceChoice {
     return readSetting('device');
   }
+  get prefillPrecision(): Precision {
+    return readSetting('prefillPrecision');
+  }
   get keepRatio(): number {
     return readSetting('keepRatio');
   }

@@ -173,7 +173,11 @@ export class Ctx implements vscode.Disposable {
 
   /** Load a resolved model; `value` (what the setting says for it) becomes loadedValue once it has loaded. */
   async loadSource(value: string, src: ModelSource): Promise<LoadResult> {
-    const r = await this.engine.configure({ modelDir: src.folder, device: this.config.device });
+    const r = await this.engine.configure({
+      modelDir: src.folder,
+      device: this.config.device,
+      prefillPrecision: this.config.prefillPrecision,
+    });
     this.loadedValue = value;
     return r;
   }
@@ -222,6 +226,8 @@ export class Ctx implements vscode.Disposable {
     // simba.modelPath edited by hand (Select Model's own write names the model already running).
     if (e.affectsConfiguration('simba.modelPath') && this.config.modelPath !== this.loadedValue)
       void applyModel(this, this.config.modelPath, false);
+    // The prefill's precision is fixed when the sessions are built: the model loads again.
+    else if (e.affectsConfiguration('simba.prefillPrecision')) void applyModel(this, this.config.modelPath, false);
     if (e.affectsConfiguration('simba.modelPath') || e.affectsConfiguration('simba.completion')) this.status.update();
     if (e.affectsConfiguration('simba.overlay') || e.affectsConfiguration('simba.keepRatio'))
       this.setView(this.viewFromSettings(), true);

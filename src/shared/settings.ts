@@ -61,6 +61,7 @@ const bool = (d: boolean): BooleanSetting => ({ type: 'boolean', default: d });
 export const SETTINGS = {
   modelPath: { type: 'string', default: '' } as StringSetting,
   device: choice(DEVICES, DEFAULT_DEVICE),
+  prefillPrecision: choice(PRECISIONS, DEFAULT_PRECISION),
   keepRatio: num(KEEP_RATIO.default, KEEP_RATIO.minimum, KEEP_RATIO.maximum),
   schedule: choice(SCHEDULES, DEFAULT_SIMBA.schedule),
   selection: choice(SELECTIONS, DEFAULT_SIMBA.selection),

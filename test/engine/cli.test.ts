@@ -125,6 +125,38 @@ describe('command line', () => {
     assert.match(stop.err, /--stop must be none, line or document, got "paragraph"/);
   });
 
+  it('--prefill-precision int8 runs the prefill in int8, says so in the analysis JSON, and changes the distribution (nativeScan.test.ts bounds the KL)', async function () {
+    requireNativeKernel(this);
+    const jsonOf = async (precision: string) => {
+      const json = path.join(dir, `p-${precision}.json`);
+      const r = await run([
+        'analyze',
+        src,
+        '--model',
+        MODEL,
+        '--device',
+        'cpu',
+        '--prefill-precision',
+        precision,
+        '--json',
+        json,
+      ]);
+      assert.strictEqual(r.code, 0, r.err);
+      return JSON.parse(fs.readFileSync(json, 'utf8')) as Analysis;
+    };
+    const [fp32, int8] = [await jsonOf('fp32'), await jsonOf('int8')];
+    assert.ok(
+      int8.device.notes.some((n) => /prefill: int8 projections/.test(n)),
+      int8.device.notes.join('; '),
+    );
+    assert.ok(!fp32.device.notes.some((n) => /prefill: int8/.test(n)));
+    const probs = (x: Analysis) => x.next.dense!.map((t) => t.logprob);
+    assert.notDeepStrictEqual(probs(fp32), probs(int8), 'the int8 prefill changed nothing');
+    const bad = await run(['analyze', src, '--model', MODEL, '--prefill-precision', 'int4']);
+    assert.strictEqual(bad.code, 2);
+    assert.match(bad.err, /--prefill-precision must be fp32 or int8, got "int4"/);
+  });
+
   it('refuses a binary file with a clear message', async () => {
     const bin = path.join(dir, 'x.bin');
     fs.writeFileSync(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 1, 2, 3]));
