@@ -27,6 +27,8 @@ interface Child {
   threads?: number;
   /** 'graph': score with the ONNX graph instead of the native kernel (the A/B of the scorers). */
   scorer?: 'graph';
+  /** The prefill's projections (the prefill task): fp32 by default. */
+  prefillPrecision?: 'fp32' | 'int8';
 }
 
 function randomIds(n: number, vocab: number, seed = 1): number[] {
@@ -40,7 +42,12 @@ function randomIds(n: number, vocab: number, seed = 1): number[] {
 const peakRssMB = () => process.resourceUsage().maxRSS / 1024;
 
 async function child(c: Child): Promise<Record<string, number>> {
-  const s = await Engine.load({ modelDir: c.model, device: 'cpu', threads: c.threads });
+  const s = await Engine.load({
+    modelDir: c.model,
+    device: 'cpu',
+    threads: c.threads,
+    prefillPrecision: c.prefillPrecision,
+  });
   const vocab = Math.min(s.checkpoint.config.vocabSize, s.checkpoint.tokenizer.vocabSize);
   const dense = resolveSimbaOptions({ schedule: 'dense' });
   await s.run(randomIds(64, vocab, 9), dense); // warm-up: first runs allocate
@@ -403,6 +410,12 @@ async function main(argv: string[]): Promise<void> {
       );
       rows.push({ tokens: T, engine: e, referenceTokensPerSec: r ?? null });
     }
+    // The int8 prefill's memory at the largest size (a quarter of the layers' weight bytes).
+    const Tmax = sizes[sizes.length - 1];
+    const q8rss = spawnChild({ task: 'prefill', model: dir, tokens: Tmax, threads, prefillPrecision: 'int8' });
+    say(
+      `int8 prefill at ${Tmax} tokens: ${q8rss.tokensPerSec.toFixed(0)} tokens/s, peak RSS ${q8rss.peakRssMB.toFixed(0)} MB (${((q8rss.peakRssMB * 1048576) / safetensorsBytes(dir)).toFixed(2)}× the weights on disk)`,
+    );
     // Mamba-1 only: Mamba-2's CPU layer is the chunked SSD form, which has no Scan to replace.
     const scanTokens = quick ? 1024 : 4096;
     const sc = name.startsWith('mamba2')
@@ -423,7 +436,7 @@ async function main(argv: string[]): Promise<void> {
       : spawnChild({ task: 'int8prefill', model: dir, tokens: scanTokens, threads });
     if (q8)
       say(
-        `int8 prefill at ${scanTokens} tokens (not offered): ${q8.speedup.toFixed(2)}× fp32 (${q8.int8Ms.toFixed(0)} vs ${q8.fp32Ms.toFixed(0)} ms), KL(fp32 ‖ int8) at the prediction point ${q8.kl.toExponential(2)} nats, kept positions agreeing at ρ=0.1 ${(100 * q8.keptAgreement).toFixed(1)}%`,
+        `int8 prefill at ${scanTokens} tokens (--prefill-precision int8): ${q8.speedup.toFixed(2)}× fp32 (${q8.int8Ms.toFixed(0)} vs ${q8.fp32Ms.toFixed(0)} ms), KL(fp32 ‖ int8) at the prediction point ${q8.kl.toExponential(2)} nats, kept positions agreeing at ρ=0.1 ${(100 * q8.keptAgreement).toFixed(1)}%`,
       );
     const d = spawnChild({ task: 'decode', model: dir, tokens: 256, threads });
     const rd = ref?.decodeMsPerToken;
@@ -459,6 +472,7 @@ async function main(argv: string[]): Promise<void> {
       scan: sc ?? null,
       analysis: an,
       int8Prefill: q8 ?? null,
+      int8PrefillLargest: { tokens: Tmax, ...q8rss },
       decode: d,
       referenceDecodeMsPerToken: rd ?? null,
       simba: { tokens: simbaTokens, ...sb },
