@@ -1,0 +1,558 @@
+// One decoding step of a Mamba-1 / FalconMamba model on the CPU: every layer and the LM head for
+// one token, as transformers' MambaMixer slow path computes a single token (the same math as the
+// ONNX step graph, src/engine/families/mamba1/graphCpu.ts buildDecodeStepGraph). Why native: a
+// token is ~100 small GEMVs and elementwise ops, and ORT's per-node overhead dominated its time.
+//
+// Work of each phase is split over threads (GEMV output rows, channels), phases separated by a
+// barrier; vectors a phase needs whole (the normed hidden, the quantised activations, δ's low rank
+// part, B, C) are recomputed by every thread rather than shared, which saves barriers.
+// int8: weights quantised per output row at load (scale = max|w|/127), the activation per vector
+// on the fly, int32 accumulation, out = acc · w_scale[o] · x_scale.
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include "simd.h"
+
+#define STEP_MAGIC 0x5354455031ULL /* "STEP1" */
+
+typedef struct {
+  float *norm, *inProj, *inProjBias, *convW, *convBias, *xProj, *dtProj, *dtBias, *A, *D, *outProj, *outProjBias;
+  int8_t *inQ, *xQ, *outQ;  // int8 weights (rows as the fp32 ones); their per-row scales:
+  float *inS, *xS, *outS;
+  bool set;
+} layer_t;
+
+typedef struct {
+  uint64_t magic;
+  int64_t D, E, N, R, K, V, L;
+  float eps, bcdt;  // bcdt: FalconMamba's norm epsilon, < 0 for Mamba-1
+  bool int8;
+  layer_t *layers;
+  float *normF, *head, *headS;
+  int8_t *headQ;
+  int64_t bytes;  // what it holds, reported to the JS garbage collector
+} model_t;
+
+// ----------------------------------------------------------------------------- barrier
+// A sense-reversing barrier on C11 atomics (no pthread_barrier: macOS has none). Waiters spin
+// briefly, then yield the core: with more threads than free cores a pure spin would stall.
+typedef struct {
+  atomic_int count, sense;
+  int n;
+} barrier_t;
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static void barrier_wait(barrier_t *b, int *local) {
+  const int s = !*local;
+  *local = s;
+  if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) == b->n - 1) {
+    atomic_store_explicit(&b->count, 0, memory_order_relaxed);
+    atomic_store_explicit(&b->sense, s, memory_order_release);
+    return;
+  }
+  for (int spins = 0; atomic_load_explicit(&b->sense, memory_order_acquire) != s; spins++) {
+    if (spins < 4000) cpu_relax();
+    else sched_yield();
+  }
+}
+
+// ----------------------------------------------------------------------------- kernels
+static inline __attribute__((always_inline)) float hsum(vf v) {
+  float s = 0.f;
+  for (int i = 0; i < LANES; i++) s += v[i];
+  return s;
+}
+
+/** y[r] = W[r]·x (+ bias[r]) (+ add[r]) for rows [r0, r1) of W (rows, n); four rows share each load of x. */
+static inline __attribute__((always_inline)) void gemv_f32(const float *restrict W, const float *restrict x,
+                                                           float *y, int64_t r0, int64_t r1, int64_t n,
+                                                           const float *bias, const float *add) {
+  const int64_t nv = n / LANES * LANES;
+  int64_t r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const float *w0 = W + r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
+    vf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    for (int64_t i = 0; i < nv; i += LANES) {
+      vf xv, v0, v1, v2, v3;
+      memcpy(&xv, x + i, sizeof xv);
+      memcpy(&v0, w0 + i, sizeof v0);
+      memcpy(&v1, w1 + i, sizeof v1);
+      memcpy(&v2, w2 + i, sizeof v2);
+      memcpy(&v3, w3 + i, sizeof v3);
+      a0 += v0 * xv, a1 += v1 * xv, a2 += v2 * xv, a3 += v3 * xv;
+    }
+    float s[4] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};
+    for (int64_t i = nv; i < n; i++) s[0] += w0[i] * x[i], s[1] += w1[i] * x[i], s[2] += w2[i] * x[i], s[3] += w3[i] * x[i];
+    for (int k = 0; k < 4; k++) y[r + k] = s[k] + (bias ? bias[r + k] : 0.f) + (add ? add[r + k] : 0.f);
+  }
+  for (; r < r1; r++) {
+    const float *w = W + r * n;
+    vf a = {0};
+    for (int64_t i = 0; i < nv; i += LANES) {
+      vf xv, v;
+      memcpy(&xv, x + i, sizeof xv);
+      memcpy(&v, w + i, sizeof v);
+      a += v * xv;
+    }
+    float s = hsum(a);
+    for (int64_t i = nv; i < n; i++) s += w[i] * x[i];
+    y[r] = s + (bias ? bias[r] : 0.f) + (add ? add[r] : 0.f);
+  }
+}
+
+/** The int8 form: x quantised as `xq` with scale `xs`, W as int8 rows with scales `ws`. */
+static inline __attribute__((always_inline)) void gemv_i8(const int8_t *restrict W, const float *restrict ws,
+                                                          const int8_t *restrict xq, float xs, float *y,
+                                                          int64_t r0, int64_t r1, int64_t n, const float *bias,
+                                                          const float *add) {
+  int64_t r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const int8_t *w0 = W + r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int64_t i = 0; i < n; i++) {
+      const int32_t xi = xq[i];
+      s0 += w0[i] * xi, s1 += w1[i] * xi, s2 += w2[i] * xi, s3 += w3[i] * xi;
+    }
+    const int32_t s[4] = {s0, s1, s2, s3};
+    for (int k = 0; k < 4; k++)
+      y[r + k] = (float)s[k] * ws[r + k] * xs + (bias ? bias[r + k] : 0.f) + (add ? add[r + k] : 0.f);
+  }
+  for (; r < r1; r++) {
+    const int8_t *w = W + r * n;
+    int32_t s = 0;
+    for (int64_t i = 0; i < n; i++) s += w[i] * (int32_t)xq[i];
+    y[r] = (float)s * ws[r] * xs + (bias ? bias[r] : 0.f) + (add ? add[r] : 0.f);
+  }
+}
+
+/** Symmetric per-vector quantisation of x (n): returns the scale (max|x| / 127, 1 for a zero vector). */
+static inline __attribute__((always_inline)) float quantize(const float *restrict x, int8_t *restrict q, int64_t n) {
+  float m = 0.f;
+  for (int64_t i = 0; i < n; i++) m = fmaxf(m, fabsf(x[i]));
+  const float s = m > 0.f ? m / 127.f : 1.f, inv = 1.f / s;
+  for (int64_t i = 0; i < n; i++) q[i] = (int8_t)lrintf(x[i] * inv);
+  return s;
+}
+
+/** out = x / sqrt(mean(x²) + eps) (· w where given), as HF's MambaRMSNorm. */
+static inline __attribute__((always_inline)) void rms(const float *x, const float *w, float *out,
+                                                      int64_t n, float eps) {
+  float ss = 0.f;
+  for (int64_t i = 0; i < n; i++) ss += x[i] * x[i];
+  const float inv = 1.f / sqrtf(ss / (float)n + eps);
+  for (int64_t i = 0; i < n; i++) out[i] = w ? x[i] * inv * w[i] : x[i] * inv;
+}
+
+static inline float sigmoid(float x) { return 1.f / (1.f + expf(-x)); }
+
+/** log(1 + exp(x)) without overflow, as ORT's Softplus. */
+static inline float softplus(float x) { return x > 0.f ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
+
+// ----------------------------------------------------------------------------- the step
+typedef struct {
+  const model_t *m;
+  barrier_t *bar;
+  atomic_int *go;  // set once every thread has started and `threads` is known
+  int *threads;
+  const float *hidden;
+  float **conv, **ssm;  // per layer (K-1, E) and (E, N), updated in place
+  float *logprobs;
+  float *h, *xz, *u, *dbc, *y;  // shared: hidden (D), in_proj out (2E), u (E), x_proj out (R+2N), gated y (E)
+  float *partial;               // per thread: max and sum of exp of its logits
+} shared_t;
+
+typedef struct {
+  shared_t *s;
+  int id;
+} worker_t;
+
+/** Rows [lo, hi) of n for thread t of T, boundaries at multiples of `align`. */
+static inline void split(int64_t n, int t, int T, int64_t align, int64_t *lo, int64_t *hi) {
+  const int64_t blocks = (n + align - 1) / align;
+  *lo = blocks * t / T * align;
+  *hi = blocks * (t + 1) / T * align;
+  if (*lo > n) *lo = n;
+  if (*hi > n) *hi = n;
+}
+
+#if defined(__x86_64__) && defined(__linux__)
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+static void work(worker_t *w) {
+  shared_t *s = w->s;
+  const model_t *m = s->m;
+  const int t = w->id;
+  int sense = 0;
+  while (!atomic_load_explicit(s->go, memory_order_acquire)) sched_yield();
+  const int T = *s->threads;
+  barrier_t *bar = s->bar;
+  const int64_t D = m->D, E = m->E, N = m->N, R = m->R, K = m->K, V = m->V, P = R + 2 * N;
+  const float eps = m->eps;
+  int64_t e0, e1, d0, d1, p0, p1, v0, v1;
+  split(E, t, T, 16, &e0, &e1);
+  split(D, t, T, 4, &d0, &d1);
+  split(P, t, T, 4, &p0, &p1);
+  split(V, t, T, 16, &v0, &v1);
+  const int64_t widest = D > E ? D : E;
+  // This thread's own copies: the normed hidden, a quantised vector, δ's low-rank part, B, C.
+  float *xn = malloc((size_t)D * sizeof(float)), *dr = malloc((size_t)P * sizeof(float));
+  int8_t *q = malloc((size_t)widest);
+  float *Bn = dr + R, *Cn = dr + R + N;
+  float *h = s->h, *xz = s->xz, *u = s->u, *dbc = s->dbc, *y = s->y;
+  for (int64_t l = 0; l < m->L; l++) {
+    const layer_t *ly = &m->layers[l];
+    float *cs = s->conv[l], *ss = s->ssm[l];
+    const float *hin = l == 0 ? s->hidden : h;
+    // norm → in_proj: this thread's channels of x and of z
+    rms(hin, ly->norm, xn, D, eps);
+    if (m->int8) {
+      const float xs = quantize(xn, q, D);
+      gemv_i8(ly->inQ, ly->inS, q, xs, xz, e0, e1, D, ly->inProjBias, NULL);
+      gemv_i8(ly->inQ, ly->inS, q, xs, xz, E + e0, E + e1, D, ly->inProjBias, NULL);
+    } else {
+      gemv_f32(ly->inProj, xn, xz, e0, e1, D, ly->inProjBias, NULL);
+      gemv_f32(ly->inProj, xn, xz, E + e0, E + e1, D, ly->inProjBias, NULL);
+    }
+    // causal depthwise conv over [conv_state; x], the window shifted by one, SiLU
+    for (int64_t e = e0; e < e1; e++) {
+      const float *cw = ly->convW + e * K;
+      float acc = ly->convBias ? ly->convBias[e] : 0.f;
+      for (int64_t k = 0; k < K - 1; k++) acc += cw[k] * cs[k * E + e];
+      acc += cw[K - 1] * xz[e];
+      for (int64_t k = 0; k + 1 < K - 1; k++) cs[k * E + e] = cs[(k + 1) * E + e];
+      cs[(K - 2) * E + e] = xz[e];
+      u[e] = acc * sigmoid(acc);
+    }
+    if (l == 0 && t == 0) memcpy(h, s->hidden, (size_t)D * sizeof(float));  // the residual stream from here on
+    barrier_wait(bar, &sense);
+    // x_proj: [δ_low; B; C]
+    if (m->int8) gemv_i8(ly->xQ, ly->xS, q, quantize(u, q, E), dbc, p0, p1, E, NULL, NULL);
+    else gemv_f32(ly->xProj, u, dbc, p0, p1, E, NULL, NULL);
+    barrier_wait(bar, &sense);
+    memcpy(dr, dbc, (size_t)P * sizeof(float));
+    if (m->bcdt >= 0.f) {  // FalconMamba: weightless RMS norms of δ_low (over R), B and C (over N)
+      rms(dr, NULL, dr, R, m->bcdt);
+      rms(Bn, NULL, Bn, N, m->bcdt);
+      rms(Cn, NULL, Cn, N, m->bcdt);
+    }
+    // per channel: δ = softplus(dt_proj(δ_low) + b); h = exp(δ⊗A)⊙h + (δu)⊗B; y = h·C + D·u; y·silu(z)
+    for (int64_t e = e0; e < e1; e++) {
+      const float *dw = ly->dtProj + e * R;
+      float dl = 0.f;
+      for (int64_t r = 0; r < R; r++) dl += dw[r] * dr[r];
+      const float delta = softplus(dl + ly->dtBias[e]), du = delta * u[e];
+      float *hrow = ss + e * N;
+      const float *Arow = ly->A + e * N;
+      vf acc = {0};
+      for (int64_t n = 0; n < N; n += LANES) {
+        const int64_t len = N - n < LANES ? N - n : LANES;
+        const size_t bytes = (size_t)len * sizeof(float);
+        vf a = {0}, hv = {0}, bv = {0}, cv = {0};
+        memcpy(&a, Arow + n, bytes);
+        memcpy(&hv, hrow + n, bytes);
+        memcpy(&bv, Bn + n, bytes);
+        memcpy(&cv, Cn + n, bytes);
+        hv = exp_neg(delta * a) * hv + du * bv;
+        memcpy(hrow + n, &hv, bytes);
+        acc += hv * cv;
+      }
+      const float z = xz[E + e];
+      y[e] = (hsum(acc) + ly->D[e] * u[e]) * (z * sigmoid(z));
+    }
+    barrier_wait(bar, &sense);
+    // out_proj and the residual
+    if (m->int8) gemv_i8(ly->outQ, ly->outS, q, quantize(y, q, E), h, d0, d1, E, ly->outProjBias, h);
+    else gemv_f32(ly->outProj, y, h, d0, d1, E, ly->outProjBias, h);
+    barrier_wait(bar, &sense);
+  }
+  // the head: norm_f, lm_head into logprobs, then log-softmax from every thread's max and sum
+  const float *hin = m->L == 0 ? s->hidden : h;
+  rms(hin, m->normF, xn, D, eps);
+  float *lp = s->logprobs;
+  if (m->int8) gemv_i8(m->headQ, m->headS, q, quantize(xn, q, D), lp, v0, v1, D, NULL, NULL);
+  else gemv_f32(m->head, xn, lp, v0, v1, D, NULL, NULL);
+  float mx = -INFINITY, sum = 0.f;
+  for (int64_t v = v0; v < v1; v++) mx = fmaxf(mx, lp[v]);
+  for (int64_t v = v0; v < v1; v++) sum += expf(lp[v] - mx);
+  s->partial[2 * t] = mx, s->partial[2 * t + 1] = sum;
+  barrier_wait(bar, &sense);
+  float M = -INFINITY, S = 0.f;
+  for (int i = 0; i < T; i++) M = fmaxf(M, s->partial[2 * i]);
+  for (int i = 0; i < T; i++)
+    if (s->partial[2 * i + 1] > 0.f) S += s->partial[2 * i + 1] * expf(s->partial[2 * i] - M);
+  const float lse = M + logf(S);
+  for (int64_t v = v0; v < v1; v++) lp[v] -= lse;
+  free(xn); free(dr); free(q);
+}
+
+static void *run_worker(void *arg) {
+  work((worker_t *)arg);
+  return NULL;
+}
+
+// ----------------------------------------------------------------------------- Node-API
+/** Frees what the model holds (not the model itself); it is then an empty model. */
+static void model_clear(napi_env env, model_t *m) {
+  for (int64_t l = 0; l < m->L; l++) {
+    layer_t *ly = &m->layers[l];
+    float *f[] = {ly->norm, ly->inProj, ly->inProjBias, ly->convW, ly->convBias, ly->xProj, ly->dtProj,
+                  ly->dtBias, ly->A, ly->D, ly->outProj, ly->outProjBias, ly->inS, ly->xS, ly->outS};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) free(f[i]);
+    free(ly->inQ); free(ly->xQ); free(ly->outQ);
+  }
+  free(m->layers); free(m->normF); free(m->head); free(m->headS); free(m->headQ);
+  m->layers = NULL, m->normF = m->head = m->headS = NULL, m->headQ = NULL;
+  m->L = 0;
+  int64_t ignored;
+  if (m->bytes) napi_adjust_external_memory(env, -m->bytes, &ignored);
+  m->bytes = 0;
+  m->magic = 0;  // a released handle is refused by every call
+}
+
+static void model_free(napi_env env, void *data, void *hint) {
+  (void)hint;
+  model_clear(env, data);
+  free(data);
+}
+
+static model_t *get_model(napi_env env, napi_value v) {
+  napi_valuetype type;
+  void *p = NULL;
+  if (napi_typeof(env, v, &type) != napi_ok || type != napi_external || napi_get_value_external(env, v, &p) != napi_ok ||
+      !p || ((model_t *)p)->magic != STEP_MAGIC) {
+    napi_throw_type_error(env, NULL, "step: the first argument must be a handle from stepCreate");
+    return NULL;
+  }
+  return p;
+}
+
+/** A copy of a Float32Array of exactly `want` elements (NULL for null/undefined where `optional`); `ok` false after a throw. */
+static float *copy_array(napi_env env, napi_value v, size_t want, bool optional, const char *what, bool *ok, int64_t *bytes) {
+  napi_valuetype type;
+  napi_typeof(env, v, &type);
+  if (optional && (type == napi_null || type == napi_undefined)) return NULL;
+  void *data;
+  size_t n;
+  if (float_array(env, v, napi_float32_array, &data, &n) != napi_ok || n != want) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "stepSetLayer: %s must be a Float32Array of %zu elements", what, want);
+    napi_throw_range_error(env, NULL, msg);
+    *ok = false;
+    return NULL;
+  }
+  float *c = malloc(want * sizeof(float) + 1);
+  if (!c) {
+    napi_throw_error(env, NULL, "stepSetLayer: out of memory");
+    *ok = false;
+    return NULL;
+  }
+  memcpy(c, data, want * sizeof(float));
+  *bytes += (int64_t)(want * sizeof(float));
+  return c;
+}
+
+/** W (rows, n) quantised per row: int8 values and scales. Frees W. */
+static bool quantize_rows(float **W, int64_t rows, int64_t n, int8_t **q, float **scale, int64_t *bytes) {
+  *q = malloc((size_t)(rows * n) + 1);
+  *scale = malloc((size_t)rows * sizeof(float));
+  if (!*q || !*scale) return false;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *w = *W + r * n;
+    float mx = 0.f;
+    for (int64_t i = 0; i < n; i++) mx = fmaxf(mx, fabsf(w[i]));
+    const float s = mx > 0.f ? mx / 127.f : 1.f;
+    (*scale)[r] = s;
+    for (int64_t i = 0; i < n; i++) (*q)[r * n + i] = (int8_t)lrintf(w[i] / s);
+  }
+  free(*W);
+  *W = NULL;
+  *bytes += rows * n + rows * (int64_t)sizeof(float) - rows * n * (int64_t)sizeof(float);
+  return true;
+}
+
+// stepCreate(dims: Float64Array [D, E, N, R, K, V, L, eps, bcdtRms (< 0: none), int8 (0/1)], normF (D),
+// lmHead (V, D)) → a handle; every layer is then given with stepSetLayer.
+napi_value step_create(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *p;
+  size_t n;
+  if (argc != 3 || float_array(env, argv[0], napi_float64_array, &p, &n) != napi_ok || n != 10) {
+    napi_throw_type_error(env, NULL, "stepCreate: expected (dims: Float64Array(10), normF, lmHead)");
+    return NULL;
+  }
+  const double *d = p;
+  for (int i = 0; i < 7; i++)
+    if (!(d[i] >= (i == 6 ? 0 : 1) && d[i] <= 1e9 && d[i] == floor(d[i]))) {
+      napi_throw_range_error(env, NULL, "stepCreate: dims must be positive integers");
+      return NULL;
+    }
+  if (d[4] < 2) {
+    napi_throw_range_error(env, NULL, "stepCreate: the conv kernel must be at least 2");
+    return NULL;
+  }
+  model_t *m = calloc(1, sizeof(model_t));
+  *m = (model_t){STEP_MAGIC, (int64_t)d[0], (int64_t)d[1], (int64_t)d[2], (int64_t)d[3], (int64_t)d[4], (int64_t)d[5],
+                 (int64_t)d[6], (float)d[7], (float)d[8], d[9] != 0};
+  m->layers = calloc((size_t)m->L + 1, sizeof(layer_t));
+  bool ok = true;
+  m->normF = copy_array(env, argv[1], (size_t)m->D, false, "normF", &ok, &m->bytes);
+  if (ok) m->head = copy_array(env, argv[2], (size_t)(m->V * m->D), false, "lmHead", &ok, &m->bytes);
+  if (ok && m->int8 && !quantize_rows(&m->head, m->V, m->D, &m->headQ, &m->headS, &m->bytes)) {
+    napi_throw_error(env, NULL, "stepCreate: out of memory");
+    ok = false;
+  }
+  napi_value out;
+  if (!ok || napi_create_external(env, m, model_free, NULL, &out) != napi_ok) {
+    m->bytes = 0;
+    model_free(env, m, NULL);
+    return NULL;
+  }
+  int64_t ignored;
+  napi_adjust_external_memory(env, m->bytes, &ignored);
+  return out;
+}
+
+// stepSetLayer(handle, i, norm, inProj, inProjBias?, convWeight, convBias?, xProj, dtProj, dtBias, A, D,
+// outProj, outProjBias?): layer i's weights, copied (and quantised for int8); optional ones null.
+napi_value step_set_layer(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 14) {
+    napi_throw_type_error(env, NULL, "stepSetLayer: expected 14 arguments");
+    return NULL;
+  }
+  model_t *m = get_model(env, argv[0]);
+  if (!m) return NULL;
+  int32_t i;
+  if (napi_get_value_int32(env, argv[1], &i) != napi_ok || i < 0 || i >= m->L || m->layers[i].set) {
+    napi_throw_range_error(env, NULL, "stepSetLayer: no such layer, or it is already set");
+    return NULL;
+  }
+  const int64_t D = m->D, E = m->E, N = m->N, R = m->R, K = m->K;
+  layer_t ly = {0};
+  bool ok = true;
+  int64_t bytes = 0;
+  ly.norm = copy_array(env, argv[2], D, false, "norm", &ok, &bytes);
+  if (ok) ly.inProj = copy_array(env, argv[3], 2 * E * D, false, "inProj", &ok, &bytes);
+  if (ok) ly.inProjBias = copy_array(env, argv[4], 2 * E, true, "inProjBias", &ok, &bytes);
+  if (ok) ly.convW = copy_array(env, argv[5], E * K, false, "convWeight", &ok, &bytes);
+  if (ok) ly.convBias = copy_array(env, argv[6], E, true, "convBias", &ok, &bytes);
+  if (ok) ly.xProj = copy_array(env, argv[7], (R + 2 * N) * E, false, "xProj", &ok, &bytes);
+  if (ok) ly.dtProj = copy_array(env, argv[8], E * R, false, "dtProj", &ok, &bytes);
+  if (ok) ly.dtBias = copy_array(env, argv[9], E, false, "dtBias", &ok, &bytes);
+  if (ok) ly.A = copy_array(env, argv[10], E * N, false, "A", &ok, &bytes);
+  if (ok) ly.D = copy_array(env, argv[11], E, false, "D", &ok, &bytes);
+  if (ok) ly.outProj = copy_array(env, argv[12], D * E, false, "outProj", &ok, &bytes);
+  if (ok) ly.outProjBias = copy_array(env, argv[13], D, true, "outProjBias", &ok, &bytes);
+  if (ok && m->int8 &&
+      !(quantize_rows(&ly.inProj, 2 * E, D, &ly.inQ, &ly.inS, &bytes) &&
+        quantize_rows(&ly.xProj, R + 2 * N, E, &ly.xQ, &ly.xS, &bytes) &&
+        quantize_rows(&ly.outProj, D, E, &ly.outQ, &ly.outS, &bytes))) {
+    napi_throw_error(env, NULL, "stepSetLayer: out of memory");
+    ok = false;
+  }
+  ly.set = ok;
+  m->layers[i] = ly;  // freed with the model even when incomplete
+  if (ok) {
+    m->bytes += bytes;
+    int64_t ignored;
+    napi_adjust_external_memory(env, bytes, &ignored);
+  }
+  return NULL;
+}
+
+/** A JS array of `n` Float32Arrays of `want` elements each, as pointers into `out`. */
+static bool state_arrays(napi_env env, napi_value v, int64_t n, size_t want, float **out) {
+  bool is;
+  uint32_t len;
+  if (napi_is_array(env, v, &is) != napi_ok || !is || napi_get_array_length(env, v, &len) != napi_ok || len != n)
+    return false;
+  for (uint32_t i = 0; i < len; i++) {
+    napi_value e;
+    void *data;
+    size_t k;
+    if (napi_get_element(env, v, i, &e) != napi_ok || float_array(env, e, napi_float32_array, &data, &k) != napi_ok ||
+        k != want)
+      return false;
+    out[i] = data;
+  }
+  return true;
+}
+
+// step(handle, hidden (D), conv: Float32Array[] (K-1, E) per layer, ssm: Float32Array[] (E, N) per
+// layer, logprobs (V), threads): one token; the states are updated in place, logprobs written.
+// stepRelease(handle): frees the weights now instead of when the handle is garbage-collected.
+napi_value step_release(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  model_t *m = argc == 1 ? get_model(env, argv[0]) : NULL;
+  if (m) model_clear(env, m);
+  return NULL;
+}
+
+napi_value step_run(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 6) {
+    napi_throw_type_error(env, NULL, "step: expected 6 arguments");
+    return NULL;
+  }
+  const model_t *m = get_model(env, argv[0]);
+  if (!m) return NULL;
+  for (int64_t l = 0; l < m->L; l++)
+    if (!m->layers[l].set) {
+      napi_throw_error(env, NULL, "step: a layer's weights were never set (stepSetLayer)");
+      return NULL;
+    }
+  void *hidden, *logprobs;
+  size_t nh, nl;
+  float **conv = malloc(((size_t)m->L + 1) * sizeof(float *)), **ssm = malloc(((size_t)m->L + 1) * sizeof(float *));
+  if (float_array(env, argv[1], napi_float32_array, &hidden, &nh) != napi_ok || nh != (size_t)m->D ||
+      float_array(env, argv[4], napi_float32_array, &logprobs, &nl) != napi_ok || nl != (size_t)m->V ||
+      !state_arrays(env, argv[2], m->L, (size_t)((m->K - 1) * m->E), conv) ||
+      !state_arrays(env, argv[3], m->L, (size_t)(m->E * m->N), ssm)) {
+    free(conv); free(ssm);
+    napi_throw_range_error(env, NULL, "step: expected hidden (D), conv[L] ((K-1)·E each), ssm[L] (E·N each), logprobs (V)");
+    return NULL;
+  }
+  int32_t threads = 1;
+  napi_get_value_int32(env, argv[5], &threads);
+  if (threads < 1) threads = 1;
+  if (threads > 64) threads = 64;
+  const int64_t E = m->E, P = m->R + 2 * m->N;
+  float *buf = malloc((size_t)(m->D + 2 * E + E + P + E + 2 * 64) * sizeof(float));
+  barrier_t bar;
+  atomic_init(&bar.count, 0);
+  atomic_init(&bar.sense, 0);
+  atomic_int go;
+  atomic_init(&go, 0);
+  int started = 1;
+  shared_t s = {m, &bar, &go, &started, hidden, conv, ssm, logprobs, buf, buf + m->D, buf + m->D + 2 * E,
+                buf + m->D + 3 * E, buf + m->D + 3 * E + P, buf + m->D + 4 * E + P};
+  worker_t w[64];
+  pthread_t tid[64];
+  w[0] = (worker_t){&s, 0};
+  // Threads that fail to start are simply not counted: the work is split over those that did.
+  for (int i = 1; i < threads; i++) {
+    w[started] = (worker_t){&s, started};
+    if (pthread_create(&tid[started], NULL, run_worker, &w[started]) == 0) started++;
+  }
+  bar.n = started;
+  atomic_store_explicit(&go, 1, memory_order_release);
+  work(&w[0]);
+  for (int i = 1; i < started; i++) pthread_join(tid[i], NULL);
+  free(buf); free(conv); free(ssm);
+  return NULL;
+}
