@@ -33,13 +33,16 @@ typedef struct {
   int64_t bytes;  // what it holds, reported to the JS garbage collector
 } model_t;
 
-// ----------------------------------------------------------------------------- barrier
-// A sense-reversing barrier on C11 atomics (no pthread_barrier: macOS has none). Waiters spin
-// briefly, then yield the core: with more threads than free cores a pure spin would stall.
+// ----------------------------------------------------------------------------- phases
+// The step is a sequence of phases (per layer: in_proj+conv, x_proj, dt_proj+scan+gate, out_proj;
+// then the head and the log-softmax), each cut into chunks. A thread takes chunks of the current
+// phase from an atomic counter and moves on once every chunk of the phase is done: a barrier on
+// work done rather than on threads arrived, so a thread the OS has not scheduled (more threads
+// than free cores) holds nothing up, the others take its chunks. Waiters spin briefly, then yield.
 typedef struct {
-  atomic_int count, sense;
-  int n;
-} barrier_t;
+  atomic_int next, done;
+  int total;
+} phase_t;
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -49,19 +52,21 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-static void barrier_wait(barrier_t *b, int *local) {
-  const int s = !*local;
-  *local = s;
-  if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) == b->n - 1) {
-    atomic_store_explicit(&b->count, 0, memory_order_relaxed);
-    atomic_store_explicit(&b->sense, s, memory_order_release);
-    return;
-  }
-  for (int spins = 0; atomic_load_explicit(&b->sense, memory_order_acquire) != s; spins++) {
-    if (spins < 4000) cpu_relax();
+static void wait_done(phase_t *ph) {
+  for (int spins = 0; atomic_load_explicit(&ph->done, memory_order_acquire) < ph->total; spins++) {
+    if (spins < 2000) cpu_relax();
     else sched_yield();
   }
 }
+
+/** The next chunk of the phase, or -1 when all are taken. */
+static inline int take(phase_t *ph) {
+  if (atomic_load_explicit(&ph->next, memory_order_relaxed) >= ph->total) return -1;
+  const int c = atomic_fetch_add_explicit(&ph->next, 1, memory_order_relaxed);
+  return c < ph->total ? c : -1;
+}
+
+static inline void finish(phase_t *ph) { atomic_fetch_add_explicit(&ph->done, 1, memory_order_release); }
 
 // ----------------------------------------------------------------------------- kernels
 static inline __attribute__((always_inline)) float hsum(vf v) {
@@ -156,144 +161,166 @@ static inline float sigmoid(float x) { return 1.f / (1.f + expf(-x)); }
 static inline float softplus(float x) { return x > 0.f ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
 
 // ----------------------------------------------------------------------------- the step
+enum { PH_IN, PH_X, PH_SCAN, PH_OUT, PER_LAYER };
+
 typedef struct {
   const model_t *m;
-  barrier_t *bar;
-  atomic_int *go;  // set once every thread has started and `threads` is known
-  int *threads;
+  phase_t *phases;                // PER_LAYER per layer, then the head and the log-softmax
+  int64_t ce, cp, cd, cv;         // chunk sizes: channels, x_proj rows, out_proj rows, vocabulary rows
   const float *hidden;
-  float **conv, **ssm;  // per layer (K-1, E) and (E, N), updated in place
+  float **conv, **ssm;            // per layer (K-1, E) and (E, N), updated in place
   float *logprobs;
-  float *h, *xz, *u, *dbc, *y;  // shared: hidden (D), in_proj out (2E), u (E), x_proj out (R+2N), gated y (E)
-  float *partial;               // per thread: max and sum of exp of its logits
+  float *h, *xz, *u, *dbc, *y;    // shared: hidden (D), in_proj out (2E), u (E), x_proj out (R+2N), gated y (E)
+  float *partial;                 // per vocabulary chunk: max and sum of exp of its logits
 } shared_t;
 
-typedef struct {
-  shared_t *s;
-  int id;
-} worker_t;
-
-/** Rows [lo, hi) of n for thread t of T, boundaries at multiples of `align`. */
-static inline void split(int64_t n, int t, int T, int64_t align, int64_t *lo, int64_t *hi) {
-  const int64_t blocks = (n + align - 1) / align;
-  *lo = blocks * t / T * align;
-  *hi = blocks * (t + 1) / T * align;
-  if (*lo > n) *lo = n;
-  if (*hi > n) *hi = n;
+static inline void range(int c, int64_t size, int64_t n, int64_t *lo, int64_t *hi) {
+  *lo = c * size;
+  *hi = *lo + size < n ? *lo + size : n;
 }
 
 #if defined(__x86_64__) && defined(__linux__)
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
-static void work(worker_t *w) {
-  shared_t *s = w->s;
+static void work(shared_t *s) {
   const model_t *m = s->m;
-  const int t = w->id;
-  int sense = 0;
-  while (!atomic_load_explicit(s->go, memory_order_acquire)) sched_yield();
-  const int T = *s->threads;
-  barrier_t *bar = s->bar;
-  const int64_t D = m->D, E = m->E, N = m->N, R = m->R, K = m->K, V = m->V, P = R + 2 * N;
+  const int64_t D = m->D, E = m->E, N = m->N, R = m->R, K = m->K, V = m->V, P = R + 2 * m->N;
   const float eps = m->eps;
-  int64_t e0, e1, d0, d1, p0, p1, v0, v1;
-  split(E, t, T, 16, &e0, &e1);
-  split(D, t, T, 4, &d0, &d1);
-  split(P, t, T, 4, &p0, &p1);
-  split(V, t, T, 16, &v0, &v1);
   const int64_t widest = D > E ? D : E;
-  // This thread's own copies: the normed hidden, a quantised vector, δ's low-rank part, B, C.
+  // This thread's own copies of what a phase reads whole: the normed hidden, a quantised vector,
+  // δ's low-rank part, B, C; made when the thread takes its first chunk of the phase.
   float *xn = malloc((size_t)D * sizeof(float)), *dr = malloc((size_t)P * sizeof(float));
   int8_t *q = malloc((size_t)widest);
-  float *Bn = dr + R, *Cn = dr + R + N;
+  float *Bn = dr + R, *Cn = dr + R + N, xs = 1.f;
   float *h = s->h, *xz = s->xz, *u = s->u, *dbc = s->dbc, *y = s->y;
+  int c;
   for (int64_t l = 0; l < m->L; l++) {
     const layer_t *ly = &m->layers[l];
     float *cs = s->conv[l], *ss = s->ssm[l];
-    const float *hin = l == 0 ? s->hidden : h;
-    // norm → in_proj: this thread's channels of x and of z
-    rms(hin, ly->norm, xn, D, eps);
-    if (m->int8) {
-      const float xs = quantize(xn, q, D);
-      gemv_i8(ly->inQ, ly->inS, q, xs, xz, e0, e1, D, ly->inProjBias, NULL);
-      gemv_i8(ly->inQ, ly->inS, q, xs, xz, E + e0, E + e1, D, ly->inProjBias, NULL);
-    } else {
-      gemv_f32(ly->inProj, xn, xz, e0, e1, D, ly->inProjBias, NULL);
-      gemv_f32(ly->inProj, xn, xz, E + e0, E + e1, D, ly->inProjBias, NULL);
-    }
-    // causal depthwise conv over [conv_state; x], the window shifted by one, SiLU
-    for (int64_t e = e0; e < e1; e++) {
-      const float *cw = ly->convW + e * K;
-      float acc = ly->convBias ? ly->convBias[e] : 0.f;
-      for (int64_t k = 0; k < K - 1; k++) acc += cw[k] * cs[k * E + e];
-      acc += cw[K - 1] * xz[e];
-      for (int64_t k = 0; k + 1 < K - 1; k++) cs[k * E + e] = cs[(k + 1) * E + e];
-      cs[(K - 2) * E + e] = xz[e];
-      u[e] = acc * sigmoid(acc);
-    }
-    if (l == 0 && t == 0) memcpy(h, s->hidden, (size_t)D * sizeof(float));  // the residual stream from here on
-    barrier_wait(bar, &sense);
-    // x_proj: [δ_low; B; C]
-    if (m->int8) gemv_i8(ly->xQ, ly->xS, q, quantize(u, q, E), dbc, p0, p1, E, NULL, NULL);
-    else gemv_f32(ly->xProj, u, dbc, p0, p1, E, NULL, NULL);
-    barrier_wait(bar, &sense);
-    memcpy(dr, dbc, (size_t)P * sizeof(float));
-    if (m->bcdt >= 0.f) {  // FalconMamba: weightless RMS norms of δ_low (over R), B and C (over N)
-      rms(dr, NULL, dr, R, m->bcdt);
-      rms(Bn, NULL, Bn, N, m->bcdt);
-      rms(Cn, NULL, Cn, N, m->bcdt);
-    }
-    // per channel: δ = softplus(dt_proj(δ_low) + b); h = exp(δ⊗A)⊙h + (δu)⊗B; y = h·C + D·u; y·silu(z)
-    for (int64_t e = e0; e < e1; e++) {
-      const float *dw = ly->dtProj + e * R;
-      float dl = 0.f;
-      for (int64_t r = 0; r < R; r++) dl += dw[r] * dr[r];
-      const float delta = softplus(dl + ly->dtBias[e]), du = delta * u[e];
-      float *hrow = ss + e * N;
-      const float *Arow = ly->A + e * N;
-      vf acc = {0};
-      for (int64_t n = 0; n < N; n += LANES) {
-        const int64_t len = N - n < LANES ? N - n : LANES;
-        const size_t bytes = (size_t)len * sizeof(float);
-        vf a = {0}, hv = {0}, bv = {0}, cv = {0};
-        memcpy(&a, Arow + n, bytes);
-        memcpy(&hv, hrow + n, bytes);
-        memcpy(&bv, Bn + n, bytes);
-        memcpy(&cv, Cn + n, bytes);
-        hv = exp_neg(delta * a) * hv + du * bv;
-        memcpy(hrow + n, &hv, bytes);
-        acc += hv * cv;
+    phase_t *ph = s->phases + l * PER_LAYER;
+    if (l > 0) wait_done(ph - 1);
+    // norm → in_proj: a chunk of channels of x and of z → causal depthwise conv, SiLU → u
+    for (bool ready = false; (c = take(&ph[PH_IN])) >= 0; finish(&ph[PH_IN])) {
+      if (!ready) {
+        rms(h, ly->norm, xn, D, eps);
+        if (m->int8) xs = quantize(xn, q, D);
+        ready = true;
       }
-      const float z = xz[E + e];
-      y[e] = (hsum(acc) + ly->D[e] * u[e]) * (z * sigmoid(z));
+      int64_t e0, e1;
+      range(c, s->ce, E, &e0, &e1);
+      if (m->int8) {
+        gemv_i8(ly->inQ, ly->inS, q, xs, xz, e0, e1, D, ly->inProjBias, NULL);
+        gemv_i8(ly->inQ, ly->inS, q, xs, xz, E + e0, E + e1, D, ly->inProjBias, NULL);
+      } else {
+        gemv_f32(ly->inProj, xn, xz, e0, e1, D, ly->inProjBias, NULL);
+        gemv_f32(ly->inProj, xn, xz, E + e0, E + e1, D, ly->inProjBias, NULL);
+      }
+      for (int64_t e = e0; e < e1; e++) {  // over [conv_state; x], then the window shifts by one
+        const float *cw = ly->convW + e * K;
+        float acc = ly->convBias ? ly->convBias[e] : 0.f;
+        for (int64_t k = 0; k < K - 1; k++) acc += cw[k] * cs[k * E + e];
+        acc += cw[K - 1] * xz[e];
+        for (int64_t k = 0; k + 1 < K - 1; k++) cs[k * E + e] = cs[(k + 1) * E + e];
+        cs[(K - 2) * E + e] = xz[e];
+        u[e] = acc * sigmoid(acc);
+      }
     }
-    barrier_wait(bar, &sense);
+    wait_done(&ph[PH_IN]);
+    // x_proj: [δ_low; B; C]
+    for (bool ready = false; (c = take(&ph[PH_X])) >= 0; finish(&ph[PH_X])) {
+      if (!ready && m->int8) xs = quantize(u, q, E);
+      ready = true;
+      int64_t p0, p1;
+      range(c, s->cp, P, &p0, &p1);
+      if (m->int8) gemv_i8(ly->xQ, ly->xS, q, xs, dbc, p0, p1, E, NULL, NULL);
+      else gemv_f32(ly->xProj, u, dbc, p0, p1, E, NULL, NULL);
+    }
+    wait_done(&ph[PH_X]);
+    // per channel: δ = softplus(dt_proj(δ_low) + b); h = exp(δ⊗A)⊙h + (δu)⊗B; y = h·C + D·u; y·silu(z)
+    for (bool ready = false; (c = take(&ph[PH_SCAN])) >= 0; finish(&ph[PH_SCAN])) {
+      if (!ready) {
+        memcpy(dr, dbc, (size_t)P * sizeof(float));
+        if (m->bcdt >= 0.f) {  // FalconMamba: weightless RMS norms of δ_low (over R), B and C (over N)
+          rms(dr, NULL, dr, R, m->bcdt);
+          rms(Bn, NULL, Bn, N, m->bcdt);
+          rms(Cn, NULL, Cn, N, m->bcdt);
+        }
+        ready = true;
+      }
+      int64_t e0, e1;
+      range(c, s->ce, E, &e0, &e1);
+      for (int64_t e = e0; e < e1; e++) {
+        const float *dw = ly->dtProj + e * R;
+        float dl = 0.f;
+        for (int64_t r = 0; r < R; r++) dl += dw[r] * dr[r];
+        const float delta = softplus(dl + ly->dtBias[e]), du = delta * u[e];
+        float *hrow = ss + e * N;
+        const float *Arow = ly->A + e * N;
+        vf acc = {0};
+        for (int64_t n = 0; n < N; n += LANES) {
+          const size_t bytes = (size_t)(N - n < LANES ? N - n : LANES) * sizeof(float);
+          vf a = {0}, hv = {0}, bv = {0}, cv = {0};
+          memcpy(&a, Arow + n, bytes);
+          memcpy(&hv, hrow + n, bytes);
+          memcpy(&bv, Bn + n, bytes);
+          memcpy(&cv, Cn + n, bytes);
+          hv = exp_neg(delta * a) * hv + du * bv;
+          memcpy(hrow + n, &hv, bytes);
+          acc += hv * cv;
+        }
+        const float z = xz[E + e];
+        y[e] = (hsum(acc) + ly->D[e] * u[e]) * (z * sigmoid(z));
+      }
+    }
+    wait_done(&ph[PH_SCAN]);
     // out_proj and the residual
-    if (m->int8) gemv_i8(ly->outQ, ly->outS, q, quantize(y, q, E), h, d0, d1, E, ly->outProjBias, h);
-    else gemv_f32(ly->outProj, y, h, d0, d1, E, ly->outProjBias, h);
-    barrier_wait(bar, &sense);
+    for (bool ready = false; (c = take(&ph[PH_OUT])) >= 0; finish(&ph[PH_OUT])) {
+      if (!ready && m->int8) xs = quantize(y, q, E);
+      ready = true;
+      int64_t d0, d1;
+      range(c, s->cd, D, &d0, &d1);
+      if (m->int8) gemv_i8(ly->outQ, ly->outS, q, xs, h, d0, d1, E, ly->outProjBias, h);
+      else gemv_f32(ly->outProj, y, h, d0, d1, E, ly->outProjBias, h);
+    }
   }
-  // the head: norm_f, lm_head into logprobs, then log-softmax from every thread's max and sum
-  const float *hin = m->L == 0 ? s->hidden : h;
-  rms(hin, m->normF, xn, D, eps);
+  // the head: norm_f, lm_head into logprobs with each chunk's max and sum of exp, then log-softmax
+  phase_t *head = s->phases + m->L * PER_LAYER;
+  if (m->L > 0) wait_done(head - 1);
   float *lp = s->logprobs;
-  if (m->int8) gemv_i8(m->headQ, m->headS, q, quantize(xn, q, D), lp, v0, v1, D, NULL, NULL);
-  else gemv_f32(m->head, xn, lp, v0, v1, D, NULL, NULL);
-  float mx = -INFINITY, sum = 0.f;
-  for (int64_t v = v0; v < v1; v++) mx = fmaxf(mx, lp[v]);
-  for (int64_t v = v0; v < v1; v++) sum += expf(lp[v] - mx);
-  s->partial[2 * t] = mx, s->partial[2 * t + 1] = sum;
-  barrier_wait(bar, &sense);
-  float M = -INFINITY, S = 0.f;
-  for (int i = 0; i < T; i++) M = fmaxf(M, s->partial[2 * i]);
-  for (int i = 0; i < T; i++)
-    if (s->partial[2 * i + 1] > 0.f) S += s->partial[2 * i + 1] * expf(s->partial[2 * i] - M);
-  const float lse = M + logf(S);
-  for (int64_t v = v0; v < v1; v++) lp[v] -= lse;
+  for (bool ready = false; (c = take(&head[0])) >= 0; finish(&head[0])) {
+    if (!ready) {
+      rms(h, m->normF, xn, D, eps);
+      if (m->int8) xs = quantize(xn, q, D);
+      ready = true;
+    }
+    int64_t v0, v1;
+    range(c, s->cv, V, &v0, &v1);
+    if (m->int8) gemv_i8(m->headQ, m->headS, q, xs, lp, v0, v1, D, NULL, NULL);
+    else gemv_f32(m->head, xn, lp, v0, v1, D, NULL, NULL);
+    float mx = -INFINITY, sum = 0.f;
+    for (int64_t v = v0; v < v1; v++) mx = fmaxf(mx, lp[v]);
+    for (int64_t v = v0; v < v1; v++) sum += expf(lp[v] - mx);
+    s->partial[2 * c] = mx, s->partial[2 * c + 1] = sum;
+  }
+  wait_done(&head[0]);
+  float lse = 0.f;
+  for (bool ready = false; (c = take(&head[1])) >= 0; finish(&head[1])) {
+    if (!ready) {
+      float M = -INFINITY, S = 0.f;
+      for (int i = 0; i < head[0].total; i++) M = fmaxf(M, s->partial[2 * i]);
+      for (int i = 0; i < head[0].total; i++) S += s->partial[2 * i + 1] * expf(s->partial[2 * i] - M);
+      lse = M + logf(S);
+      ready = true;
+    }
+    int64_t v0, v1;
+    range(c, s->cv, V, &v0, &v1);
+    for (int64_t v = v0; v < v1; v++) lp[v] -= lse;
+  }
   free(xn); free(dr); free(q);
 }
 
 static void *run_worker(void *arg) {
-  work((worker_t *)arg);
+  work((shared_t *)arg);
   return NULL;
 }
 
@@ -531,28 +558,37 @@ napi_value step_run(napi_env env, napi_callback_info info) {
   napi_get_value_int32(env, argv[5], &threads);
   if (threads < 1) threads = 1;
   if (threads > 64) threads = 64;
-  const int64_t E = m->E, P = m->R + 2 * m->N;
-  float *buf = malloc((size_t)(m->D + 2 * E + E + P + E + 2 * 64) * sizeof(float));
-  barrier_t bar;
-  atomic_init(&bar.count, 0);
-  atomic_init(&bar.sense, 0);
-  atomic_int go;
-  atomic_init(&go, 0);
-  int started = 1;
-  shared_t s = {m, &bar, &go, &started, hidden, conv, ssm, logprobs, buf, buf + m->D, buf + m->D + 2 * E,
-                buf + m->D + 3 * E, buf + m->D + 3 * E + P, buf + m->D + 4 * E + P};
-  worker_t w[64];
+  const int64_t D = m->D, E = m->E, P = m->R + 2 * m->N, V = m->V;
+  // Chunks: several per thread and phase (so that a late thread's share is taken by the others),
+  // not so small that taking one costs more than its work.
+  const int64_t T = threads;
+#define CHUNK(n, per, min, align) \
+  ((((n) + (per) * T - 1) / ((per) * T) < (min) ? (min) : ((n) + (per) * T - 1) / ((per) * T)) + (align) - 1) / (align) * (align)
+  const int64_t ce = CHUNK(E, 4, 32, 16), cp = CHUNK(P, 2, 8, 4), cd = CHUNK(D, 4, 16, 4), cv = CHUNK(V, 4, 256, 16);
+#undef CHUNK
+  const int64_t nv = (V + cv - 1) / cv;
+  const int nphases = (int)(m->L * PER_LAYER + 2);
+  phase_t *phases = malloc((size_t)nphases * sizeof(phase_t));
+  for (int64_t l = 0; l <= m->L; l++)
+    for (int k = 0; k < (l < m->L ? PER_LAYER : 2); k++) {
+      phase_t *ph = &phases[l * PER_LAYER + k];
+      atomic_init(&ph->next, 0);
+      atomic_init(&ph->done, 0);
+      const int64_t n = l == m->L ? nv : k == PH_X ? (P + cp - 1) / cp : k == PH_OUT ? (D + cd - 1) / cd : (E + ce - 1) / ce;
+      ph->total = (int)n;
+    }
+  float *buf = malloc((size_t)(D + 2 * E + E + P + E + 2 * nv) * sizeof(float));
+  shared_t s = {m, phases, ce, cp, cd, cv, hidden, conv, ssm, logprobs, buf, buf + D, buf + D + 2 * E,
+                buf + D + 3 * E, buf + D + 3 * E + P, buf + D + 4 * E + P};
+  memcpy(s.h, hidden, (size_t)D * sizeof(float));  // the residual stream
   pthread_t tid[64];
-  w[0] = (worker_t){&s, 0};
-  // Threads that fail to start are simply not counted: the work is split over those that did.
-  for (int i = 1; i < threads; i++) {
-    w[started] = (worker_t){&s, started};
-    if (pthread_create(&tid[started], NULL, run_worker, &w[started]) == 0) started++;
-  }
-  bar.n = started;
-  atomic_store_explicit(&go, 1, memory_order_release);
-  work(&w[0]);
-  for (int i = 1; i < started; i++) pthread_join(tid[i], NULL);
+  int started = 0;
+  // A thread that fails to start just takes no chunks.
+  for (int i = 1; i < threads; i++)
+    if (pthread_create(&tid[started], NULL, run_worker, &s) == 0) started++;
+  work(&s);
+  for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
+  free(phases);
   free(buf); free(conv); free(ssm);
   return NULL;
 }
