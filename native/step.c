@@ -6,8 +6,9 @@
 // Work of each phase is split over threads (GEMV output rows, channels), phases separated by a
 // barrier; vectors a phase needs whole (the normed hidden, the quantised activations, δ's low rank
 // part, B, C) are recomputed by every thread rather than shared, which saves barriers.
-// int8: weights quantised per output row at load (scale = max|w|/127), the activation per vector
-// on the fly, int32 accumulation, out = acc · w_scale[o] · x_scale.
+// int8: weights quantised per output row at load (symmetric, scale = max|w|/127), the activation
+// per vector on the fly (uint8 over [min, max] with a zero point, as ORT's DynamicQuantizeMatMul:
+// symmetric int8 activations had 3× its KL to fp32), int32 accumulation.
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -112,11 +113,15 @@ static inline __attribute__((always_inline)) void gemv_f32(const float *restrict
   }
 }
 
-/** The int8 form: x quantised as `xq` with scale `xs`, W as int8 rows with scales `ws`. */
+/**
+ * The int8 form: W as int8 rows with scales `ws` (rows) followed by the rows' sums (int32), x as
+ * uint8 `xq` with scale `xs` and zero point `zp` (x ≈ xs·(xq − zp)): W·x ≈ ws·xs·(Σ w·xq − zp·Σ w).
+ */
 static inline __attribute__((always_inline)) void gemv_i8(const int8_t *restrict W, const float *restrict ws,
-                                                          const int8_t *restrict xq, float xs, float *y,
-                                                          int64_t r0, int64_t r1, int64_t n, const float *bias,
-                                                          const float *add) {
+                                                          const uint8_t *restrict xq, float xs, int32_t zp, float *y,
+                                                          int64_t r0, int64_t r1, int64_t n, int64_t rows,
+                                                          const float *bias, const float *add) {
+  const int32_t *wsum = (const int32_t *)(ws + rows);
   int64_t r = r0;
   for (; r + 4 <= r1; r += 4) {
     const int8_t *w0 = W + r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
@@ -127,22 +132,31 @@ static inline __attribute__((always_inline)) void gemv_i8(const int8_t *restrict
     }
     const int32_t s[4] = {s0, s1, s2, s3};
     for (int k = 0; k < 4; k++)
-      y[r + k] = (float)s[k] * ws[r + k] * xs + (bias ? bias[r + k] : 0.f) + (add ? add[r + k] : 0.f);
+      y[r + k] = (float)(s[k] - zp * wsum[r + k]) * ws[r + k] * xs + (bias ? bias[r + k] : 0.f) + (add ? add[r + k] : 0.f);
   }
   for (; r < r1; r++) {
     const int8_t *w = W + r * n;
     int32_t s = 0;
     for (int64_t i = 0; i < n; i++) s += w[i] * (int32_t)xq[i];
-    y[r] = (float)s * ws[r] * xs + (bias ? bias[r] : 0.f) + (add ? add[r] : 0.f);
+    y[r] = (float)(s - zp * wsum[r]) * ws[r] * xs + (bias ? bias[r] : 0.f) + (add ? add[r] : 0.f);
   }
 }
 
-/** Symmetric per-vector quantisation of x (n): returns the scale (max|x| / 127, 1 for a zero vector). */
-static inline __attribute__((always_inline)) float quantize(const float *restrict x, int8_t *restrict q, int64_t n) {
-  float m = 0.f;
-  for (int64_t i = 0; i < n; i++) m = fmaxf(m, fabsf(x[i]));
-  const float s = m > 0.f ? m / 127.f : 1.f, inv = 1.f / s;
-  for (int64_t i = 0; i < n; i++) q[i] = (int8_t)lrintf(x[i] * inv);
+/**
+ * x (n) quantised per vector to uint8 over [min(x, 0), max(x, 0)] (as ORT's DynamicQuantizeMatMul:
+ * an asymmetric range keeps twice the levels of a symmetric one for SiLU outputs); returns the scale.
+ */
+static inline __attribute__((always_inline)) float quantize(const float *restrict x, uint8_t *restrict q, int64_t n,
+                                                            int32_t *zp) {
+  float lo = 0.f, hi = 0.f;
+  for (int64_t i = 0; i < n; i++) lo = fminf(lo, x[i]), hi = fmaxf(hi, x[i]);
+  const float s = hi > lo ? (hi - lo) / 255.f : 1.f, inv = 1.f / s;
+  const float z = rintf(-lo * inv);
+  *zp = (int32_t)z;
+  for (int64_t i = 0; i < n; i++) {
+    const float v = rintf(x[i] * inv) + z;
+    q[i] = (uint8_t)(v < 0.f ? 0.f : v > 255.f ? 255.f : v);
+  }
   return s;
 }
 
@@ -190,7 +204,8 @@ static void work(shared_t *s) {
   // This thread's own copies of what a phase reads whole: the normed hidden, a quantised vector,
   // δ's low-rank part, B, C; made when the thread takes its first chunk of the phase.
   float *xn = malloc((size_t)D * sizeof(float)), *dr = malloc((size_t)P * sizeof(float));
-  int8_t *q = malloc((size_t)widest);
+  uint8_t *q = malloc((size_t)widest);
+  int32_t zp = 0;
   float *Bn = dr + R, *Cn = dr + R + N, xs = 1.f;
   float *h = s->h, *xz = s->xz, *u = s->u, *dbc = s->dbc, *y = s->y;
   int c;
@@ -203,14 +218,14 @@ static void work(shared_t *s) {
     for (bool ready = false; (c = take(&ph[PH_IN])) >= 0; finish(&ph[PH_IN])) {
       if (!ready) {
         rms(h, ly->norm, xn, D, eps);
-        if (m->int8) xs = quantize(xn, q, D);
+        if (m->int8) xs = quantize(xn, q, D, &zp);
         ready = true;
       }
       int64_t e0, e1;
       range(c, s->ce, E, &e0, &e1);
       if (m->int8) {
-        gemv_i8(ly->inQ, ly->inS, q, xs, xz, e0, e1, D, ly->inProjBias, NULL);
-        gemv_i8(ly->inQ, ly->inS, q, xs, xz, E + e0, E + e1, D, ly->inProjBias, NULL);
+        gemv_i8(ly->inQ, ly->inS, q, xs, zp, xz, e0, e1, D, 2 * E, ly->inProjBias, NULL);
+        gemv_i8(ly->inQ, ly->inS, q, xs, zp, xz, E + e0, E + e1, D, 2 * E, ly->inProjBias, NULL);
       } else {
         gemv_f32(ly->inProj, xn, xz, e0, e1, D, ly->inProjBias, NULL);
         gemv_f32(ly->inProj, xn, xz, E + e0, E + e1, D, ly->inProjBias, NULL);
@@ -228,11 +243,11 @@ static void work(shared_t *s) {
     wait_done(&ph[PH_IN]);
     // x_proj: [δ_low; B; C]
     for (bool ready = false; (c = take(&ph[PH_X])) >= 0; finish(&ph[PH_X])) {
-      if (!ready && m->int8) xs = quantize(u, q, E);
+      if (!ready && m->int8) xs = quantize(u, q, E, &zp);
       ready = true;
       int64_t p0, p1;
       range(c, s->cp, P, &p0, &p1);
-      if (m->int8) gemv_i8(ly->xQ, ly->xS, q, xs, dbc, p0, p1, E, NULL, NULL);
+      if (m->int8) gemv_i8(ly->xQ, ly->xS, q, xs, zp, dbc, p0, p1, E, P, NULL, NULL);
       else gemv_f32(ly->xProj, u, dbc, p0, p1, E, NULL, NULL);
     }
     wait_done(&ph[PH_X]);
@@ -275,11 +290,11 @@ static void work(shared_t *s) {
     wait_done(&ph[PH_SCAN]);
     // out_proj and the residual
     for (bool ready = false; (c = take(&ph[PH_OUT])) >= 0; finish(&ph[PH_OUT])) {
-      if (!ready && m->int8) xs = quantize(y, q, E);
+      if (!ready && m->int8) xs = quantize(y, q, E, &zp);
       ready = true;
       int64_t d0, d1;
       range(c, s->cd, D, &d0, &d1);
-      if (m->int8) gemv_i8(ly->outQ, ly->outS, q, xs, h, d0, d1, E, ly->outProjBias, h);
+      if (m->int8) gemv_i8(ly->outQ, ly->outS, q, xs, zp, h, d0, d1, E, D, ly->outProjBias, h);
       else gemv_f32(ly->outProj, y, h, d0, d1, E, ly->outProjBias, h);
     }
   }
@@ -290,12 +305,12 @@ static void work(shared_t *s) {
   for (bool ready = false; (c = take(&head[0])) >= 0; finish(&head[0])) {
     if (!ready) {
       rms(h, m->normF, xn, D, eps);
-      if (m->int8) xs = quantize(xn, q, D);
+      if (m->int8) xs = quantize(xn, q, D, &zp);
       ready = true;
     }
     int64_t v0, v1;
     range(c, s->cv, V, &v0, &v1);
-    if (m->int8) gemv_i8(m->headQ, m->headS, q, xs, lp, v0, v1, D, NULL, NULL);
+    if (m->int8) gemv_i8(m->headQ, m->headS, q, xs, zp, lp, v0, v1, D, V, NULL, NULL);
     else gemv_f32(m->head, xn, lp, v0, v1, D, NULL, NULL);
     float mx = -INFINITY, sum = 0.f;
     for (int64_t v = v0; v < v1; v++) mx = fmaxf(mx, lp[v]);
@@ -385,22 +400,25 @@ static float *copy_array(napi_env env, napi_value v, size_t want, bool optional,
   return c;
 }
 
-/** W (rows, n) quantised per row: int8 values and scales. Frees W. */
+/** W (rows, n) quantised per row: int8 values, and the scales (rows) followed by the rows' int32 sums. Frees W. */
 static bool quantize_rows(float **W, int64_t rows, int64_t n, int8_t **q, float **scale, int64_t *bytes) {
   *q = malloc((size_t)(rows * n) + 1);
-  *scale = malloc((size_t)rows * sizeof(float));
+  *scale = malloc((size_t)rows * (sizeof(float) + sizeof(int32_t)));
   if (!*q || !*scale) return false;
+  int32_t *sums = (int32_t *)(*scale + rows);
   for (int64_t r = 0; r < rows; r++) {
     const float *w = *W + r * n;
     float mx = 0.f;
     for (int64_t i = 0; i < n; i++) mx = fmaxf(mx, fabsf(w[i]));
     const float s = mx > 0.f ? mx / 127.f : 1.f;
     (*scale)[r] = s;
-    for (int64_t i = 0; i < n; i++) (*q)[r * n + i] = (int8_t)lrintf(w[i] / s);
+    int32_t sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += (*q)[r * n + i] = (int8_t)lrintf(w[i] / s);
+    sums[r] = sum;
   }
   free(*W);
   *W = NULL;
-  *bytes += rows * n + rows * (int64_t)sizeof(float) - rows * n * (int64_t)sizeof(float);
+  *bytes += rows * n + rows * 8 - rows * n * (int64_t)sizeof(float);
   return true;
 }
 
