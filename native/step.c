@@ -76,77 +76,54 @@ static inline __attribute__((always_inline)) float hsum(vf v) {
   return s;
 }
 
-/** y[r] = W[r]·x (+ bias[r]) (+ add[r]) for rows [r0, r1) of W (rows, n); four rows share each load of x. */
+/** y[r] = W[r]·x (+ bias[r]) (+ add[r]) for rows [r0, r1) of W (rows, n): one row at a time, one stream for the prefetcher. */
 static inline __attribute__((always_inline)) void gemv_f32(const float *restrict W, const float *restrict x,
                                                            float *y, int64_t r0, int64_t r1, int64_t n,
                                                            const float *bias, const float *add) {
-  const int64_t nv = n / LANES * LANES;
-  int64_t r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    const float *w0 = W + r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
-    vf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-    for (int64_t i = 0; i < nv; i += LANES) {
-      vf xv, v0, v1, v2, v3;
-      memcpy(&xv, x + i, sizeof xv);
-      memcpy(&v0, w0 + i, sizeof v0);
-      memcpy(&v1, w1 + i, sizeof v1);
-      memcpy(&v2, w2 + i, sizeof v2);
-      memcpy(&v3, w3 + i, sizeof v3);
-      a0 += v0 * xv, a1 += v1 * xv, a2 += v2 * xv, a3 += v3 * xv;
-    }
-    float s[4] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};
-    for (int64_t i = nv; i < n; i++) s[0] += w0[i] * x[i], s[1] += w1[i] * x[i], s[2] += w2[i] * x[i], s[3] += w3[i] * x[i];
-    for (int k = 0; k < 4; k++) y[r + k] = s[k] + (bias ? bias[r + k] : 0.f) + (add ? add[r + k] : 0.f);
-  }
-  for (; r < r1; r++) {
+  const int64_t n4 = n / (4 * LANES) * (4 * LANES), n1 = n / LANES * LANES;
+  for (int64_t r = r0; r < r1; r++) {
     const float *w = W + r * n;
-    vf a = {0};
-    for (int64_t i = 0; i < nv; i += LANES) {
-      vf xv, v;
-      memcpy(&xv, x + i, sizeof xv);
-      memcpy(&v, w + i, sizeof v);
-      a += v * xv;
+    vf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, xv[4], v[4];
+    int64_t i = 0;
+    for (; i < n4; i += 4 * LANES) {
+      memcpy(xv, x + i, sizeof xv);
+      memcpy(v, w + i, sizeof v);
+      a0 += v[0] * xv[0], a1 += v[1] * xv[1], a2 += v[2] * xv[2], a3 += v[3] * xv[3];
     }
-    float s = hsum(a);
-    for (int64_t i = nv; i < n; i++) s += w[i] * x[i];
+    for (; i < n1; i += LANES) {
+      memcpy(xv, x + i, sizeof(vf));
+      memcpy(v, w + i, sizeof(vf));
+      a0 += v[0] * xv[0];
+    }
+    float s = hsum((a0 + a1) + (a2 + a3));
+    for (; i < n; i++) s += w[i] * x[i];
     y[r] = s + (bias ? bias[r] : 0.f) + (add ? add[r] : 0.f);
   }
 }
 
 /**
  * The int8 form: W as int8 rows with scales `ws` (rows) followed by the rows' sums (int32), x as
- * uint8 `xq` with scale `xs` and zero point `zp` (x ≈ xs·(xq − zp)): W·x ≈ ws·xs·(Σ w·xq − zp·Σ w).
+ * `xq` in [0, 255] (int16, so that the products fit int16 and pair into int32 in one instruction)
+ * with scale `xs` and zero point `zp` (x ≈ xs·(xq − zp)): W·x ≈ ws·xs·(Σ w·xq − zp·Σ w).
  */
 static inline __attribute__((always_inline)) void gemv_i8(const int8_t *restrict W, const float *restrict ws,
-                                                          const uint8_t *restrict xq, float xs, int32_t zp, float *y,
+                                                          const int16_t *restrict xq, float xs, int32_t zp, float *y,
                                                           int64_t r0, int64_t r1, int64_t n, int64_t rows,
                                                           const float *bias, const float *add) {
   const int32_t *wsum = (const int32_t *)(ws + rows);
-  int64_t r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    const int8_t *w0 = W + r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
-    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (int64_t i = 0; i < n; i++) {
-      const int32_t xi = xq[i];
-      s0 += w0[i] * xi, s1 += w1[i] * xi, s2 += w2[i] * xi, s3 += w3[i] * xi;
-    }
-    const int32_t s[4] = {s0, s1, s2, s3};
-    for (int k = 0; k < 4; k++)
-      y[r + k] = (float)(s[k] - zp * wsum[r + k]) * ws[r + k] * xs + (bias ? bias[r + k] : 0.f) + (add ? add[r + k] : 0.f);
-  }
-  for (; r < r1; r++) {
+  for (int64_t r = r0; r < r1; r++) {
     const int8_t *w = W + r * n;
     int32_t s = 0;
-    for (int64_t i = 0; i < n; i++) s += w[i] * (int32_t)xq[i];
+    for (int64_t i = 0; i < n; i++) s += (int16_t)w[i] * xq[i];
     y[r] = (float)(s - zp * wsum[r]) * ws[r] * xs + (bias ? bias[r] : 0.f) + (add ? add[r] : 0.f);
   }
 }
 
 /**
- * x (n) quantised per vector to uint8 over [min(x, 0), max(x, 0)] (as ORT's DynamicQuantizeMatMul:
+ * x (n) quantised per vector to [0, 255] over [min(x, 0), max(x, 0)] (as ORT's DynamicQuantizeMatMul:
  * an asymmetric range keeps twice the levels of a symmetric one for SiLU outputs); returns the scale.
  */
-static inline __attribute__((always_inline)) float quantize(const float *restrict x, uint8_t *restrict q, int64_t n,
+static inline __attribute__((always_inline)) float quantize(const float *restrict x, int16_t *restrict q, int64_t n,
                                                             int32_t *zp) {
   float lo = 0.f, hi = 0.f;
   for (int64_t i = 0; i < n; i++) lo = fminf(lo, x[i]), hi = fmaxf(hi, x[i]);
@@ -155,7 +132,7 @@ static inline __attribute__((always_inline)) float quantize(const float *restric
   *zp = (int32_t)z;
   for (int64_t i = 0; i < n; i++) {
     const float v = rintf(x[i] * inv) + z;
-    q[i] = (uint8_t)(v < 0.f ? 0.f : v > 255.f ? 255.f : v);
+    q[i] = (int16_t)(v < 0.f ? 0.f : v > 255.f ? 255.f : v);
   }
   return s;
 }
@@ -173,6 +150,34 @@ static inline float sigmoid(float x) { return 1.f / (1.f + expf(-x)); }
 
 /** log(1 + exp(x)) without overflow, as ORT's Softplus. */
 static inline float softplus(float x) { return x > 0.f ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
+
+// Subnormal floats flushed to zero on the thread (as ORT's set_denormal_as_zero): a decaying SSM state
+// reaches them, and arithmetic on them is ~100× slower on x86. Returns the mode to restore.
+static inline unsigned flush_denormals(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  const unsigned old = __builtin_ia32_stmxcsr();
+  __builtin_ia32_ldmxcsr(old | 0x8040);  // FTZ | DAZ
+  return old;
+#elif defined(__aarch64__)
+  uint64_t old;
+  __asm__ __volatile__("mrs %0, fpcr" : "=r"(old));
+  __asm__ __volatile__("msr fpcr, %0" : : "r"(old | (1ULL << 24)));  // FZ
+  return (unsigned)old;
+#else
+  return 0;
+#endif
+}
+
+static inline void restore_denormals(unsigned old) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_ldmxcsr(old);
+#elif defined(__aarch64__)
+  uint64_t v = old;
+  __asm__ __volatile__("msr fpcr, %0" : : "r"(v));
+#else
+  (void)old;
+#endif
+}
 
 // ----------------------------------------------------------------------------- the step
 enum { PH_IN, PH_X, PH_SCAN, PH_OUT, PER_LAYER };
@@ -204,7 +209,7 @@ static void work(shared_t *s) {
   // This thread's own copies of what a phase reads whole: the normed hidden, a quantised vector,
   // δ's low-rank part, B, C; made when the thread takes its first chunk of the phase.
   float *xn = malloc((size_t)D * sizeof(float)), *dr = malloc((size_t)P * sizeof(float));
-  uint8_t *q = malloc((size_t)widest);
+  int16_t *q = malloc((size_t)widest * sizeof(int16_t));
   int32_t zp = 0;
   float *Bn = dr + R, *Cn = dr + R + N, xs = 1.f;
   float *h = s->h, *xz = s->xz, *u = s->u, *dbc = s->dbc, *y = s->y;
@@ -335,6 +340,7 @@ static void work(shared_t *s) {
 }
 
 static void *run_worker(void *arg) {
+  flush_denormals();  // the thread ends with the step
   work((shared_t *)arg);
   return NULL;
 }
@@ -604,7 +610,9 @@ napi_value step_run(napi_env env, napi_callback_info info) {
   // A thread that fails to start just takes no chunks.
   for (int i = 1; i < threads; i++)
     if (pthread_create(&tid[started], NULL, run_worker, &s) == 0) started++;
+  const unsigned mode = flush_denormals();
   work(&s);
+  restore_denormals(mode);  // the caller's thread is JavaScript's
   for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
   free(phases);
   free(buf); free(conv); free(ssm);
