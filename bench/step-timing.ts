@@ -41,7 +41,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
           (await d.decodeFrom(r.state.clone(), last, 0, { maxTokens: tokens, precision })).msPerToken,
         );
   console.log(`${dir}, ${threads} threads, ${tokens} tokens × ${rounds} rounds (median ms/token):`);
-  for (const [k, v] of Object.entries(ms)) console.log(`  ${k.padEnd(12)} ${median(v).toFixed(3)}  [${v.map((x) => x.toFixed(2)).join(' ')}]`);
+  for (const [k, v] of Object.entries(ms))
+    console.log(`  ${k.padEnd(12)} ${median(v).toFixed(3)}  [${v.map((x) => x.toFixed(2)).join(' ')}]`);
   // KL(fp32 ‖ int8) of the next-token distribution along the fp32 greedy path, native and ORT.
   const kl: Record<string, number[]> = { native: [], onnx: [] };
   for (const [k, e] of Object.entries(engines)) {
@@ -54,7 +55,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
       lp = await e.model.step(e.model.embedding(id), a, 'fp32');
       const lq = await e.model.step(e.model.embedding(id), b, 'int8');
       kl[k].push(klDivergence(lp, lq));
-      b.layers.forEach((_, l) => { b.layers[l] = { conv: a.layers[l].conv.slice(), ssm: a.layers[l].ssm.slice() }; });
+      b.layers.forEach((_, l) => {
+        b.layers[l] = { conv: a.layers[l].conv.slice(), ssm: a.layers[l].ssm.slice() };
+      });
     }
   }
   for (const [k, v] of Object.entries(kl))
