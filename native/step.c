@@ -9,10 +9,19 @@
 // int8: weights quantised per output row at load (symmetric, scale = max|w|/127), the activation
 // per vector on the fly (uint8 over [min, max] with a zero point, as ORT's DynamicQuantizeMatMul:
 // symmetric int8 activations had 3× its KL to fp32), int32 accumulation.
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include "simd.h"
+
+/* Giving up the core while waiting: MinGW (the win32 packages) has no sched.h; declared by hand as
+   scripts/native/win32/pthread.h does (windows.h would clash with it). */
+#ifdef _WIN32
+__declspec(dllimport) int __stdcall SwitchToThread(void);
+#define yield_core() SwitchToThread()
+#else
+#include <sched.h>
+#define yield_core() sched_yield()
+#endif
 
 #define STEP_MAGIC 0x5354455031ULL /* "STEP1" */
 
@@ -56,7 +65,7 @@ static inline void cpu_relax(void) {
 static void wait_done(phase_t *ph) {
   for (int spins = 0; atomic_load_explicit(&ph->done, memory_order_acquire) < ph->total; spins++) {
     if (spins < 2000) cpu_relax();
-    else sched_yield();
+    else yield_core();
   }
 }
 
@@ -198,6 +207,40 @@ static inline void range(int c, int64_t size, int64_t n, int64_t *lo, int64_t *h
   *hi = *lo + size < n ? *lo + size : n;
 }
 
+/**
+ * Channels [e0, e1) of a layer's scan for one token: δ = softplus(dt_proj(δ_low) + b),
+ * h = exp(δ⊗A)⊙h + (δu)⊗B, y = (h·C + D·u)·silu(z). `dr` holds δ_low (R), then B and C (N each).
+ * (Vectors pass only between helpers without target attributes: clang refuses a vf argument across
+ * the AVX-512 clone's boundary.)
+ */
+static inline __attribute__((always_inline)) void scan_channels(const layer_t *ly, const float *dr, const float *u,
+                                                                const float *xz, float *ss, float *y, int64_t e0,
+                                                                int64_t e1, int64_t E, int64_t N, int64_t R) {
+  const float *Bn = dr + R, *Cn = dr + R + N;
+  for (int64_t e = e0; e < e1; e++) {
+    const float *dw = ly->dtProj + e * R;
+    float dl = 0.f;
+    for (int64_t r = 0; r < R; r++) dl += dw[r] * dr[r];
+    const float delta = softplus(dl + ly->dtBias[e]), du = delta * u[e];
+    float *hrow = ss + e * N;
+    const float *Arow = ly->A + e * N;
+    vf acc = {0};
+    for (int64_t n = 0; n < N; n += LANES) {
+      const size_t bytes = (size_t)(N - n < LANES ? N - n : LANES) * sizeof(float);
+      vf a = {0}, hv = {0}, bv = {0}, cv = {0};
+      memcpy(&a, Arow + n, bytes);
+      memcpy(&hv, hrow + n, bytes);
+      memcpy(&bv, Bn + n, bytes);
+      memcpy(&cv, Cn + n, bytes);
+      hv = exp_neg(delta * a) * hv + du * bv;
+      memcpy(hrow + n, &hv, bytes);
+      acc += hv * cv;
+    }
+    const float z = xz[E + e];
+    y[e] = (hsum(acc) + ly->D[e] * u[e]) * (z * sigmoid(z));
+  }
+}
+
 #if defined(__x86_64__) && defined(__linux__)
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
@@ -269,28 +312,7 @@ static void work(shared_t *s) {
       }
       int64_t e0, e1;
       range(c, s->ce, E, &e0, &e1);
-      for (int64_t e = e0; e < e1; e++) {
-        const float *dw = ly->dtProj + e * R;
-        float dl = 0.f;
-        for (int64_t r = 0; r < R; r++) dl += dw[r] * dr[r];
-        const float delta = softplus(dl + ly->dtBias[e]), du = delta * u[e];
-        float *hrow = ss + e * N;
-        const float *Arow = ly->A + e * N;
-        vf acc = {0};
-        for (int64_t n = 0; n < N; n += LANES) {
-          const size_t bytes = (size_t)(N - n < LANES ? N - n : LANES) * sizeof(float);
-          vf a = {0}, hv = {0}, bv = {0}, cv = {0};
-          memcpy(&a, Arow + n, bytes);
-          memcpy(&hv, hrow + n, bytes);
-          memcpy(&bv, Bn + n, bytes);
-          memcpy(&cv, Cn + n, bytes);
-          hv = exp_neg(delta * a) * hv + du * bv;
-          memcpy(hrow + n, &hv, bytes);
-          acc += hv * cv;
-        }
-        const float z = xz[E + e];
-        y[e] = (hsum(acc) + ly->D[e] * u[e]) * (z * sigmoid(z));
-      }
+      scan_channels(ly, dr, u, xz, ss, y, e0, e1, E, N, R);
     }
     wait_done(&ph[PH_SCAN]);
     // out_proj and the residual
