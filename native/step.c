@@ -41,6 +41,8 @@ typedef struct {
   float *normF, *head, *headS;
   int8_t *headQ;
   int64_t bytes;  // what it holds, reported to the JS garbage collector
+  int running;    // steps in flight (touched on JavaScript's thread only)
+  bool release_pending;
 } model_t;
 
 // ----------------------------------------------------------------------------- phases
@@ -562,48 +564,19 @@ static bool state_arrays(napi_env env, napi_value v, int64_t n, size_t want, flo
   return true;
 }
 
-// step(handle, hidden (D), conv: Float32Array[] (K-1, E) per layer, ssm: Float32Array[] (E, N) per
-// layer, logprobs (V), threads): one token; the states are updated in place, logprobs written.
-// stepRelease(handle): frees the weights now instead of when the handle is garbage-collected.
-napi_value step_release(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  model_t *m = argc == 1 ? get_model(env, argv[0]) : NULL;
-  if (m) model_clear(env, m);
-  return NULL;
-}
+/** One step's arguments, kept alive (refs) while it runs on a libuv thread. */
+typedef struct {
+  model_t *m;
+  const float *hidden;
+  float **conv, **ssm, *logprobs;
+  int threads;
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref refs[5];  // handle, hidden, conv list, ssm list, logprobs
+} call_t;
 
-napi_value step_run(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 6) {
-    napi_throw_type_error(env, NULL, "step: expected 6 arguments");
-    return NULL;
-  }
-  const model_t *m = get_model(env, argv[0]);
-  if (!m) return NULL;
-  for (int64_t l = 0; l < m->L; l++)
-    if (!m->layers[l].set) {
-      napi_throw_error(env, NULL, "step: a layer's weights were never set (stepSetLayer)");
-      return NULL;
-    }
-  void *hidden, *logprobs;
-  size_t nh, nl;
-  float **conv = malloc(((size_t)m->L + 1) * sizeof(float *)), **ssm = malloc(((size_t)m->L + 1) * sizeof(float *));
-  if (float_array(env, argv[1], napi_float32_array, &hidden, &nh) != napi_ok || nh != (size_t)m->D ||
-      float_array(env, argv[4], napi_float32_array, &logprobs, &nl) != napi_ok || nl != (size_t)m->V ||
-      !state_arrays(env, argv[2], m->L, (size_t)((m->K - 1) * m->E), conv) ||
-      !state_arrays(env, argv[3], m->L, (size_t)(m->E * m->N), ssm)) {
-    free(conv); free(ssm);
-    napi_throw_range_error(env, NULL, "step: expected hidden (D), conv[L] ((K-1)·E each), ssm[L] (E·N each), logprobs (V)");
-    return NULL;
-  }
-  int32_t threads = 1;
-  napi_get_value_int32(env, argv[5], &threads);
-  if (threads < 1) threads = 1;
-  if (threads > 64) threads = 64;
+/** The whole step for one token on the calling thread and threads-1 more. */
+static void run_step(const model_t *m, const float *hidden, float **conv, float **ssm, float *logprobs, int threads) {
   const int64_t D = m->D, E = m->E, P = m->R + 2 * m->N, V = m->V;
   // Chunks: several per thread and phase (so that a late thread's share is taken by the others),
   // not so small that taking one costs more than its work.
@@ -634,9 +607,90 @@ napi_value step_run(napi_env env, napi_callback_info info) {
     if (pthread_create(&tid[started], NULL, run_worker, &s) == 0) started++;
   const unsigned mode = flush_denormals();
   work(&s);
-  restore_denormals(mode);  // the caller's thread is JavaScript's
+  restore_denormals(mode);  // the libuv thread runs other work too
   for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
-  free(phases);
-  free(buf); free(conv); free(ssm);
+  free(phases); free(buf);
+}
+
+static void call_execute(napi_env env, void *data) {
+  (void)env;
+  call_t *c = data;
+  run_step(c->m, c->hidden, c->conv, c->ssm, c->logprobs, c->threads);
+}
+
+static void call_complete(napi_env env, napi_status status, void *data) {
+  call_t *c = data;
+  model_t *m = c->m;
+  if (--m->running == 0 && m->release_pending) model_clear(env, m);
+  for (int i = 0; i < 5; i++) napi_delete_reference(env, c->refs[i]);
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  if (status == napi_ok) napi_resolve_deferred(env, c->deferred, undefined);
+  else {
+    napi_value msg, err;
+    napi_create_string_utf8(env, "step: the native step did not run", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &err);
+    napi_reject_deferred(env, c->deferred, err);
+  }
+  napi_delete_async_work(env, c->work);
+  free(c->conv); free(c->ssm); free(c);
+}
+
+// step(handle, hidden (D), conv: Float32Array[] (K-1, E) per layer, ssm: Float32Array[] (E, N) per
+// layer, logprobs (V), threads) → Promise<void>: one token on a libuv thread (JavaScript's thread
+// stays free, e.g. to hear a cancellation); the states are updated in place, logprobs written.
+napi_value step_run(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 6) {
+    napi_throw_type_error(env, NULL, "step: expected 6 arguments");
+    return NULL;
+  }
+  model_t *m = get_model(env, argv[0]);
+  if (!m) return NULL;
+  for (int64_t l = 0; l < m->L; l++)
+    if (!m->layers[l].set) {
+      napi_throw_error(env, NULL, "step: a layer's weights were never set (stepSetLayer)");
+      return NULL;
+    }
+  void *hidden, *logprobs;
+  size_t nh, nl;
+  float **conv = malloc(((size_t)m->L + 1) * sizeof(float *)), **ssm = malloc(((size_t)m->L + 1) * sizeof(float *));
+  if (float_array(env, argv[1], napi_float32_array, &hidden, &nh) != napi_ok || nh != (size_t)m->D ||
+      float_array(env, argv[4], napi_float32_array, &logprobs, &nl) != napi_ok || nl != (size_t)m->V ||
+      !state_arrays(env, argv[2], m->L, (size_t)((m->K - 1) * m->E), conv) ||
+      !state_arrays(env, argv[3], m->L, (size_t)(m->E * m->N), ssm)) {
+    free(conv); free(ssm);
+    napi_throw_range_error(env, NULL, "step: expected hidden (D), conv[L] ((K-1)·E each), ssm[L] (E·N each), logprobs (V)");
+    return NULL;
+  }
+  int32_t threads = 1;
+  napi_get_value_int32(env, argv[5], &threads);
+  if (threads < 1) threads = 1;
+  if (threads > 64) threads = 64;
+  call_t *c = calloc(1, sizeof(call_t));
+  *c = (call_t){m, hidden, conv, ssm, logprobs, threads};
+  const int keep[5] = {0, 1, 2, 3, 4};
+  for (int i = 0; i < 5; i++) napi_create_reference(env, argv[keep[i]], 1, &c->refs[i]);
+  napi_value promise, name;
+  napi_create_promise(env, &c->deferred, &promise);
+  napi_create_string_utf8(env, "simba.step", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, call_execute, call_complete, c, &c->work);
+  m->running++;
+  napi_queue_async_work(env, c->work);
+  return promise;
+}
+
+// stepRelease(handle): frees the weights now instead of when the handle is garbage-collected (after
+// the steps in flight, if any); the handle is refused from then on.
+napi_value step_release(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  model_t *m = argc == 1 ? get_model(env, argv[0]) : NULL;
+  if (!m) return NULL;
+  if (m->running > 0) m->release_pending = true, m->magic = 0;
+  else model_clear(env, m);
   return NULL;
 }

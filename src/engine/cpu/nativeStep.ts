@@ -66,7 +66,7 @@ export class NativeStep {
   async run(hidden: Float32Array, state: DecodingState): Promise<Float32Array> {
     const logprobs = new Float32Array(this.vocab);
     const layers = state.layers;
-    this.kernel.step(
+    await this.kernel.step(
       this.handle,
       hidden,
       layers.map((l) => l.conv),
