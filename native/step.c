@@ -41,8 +41,6 @@ typedef struct {
   float *normF, *head, *headS;
   int8_t *headQ;
   int64_t bytes;  // what it holds, reported to the JS garbage collector
-  int running;    // steps in flight (touched on JavaScript's thread only)
-  bool release_pending;
 } model_t;
 
 // ----------------------------------------------------------------------------- phases
@@ -564,17 +562,6 @@ static bool state_arrays(napi_env env, napi_value v, int64_t n, size_t want, flo
   return true;
 }
 
-/** One step's arguments, kept alive (refs) while it runs on a libuv thread. */
-typedef struct {
-  model_t *m;
-  const float *hidden;
-  float **conv, **ssm, *logprobs;
-  int threads;
-  napi_async_work work;
-  napi_deferred deferred;
-  napi_ref refs[5];  // handle, hidden, conv list, ssm list, logprobs
-} call_t;
-
 /** The whole step for one token on the calling thread and threads-1 more. */
 static void run_step(const model_t *m, const float *hidden, float **conv, float **ssm, float *logprobs, int threads) {
   const int64_t D = m->D, E = m->E, P = m->R + 2 * m->N, V = m->V;
@@ -607,38 +594,15 @@ static void run_step(const model_t *m, const float *hidden, float **conv, float 
     if (pthread_create(&tid[started], NULL, run_worker, &s) == 0) started++;
   const unsigned mode = flush_denormals();
   work(&s);
-  restore_denormals(mode);  // the libuv thread runs other work too
+  restore_denormals(mode);  // the caller's thread is JavaScript's
   for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
   free(phases); free(buf);
 }
 
-static void call_execute(napi_env env, void *data) {
-  (void)env;
-  call_t *c = data;
-  run_step(c->m, c->hidden, c->conv, c->ssm, c->logprobs, c->threads);
-}
-
-static void call_complete(napi_env env, napi_status status, void *data) {
-  call_t *c = data;
-  model_t *m = c->m;
-  if (--m->running == 0 && m->release_pending) model_clear(env, m);
-  for (int i = 0; i < 5; i++) napi_delete_reference(env, c->refs[i]);
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  if (status == napi_ok) napi_resolve_deferred(env, c->deferred, undefined);
-  else {
-    napi_value msg, err;
-    napi_create_string_utf8(env, "step: the native step did not run", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &err);
-    napi_reject_deferred(env, c->deferred, err);
-  }
-  napi_delete_async_work(env, c->work);
-  free(c->conv); free(c->ssm); free(c);
-}
-
 // step(handle, hidden (D), conv: Float32Array[] (K-1, E) per layer, ssm: Float32Array[] (E, N) per
-// layer, logprobs (V), threads) → Promise<void>: one token on a libuv thread (JavaScript's thread
-// stays free, e.g. to hear a cancellation); the states are updated in place, logprobs written.
+// layer, logprobs (V), threads): one token, on the calling thread and threads-1 more; the states are
+// updated in place, logprobs written. Synchronous: as async work on a libuv thread the hand-offs
+// cost ~0.4 ms a token, most of a small model's step.
 napi_value step_run(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -647,7 +611,7 @@ napi_value step_run(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "step: expected 6 arguments");
     return NULL;
   }
-  model_t *m = get_model(env, argv[0]);
+  const model_t *m = get_model(env, argv[0]);
   if (!m) return NULL;
   for (int64_t l = 0; l < m->L; l++)
     if (!m->layers[l].set) {
@@ -669,28 +633,18 @@ napi_value step_run(napi_env env, napi_callback_info info) {
   napi_get_value_int32(env, argv[5], &threads);
   if (threads < 1) threads = 1;
   if (threads > 64) threads = 64;
-  call_t *c = calloc(1, sizeof(call_t));
-  *c = (call_t){m, hidden, conv, ssm, logprobs, threads};
-  const int keep[5] = {0, 1, 2, 3, 4};
-  for (int i = 0; i < 5; i++) napi_create_reference(env, argv[keep[i]], 1, &c->refs[i]);
-  napi_value promise, name;
-  napi_create_promise(env, &c->deferred, &promise);
-  napi_create_string_utf8(env, "simba.step", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, call_execute, call_complete, c, &c->work);
-  m->running++;
-  napi_queue_async_work(env, c->work);
-  return promise;
+  run_step(m, hidden, conv, ssm, logprobs, threads);
+  free(conv); free(ssm);
+  return NULL;
 }
 
-// stepRelease(handle): frees the weights now instead of when the handle is garbage-collected (after
-// the steps in flight, if any); the handle is refused from then on.
+// stepRelease(handle): frees the weights now instead of when the handle is garbage-collected; the
+// handle is refused from then on.
 napi_value step_release(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   model_t *m = argc == 1 ? get_model(env, argv[0]) : NULL;
-  if (!m) return NULL;
-  if (m->running > 0) m->release_pending = true, m->magic = 0;
-  else model_clear(env, m);
+  if (m) model_clear(env, m);
   return NULL;
 }

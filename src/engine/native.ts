@@ -71,8 +71,8 @@ export interface NativeKernel {
     outProjBias: Float32Array | null,
   ): void;
   /**
-   * One token through every layer and the head, on a libuv thread (JavaScript's stays free): the
-   * states (conv (K-1, E), ssm (E, N) per layer) updated in place, log-probabilities (V) written.
+   * One token through every layer and the head, synchronously (on the calling thread and threads-1
+   * more): the states (conv (K-1, E), ssm (E, N) per layer) updated in place, log-probabilities (V) written.
    */
   step?(
     handle: unknown,
@@ -81,8 +81,8 @@ export interface NativeKernel {
     ssm: Float32Array[],
     logprobs: Float32Array,
     threads: number,
-  ): Promise<void>;
-  /** Frees the handle's weights now (not at garbage collection; after the steps in flight); the handle is refused afterwards. */
+  ): void;
+  /** Frees the handle's weights now (not at garbage collection); the handle is refused afterwards. */
   stepRelease?(handle: unknown): void;
   /** native/memory.c: the allocator's free pages back to the system; false where the C library has no such call. Absent from kernels built before it. */
   releaseFreeMemory?(): boolean;

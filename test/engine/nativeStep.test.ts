@@ -190,16 +190,12 @@ describe('native decoding step (native/step.c)', () => {
         new Float32Array(V * D),
       );
       const lp = new Float32Array(V);
-      await k.step(handle, new Float32Array(D), [], [], lp, 2); // no layers: the head alone
+      k.step(handle, new Float32Array(D), [], [], lp, 2); // no layers: the head alone
       assert.ok(Math.abs(lp.reduce((a, b) => a + Math.exp(b), 0) - 1) < 1e-4, 'log-probabilities');
       assert.throws(() => k.step(handle, new Float32Array(D + 1), [], [], lp, 2), RangeError);
       assert.throws(() => k.step(handle, new Float32Array(D), conv, ssm, lp, 2), RangeError);
       assert.throws(() => k.step({}, new Float32Array(D), [], [], lp, 2), TypeError);
-      // Released while a step is in flight: that step still completes, later ones are refused.
-      const inFlight = k.step(handle, new Float32Array(D).fill(1), [], [], lp, 2);
       k.stepRelease(handle);
-      await inFlight;
-      assert.ok(Math.abs(lp.reduce((a, b) => a + Math.exp(b), 0) - 1) < 1e-4, 'the step in flight');
       assert.throws(() => k.step(handle, new Float32Array(D), [], [], lp, 2), TypeError);
       const bad = k.stepCreate(
         Float64Array.of(D, 2 * D, 16, 4, 4, V, 1, 1e-5, -1, 0),

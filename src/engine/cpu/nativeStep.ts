@@ -66,7 +66,10 @@ export class NativeStep {
   async run(hidden: Float32Array, state: DecodingState): Promise<Float32Array> {
     const logprobs = new Float32Array(this.vocab);
     const layers = state.layers;
-    await this.kernel.step(
+    // The kernel's step is synchronous: one turn of the event loop first, so that a decoding loop
+    // leaves JavaScript's thread to other work (a cancellation) between tokens, as ORT's runs did.
+    await new Promise((r) => setImmediate(r));
+    this.kernel.step(
       this.handle,
       hidden,
       layers.map((l) => l.conv),
