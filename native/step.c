@@ -472,6 +472,10 @@ napi_value step_create(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "stepCreate: the conv kernel must be at least 2");
     return NULL;
   }
+  if (d[9] != 0 && 255.0 * 127.0 * fmax(d[0], d[1]) >= 2147483648.0) {
+    napi_throw_range_error(env, NULL, "stepCreate: int8 sums of rows this long would overflow int32");
+    return NULL;
+  }
   model_t *m = calloc(1, sizeof(model_t));
   *m = (model_t){STEP_MAGIC, (int64_t)d[0], (int64_t)d[1], (int64_t)d[2], (int64_t)d[3], (int64_t)d[4], (int64_t)d[5],
                  (int64_t)d[6], (float)d[7], (float)d[8], d[9] != 0};

@@ -9,7 +9,7 @@ import { DecodingState, type LayerState } from './state';
 import { FusedStep } from './cpu/fusedStep';
 import { buildCpuHeadGraph } from './cpu/head';
 import { NativeScanLayers, loadScanKernel } from './cpu/nativeScan';
-import { NATIVE_STEP_FAMILIES, NativeStep, type StepKernel, loadStepKernel } from './cpu/nativeStep';
+import { NATIVE_STEP_FAMILIES, NativeStep, type StepKernel, loadStepKernel, nativeStepFits } from './cpu/nativeStep';
 import * as os from 'node:os';
 import type { DeviceChoice, Precision } from '../shared/options';
 
@@ -251,7 +251,7 @@ export class Model {
     precision: Precision = 'fp32',
     signal?: AbortSignal,
   ): Promise<Float32Array> {
-    const kernel = this.stepKernel;
+    const kernel = nativeStepFits(this.config, precision) ? this.stepKernel : undefined;
     if (precision === 'fp32' && !kernel && (this.provider !== 'cpu' || !this.checkpoint.family.buildDecodeStepGraph))
       return this.stepLayers(hidden, state, signal);
     let fused = this.fusedSteps.get(precision);

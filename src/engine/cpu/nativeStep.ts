@@ -23,6 +23,14 @@ export function loadStepKernel(): StepKernel | string {
   return k as StepKernel;
 }
 
+/**
+ * Whether the kernel's int8 sums fit int32 (255·127 per product, a row of max(D, E) of them); fp32
+ * always. No published model comes near (falcon-mamba-7b: E = 8192).
+ */
+export function nativeStepFits(c: { dModel: number; dInner: number }, precision: Precision): boolean {
+  return precision === 'fp32' || 255 * 127 * Math.max(c.dModel, c.dInner) < 2 ** 31;
+}
+
 export class NativeStep {
   private constructor(
     private readonly kernel: StepKernel,
