@@ -367,6 +367,81 @@ static void *run_worker(void *arg) {
   return NULL;
 }
 
+// Helper threads that outlive a step: a decoding loop's next step comes within tens of µs, and a
+// thread created per step started too late to take its share (a fifth of the work, not half). A
+// helper waits (spinning, then yielding) a few ms for the next step's job, then exits; the next
+// step starts a new one. A step takes back a job no helper claimed, so it never waits on one that
+// was not scheduled. One step at a time uses the pool (another, from a second Node environment,
+// starts threads of its own).
+#define POOL 63
+#define LINGER 20000 /* waits for a job before a helper exits: 2,000 pauses, then yields */
+typedef struct {
+  _Atomic(shared_t *) job;
+  atomic_int finished, alive;
+  pthread_t tid;
+  bool joinable;  // touched only by the step holding the pool
+} helper_t;
+static helper_t pool[POOL];
+static atomic_int pool_busy;
+
+static void *helper_main(void *arg) {
+  helper_t *hp = arg;
+  flush_denormals();  // the thread runs nothing but steps
+  for (;;) {
+    shared_t *job = NULL;
+    for (int i = 0; i < LINGER; i++) {
+      if (atomic_load_explicit(&hp->job, memory_order_relaxed) &&
+          (job = atomic_exchange_explicit(&hp->job, NULL, memory_order_acquire)))
+        break;
+      if (i < 2000) cpu_relax();
+      else yield_core();
+    }
+    if (!job) {
+      atomic_store_explicit(&hp->alive, 0, memory_order_release);  // a job posted after this is taken back
+      return NULL;
+    }
+    work(job);
+    atomic_store_explicit(&hp->finished, 1, memory_order_release);
+  }
+}
+
+/** Posts the step to `n` helpers (starting those not running); returns how many were posted. */
+static int pool_post(shared_t *s, int n) {
+  int posted = 0;
+  for (int i = 0; i < n && i < POOL; i++) {
+    helper_t *hp = &pool[i];
+    if (!atomic_load_explicit(&hp->alive, memory_order_acquire)) {
+      if (hp->joinable) pthread_join(hp->tid, NULL);
+      hp->joinable = false;
+      atomic_store_explicit(&hp->job, NULL, memory_order_relaxed);
+      atomic_store_explicit(&hp->alive, 1, memory_order_relaxed);
+      if (pthread_create(&hp->tid, NULL, helper_main, hp) != 0) {
+        atomic_store_explicit(&hp->alive, 0, memory_order_relaxed);
+        break;
+      }
+      hp->joinable = true;
+    }
+    atomic_store_explicit(&hp->finished, 0, memory_order_relaxed);
+    atomic_store_explicit(&hp->job, s, memory_order_release);
+    posted++;
+  }
+  return posted;
+}
+
+/** After the caller's own share: takes back unclaimed jobs, waits for helpers that claimed theirs. */
+static void pool_collect(shared_t *s, int posted) {
+  for (int i = 0; i < posted; i++) {
+    helper_t *hp = &pool[i];
+    shared_t *expected = s;
+    if (atomic_compare_exchange_strong_explicit(&hp->job, &expected, NULL, memory_order_acq_rel, memory_order_acquire))
+      continue;
+    for (int spins = 0; !atomic_load_explicit(&hp->finished, memory_order_acquire); spins++) {
+      if (spins < 2000) cpu_relax();
+      else yield_core();
+    }
+  }
+}
+
 // ----------------------------------------------------------------------------- Node-API
 /** Frees what the model holds (not the model itself); it is then an empty model. */
 static void model_clear(napi_env env, model_t *m) {
@@ -592,13 +667,19 @@ static void run_step(const model_t *m, const float *hidden, float **conv, float 
                 buf + D + 3 * E, buf + D + 3 * E + P, buf + D + 4 * E + P};
   memcpy(s.h, hidden, (size_t)D * sizeof(float));  // the residual stream
   pthread_t tid[64];
-  int started = 0;
-  // A thread that fails to start just takes no chunks.
-  for (int i = 1; i < threads; i++)
-    if (pthread_create(&tid[started], NULL, run_worker, &s) == 0) started++;
+  int started = 0, posted = 0;
+  const bool pooled = threads > 1 && atomic_exchange(&pool_busy, 1) == 0;
+  if (pooled) posted = pool_post(&s, threads - 1);
+  else  // a thread that fails to start just takes no chunks
+    for (int i = 1; i < threads; i++)
+      if (pthread_create(&tid[started], NULL, run_worker, &s) == 0) started++;
   const unsigned mode = flush_denormals();
   work(&s);
   restore_denormals(mode);  // the caller's thread is JavaScript's
+  if (pooled) {
+    pool_collect(&s, posted);
+    atomic_store(&pool_busy, 0);
+  }
   for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
   free(phases); free(buf);
 }
