@@ -153,25 +153,28 @@ describe('native decoding step (native/step.c)', () => {
     });
   }
 
-  it('steps of two decodings, in turn and concurrently, keep their own states', async () => {
-    const s = await load(path.join(FIXTURES, 'random-tiny'), 'native');
-    try {
-      const ids = (await s.tokenize(TEXT)).map((t) => t.id);
-      const r = await s.run(ids, resolveSimbaOptions({ schedule: 'dense' }));
-      const x = r.state.clone();
-      const y = r.state.clone();
-      const ref = r.state.clone();
-      for (let i = 0; i < 4; i++) {
-        const e = s.model.embedding(ids[i]);
-        const [lx, ly] = await Promise.all([s.model.step(e, x), s.model.step(e, y)]);
-        const lr = await s.model.stepLayers(e, ref);
-        assert.ok(relDiff(lx, lr) <= 1e-5 && relDiff(ly, lr) <= 1e-5, `step ${i}`);
-        assert.ok(x.layers[0].ssm !== y.layers[0].ssm, 'two states share a buffer');
+  for (const threads of [1, 2, 5]) {
+    it(`steps of two decodings, in turn and concurrently, keep their own states (${threads} threads)`, async () => {
+      const s = await Engine.load({ modelDir: bundledModelDir(), device: 'cpu', threads, step: 'native' });
+      try {
+        const ids = (await s.tokenize(TEXT)).map((t) => t.id);
+        const r = await s.run(ids, resolveSimbaOptions({ schedule: 'dense' }));
+        const x = r.state.clone();
+        const y = r.state.clone();
+        const ref = r.state.clone();
+        for (let i = 0; i < 4; i++) {
+          const e = s.model.embedding(ids[i]);
+          const [lx, ly] = await Promise.all([s.model.step(e, x), s.model.step(e, y)]);
+          const lr = await s.model.stepLayers(e, ref);
+          assert.ok(relDiff(lx, lr) <= 1e-5 && relDiff(ly, lr) <= 1e-5, `step ${i}`);
+          assert.ok(x.layers[0].ssm !== y.layers[0].ssm, 'two states share a buffer');
+        }
+        x.layers.forEach((st, l) => assert.ok(maxAbsDiff(st.ssm, ref.layers[l].ssm) <= 1e-5, `layer ${l} ssm state`));
+      } finally {
+        await s.dispose();
       }
-    } finally {
-      await s.dispose();
-    }
-  });
+    });
+  }
 
   it('the kernel refuses arrays of the wrong size and a released handle', async () => {
     const s = await load(path.join(FIXTURES, 'random-tiny'), 'native');
