@@ -92,17 +92,18 @@ static inline __attribute__((always_inline)) void gemv_f32(const float *restrict
   const int64_t n4 = n / (4 * LANES) * (4 * LANES), n1 = n / LANES * LANES;
   for (int64_t r = r0; r < r1; r++) {
     const float *w = W + r * n;
-    vf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, xv[4], v[4];
+    vf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, x0, x1, x2, x3, v0, v1, v2, v3;  // separate: an array of vf went through the stack
     int64_t i = 0;
     for (; i < n4; i += 4 * LANES) {
-      memcpy(xv, x + i, sizeof xv);
-      memcpy(v, w + i, sizeof v);
-      a0 += v[0] * xv[0], a1 += v[1] * xv[1], a2 += v[2] * xv[2], a3 += v[3] * xv[3];
+      memcpy(&x0, x + i, sizeof x0), memcpy(&x1, x + i + LANES, sizeof x1);
+      memcpy(&x2, x + i + 2 * LANES, sizeof x2), memcpy(&x3, x + i + 3 * LANES, sizeof x3);
+      memcpy(&v0, w + i, sizeof v0), memcpy(&v1, w + i + LANES, sizeof v1);
+      memcpy(&v2, w + i + 2 * LANES, sizeof v2), memcpy(&v3, w + i + 3 * LANES, sizeof v3);
+      a0 += v0 * x0, a1 += v1 * x1, a2 += v2 * x2, a3 += v3 * x3;
     }
     for (; i < n1; i += LANES) {
-      memcpy(xv, x + i, sizeof(vf));
-      memcpy(v, w + i, sizeof(vf));
-      a0 += v[0] * xv[0];
+      memcpy(&x0, x + i, sizeof x0), memcpy(&v0, w + i, sizeof v0);
+      a0 += v0 * x0;
     }
     float s = hsum((a0 + a1) + (a2 + a3));
     for (; i < n; i++) s += w[i] * x[i];
