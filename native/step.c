@@ -3,9 +3,9 @@
 // ONNX step graph, src/engine/families/mamba1/graphCpu.ts buildDecodeStepGraph). Why native: a
 // token is ~100 small GEMVs and elementwise ops, and ORT's per-node overhead dominated its time.
 //
-// Work of each phase is split over threads (GEMV output rows, channels), phases separated by a
-// barrier; vectors a phase needs whole (the normed hidden, the quantised activations, δ's low rank
-// part, B, C) are recomputed by every thread rather than shared, which saves barriers.
+// Each phase's GEMV rows and channels are split over threads (see "phases" below); vectors a phase
+// reads whole (the normed hidden, a quantised activation, δ's low-rank part, B, C) are recomputed
+// by each thread that works on it rather than shared, which saves a phase each.
 // int8: weights quantised per output row at load (symmetric, scale = max|w|/127), the activation
 // per vector on the fly (uint8 over [min, max] with a zero point, as ORT's DynamicQuantizeMatMul:
 // symmetric int8 activations had 3× its KL to fp32), int32 accumulation.
@@ -369,8 +369,7 @@ static void *run_worker(void *arg) {
 }
 
 // Helper threads that outlive a step: a decoding loop's next step comes within tens of µs, and a
-// thread created per step started too late to take its share (a fifth of the work, not half). A
-// helper waits (spinning, then yielding) a few ms for the next step's job, then exits; the next
+// thread created per step starts too late to take its share of the work. A helper waits (spinning, then yielding) a few ms for the next step's job, then exits; the next
 // step starts a new one. A step takes back a job no helper claimed, so it never waits on one that
 // was not scheduled. One step at a time uses the pool (another, from a second Node environment,
 // starts threads of its own).
@@ -688,7 +687,7 @@ static void run_step(const model_t *m, const float *hidden, float **conv, float 
 // step(handle, hidden (D), conv: Float32Array[] (K-1, E) per layer, ssm: Float32Array[] (E, N) per
 // layer, logprobs (V), threads): one token, on the calling thread and threads-1 more; the states are
 // updated in place, logprobs written. Synchronous: as async work on a libuv thread the hand-offs
-// cost ~0.4 ms a token, most of a small model's step.
+// cost about as much as a small model's whole step.
 napi_value step_run(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
