@@ -369,8 +369,8 @@ static void *run_worker(void *arg) {
 }
 
 // Helper threads that outlive a step: a decoding loop's next step comes within tens of µs, and a
-// thread created per step starts too late to take its share of the work. A helper waits (spinning, then yielding) a few ms for the next step's job, then exits; the next
-// step starts a new one. A step takes back a job no helper claimed, so it never waits on one that
+// thread created per step starts too late to take its share of the work. A helper waits
+// (spinning, then yielding) a few ms for the next step's job, then exits; the next step starts a new one. A step takes back a job no helper claimed, so it never waits on one that
 // was not scheduled. One step at a time uses the pool (another, from a second Node environment,
 // starts threads of its own).
 #define POOL 63
