@@ -46,7 +46,7 @@ builds.push({
   logLevel: 'warning',
 });
 
-// native/{influence,scan,memory}.c → dist/influence.node and native/hidden_attention.c →
+// native/{influence,scan,memory,step}.c → dist/influence.node and native/hidden_attention.c →
 // dist/hidden_attention.node: Node-API addons, so one build serves every Node and Electron version.
 // Optional: without a C compiler the engine scores with the ONNX graph, scans with the ONNX Scan and
 // runs hidden attention's scans in JavaScript (slower) and says so: a failed compile only warns.
@@ -54,9 +54,9 @@ builds.push({
 // just this step for another platform: scripts/package.mjs cross-compiles each .vsix's kernels so.
 const KERNELS = [
   {
-    srcs: ['native/influence.c', 'native/scan.c', 'native/memory.c'],
+    srcs: ['native/influence.c', 'native/scan.c', 'native/memory.c', 'native/step.c'],
     name: 'influence.node',
-    without: 'the engine will score with the ONNX graph and scan with the ONNX Scan',
+    without: 'the engine will score with the ONNX graph, scan with the ONNX Scan and decode with the ORT step',
   },
   {
     srcs: ['native/hidden_attention.c'],

@@ -270,5 +270,12 @@ NAPI_MODULE_INIT() {
   napi_value fn4;
   napi_create_function(env, "releaseFreeMemory", NAPI_AUTO_LENGTH, release_free_memory, NULL, &fn4);
   napi_set_named_property(env, exports, "releaseFreeMemory", fn4);
+  const struct { const char *name; napi_callback cb; } step[] = {
+    {"stepCreate", step_create}, {"stepSetLayer", step_set_layer}, {"step", step_run}, {"stepRelease", step_release}};
+  for (size_t i = 0; i < sizeof step / sizeof step[0]; i++) {
+    napi_value f;
+    napi_create_function(env, step[i].name, NAPI_AUTO_LENGTH, step[i].cb, NULL, &f);
+    napi_set_named_property(env, exports, step[i].name, f);
+  }
   return exports;
 }

@@ -1,4 +1,4 @@
-// What the kernels share (influence.c, scan.c, hidden_attention.c): float32 vectors of LANES lanes
+// What the kernels share (influence.c, scan.c, step.c, hidden_attention.c): float32 vectors of LANES lanes
 // (one AVX-512 register; GCC splits them on narrower CPUs), exp for x ≤ 0, and reading a typed
 // array argument.
 #ifndef SIMBA_SIMD_H
@@ -94,5 +94,10 @@ static inline void run_jobs(void *(*fn)(void *), void *jobs, size_t size, int n)
 napi_value scan(napi_env env, napi_callback_info info);
 /** The allocator's free pages back to the system (memory.c), registered the same way. */
 napi_value release_free_memory(napi_env env, napi_callback_info info);
+/** The Mamba-1 decoding step (step.c): stepCreate, stepSetLayer, step, stepRelease, registered the same way. */
+napi_value step_create(napi_env env, napi_callback_info info);
+napi_value step_set_layer(napi_env env, napi_callback_info info);
+napi_value step_run(napi_env env, napi_callback_info info);
+napi_value step_release(napi_env env, napi_callback_info info);
 
 #endif

@@ -29,6 +29,8 @@ export interface LoadOptions {
   scan?: 'native' | 'onnx';
   /** The prefill's projections on the CPU with the native scan (model.ts ModelOptions): fp32 or int8. */
   prefillPrecision?: Precision;
+  /** CPU decoding step of Mamba-1 / FalconMamba: the native kernel (default) or the fused ORT graph (model.ts ModelOptions). */
+  step?: 'native' | 'onnx';
 }
 
 export class Engine {
@@ -51,6 +53,7 @@ export class Engine {
       threads: o.threads,
       scan: o.scan,
       prefillPrecision: o.prefillPrecision,
+      step: o.step,
     });
     const ctx = {
       provider: model.provider,

@@ -9,6 +9,7 @@ import { DecodingState, type LayerState } from './state';
 import { FusedStep } from './cpu/fusedStep';
 import { buildCpuHeadGraph } from './cpu/head';
 import { NativeScanLayers, loadScanKernel } from './cpu/nativeScan';
+import { NATIVE_STEP_FAMILIES, NativeStep, type StepKernel, loadStepKernel, nativeStepFits } from './cpu/nativeStep';
 import * as os from 'node:os';
 import type { DeviceChoice, Precision } from '../shared/options';
 
@@ -65,6 +66,12 @@ export interface ModelOptions {
    * activations quantised on the fly, as the int8 decoding step; a quarter of the layers' weight memory).
    */
   prefillPrecision?: Precision;
+  /**
+   * CPU decoding step of Mamba-1 / FalconMamba: 'native' (the default where the kernel has it;
+   * native/step.c) or 'onnx' (the fused ORT step graph, as Mamba-2 and a kernel without it use).
+   * SIMBA_LENS_STEP=onnx sets the default.
+   */
+  step?: 'native' | 'onnx';
 }
 
 interface Sessions {
@@ -83,18 +90,33 @@ export class Model {
   /** Embedding rows of the tokens decoding has seen (the matrix itself is read row by row, never held). */
   private readonly rowCache = new Map<number, Float32Array>();
   private readonly sessions: Sessions;
-  /** The fused decoding steps (cpu/fusedStep.ts) by precision, each built on first use. */
-  private fusedSteps = new Map<Precision, Promise<FusedStep>>();
+  /** The decoding steps (cpu/fusedStep.ts or cpu/nativeStep.ts) by precision, each built on first use. */
+  private fusedSteps = new Map<Precision, Promise<FusedStep | NativeStep>>();
+  /** The kernel for the native decoding step, or undefined where the step runs in ORT. */
+  private readonly stepKernel?: StepKernel;
+  private readonly threads: number;
 
   private constructor(
     readonly checkpoint: Checkpoint,
     readonly provider: Provider,
     readonly deviceNotes: string[],
     o: { sessions: Sessions; sessionOptions: ort.InferenceSession.SessionOptions },
+    options: ModelOptions = {},
   ) {
     this.sessions = o.sessions;
     this.sessionOptions = o.sessionOptions;
+    this.threads = options.threads ?? os.availableParallelism();
+    const want = options.step ?? (process.env.SIMBA_LENS_STEP === 'onnx' ? 'onnx' : 'native');
+    if (want === 'native' && provider === 'cpu' && NATIVE_STEP_FAMILIES.includes(checkpoint.family.name)) {
+      const k = loadStepKernel();
+      if (typeof k !== 'string') this.stepKernel = k;
+    }
     this.chunkTokens = checkpoint.family.chunkTokens(checkpoint.config, provider);
+  }
+
+  /** Which decoding step the CPU runs: the native kernel's or the fused ORT graph ('onnx'). */
+  get stepKind(): 'native' | 'onnx' {
+    return this.stepKernel ? 'native' : 'onnx';
   }
 
   /** With the native scan: wall time in the kernel and in the ORT parts of the layers so far; undefined with the ONNX Scan. */
@@ -149,7 +171,7 @@ export class Model {
           : `prefill: int8 needs the CPU's native scan; this ${provider} prefill runs in float32`,
       );
     // The weights now live in the sessions: nothing of `top` (the embeddings among them) is kept.
-    const model = new Model(ck, provider, notes, value);
+    const model = new Model(ck, provider, notes, value, o);
     model.loadMs = Date.now() - t0;
     return model;
   }
@@ -228,8 +250,9 @@ export class Model {
 
   /**
    * One decoding step: the token's embedding row through every layer (updating `state`) and the
-   * LM head; returns the next-token log-probabilities. One ORT run per token: the family's fused
-   * step graph (int8 projections for 'int8'); fp32 on a GPU provider runs the per-layer graphs.
+   * LM head; returns the next-token log-probabilities. On the CPU, Mamba-1 and FalconMamba run the
+   * native step (cpu/nativeStep.ts) where the kernel has it; otherwise one ORT run per token, the
+   * family's fused step graph (int8 projections for 'int8'); fp32 on a GPU provider runs the per-layer graphs.
    */
   async step(
     hidden: Float32Array,
@@ -237,11 +260,14 @@ export class Model {
     precision: Precision = 'fp32',
     signal?: AbortSignal,
   ): Promise<Float32Array> {
-    if (precision === 'fp32' && (this.provider !== 'cpu' || !this.checkpoint.family.buildDecodeStepGraph))
+    const kernel = nativeStepFits(this.config, precision) ? this.stepKernel : undefined;
+    if (precision === 'fp32' && !kernel && (this.provider !== 'cpu' || !this.checkpoint.family.buildDecodeStepGraph))
       return this.stepLayers(hidden, state, signal);
     let fused = this.fusedSteps.get(precision);
     if (!fused) {
-      fused = FusedStep.create(this.checkpoint, precision, this.sessionOptions);
+      fused = kernel
+        ? Promise.resolve().then(() => NativeStep.create(this.checkpoint, precision, this.threads, kernel))
+        : FusedStep.create(this.checkpoint, precision, this.sessionOptions);
       this.fusedSteps.set(precision, fused);
       fused.catch(() => this.fusedSteps.delete(precision));
     }

@@ -47,6 +47,43 @@ export interface NativeKernel {
     y: Float32Array,
     threads: number,
   ): void;
+  /**
+   * The Mamba-1 / FalconMamba decoding step (native/step.c, driven by cpu/nativeStep.ts): a handle
+   * holding a copy of the head, dims = [D, E, N, R, K, V, L, eps, bcdtRms (-1: none), int8 (0/1)].
+   * Absent from kernels built before it (the engine then decodes with the ORT step).
+   */
+  stepCreate?(dims: Float64Array, normF: Float32Array, lmHead: Float32Array): unknown;
+  /** Layer i's weights into the handle (copied; quantised per output row for int8); optional ones null. */
+  stepSetLayer?(
+    handle: unknown,
+    layer: number,
+    norm: Float32Array,
+    inProj: Float32Array,
+    inProjBias: Float32Array | null,
+    convWeight: Float32Array,
+    convBias: Float32Array | null,
+    xProj: Float32Array,
+    dtProj: Float32Array,
+    dtBias: Float32Array,
+    A: Float32Array,
+    D: Float32Array,
+    outProj: Float32Array,
+    outProjBias: Float32Array | null,
+  ): void;
+  /**
+   * One token through every layer and the head, synchronously (on the calling thread and threads-1
+   * more): the states (conv (K-1, E), ssm (E, N) per layer) updated in place, log-probabilities (V) written.
+   */
+  step?(
+    handle: unknown,
+    hidden: Float32Array,
+    conv: Float32Array[],
+    ssm: Float32Array[],
+    logprobs: Float32Array,
+    threads: number,
+  ): void;
+  /** Frees the handle's weights now (not at garbage collection); the handle is refused afterwards. */
+  stepRelease?(handle: unknown): void;
   /** native/memory.c: the allocator's free pages back to the system; false where the C library has no such call. Absent from kernels built before it. */
   releaseFreeMemory?(): boolean;
 }

@@ -1,7 +1,8 @@
 // One ORT run per decoded token (src/engine/cpu/fusedStep.ts): greedy decoding through the fused
 // step graph picks the same tokens as the per-layer graphs and the head, with log-probabilities
 // and states within float32 rounding, for every family (the bundled model, Mamba-1, FalconMamba,
-// Mamba-2); the line stop still cuts the text at the first line break.
+// Mamba-2); the line stop still cuts the text at the first line break. The engines load with
+// step: 'onnx': Mamba-1's default is the native step (test/engine/nativeStep.test.ts).
 import * as assert from 'node:assert';
 import * as path from 'node:path';
 import { Decoder, Engine, bundledModelDir, resolveSimbaOptions, topK } from '../../src/engine';
@@ -28,7 +29,7 @@ const MODELS: [string, () => string][] = [
 describe('fused decoding step (one ORT run per token)', () => {
   for (const [what, dir] of MODELS) {
     it(`greedy decoding through it equals the per-layer graphs: ${what}`, async () => {
-      const s = await Engine.load({ modelDir: dir(), device: 'cpu', threads: 2 });
+      const s = await Engine.load({ modelDir: dir(), device: 'cpu', threads: 2, step: 'onnx' });
       try {
         const ids = (await s.tokenize(TEXT)).map((t) => t.id);
         const r = await s.run(ids, resolveSimbaOptions({ schedule: 'dense' }));
@@ -71,7 +72,12 @@ describe('fused decoding step (one ORT run per token)', () => {
   }
 
   it('a step reuses the buffers the state held before, never ones still in use', async () => {
-    const s = await Engine.load({ modelDir: path.join(FIXTURES, 'random-tiny'), device: 'cpu', threads: 1 });
+    const s = await Engine.load({
+      modelDir: path.join(FIXTURES, 'random-tiny'),
+      device: 'cpu',
+      threads: 1,
+      step: 'onnx',
+    });
     try {
       const ids = (await s.tokenize(TEXT)).map((t) => t.id);
       const r = await s.run(ids, resolveSimbaOptions({ schedule: 'dense' }));
