@@ -267,6 +267,9 @@ NAPI_MODULE_INIT() {
   napi_value fn3;
   napi_create_function(env, "scan", NAPI_AUTO_LENGTH, scan, NULL, &fn3);
   napi_set_named_property(env, exports, "scan", fn3);
+  napi_value fn5;
+  napi_create_function(env, "scan2", NAPI_AUTO_LENGTH, scan2, NULL, &fn5);
+  napi_set_named_property(env, exports, "scan2", fn5);
   napi_value fn4;
   napi_create_function(env, "releaseFreeMemory", NAPI_AUTO_LENGTH, release_free_memory, NULL, &fn4);
   napi_set_named_property(env, exports, "releaseFreeMemory", fn4);

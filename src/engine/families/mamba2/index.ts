@@ -5,7 +5,7 @@
 // influence.ts; FLOPs below.
 import type { ModelFamily } from '../types';
 import { type Mamba2Config, isMamba2, parseConfig } from './config';
-import { buildDecodeStepGraph, buildLayerGraphCpu } from './graphCpu';
+import { buildDecodeStepGraph, buildLayerGraphCpu, buildSplitLayerGraphsCpu } from './graphCpu';
 import { buildLayerGraphGpu } from './graphGpu';
 import { createInfluenceScorer2 } from './influence';
 import { buildScoreGraph } from './scoreGraph';
@@ -40,6 +40,18 @@ export const mamba2: ModelFamily<Mamba2Config> = {
     target === 'cpu'
       ? buildLayerGraphCpu(c, loadLayerWeights(store, c, i), i, 'fp32', 'ssd')
       : buildLayerGraphGpu(c, loadLayerWeights(store, c, i), i),
+  buildSplitLayer: (store, c, i, precision) => {
+    const w = loadLayerWeights(store, c, i);
+    const s = SCORES(c);
+    const scanInputs: [string, number][] = [
+      ['x', s.x],
+      ['delta', s.delta],
+      ['B', s.B],
+      ['C', s.C],
+    ];
+    const heads = { headDim: c.headDim, groups: c.groups };
+    return { ...buildSplitLayerGraphsCpu(c, w, i, precision), A: w.A, D: w.D, scanInputs, channels: c.dInner, heads };
+  },
   activations: (c) => ({ scores: SCORES(c), identity: { ...SCORES(c), y: c.dInner } }),
   buildDecodeStepGraph: (store, c, precision) => {
     const layers = Array.from({ length: c.layers }, (_, i) => loadLayerWeights(store, c, i));
