@@ -57,7 +57,8 @@ export interface ModelOptions {
   threads?: number;
   /**
    * CPU selective scan: 'native' (the default; native/scan.c, the layer split around it) or
-   * 'onnx' (the ONNX Scan graph: the fallback without the kernel, and the parity reference).
+   * 'onnx' (the whole layer as one ONNX graph, Mamba-1's Scan or Mamba-2's SSD form: the fallback
+   * without the kernel, and the parity reference).
    */
   scan?: 'native' | 'onnx';
   /**
@@ -94,7 +95,7 @@ export class Model {
   ) {
     this.sessions = o.sessions;
     this.sessionOptions = o.sessionOptions;
-    this.chunkTokens = checkpoint.family.chunkTokens(checkpoint.config, provider);
+    this.chunkTokens = checkpoint.family.chunkTokens(checkpoint.config, provider, !!o.sessions.native);
   }
 
   /** With the native scan: wall time in the kernel and in the ORT parts of the layers so far; undefined with the ONNX Scan. */

@@ -105,8 +105,8 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
   activations(c: C): { scores: ActivationWidths; identity: ActivationWidths };
   /** All layers and the head as one single-token graph (fused decoding step), when supported. */
   buildDecodeStepGraph?(store: SafetensorsStore, c: C, precision: Precision): Uint8Array;
-  /** Prefill chunk length on a provider: bounds the graph's largest per-chunk tensor. */
-  chunkTokens(c: C, provider: Provider): number;
+  /** Prefill chunk length on a provider (on the CPU with the native scan, `nativeScan`): bounds the graph's largest per-chunk tensor. */
+  chunkTokens(c: C, provider: Provider, nativeScan?: boolean): number;
   createScorer(store: SafetensorsStore, c: C, ctx: ScorerContext): Promise<LayerScorer>;
   /** The influence score graph as the device-resident run feeds it (gpu/deviceRun.ts). */
   deviceScoring(store: SafetensorsStore, c: C): DeviceScoring;
