@@ -157,8 +157,8 @@ napi_value scan(napi_env env, napi_callback_info info) {
 // The same kernel shape as scan() per head: a block is up to LANES channels of one head (so its
 // Δ, decay and group are scalars), vectorised over channels. The decay is one exp per head and
 // token, so the work is two multiply-adds per state element; with N = 128 the (N, LANES) state
-// does not fit in registers, so each tile of tokens runs LANES-row slices of it (S2_NC states)
-// held in registers, and y accumulates over the slices in a per-tile buffer.
+// does not fit in registers, so each tile of tokens runs slices of S2_NC states of it held in
+// registers, and y accumulates over the slices in a per-tile buffer.
 typedef struct {
   const float *x, *delta, *B, *C, *A, *D;  // x (T, E); delta (T, H); B, C (T, G*N); A, D (H)
   float *S, *y;                            // S (H, P, N) in place; y (T, E)
@@ -169,7 +169,8 @@ typedef struct {
 #define S2_TILE 16 /* tokens per tile: their x, y rows and B, C rows stay in L1 while every slice runs */
 #define S2_NC 16   /* states per register slice */
 
-// One slice of NN states (n0 …) of one block over the tile's tokens: s (NN) in registers.
+// One slice of NN states (n0 …) of one block over the tile's tokens: s (NN) in registers; y in
+// two partial sums, so the readout's chain of dependent adds per token is half as long.
 #define SCAN2_SLICE(NAME, NN)                                                                            \
   static inline __attribute__((always_inline)) void NAME(vf *restrict hs, const float *restrict B,       \
                                                          const float *restrict C, int64_t ld,            \
@@ -181,12 +182,12 @@ typedef struct {
       const float *b = B + i * ld, *c = C + i * ld;                                                      \
       const float a = dA[i];                                                                             \
       const vf d = dx[i];                                                                                \
-      vf y = acc[i];                                                                                     \
+      vf y[2] = {acc[i], {0}};                                                                           \
       _Pragma("GCC unroll 16") for (int64_t n = 0; n < nn; n++) {                                        \
         s[n] = a * s[n] + d * b[n];                                                                      \
-        y += s[n] * c[n];                                                                                \
+        y[n & 1] += s[n] * c[n];                                                                         \
       }                                                                                                  \
-      acc[i] = y;                                                                                        \
+      acc[i] = y[0] + y[1];                                                                              \
     }                                                                                                    \
     for (int64_t n = 0; n < nn; n++) hs[n] = s[n];                                                       \
   }
