@@ -28,9 +28,12 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m / s;
 }
 
+const temp: string[] = [];
+
 /** P = 24 (a full and a partial 16-channel block per head), N = 20 (a 16-state slice and a partial one), 2 groups. */
 function oddShape(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simba-mamba2-odd-'));
+  temp.push(dir);
   const shape = { dModel: 48, layers: 2, dState: 20, expand: 2, headDim: 24, groups: 2, convKernel: 4, vocab: 300 };
   writeBenchCheckpoint2(dir, { ...shape, tied: false }, 7);
   return dir;
@@ -85,6 +88,9 @@ async function compare(dir: string, T: number, simba: Partial<SimbaOptions>, chu
 describe('native Mamba-2 scan vs the ONNX layer', () => {
   before(function () {
     requireNativeKernel(this);
+  });
+  after(() => {
+    for (const d of temp) fs.rmSync(d, { recursive: true, force: true });
   });
 
   for (const [what, dir] of MODELS) {
