@@ -258,24 +258,14 @@ static napi_value score2(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_value fn;
-  napi_create_function(env, "score", NAPI_AUTO_LENGTH, score, NULL, &fn);
-  napi_set_named_property(env, exports, "score", fn);
-  napi_value fn2;
-  napi_create_function(env, "score2", NAPI_AUTO_LENGTH, score2, NULL, &fn2);
-  napi_set_named_property(env, exports, "score2", fn2);
-  napi_value fn3;
-  napi_create_function(env, "scan", NAPI_AUTO_LENGTH, scan, NULL, &fn3);
-  napi_set_named_property(env, exports, "scan", fn3);
-  napi_value fn4;
-  napi_create_function(env, "releaseFreeMemory", NAPI_AUTO_LENGTH, release_free_memory, NULL, &fn4);
-  napi_set_named_property(env, exports, "releaseFreeMemory", fn4);
-  const struct { const char *name; napi_callback cb; } step[] = {
+  const struct { const char *name; napi_callback cb; } fns[] = {
+    {"score", score}, {"score2", score2}, {"scan", scan}, {"scan2", scan2},
+    {"releaseFreeMemory", release_free_memory},
     {"stepCreate", step_create}, {"stepSetLayer", step_set_layer}, {"step", step_run}, {"stepRelease", step_release}};
-  for (size_t i = 0; i < sizeof step / sizeof step[0]; i++) {
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
-    napi_create_function(env, step[i].name, NAPI_AUTO_LENGTH, step[i].cb, NULL, &f);
-    napi_set_named_property(env, exports, step[i].name, f);
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &f);
+    napi_set_named_property(env, exports, fns[i].name, f);
   }
   return exports;
 }

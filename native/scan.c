@@ -150,3 +150,145 @@ napi_value scan(napi_env env, napi_callback_info info) {
   free(jobs);
   return NULL;
 }
+
+// The Mamba-2 selective scan (transformers' Mamba2Mixer.torch_forward, one step at a time): per
+// head h of P channels with one decay per token, and B, C of the head's group g = h / (H/G),
+//   S_t[h] = exp(Δ_t[h] A[h]) S_{t-1}[h] + (Δ_t[h] x_t[h]) ⊗ B_t[g],   y_t[h] = S_t[h] · C_t[g] + D[h] x_t[h]
+// The same kernel shape as scan() per head: a block is up to LANES channels of one head (so its
+// Δ, decay and group are scalars), vectorised over channels. The decay is one exp per head and
+// token, so the work is two multiply-adds per state element; with N = 128 the (N, LANES) state
+// does not fit in registers, so each tile of tokens runs slices of S2_NC states of it held in
+// registers, and y accumulates over the slices in a per-tile buffer.
+typedef struct {
+  const float *x, *delta, *B, *C, *A, *D;  // x (T, E); delta (T, H); B, C (T, G*N); A, D (H)
+  float *S, *y;                            // S (H, P, N) in place; y (T, E)
+  int64_t T, H, P, N, G;
+  int64_t b0, b1;                          // this job's blocks (ceil(P / LANES) per head)
+} scan2_job_t;
+
+#define S2_TILE 16 /* tokens per tile: their x, y rows and B, C rows stay in L1 while every slice runs */
+#define S2_NC 16   /* states per register slice */
+
+// One slice of NN states (n0 …) of one block over the tile's tokens: s (NN) in registers; y in
+// two partial sums, so the readout's chain of dependent adds per token is half as long.
+#define SCAN2_SLICE(NAME, NN)                                                                            \
+  static inline __attribute__((always_inline)) void NAME(vf *restrict hs, const float *restrict B,       \
+                                                         const float *restrict C, int64_t ld,            \
+                                                         const float *restrict dA, const vf *restrict dx, \
+                                                         vf *restrict acc, int64_t nt, const int64_t nn) { \
+    vf s[NN];                                                                                            \
+    for (int64_t n = 0; n < nn; n++) s[n] = hs[n];                                                       \
+    for (int64_t i = 0; i < nt; i++) {                                                                   \
+      const float *b = B + i * ld, *c = C + i * ld;                                                      \
+      const float a = dA[i];                                                                             \
+      const vf d = dx[i];                                                                                \
+      vf y[2] = {acc[i], {0}};                                                                           \
+      _Pragma("GCC unroll 16") for (int64_t n = 0; n < nn; n++) {                                        \
+        s[n] = a * s[n] + d * b[n];                                                                      \
+        y[n & 1] += s[n] * c[n];                                                                         \
+      }                                                                                                  \
+      acc[i] = y[0] + y[1];                                                                              \
+    }                                                                                                    \
+    for (int64_t n = 0; n < nn; n++) hs[n] = s[n];                                                       \
+  }
+SCAN2_SLICE(scan2_slice16, S2_NC)
+SCAN2_SLICE(scan2_slice, S2_NC)
+
+#if defined(__x86_64__) && defined(__linux__)
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+static void scan2_blocks(const scan2_job_t *j) {
+  const int64_t H = j->H, P = j->P, N = j->N, E = H * P, GN = j->G * N, nb = j->b1 - j->b0;
+  const int64_t per = (P + LANES - 1) / LANES, hpg = H / j->G;
+  if (nb <= 0) return;
+  // Per block: the state transposed to (N, LANES), zero-padded, 64-byte aligned.
+  vf *hs = scan_alloc(sizeof(vf), (size_t)(nb * N) * sizeof(vf));
+  memset(hs, 0, (size_t)(nb * N) * sizeof(vf));
+  for (int64_t b = 0; b < nb; b++) {
+    const int64_t h = (j->b0 + b) / per, p0 = (j->b0 + b) % per * LANES, len = P - p0 < LANES ? P - p0 : LANES;
+    for (int64_t i = 0; i < len; i++)
+      for (int64_t n = 0; n < N; n++) hs[b * N + n][i] = j->S[(h * P + p0 + i) * N + n];
+  }
+  vf dx[S2_TILE], acc[S2_TILE];
+  float dA[S2_TILE];
+  for (int64_t t0 = 0; t0 < j->T; t0 += S2_TILE) {
+    const int64_t nt = t0 + S2_TILE < j->T ? S2_TILE : j->T - t0;
+    for (int64_t b = 0; b < nb; b++) {
+      const int64_t h = (j->b0 + b) / per, p0 = (j->b0 + b) % per * LANES, len = P - p0 < LANES ? P - p0 : LANES;
+      const int64_t e = h * P + p0;
+      const size_t bytes = (size_t)len * sizeof(float);
+      const float Dh = j->D[h], Ah = j->A[h];
+      for (int64_t i = 0; i < nt; i++) {
+        const int64_t t = t0 + i;
+        const float d = j->delta[t * H + h];
+        vf x = {0};
+        memcpy(&x, j->x + t * E + e, bytes);
+        dA[i] = exp_le0(d * Ah);
+        dx[i] = d * x;
+        acc[i] = Dh * x;
+      }
+      const float *B = j->B + t0 * GN + h / hpg * N, *C = j->C + t0 * GN + h / hpg * N;
+      for (int64_t n0 = 0; n0 < N; n0 += S2_NC) {
+        const int64_t nn = N - n0 < S2_NC ? N - n0 : S2_NC;
+        if (nn == S2_NC) scan2_slice16(hs + b * N + n0, B + n0, C + n0, GN, dA, dx, acc, nt, S2_NC);
+        else scan2_slice(hs + b * N + n0, B + n0, C + n0, GN, dA, dx, acc, nt, nn);
+      }
+      for (int64_t i = 0; i < nt; i++) memcpy(j->y + (t0 + i) * E + e, &acc[i], bytes);
+    }
+  }
+  for (int64_t b = 0; b < nb; b++) {
+    const int64_t h = (j->b0 + b) / per, p0 = (j->b0 + b) % per * LANES, len = P - p0 < LANES ? P - p0 : LANES;
+    for (int64_t i = 0; i < len; i++)
+      for (int64_t n = 0; n < N; n++) j->S[(h * P + p0 + i) * N + n] = hs[b * N + n][i];
+  }
+  scan_free(hs);
+}
+
+static void *run_scan2(void *arg) {
+  scan2_blocks((const scan2_job_t *)arg);
+  return NULL;
+}
+
+// scan2(x, delta, B, C, A, D, S, y, threads, headDim, groups): x, y (T, H*P); delta (T, H);
+// B, C (T, G*N); A, D (H); S (H, P, N) the state, updated in place. Float32Arrays but the numbers.
+napi_value scan2(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 11) {
+    napi_throw_type_error(env, NULL, "scan2: expected 11 arguments");
+    return NULL;
+  }
+  void *p[8];
+  size_t n[8];
+  for (int i = 0; i < 8; i++) {
+    if (float_array(env, argv[i], napi_float32_array, &p[i], &n[i]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "scan2: arrays 0-7 must be Float32Arrays");
+      return NULL;
+    }
+  }
+  int32_t threads = 1, P = 0, G = 0;
+  napi_get_value_int32(env, argv[8], &threads);
+  napi_get_value_int32(env, argv[9], &P);
+  napi_get_value_int32(env, argv[10], &G);
+  const int64_t H = n[4], E = H * P, T = E > 0 ? n[0] / E : 0, N = E > 0 ? n[6] / E : 0;
+  if (H < 1 || P < 1 || G < 1 || H % G != 0 || N < 1 || n[5] != (size_t)H || n[6] != (size_t)(E * N) ||
+      n[0] != (size_t)(T * E) || n[7] != (size_t)(T * E) || n[1] != (size_t)(T * H) ||
+      n[2] != (size_t)(T * G * N) || n[3] != (size_t)(T * G * N)) {
+    napi_throw_range_error(env, NULL,
+                           "scan2: array sizes do not agree (x, y: T*H*P; delta: T*H; B, C: T*G*N; A, D: H; S: H*P*N; "
+                           "H a multiple of groups)");
+    return NULL;
+  }
+  const int64_t blocks = H * ((P + LANES - 1) / LANES);
+  if (threads < 1) threads = 1;
+  if (threads > blocks) threads = (int32_t)blocks;
+  scan2_job_t *jobs = calloc(threads, sizeof(scan2_job_t));
+  for (int i = 0; i < threads; i++) {
+    jobs[i] = (scan2_job_t){ p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], T, H, P, N, G,
+                             blocks * i / threads, blocks * (i + 1) / threads };
+  }
+  run_jobs(run_scan2, jobs, sizeof(scan2_job_t), threads);
+  free(jobs);
+  return NULL;
+}

@@ -92,6 +92,8 @@ static inline void run_jobs(void *(*fn)(void *), void *jobs, size_t size, int n)
 
 /** The selective scan (scan.c), registered by the module's init in influence.c. */
 napi_value scan(napi_env env, napi_callback_info info);
+/** Mamba-2's selective scan, one decay per head (scan.c). */
+napi_value scan2(napi_env env, napi_callback_info info);
 /** The allocator's free pages back to the system (memory.c), registered the same way. */
 napi_value release_free_memory(napi_env env, napi_callback_info info);
 /** The Mamba-1 decoding step (step.c): stepCreate, stepSetLayer, step, stepRelease, registered the same way. */

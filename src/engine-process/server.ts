@@ -114,7 +114,11 @@ export class EngineServer {
       this.lastLoad = undefined;
       if (old) await old.dispose().catch(() => undefined);
       this.loadingDir = p.modelDir;
-      const s = await SimbaSession.load({ modelDir: p.modelDir, device: p.device, prefillPrecision: p.prefillPrecision }).finally(() => {
+      const s = await SimbaSession.load({
+        modelDir: p.modelDir,
+        device: p.device,
+        prefillPrecision: p.prefillPrecision,
+      }).finally(() => {
         this.loadingDir = undefined;
       });
       this.session = s;

@@ -58,7 +58,8 @@ export interface ModelOptions {
   threads?: number;
   /**
    * CPU selective scan: 'native' (the default; native/scan.c, the layer split around it) or
-   * 'onnx' (the ONNX Scan graph: the fallback without the kernel, and the parity reference).
+   * 'onnx' (the whole layer as one ONNX graph, Mamba-1's Scan or Mamba-2's SSD form: the fallback
+   * without the kernel, and the parity reference).
    */
   scan?: 'native' | 'onnx';
   /**
@@ -111,7 +112,7 @@ export class Model {
       const k = loadStepKernel();
       if (typeof k !== 'string') this.stepKernel = k;
     }
-    this.chunkTokens = checkpoint.family.chunkTokens(checkpoint.config, provider);
+    this.chunkTokens = checkpoint.family.chunkTokens(checkpoint.config, provider, !!o.sessions.native);
   }
 
   /** Which decoding step the CPU runs: the native kernel's or the fused ORT graph ('onnx'). */

@@ -84,6 +84,23 @@ export interface NativeKernel {
   ): void;
   /** Frees the handle's weights now (not at garbage collection); the handle is refused afterwards. */
   stepRelease?(handle: unknown): void;
+  /**
+   * The Mamba-2 selective scan (native/scan.c scan2): x, y (T, H·P); delta (T, H); B, C (T, G·N);
+   * A, D (H); S (H, P, N) updated in place. Absent from kernels built before it.
+   */
+  scan2?(
+    x: Float32Array,
+    delta: Float32Array,
+    B: Float32Array,
+    C: Float32Array,
+    A: Float32Array,
+    D: Float32Array,
+    S: Float32Array,
+    y: Float32Array,
+    threads: number,
+    headDim: number,
+    groups: number,
+  ): void;
   /** native/memory.c: the allocator's free pages back to the system; false where the C library has no such call. Absent from kernels built before it. */
   releaseFreeMemory?(): boolean;
 }

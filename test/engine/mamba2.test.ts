@@ -252,7 +252,7 @@ for (const [name, dir] of [
       }
     });
 
-    it('the chunked SSD form (the CPU default) equals the Scan form, from a non-zero state', async () => {
+    it('the chunked SSD form (the CPU layer without the native scan) equals the Scan form, from a non-zero state', async () => {
       const c = s.checkpoint.config as Mamba2Config;
       const D = c.dModel;
       const L = 45;

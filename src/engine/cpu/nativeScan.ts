@@ -1,15 +1,18 @@
 // A layer on the CPU with the selective scan in the native kernel (native/scan.c) instead of the
-// ONNX Scan: per chunk of tokens, ORT runs the layer up to the scan's inputs (norm, in_proj, conv,
-// x_proj, dt_proj), the kernel scans (discretisation, state update, C readout, D skip in one pass),
-// and ORT runs the rest (gate, out_proj, residual). The ONNX Scan does ~6 small ops per token over
-// (E, N) tensors; here the (N, 16-channel) state stays in registers (docs/benchmarks.md).
+// ONNX graph's: per chunk of tokens, ORT runs the layer up to the scan's inputs (Mamba-1: norm,
+// in_proj, conv, x_proj, dt_proj; Mamba-2: norm, in_proj, conv, Δ), the kernel scans
+// (discretisation, state update, C readout, D skip in one pass), and ORT runs the rest (gate or
+// gated norm, out_proj, residual). The ONNX Scan does ~6 small ops per token over the state; here
+// a slice of the (N, 16-channel) state stays in registers (docs/benchmarks.md).
 //
-// Nothing is copied between the three: ORT writes u, Δ, B, C, z straight into typed arrays
-// (pre-allocated fetches), the kernel reads them and writes y in place, and ORT reads y and z as
-// inputs. When the scorer needs u, Δ, B, C, they are written for the whole layer into the run's
-// scratch buffers, and the scorer reads those same arrays.
+// Nothing is copied between the three: ORT writes the scan's inputs (the family's scoring
+// activations: u or x, Δ, B, C) and z straight into typed arrays (pre-allocated fetches), the
+// kernel reads them and writes y in place, and ORT reads y and z as inputs. When the scorer needs
+// them, they are written for the whole layer into the run's scratch buffers, and the scorer reads
+// those same arrays.
 import * as ort from 'onnxruntime-node';
 import type { ModelFamily, ModelConfig } from '../families';
+import type { SplitLayer } from '../families/types';
 import type { SafetensorsStore } from '../safetensors';
 import { throwIfAborted } from '../errors';
 import { type NativeKernel, loadNativeKernel } from '../native';
@@ -18,21 +21,20 @@ import type { LayerState } from '../state';
 import type { LayerOutput, RunLayerOptions } from '../model';
 import type { Precision } from '../../shared/options';
 
-export type ScanKernel = Required<Pick<NativeKernel, 'scan'>>;
+export type ScanKernel = Required<Pick<NativeKernel, 'scan' | 'scan2'>>;
 
-/** The native kernel with its scan, or why the layers run the ONNX Scan. */
+/** The native kernel with its scans, or why the layers run the ONNX graph's. */
 export function loadScanKernel(): ScanKernel | string {
   const k = loadNativeKernel();
   if (typeof k === 'string') return k;
-  if (!k.scan) return 'the native kernel was built before it had the selective scan (`npm run build` rebuilds it)';
+  if (!k.scan || !k.scan2)
+    return 'the native kernel was built before it had the selective scans (`npm run build` rebuilds it)';
   return k as ScanKernel;
 }
 
-interface Layer {
+interface Layer extends Omit<SplitLayer, 'pre' | 'post'> {
   pre: ort.InferenceSession;
   post: ort.InferenceSession;
-  A: Float32Array;
-  D: Float32Array;
 }
 
 export class NativeScanLayers {
@@ -61,9 +63,9 @@ export class NativeScanLayers {
     const layers: Layer[] = [];
     try {
       for (let i = 0; i < c.layers; i++) {
-        const s = family.buildSplitLayer(store, c, i, precision);
-        const [pre, post] = await createSessions([s.pre, s.post], options);
-        layers.push({ pre, post, A: s.A, D: s.D });
+        const { pre: preGraph, post: postGraph, ...s } = family.buildSplitLayer(store, c, i, precision);
+        const [pre, post] = await createSessions([preGraph, postGraph], options);
+        layers.push({ ...s, pre, post });
       }
     } catch (e) {
       for (const l of layers) for (const s of [l.pre, l.post]) await s.release().catch(() => undefined);
@@ -82,14 +84,16 @@ export class NativeScanLayers {
     chunk: number,
   ): Promise<LayerOutput> {
     const { collect = false, scratch, into, signal, onChunk } = o;
-    const { dModel: D, dInner: E, dState: N } = this.c;
+    const { dModel: D } = this.c;
     const layer = this.layers[l];
+    const E = layer.channels;
     const T = hidden.length / D;
     const rows = Math.min(T, chunk);
     const buf = (name: string, n: number) => scratch?.get(name, n) ?? new Float32Array(n);
     // Whole-layer arrays for what the caller collects, one chunk's for the rest.
     const whole = (k: string, w: number) => (k in widths ? buf(k, T * w) : buf(`scan.${k}`, rows * w));
-    const act = { u: whole('u', E), delta: whole('delta', E), B: whole('B', N), C: whole('C', N), y: whole('y', E) };
+    const act: Record<string, Float32Array> = { y: whole('y', E) };
+    for (const [k, w] of layer.scanInputs) act[k] = whole(k, w);
     const z = buf('scan.z', rows * E);
     const out: LayerOutput = { hidden: into ?? new Float32Array(T * D), state };
     let conv = state.conv;
@@ -98,14 +102,11 @@ export class NativeScanLayers {
     for (let s = 0; s < T; s += chunk) {
       throwIfAborted(signal);
       const n = Math.min(chunk, T - s);
-      const view = (k: keyof typeof act, w: number) => {
+      const view = (k: string, w: number) => {
         const at = widths[k] !== undefined ? s * w : 0;
         return act[k].subarray(at, at + n * w);
       };
-      const u = view('u', E);
-      const delta = view('delta', E);
-      const B = view('B', N);
-      const C = view('C', N);
+      const inputs = layer.scanInputs.map(([k, w]) => view(k, w));
       const y = view('y', E);
       const zc = z.subarray(0, n * E);
       // The chunk's rows are copied out first, so `into` may be `hidden` itself (the run's one residual buffer).
@@ -114,13 +115,17 @@ export class NativeScanLayers {
       const h = new ort.Tensor('float32', rowsIn, [n, D]);
       const t = (a: Float32Array, w: number) => new ort.Tensor('float32', a, [n, w]);
       const t0 = performance.now();
-      const r = await layer.pre.run(
-        { hidden: h, conv_state: new ort.Tensor('float32', conv, convShape) },
-        { conv_state_out: null, u: t(u, E), delta: t(delta, E), B: t(B, N), C: t(C, N), z: t(zc, E) },
-      );
+      const fetches: Record<string, ort.Tensor | null> = { conv_state_out: null, z: t(zc, E) };
+      layer.scanInputs.forEach(([k, w], i) => {
+        fetches[k] = t(inputs[i], w);
+      });
+      const r = await layer.pre.run({ hidden: h, conv_state: new ort.Tensor('float32', conv, convShape) }, fetches);
       conv = r.conv_state_out.data as Float32Array;
       const t1 = performance.now();
-      this.kernel.scan(u, delta, B, C, layer.A, layer.D, ssm, y, this.threads);
+      const [a, b, c, d] = inputs;
+      if (layer.heads)
+        this.kernel.scan2(a, b, c, d, layer.A, layer.D, ssm, y, this.threads, layer.heads.headDim, layer.heads.groups);
+      else this.kernel.scan(a, b, c, d, layer.A, layer.D, ssm, y, this.threads);
       const t2 = performance.now();
       await layer.post.run(
         { hidden: h, y: t(y, E), z: t(zc, E) },
@@ -132,7 +137,7 @@ export class NativeScanLayers {
       onChunk?.(s + n, { conv, ssm: ssm.slice() });
     }
     out.state = { conv, ssm };
-    if (collect) out.activations = Object.fromEntries(Object.keys(widths).map((k) => [k, act[k as keyof typeof act]]));
+    if (collect) out.activations = Object.fromEntries(Object.keys(widths).map((k) => [k, act[k]]));
     return out;
   }
 

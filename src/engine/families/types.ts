@@ -52,6 +52,15 @@ export interface SplitLayer {
   post: Uint8Array;
   A: Float32Array;
   D: Float32Array;
+  /**
+   * pre's outputs the kernel reads, in its argument order, with their per-token widths: the
+   * family's scoring activations of the same names (so the scorer reads what the kernel read).
+   */
+  scanInputs: [string, number][];
+  /** Channels of y and z (E). */
+  channels: number;
+  /** Mamba-2's per-head scan (native/scan.c scan2) with its head width and groups; absent: Mamba-1's per-channel scan. */
+  heads?: { headDim: number; groups: number };
 }
 
 /**
@@ -87,8 +96,8 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
   buildLayerGraph(store: SafetensorsStore, c: C, layer: number, target: 'cpu' | 'gpu'): Uint8Array;
   /**
    * CPU, where the native selective scan runs this family's scan (src/engine/cpu/nativeScan.ts):
-   * the layer as an ONNX graph before the scan (outputs conv_state_out, u, delta, B, C, z) and one
-   * after it (inputs hidden, y, z; output hidden_out), and the scan's A (E, N) and D (E). With
+   * the layer as an ONNX graph before the scan (outputs conv_state_out, the scan's inputs, z) and
+   * one after it (inputs hidden, y, z; output hidden_out), and the scan's A and D. With
    * 'int8' the projections are int8 (weights per output column, activations quantised on the fly).
    */
   buildSplitLayer?(store: SafetensorsStore, c: C, layer: number, precision?: Precision): SplitLayer;
@@ -96,8 +105,8 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
   activations(c: C): { scores: ActivationWidths; identity: ActivationWidths };
   /** All layers and the head as one single-token graph (fused decoding step), when supported. */
   buildDecodeStepGraph?(store: SafetensorsStore, c: C, precision: Precision): Uint8Array;
-  /** Prefill chunk length on a provider: bounds the graph's largest per-chunk tensor. */
-  chunkTokens(c: C, provider: Provider): number;
+  /** Prefill chunk length on a provider (on the CPU with the native scan, `nativeScan`): bounds the graph's largest per-chunk tensor. */
+  chunkTokens(c: C, provider: Provider, nativeScan?: boolean): number;
   createScorer(store: SafetensorsStore, c: C, ctx: ScorerContext): Promise<LayerScorer>;
   /** The influence score graph as the device-resident run feeds it (gpu/deviceRun.ts). */
   deviceScoring(store: SafetensorsStore, c: C): DeviceScoring;

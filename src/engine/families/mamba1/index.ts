@@ -39,7 +39,14 @@ export const mamba1: ModelFamily<MambaConfig> = {
     (target === 'cpu' ? buildLayerGraphCpu : buildLayerGraphGpu)(c, loadLayerWeights(store, c, i), i),
   buildSplitLayer: (store, c, i, precision) => {
     const w = loadLayerWeights(store, c, i);
-    return { ...buildSplitLayerGraphsCpu(c, w, i, precision), A: w.A, D: w.D };
+    const { dInner: E, dState: N } = c;
+    const scanInputs: [string, number][] = [
+      ['u', E],
+      ['delta', E],
+      ['B', N],
+      ['C', N],
+    ];
+    return { ...buildSplitLayerGraphsCpu(c, w, i, precision), A: w.A, D: w.D, scanInputs, channels: E };
   },
   activations: (c) => ({ scores: SCORES(c), identity: { ...SCORES(c), y: c.dInner } }),
   buildDecodeStepGraph: (store, c, precision) => {

@@ -170,7 +170,7 @@ function mamba2Block(
   precision: Precision,
   mode: 'scan' | 'ssd' | 'step',
 ): Mixer2Values {
-  const { dModel: D, dInner: E, dState: N, groups: G, heads: H, headDim: P } = c;
+  const { dInner: E, dState: N, groups: G, heads: H, headDim: P } = c;
   const name = (n: string) => prefix + n;
   const m = mixerInputs(g, c, w, prefix, hidden, convState, precision);
   const [x, B, C] = m.split(m.xbc);
@@ -201,9 +201,54 @@ function mamba2Block(
   const dPerChannel = new Float32Array(E);
   for (let e = 0; e < E; e++) dPerChannel[e] = w.D[Math.floor(e / P)];
   const y = g.op('Add', [ySsm, g.op('Mul', [x, g.weight(name('D'), dPerChannel, [E])])]);
-  const normed = gatedGroupNorm(g, c, y, m.z, g.weight(name('gated_norm.weight'), w.gatedNorm, [E]));
-  const out = projection(g, normed, name('out_proj'), w.outProj, D, E, precision, w.outProjBias);
-  return { hiddenOut: g.op('Add', [hidden, out]), convOut: m.convOut, ssmOut, x, delta, B, C, y };
+  const hiddenOut = mixerOutput(g, c, w, prefix, hidden, y, m.z, precision);
+  return { hiddenOut, convOut: m.convOut, ssmOut, x, delta, B, C, y };
+}
+
+/** The block after the scan: y (with the D skip) gated by SiLU(z) and group-normalised, out_proj, the residual. */
+function mixerOutput(
+  g: GraphBuilder,
+  c: Mamba2Config,
+  w: Layer2Weights,
+  prefix: string,
+  hidden: string,
+  y: string,
+  z: string,
+  precision: Precision,
+): string {
+  const { dModel: D, dInner: E } = c;
+  const normed = gatedGroupNorm(g, c, y, z, g.weight(`${prefix}gated_norm.weight`, w.gatedNorm, [E]));
+  const out = projection(g, normed, `${prefix}out_proj`, w.outProj, D, E, precision, w.outProjBias);
+  return g.op('Add', [hidden, out]);
+}
+
+/**
+ * The layer split around the native Mamba-2 scan (src/engine/cpu/nativeScan.ts, native/scan.c scan2):
+ *   pre : hidden (L, D), conv_state → conv_state_out, x (L, E), delta (L, H), B, C (L, GN), z (L, E)
+ *   post: hidden (L, D), y (L, E, the scan's output with the D skip), z → hidden_out (L, D)
+ * The same ops as buildLayerGraphCpu's graph before and after its recurrence.
+ */
+export function buildSplitLayerGraphsCpu(
+  c: Mamba2Config,
+  w: Layer2Weights,
+  index: number,
+  precision: Precision = 'fp32',
+): { pre: Uint8Array; post: Uint8Array } {
+  const { dModel: D, dInner: E, dState: N, groups: G, heads: H, convDim: CD, convKernel: K } = c;
+  const p = new GraphBuilder(`mamba2_layer_${index}_cpu_pre`);
+  const m = mixerInputs(p, c, w, '', p.input('hidden', ['L', D]), p.input('conv_state', [K - 1, CD]), precision);
+  const [x, B, C] = m.split(m.xbc);
+  p.output(m.convOut, 'conv_state_out', [K - 1, CD]);
+  p.output(x, 'x', ['L', E]);
+  p.output(m.delta, 'delta', ['L', H]);
+  p.output(B, 'B', ['L', G * N]);
+  p.output(C, 'C', ['L', G * N]);
+  p.output(m.z, 'z', ['L', E]);
+  const q = new GraphBuilder(`mamba2_layer_${index}_cpu_post`);
+  const hidden = q.input('hidden', ['L', D]);
+  const out = mixerOutput(q, c, w, '', hidden, q.input('y', ['L', E]), q.input('z', ['L', E]), precision);
+  q.output(out, 'hidden_out', ['L', D]);
+  return { pre: p.model(), post: q.model() };
 }
 
 export function buildLayerGraphCpu(
