@@ -10,6 +10,7 @@ import {
   Decoder,
   type DecodingState,
   Engine,
+  type Precision,
   bundledModelDir,
   klDivergence,
   resolveSimbaOptions,
@@ -28,7 +29,7 @@ interface Child {
   /** 'graph': score with the ONNX graph instead of the native kernel (the A/B of the scorers). */
   scorer?: 'graph';
   /** The prefill's projections (the prefill task): fp32 by default. */
-  prefillPrecision?: 'fp32' | 'int8';
+  prefillPrecision?: Precision;
 }
 
 function randomIds(n: number, vocab: number, seed = 1): number[] {

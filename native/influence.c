@@ -114,13 +114,8 @@ static void *run_job(void *arg) {
 // score(u, delta, B, C_T, A, scores, channelSum, reduce, threads): u, delta (T, E); B (T, N); C_T
 // (N); A (E, N) float32; fills scores (T, float32) and adds into channelSum (E, float64).
 static napi_value score(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
   napi_value argv[9];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 9) {
-    napi_throw_type_error(env, NULL, "score: expected 9 arguments");
-    return NULL;
-  }
+  if (!get_args(env, info, 9, argv, "score")) return NULL;
   void *p[7];
   size_t n[7];
   for (int i = 0; i < 7; i++) {
@@ -209,13 +204,8 @@ static void *run_job2(void *arg) {
 // delta (T, H); B (T, G·N); C_T (G·N); A (H) float32; fills scores (T, float32) and adds into
 // channelSum (E, float64).
 static napi_value score2(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
   napi_value argv[11];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 11) {
-    napi_throw_type_error(env, NULL, "score2: expected 11 arguments");
-    return NULL;
-  }
+  if (!get_args(env, info, 11, argv, "score2")) return NULL;
   void *p[7];
   size_t n[7];
   for (int i = 0; i < 7; i++) {

@@ -116,13 +116,8 @@ static void *run_scan(void *arg) {
 // scan(u, delta, B, C, A, D, h, y, threads): u, delta (T, E); B, C (T, N); A (E, N); D (E);
 // h (E, N) the state, updated in place; writes y (T, E). All Float32Arrays.
 napi_value scan(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
   napi_value argv[9];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 9) {
-    napi_throw_type_error(env, NULL, "scan: expected 9 arguments");
-    return NULL;
-  }
+  if (!get_args(env, info, 9, argv, "scan")) return NULL;
   void *p[8];
   size_t n[8];
   for (int i = 0; i < 8; i++) {
@@ -252,13 +247,8 @@ static void *run_scan2(void *arg) {
 // scan2(x, delta, B, C, A, D, S, y, threads, headDim, groups): x, y (T, H*P); delta (T, H);
 // B, C (T, G*N); A, D (H); S (H, P, N) the state, updated in place. Float32Arrays but the numbers.
 napi_value scan2(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
   napi_value argv[11];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 11) {
-    napi_throw_type_error(env, NULL, "scan2: expected 11 arguments");
-    return NULL;
-  }
+  if (!get_args(env, info, 11, argv, "scan2")) return NULL;
   void *p[8];
   size_t n[8];
   for (int i = 0; i < 8; i++) {

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <node_api.h>
@@ -88,6 +89,17 @@ static inline void run_jobs(void *(*fn)(void *), void *jobs, size_t size, int n)
   fn(job);
   for (int i = 1; i < n; i++) if (started[i]) pthread_join(tid[i], NULL);
   free(tid); free(started);
+}
+
+/** Exactly `n` arguments into argv, or a TypeError "NAME: expected n arguments" thrown and false. */
+static inline bool get_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *name) {
+  size_t argc = n;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc == n) return true;
+  char msg[96];
+  snprintf(msg, sizeof msg, "%s: expected %d arguments", name, (int)n);
+  napi_throw_type_error(env, NULL, msg);
+  return false;
 }
 
 /** The selective scan (scan.c), registered by the module's init in influence.c. */

@@ -576,13 +576,8 @@ napi_value step_create(napi_env env, napi_callback_info info) {
 // stepSetLayer(handle, i, norm, inProj, inProjBias?, convWeight, convBias?, xProj, dtProj, dtBias, A, D,
 // outProj, outProjBias?): layer i's weights, copied (and quantised for int8); optional ones null.
 napi_value step_set_layer(napi_env env, napi_callback_info info) {
-  size_t argc = 14;
   napi_value argv[14];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 14) {
-    napi_throw_type_error(env, NULL, "stepSetLayer: expected 14 arguments");
-    return NULL;
-  }
+  if (!get_args(env, info, 14, argv, "stepSetLayer")) return NULL;
   model_t *m = get_model(env, argv[0]);
   if (!m) return NULL;
   int32_t i;
@@ -689,13 +684,8 @@ static void run_step(const model_t *m, const float *hidden, float **conv, float 
 // updated in place, logprobs written. Synchronous: as async work on a libuv thread the hand-offs
 // cost about as much as a small model's whole step.
 napi_value step_run(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 6) {
-    napi_throw_type_error(env, NULL, "step: expected 6 arguments");
-    return NULL;
-  }
+  if (!get_args(env, info, 6, argv, "step")) return NULL;
   const model_t *m = get_model(env, argv[0]);
   if (!m) return NULL;
   for (int64_t l = 0; l < m->L; l++)

@@ -92,7 +92,7 @@ export class Model {
   private readonly rowCache = new Map<number, Float32Array>();
   private readonly sessions: Sessions;
   /** The decoding steps (cpu/fusedStep.ts or cpu/nativeStep.ts) by precision, each built on first use. */
-  private fusedSteps = new Map<Precision, Promise<FusedStep | NativeStep>>();
+  private steps = new Map<Precision, Promise<FusedStep | NativeStep>>();
   /** The kernel for the native decoding step, or undefined where the step runs in ORT. */
   private readonly stepKernel?: StepKernel;
   private readonly threads: number;
@@ -264,15 +264,15 @@ export class Model {
     const kernel = nativeStepFits(this.config, precision) ? this.stepKernel : undefined;
     if (precision === 'fp32' && !kernel && (this.provider !== 'cpu' || !this.checkpoint.family.buildDecodeStepGraph))
       return this.stepLayers(hidden, state, signal);
-    let fused = this.fusedSteps.get(precision);
-    if (!fused) {
-      fused = kernel
+    let built = this.steps.get(precision);
+    if (!built) {
+      built = kernel
         ? Promise.resolve().then(() => NativeStep.create(this.checkpoint, precision, this.threads, kernel))
         : FusedStep.create(this.checkpoint, precision, this.sessionOptions);
-      this.fusedSteps.set(precision, fused);
-      fused.catch(() => this.fusedSteps.delete(precision));
+      this.steps.set(precision, built);
+      built.catch(() => this.steps.delete(precision));
     }
-    const step = await fused;
+    const step = await built;
     throwIfAborted(signal);
     return step.run(hidden, state);
   }
@@ -322,11 +322,11 @@ export class Model {
   }
 
   async dispose(): Promise<void> {
-    const fused = await Promise.allSettled(this.fusedSteps.values());
+    const steps = await Promise.allSettled(this.steps.values());
     const { layers, native, head, targetHead } = this.sessions;
     for (const s of new Set([...layers, head, targetHead])) await s.release();
     await native?.release();
-    for (const f of fused) if (f.status === 'fulfilled') await f.value.release();
+    for (const f of steps) if (f.status === 'fulfilled') await f.value.release();
   }
 }
 

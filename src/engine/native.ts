@@ -144,7 +144,7 @@ export function loadNativeKernel(): NativeKernel | string {
 
 /**
  * Return the C allocator's free pages to the system (native/memory.c): after a session is created
- * and after a layer, so what ORT freed stops counting as resident. Without the kernel, nothing.
+ * and after a run, so what ORT freed stops counting as resident. Without the kernel, nothing.
  */
 export function releaseFreeMemory(): void {
   const k = loadNativeKernel();

@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import type { Checkpoint } from '../checkpoint';
 import type { DecodingState, LayerState } from '../state';
 import type { Precision } from '../../shared/options';
-import { releaseFreeMemory } from '../native';
+import { createSessions } from '../runtime';
 
 export class FusedStep {
   /** The state buffers the next step writes; undefined while a step is using them. */
@@ -40,8 +40,7 @@ export class FusedStep {
     const { family, store, config } = ck;
     if (!family.buildDecodeStepGraph)
       throw new Error(`${family.name}: a fused decoding step is not available for this model family`);
-    const session = await ort.InferenceSession.create(family.buildDecodeStepGraph(store, config, precision), options);
-    releaseFreeMemory();
+    const [session] = await createSessions([family.buildDecodeStepGraph(store, config, precision)], options);
     return new FusedStep(session, ck.stateShapes(), config.dModel, config.vocabSize);
   }
 

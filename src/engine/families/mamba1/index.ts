@@ -39,14 +39,14 @@ export const mamba1: ModelFamily<MambaConfig> = {
     (target === 'cpu' ? buildLayerGraphCpu : buildLayerGraphGpu)(c, loadLayerWeights(store, c, i), i),
   buildSplitLayer: (store, c, i, precision) => {
     const w = loadLayerWeights(store, c, i);
-    const { dInner: E, dState: N } = c;
+    const s = SCORES(c);
     const scanInputs: [string, number][] = [
-      ['u', E],
-      ['delta', E],
-      ['B', N],
-      ['C', N],
+      ['u', s.u],
+      ['delta', s.delta],
+      ['B', s.B],
+      ['C', s.C],
     ];
-    return { ...buildSplitLayerGraphsCpu(c, w, i, precision), A: w.A, D: w.D, scanInputs, channels: E };
+    return { ...buildSplitLayerGraphsCpu(c, w, i, precision), A: w.A, D: w.D, scanInputs, channels: c.dInner };
   },
   activations: (c) => ({ scores: SCORES(c), identity: { ...SCORES(c), y: c.dInner } }),
   buildDecodeStepGraph: (store, c, precision) => {
