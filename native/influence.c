@@ -7,10 +7,11 @@
 // ~0.8 ns per element; here the exp, the sum over n, the channel reductions and the suffix sum
 // happen in registers, one walk from the last token to the first, with no tensor at all.
 //
-// Work is split by channels: each thread owns a range of e, walks t from T-1 down to 0 carrying
-// its own S (in double, like the reference), and writes one partial reduction per token; the
-// caller's thread then combines them. Once every channel of a range has S·min_n(-A) past the
-// float32 underflow of exp, all earlier contributions are exactly 0 and the range stops early.
+// Work is split by channels: each thread owns blocks of channels, walks t from T-1 down to 0
+// carrying their S (in double, like the reference), and writes one partial reduction per token;
+// the caller's thread then combines them. Far from the last token most of the exps have
+// underflowed to exactly 0 (exp(A[e,n]·S) with S growing): a block drops each state once it is 0
+// on every lane and the block itself once none is left, so the work follows what is not 0.
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,94 +22,162 @@
 
 enum reduce { SIGNED_MAX = 0, ABS_MAX = 1, MEAN_ABS = 2 };
 
-/** exp(x) is exactly 0 in float32 below about -103.97; beyond this every term has vanished. */
-#define UNDERFLOW 110.0
-
 typedef struct {
   const float *u, *delta, *B, *cT, *A;  // A: (E, N)
   int64_t T, E, N;
-  int64_t e0, e1;                       // this job's channel range
+  const int32_t *ch;                    // this job's channels, in blocks of LANES
+  int64_t len;
   int reduce;
-  float *partial;                       // (T) this range's reduction per token
-  double *channelSum;                   // (E) shared; each job writes only its own range
+  float *partial;                       // (T) this job's reduction per token
+  double *channelSum;                   // (E) shared; each job writes only its own channels
 } job_t;
 
-// One token, one range of channels, LANES at a time with the sums in registers:
+// One token over a job's live blocks of LANES channels, with the sums in registers:
 //   c[e] = ud[e]·Σ_n w[n]·exp(A[e,n]·S[e])    (ud = u_t⊙Δ_t, w = B_t⊙C_T)
-// and the three channel reductions of c. `pad` is 0 on real lanes and -inf on the padding that
-// rounds the range up to whole vectors (ud is 0 there), so padding never wins the signed max.
+// and the three channel reductions of c. Each block sums only its live states (live[b], nlive[b]:
+// the n whose exp has not underflowed to exactly 0 on some lane; ascending, so the sum is the
+// one over every n). `pad` is 0 on real lanes and -inf on the padding that rounds the last block
+// up to a whole vector (ud is 0 there), so padding never wins the signed max.
 // On x86-64 Linux it is compiled for AVX-512, AVX2+FMA and baseline x86-64, and the loader
 // picks what the CPU supports (AVX-512 vs AVX2: 22 vs 33 ms for 4k tokens of the 130m shape).
 #if defined(__x86_64__) && defined(__linux__)
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
-static void token(const float *restrict At, const float *restrict S, const float *restrict w, const float *restrict ud, const float *restrict pad, float *restrict c, int64_t len, int64_t N, float out[3]) {
-  vf best = (vf){0} - INFINITY, best_abs = {0}, sum_abs = {0};
-  for (int64_t e = 0; e < len; e += LANES) {
-    vf s, a, x, p, sum = {0};
+static void token(const float *restrict At, const float *restrict S, const float *restrict w, const float *restrict ud, const float *restrict pad, float *restrict c, const int32_t *restrict blocks, int64_t nblocks, const int32_t *restrict live, const int32_t *restrict nlive, int64_t N, float out[3]) {
+  // Everything carried from one iteration to the next is in halves (simd.h).
+  vh best[2], best_abs[2] = {{0}}, sum_abs[2] = {{0}};
+  best[0] = best[1] = (vh){0} - INFINITY;
+  for (int64_t i = 0; i < nblocks; i++) {
+    const int64_t b = blocks[i], e = b * LANES;
+    vf s, a, x, p;
+    vh lo = {0}, hi = {0};
     memcpy(&s, S + e, sizeof s);
-    for (int64_t n = 0; n < N; n++) {
-      memcpy(&a, At + n * len + e, sizeof a);
-      sum += w[n] * exp_neg(a * s);
+    const int32_t *ln = live + b * N;
+    for (int32_t k = 0; k < nlive[b]; k++) {
+      const int64_t n = ln[k];
+      memcpy(&a, At + (b * N + n) * LANES, sizeof a);
+      add_halves(&lo, &hi, w[n] * exp_neg(a * s));
     }
     memcpy(&x, ud + e, sizeof x);
     memcpy(&p, pad + e, sizeof p);
-    x *= sum;
-    memcpy(c + e, &x, sizeof x);
-    const vf xs = x + p, ax = (vf)((vi)x & 0x7fffffff);
-    best = (vf)(((vi)best & (vi)(best >= xs)) | ((vi)xs & (vi)(best < xs)));
-    best_abs = (vf)(((vi)best_abs & (vi)(best_abs >= ax)) | ((vi)ax & (vi)(best_abs < ax)));
-    sum_abs += ax;
+    vh xh[2], ph[2];
+    memcpy(xh, &x, sizeof x);
+    memcpy(ph, &p, sizeof p);
+    xh[0] *= lo, xh[1] *= hi;
+    memcpy(c + e, xh, sizeof xh);
+    for (int h = 0; h < 2; h++) {
+      const vh ax = (vh)((vhi)xh[h] & 0x7fffffff);
+      best[h] = max_h(best[h], xh[h] + ph[h]);
+      best_abs[h] = max_h(best_abs[h], ax);
+      sum_abs[h] += ax;
+    }
   }
   out[0] = -INFINITY, out[1] = 0.f, out[2] = 0.f;
-  for (int i = 0; i < LANES; i++) {
-    out[0] = fmaxf(out[0], best[i]);
-    out[1] = fmaxf(out[1], best_abs[i]);
-    out[2] += sum_abs[i];
+  for (int h = 0; h < 2; h++)
+    for (int i = 0; i < LANES / 2; i++) {
+      out[0] = fmaxf(out[0], best[h][i]);
+      out[1] = fmaxf(out[1], best_abs[h][i]);
+      out[2] += sum_abs[h][i];
+    }
+}
+
+// Drops from each live block's list the states whose exp(A·S) is exactly 0 on every real lane,
+// and the blocks with none left (their channels contribute exactly 0 from here to the first
+// token, as S only grows). rate[b][n] = min over the block's lanes of -A[e,n]; float products are
+// monotone, so rate·min(S) > 87.3 means every lane's A·S < -87.3, where exp_neg returns 0.
+// Returns the number of live blocks left (compacted to the front of `blocks`).
+static int64_t prune_states(const float *restrict S, const float *restrict rate, int32_t *restrict blocks, int64_t nblocks, int32_t *restrict live, int32_t *restrict nlive, int64_t len, int64_t N) {
+  int64_t left = 0;
+  for (int64_t i = 0; i < nblocks; i++) {
+    const int64_t b = blocks[i], e0 = b * LANES;
+    float smin = INFINITY;
+    for (int64_t e = e0; e < e0 + LANES && e < len; e++) smin = S[e] < smin ? S[e] : smin;
+    int32_t *ln = live + b * N;
+    int32_t kept = 0;
+    for (int32_t k = 0; k < nlive[b]; k++)
+      if (!(rate[b * N + ln[k]] * smin > -EXP_MIN)) ln[kept++] = ln[k];
+    nlive[b] = kept;
+    if (kept > 0) blocks[left++] = (int32_t)b;
   }
+  return left;
 }
 
 static void *run_job(void *arg) {
   job_t *j = (job_t *)arg;
-  const int64_t E = j->E, N = j->N, len = j->e1 - j->e0;
-  const int64_t padded = (len + LANES - 1) / LANES * LANES;
-  // This range's A as (N, padded), S, ud and c, padded to whole vectors.
-  float *At = calloc(N * padded, sizeof(float)), *S = calloc(padded, sizeof(float));
+  const int64_t E = j->E, N = j->N, len = j->len;
+  const int32_t *ch = j->ch;
+  const int64_t nb = (len + LANES - 1) / LANES, padded = nb * LANES;
+  // This job's A as (block, N, LANES), S, ud and c, padded to whole vectors.
+  float *At = calloc(nb * N * LANES, sizeof(float)), *S = calloc(padded, sizeof(float));
   float *ud = calloc(padded, sizeof(float)), *c = malloc(padded * sizeof(float));
   float *pad = malloc(padded * sizeof(float)), *w = malloc(N * sizeof(float));
   double *Sd = calloc(len, sizeof(double));
-  float *rate = malloc(len * sizeof(float)); // slowest decay per channel: min_n -A[e,n]
+  float *rate = malloc(nb * N * sizeof(float)); // per block and state: slowest decay, min_e -A[e,n]
+  int32_t *live = malloc(nb * N * sizeof(int32_t)), *nlive = malloc(nb * sizeof(int32_t));
+  int32_t *blocks = malloc(nb * sizeof(int32_t));
+  int64_t nblocks = nb;
   for (int64_t e = 0; e < padded; e++) pad[e] = e < len ? 0.f : -INFINITY;
-  for (int64_t e = 0; e < len; e++) {
-    float r = INFINITY;
-    for (int64_t n = 0; n < N; n++) {
-      At[n * padded + e] = j->A[(j->e0 + e) * N + n];
-      r = fminf(r, -At[n * padded + e]);
-    }
-    rate[e] = r;
+  for (int64_t b = 0; b < nb; b++) {
+    blocks[b] = (int32_t)b, nlive[b] = (int32_t)N;
+    for (int64_t n = 0; n < N; n++) live[b * N + n] = (int32_t)n, rate[b * N + n] = INFINITY;
   }
+  for (int64_t e = 0; e < len; e++)
+    for (int64_t n = 0; n < N; n++) {
+      const int64_t b = e / LANES;
+      const float a = j->A[ch[e] * N + n];
+      At[(b * N + n) * LANES + e % LANES] = a;
+      rate[b * N + n] = fminf(rate[b * N + n], -a);
+    }
   memset(j->partial, 0, j->T * sizeof(float)); // tokens past the early exit contribute exactly 0
   for (int64_t t = j->T - 1; t >= 0; t--) {
-    if ((j->T - 1 - t) % 16 == 0) { // checked every 16 tokens: later is as exact, only slower
-      double nearest = INFINITY;
-      for (int64_t e = 0; e < len; e++) nearest = fmin(nearest, Sd[e] * rate[e]);
-      if (nearest > UNDERFLOW) break;
+    // Checked every 8 tokens: a dead state summed a little longer adds exactly 0.
+    if ((j->T - 1 - t) % 8 == 0) {
+      nblocks = prune_states(S, rate, blocks, nblocks, live, nlive, len, N);
+      if (nblocks == 0) break;
     }
     for (int64_t n = 0; n < N; n++) w[n] = j->B[t * N + n] * j->cT[n];
-    const float *u = j->u + t * E + j->e0, *d = j->delta + t * E + j->e0;
-    for (int64_t e = 0; e < len; e++) ud[e] = u[e] * d[e];
+    const float *u = j->u + t * E, *d = j->delta + t * E;
+    for (int64_t i = 0; i < nblocks; i++)
+      for (int64_t e = blocks[i] * LANES, end = e + LANES < len ? e + LANES : len; e < end; e++) ud[e] = u[ch[e]] * d[ch[e]];
     float r[3];
-    token(At, S, w, ud, pad, c, padded, N, r);
-    j->partial[t] = r[j->reduce];
-    double *cs = j->channelSum + j->e0;
-    for (int64_t e = 0; e < len; e++) {
-      cs[e] += c[e];
-      Sd[e] += d[e];
-      S[e] = (float)Sd[e];
-    }
+    token(At, S, w, ud, pad, c, blocks, nblocks, live, nlive, N, r);
+    // A dead block's channels are 0 at this token: the signed max counts them.
+    j->partial[t] = j->reduce == SIGNED_MAX && nblocks < nb ? fmaxf(r[0], 0.f) : r[j->reduce];
+    for (int64_t i = 0; i < nblocks; i++)
+      for (int64_t e = blocks[i] * LANES, end = e + LANES < len ? e + LANES : len; e < end; e++) {
+        j->channelSum[ch[e]] += c[e];
+        Sd[e] += d[ch[e]];
+        S[e] = (float)Sd[e];
+      }
   }
-  free(At); free(S); free(ud); free(c); free(pad); free(w); free(Sd); free(rate);
+  free(At); free(S); free(ud); free(c); free(pad); free(w); free(Sd); free(rate); free(live); free(nlive); free(blocks);
   return NULL;
+}
+
+// Channels that decay fastest (largest Σ_t Δ_t[e]) go first and share blocks with their like, so a
+// block's slowest lane is not far behind its others; blocks are dealt to the threads in turn so
+// each gets fast and slow ones alike. Fills order (E): each job's channels, job after job.
+static void deal_channels(const float *delta, int64_t T, int64_t E, int threads, int32_t *order, int64_t *len) {
+  double *total = calloc(E, sizeof(double));
+  for (int64_t t = 0; t < T; t++) for (int64_t e = 0; e < E; e++) total[e] += delta[t * E + e];
+  int32_t *sorted = malloc(E * sizeof(int32_t));
+  for (int64_t e = 0; e < E; e++) sorted[e] = (int32_t)e;
+  // Insertion sort on a few thousand channels costs less than the first token's exps.
+  for (int64_t i = 1; i < E; i++) {
+    const int32_t v = sorted[i];
+    int64_t k = i;
+    for (; k > 0 && total[sorted[k - 1]] < total[v]; k--) sorted[k] = sorted[k - 1];
+    sorted[k] = v;
+  }
+  const int64_t nb = (E + LANES - 1) / LANES;
+  int64_t at = 0;
+  for (int i = 0; i < threads; i++) {
+    len[i] = 0;
+    for (int64_t b = i; b < nb; b += threads)
+      for (int64_t e = b * LANES; e < (b + 1) * LANES && e < E; e++) order[at + len[i]++] = sorted[e];
+    at += len[i];
+  }
+  free(total); free(sorted);
 }
 
 // score(u, delta, B, C_T, A, scores, channelSum, reduce, threads): u, delta (T, E); B (T, N); C_T
@@ -133,11 +202,15 @@ static napi_value score(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (threads < 1) threads = 1;
-  if (threads > E) threads = (int32_t)E;
+  const int64_t blocks = (E + LANES - 1) / LANES;
+  if (threads > blocks) threads = (int32_t)(blocks > 0 ? blocks : 1);
   float *partial = malloc((size_t)threads * T * sizeof(float));
+  int32_t *order = malloc((E > 0 ? E : 1) * sizeof(int32_t));
+  int64_t *len = calloc(threads, sizeof(int64_t));
+  deal_channels(p[1], T, E, threads, order, len);
   job_t *jobs = calloc(threads, sizeof(job_t));
-  for (int i = 0; i < threads; i++) {
-    jobs[i] = (job_t){ p[0], p[1], p[2], p[3], p[4], T, E, N, E * i / threads, E * (i + 1) / threads, reduce, partial + (int64_t)i * T, p[6] };
+  for (int i = 0, at = 0; i < threads; at += (int)len[i], i++) {
+    jobs[i] = (job_t){ p[0], p[1], p[2], p[3], p[4], T, E, N, order + at, len[i], reduce, partial + (int64_t)i * T, p[6] };
   }
   run_jobs(run_job, jobs, sizeof(job_t), threads);
   float *scores = p[5];
@@ -146,7 +219,7 @@ static napi_value score(napi_env env, napi_callback_info info) {
     for (int i = 1; i < threads; i++) v = reduce == MEAN_ABS ? v + partial[(int64_t)i * T + t] : fmaxf(v, partial[(int64_t)i * T + t]);
     scores[t] = reduce == MEAN_ABS ? v / (float)E : v;
   }
-  free(partial); free(jobs);
+  free(partial); free(jobs); free(order); free(len);
   return NULL;
 }
 
