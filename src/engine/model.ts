@@ -7,7 +7,7 @@ import { type HeadWeights, buildHeadGraph } from './graphs/heads';
 import { type Provider, createSessions, resolveProvider, sessionOptions } from './runtime';
 import { DecodingState, type LayerState } from './state';
 import { FusedStep } from './cpu/fusedStep';
-import { buildCpuHeadGraph } from './cpu/head';
+import { StreamedHead } from './cpu/head';
 import { NativeScanLayers, loadScanKernel } from './cpu/nativeScan';
 import { NATIVE_STEP_FAMILIES, NativeStep, type StepKernel, loadStepKernel, nativeStepFits } from './cpu/nativeStep';
 import * as os from 'node:os';
@@ -79,8 +79,14 @@ interface Sessions {
   /** The Scan layer graphs; empty where the native scan runs the layers. */
   layers: ort.InferenceSession[];
   native?: NativeScanLayers;
-  head: ort.InferenceSession;
-  targetHead: ort.InferenceSession;
+  head: Head;
+}
+
+/** The LM head: final norm, projection to the vocabulary, log-softmax. */
+interface Head {
+  logprobs(hidden: Float32Array): Promise<Float32Array>;
+  targetLogprobs(hidden: Float32Array, targets: ArrayLike<number>, chunk?: number): Promise<Float32Array>;
+  release(): Promise<void>;
 }
 
 export class Model {
@@ -134,18 +140,20 @@ export class Model {
     const t0 = Date.now();
     const { family, config: c, store } = ck;
     // Read (and checked) here, so a bad tensor is the checkpoint's error, not a provider's.
-    let top: HeadWeights | undefined = family.topWeights(store, c);
+    // The head's tensors are checked here (and, on a GPU, read), so a bad one is the checkpoint's
+    // error, not a provider's; the CPU head reads its matrix block by block on each call (cpu/head.ts).
+    const headMatrix = family.headTensor(store, c);
+    for (const name of new Set([headMatrix, 'backbone.embeddings.weight'])) StreamedHead.check(store, c, name);
+    const normF = store.get('backbone.norm_f.weight', [c.dModel]);
     const scanNotes: string[] = [];
     const { provider, value, notes } = await resolveProvider(o.device ?? 'auto', async (p) => {
       const so = sessionOptions(p, o.threads);
       const gpu = p !== 'cpu';
-      // The heads first, then `top` is dropped: the embeddings and head matrix are garbage before
-      // the layers' weights are read (peak memory at load holds one of the two, not both).
-      const [head, targetHead = head] = await createSessions(
-        headGraphs(c, top ?? family.topWeights(store, c), gpu),
-        so,
-      );
-      top = undefined;
+      // On a GPU the head sessions first, while no layer's weights are read (peak memory at load
+      // holds the head matrix or the layers, not both).
+      const head: Head = gpu
+        ? await SessionHeads.create(family.topWeights(store, c), c, so)
+        : await StreamedHead.create(store, c, headMatrix, normF, so);
       let native: NativeScanLayers | undefined;
       let layers: ort.InferenceSession[] = [];
       try {
@@ -157,9 +165,9 @@ export class Model {
           for (let i = 0; i < c.layers; i++) yield family.buildLayerGraph(store, c, i, gpu ? 'gpu' : 'cpu');
         };
         if (!native) layers = await createSessions(graphs(), so, gpu ? () => smokeFeeds(ck) : undefined);
-        return { sessions: { layers, native, head, targetHead }, sessionOptions: so };
+        return { sessions: { layers, native, head }, sessionOptions: so };
       } catch (e) {
-        for (const s of new Set([head, targetHead])) await s.release().catch(() => undefined);
+        await head.release().catch(() => undefined);
         await native?.release().catch(() => undefined);
         throw e;
       }
@@ -171,7 +179,7 @@ export class Model {
           ? 'prefill: int8 projections (activations quantised on the fly); results differ from float32 by quantisation'
           : `prefill: int8 needs the CPU's native scan; this ${provider} prefill runs in float32`,
       );
-    // The weights now live in the sessions: nothing of `top` (the embeddings among them) is kept.
+    // The weights now live in the sessions: nothing of them is kept here.
     const model = new Model(ck, provider, notes, value, o);
     model.loadMs = Date.now() - t0;
     return model;
@@ -290,26 +298,61 @@ export class Model {
   }
 
   /** Log-probabilities over the vocabulary for each of the P rows of `hidden`: (P, V). */
-  async logprobs(hidden: Float32Array): Promise<Float32Array> {
-    const D = this.config.dModel;
-    const P = hidden.length / D;
-    const feeds: Record<string, ort.Tensor> = { hidden: new ort.Tensor('float32', hidden, [P, D]) };
-    const { head } = this.sessions;
-    if (head.inputNames.includes('targets')) feeds.targets = new ort.Tensor('int64', new BigInt64Array(P), [P, 1]);
-    const r = await head.run(feeds, ['logprobs']);
-    return r.logprobs.data as Float32Array;
+  logprobs(hidden: Float32Array): Promise<Float32Array> {
+    return this.sessions.head.logprobs(hidden);
   }
 
   /** log p(targets[i] | row i) for each row, in chunks so no (P, V) result is held. */
+  targetLogprobs(hidden: Float32Array, targets: ArrayLike<number>, chunk = 512): Promise<Float32Array> {
+    return this.sessions.head.targetLogprobs(hidden, targets, chunk);
+  }
+
+  async dispose(): Promise<void> {
+    const steps = await Promise.allSettled(this.steps.values());
+    const { layers, native, head } = this.sessions;
+    for (const s of layers) await s.release();
+    await head.release();
+    await native?.release();
+    for (const f of steps) if (f.status === 'fulfilled') await f.value.release();
+  }
+}
+
+/** A GPU provider's head: the distribution and the targets' log-probabilities, one session each. */
+class SessionHeads implements Head {
+  private constructor(
+    private readonly head: ort.InferenceSession,
+    private readonly targetHead: ort.InferenceSession,
+    private readonly dModel: number,
+  ) {}
+
+  static async create(
+    top: HeadWeights,
+    c: Checkpoint['config'],
+    so: ort.InferenceSession.SessionOptions,
+  ): Promise<SessionHeads> {
+    const graphs = function* () {
+      yield buildHeadGraph(c, top, { gpu: true });
+      yield buildHeadGraph(c, top, { gpu: true, targets: true });
+    };
+    const [head, targetHead] = await createSessions(graphs(), so);
+    return new SessionHeads(head, targetHead, c.dModel);
+  }
+
+  async logprobs(hidden: Float32Array): Promise<Float32Array> {
+    const P = hidden.length / this.dModel;
+    const r = await this.head.run({ hidden: new ort.Tensor('float32', hidden, [P, this.dModel]) }, ['logprobs']);
+    return r.logprobs.data as Float32Array;
+  }
+
   async targetLogprobs(hidden: Float32Array, targets: ArrayLike<number>, chunk = 512): Promise<Float32Array> {
-    const D = this.config.dModel;
+    const D = this.dModel;
     const P = targets.length;
     const out = new Float32Array(P);
     for (let s = 0; s < P; s += chunk) {
       const n = Math.min(chunk, P - s);
       const t = new BigInt64Array(n);
       for (let i = 0; i < n; i++) t[i] = BigInt(targets[s + i]);
-      const r = await this.sessions.targetHead.run(
+      const r = await this.targetHead.run(
         {
           hidden: new ort.Tensor('float32', hidden.subarray(s * D, (s + n) * D), [n, D]),
           targets: new ort.Tensor('int64', t, [n, 1]),
@@ -321,20 +364,10 @@ export class Model {
     return out;
   }
 
-  async dispose(): Promise<void> {
-    const steps = await Promise.allSettled(this.steps.values());
-    const { layers, native, head, targetHead } = this.sessions;
-    for (const s of new Set([...layers, head, targetHead])) await s.release();
-    await native?.release();
-    for (const f of steps) if (f.status === 'fulfilled') await f.value.release();
+  async release(): Promise<void> {
+    await this.head.release();
+    await this.targetHead.release();
   }
-}
-
-/** The head graphs; on the CPU one session for both heads (cpu/head.ts), the head matrix held once. */
-function* headGraphs(c: Checkpoint['config'], top: HeadWeights, gpu: boolean): Generator<Uint8Array> {
-  if (!gpu) return yield buildCpuHeadGraph(c, top);
-  yield buildHeadGraph(c, top, { gpu });
-  yield buildHeadGraph(c, top, { gpu, targets: true });
 }
 
 /**

@@ -4,6 +4,8 @@
 // package without one) the engine scores with the ONNX graph instead and says so.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 
 export interface NativeKernel {
   /** See native/influence.c: fills `scores` (T) and adds into `channelSum` (E). */
@@ -143,10 +145,28 @@ export function loadNativeKernel(): NativeKernel | string {
 }
 
 /**
- * Return the C allocator's free pages to the system (native/memory.c): after a session is created
- * and after a run, so what ORT freed stops counting as resident. Without the kernel, nothing.
+ * Return free memory to the system: garbage ArrayBuffers first (V8 keeps them until their total
+ * passes its external-memory limit, 64 MiB: the weights read to build a session, a run's chunks),
+ * then the C allocator's free pages (native/memory.c), so what ORT and V8 freed stops counting as
+ * resident. After a session is created and after a run. Without the kernel, only the first.
  */
 export function releaseFreeMemory(): void {
+  collectGarbage();
   const k = loadNativeKernel();
   if (typeof k !== 'string') k.releaseFreeMemory?.();
+}
+
+let gc: (() => void) | undefined | null = null;
+
+/** A full V8 collection, through the gc function --expose-gc gives (set at run time, as Jest's leak detection does). */
+function collectGarbage(): void {
+  if (gc === null) {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      gc = vm.runInNewContext('gc') as () => void;
+    } catch {
+      gc = undefined;
+    }
+  }
+  gc?.();
 }

@@ -122,6 +122,7 @@ export async function runLayers(
         alive.push(pos);
       }
     }
+    if (l % 6 === 5) releaseFreeMemory();
     layerMs.push(performance.now() - t0);
     done += pos.length;
     o.onProgress?.(done, total);

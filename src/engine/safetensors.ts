@@ -192,6 +192,13 @@ export function parseShardIndex(json: unknown, file: string): Map<string, string
 }
 
 /** The tensors of a checkpoint folder: model.safetensors, or the shards named by its index. */
+/** Runs of rows of one tensor, read from its file on demand (SafetensorsStore.rowReader). */
+export interface RowReader {
+  /** Rows start..start+count as float32 into `out` (count × width). */
+  read(start: number, count: number, out: Float32Array): void;
+  close(): void;
+}
+
 export class SafetensorsStore {
   private constructor(
     readonly dir: string,
@@ -298,32 +305,55 @@ export class SafetensorsStore {
 
   /**
    * Rows `ids` of a (rows, width) tensor as float32 into `out` (ids.length × width), each read from
-   * the file on its own: how the engine looks up embeddings instead of holding the (V, D) matrix
-   * (the head session holds its own copy). Refuses an id out of range, a row that is not finite
-   * and a file that changed size since it was opened.
+   * the file on its own: how the engine looks up embeddings instead of holding the (V, D) matrix.
+   * Refuses an id out of range, a row that is not finite and a file that changed size since it was opened.
    */
   readRows(name: string, shape: [number, number], ids: ArrayLike<number>, out: Float32Array): void {
+    const reader = this.rowReader(name, shape);
+    try {
+      const width = shape[1];
+      for (let i = 0; i < ids.length; i++) reader.read(ids[i], 1, out.subarray(i * width, (i + 1) * width));
+    } finally {
+      reader.close();
+    }
+  }
+
+  /**
+   * A (rows, width) tensor opened for reading runs of rows as float32 (the CPU's LM head streams
+   * its matrix this way: cpu/head.ts). Each read is bounded by the tensor's checked extent and
+   * refuses rows out of range, values that are not finite and a file whose size changed.
+   */
+  rowReader(name: string, shape: [number, number]): RowReader {
     const e = this.check(name, shape);
     const [rows, width] = shape;
-    const rowBytes = width * BYTES[e.dtype];
-    const raw = new Uint8Array(rowBytes);
+    const width8 = BYTES[e.dtype];
     const { fd, size } = openRegular(e.real, Number.MAX_SAFE_INTEGER, 'checkpoint', true);
-    try {
-      if (size !== e.fileSize)
-        throw new CheckpointError(e.file, `changed while being read (${e.fileSize} bytes when opened, ${size} now)`);
-      for (let i = 0; i < ids.length; i++) {
-        const id = ids[i];
-        if (!(Number.isInteger(id) && id >= 0 && id < rows))
-          throw new RangeError(`token id ${id} is outside ${name}'s ${rows} rows`);
-        readInto(fd, e.begin + id * rowBytes, raw, e.file);
-        const { out: row, nonFinite } = toFloat32(raw, e.dtype, width);
-        if (nonFinite > 0)
-          throw new CheckpointError(e.file, `tensor ${name} row ${id} has non-finite values (NaN/Inf)`);
-        out.set(row, i * width);
-      }
-    } finally {
+    if (size !== e.fileSize) {
       fs.closeSync(fd);
+      throw new CheckpointError(e.file, `changed while being read (${e.fileSize} bytes when opened, ${size} now)`);
     }
+    let raw = new Uint8Array(0);
+    return {
+      read: (start: number, count: number, out: Float32Array) => {
+        if (!(Number.isInteger(start) && Number.isInteger(count) && start >= 0 && count >= 1 && start + count <= rows))
+          throw new RangeError(
+            count === 1 ? `token id ${start} is outside ${name}'s ${rows} rows` : `rows ${start}..${start + count} are outside ${name}'s ${rows} rows`,
+          );
+        if (out.length !== count * width) throw new RangeError(`rowReader: out holds ${out.length} floats, not ${count * width}`);
+        const bytes = count * width * width8;
+        // F32 lands in `out` itself; F16/BF16 in a scratch kept for the next read.
+        const target = e.dtype === 'F32' ? new Uint8Array(out.buffer, out.byteOffset, bytes) : (raw = raw.length >= bytes ? raw : new Uint8Array(bytes)).subarray(0, bytes);
+        readInto(fd, e.begin + start * width * width8, target, e.file);
+        const { out: rowsF32, nonFinite } = toFloat32(target, e.dtype, count * width);
+        if (nonFinite > 0)
+          throw new CheckpointError(
+            e.file,
+            count === 1 ? `tensor ${name} row ${start} has non-finite values (NaN/Inf)` : `tensor ${name} rows ${start}..${start + count} have non-finite values (NaN/Inf)`,
+          );
+        if (rowsF32 !== out && rowsF32.buffer !== out.buffer) out.set(rowsF32);
+      },
+      close: () => fs.closeSync(fd),
+    };
   }
 
   /** A tensor's shape and file from the header (nothing checked, nothing read). */

@@ -99,7 +99,10 @@ export class NativeScanLayers {
     let conv = state.conv;
     const ssm = state.ssm.slice(); // the kernel updates it in place; `state` may be shared (zeros)
     const { conv: convShape } = this.shapes;
-    for (let s = 0; s < T; s += chunk) {
+    // The conv window is written into two buffers in turn (ORT's input and output must differ):
+    // left to ORT, each chunk's would be a new ArrayBuffer, garbage V8 keeps until its limit.
+    const convOut = [new Float32Array(conv.length), new Float32Array(conv.length)];
+    for (let s = 0, i = 0; s < T; s += chunk, i ^= 1) {
       throwIfAborted(signal);
       const n = Math.min(chunk, T - s);
       const view = (k: string, w: number) => {
@@ -115,12 +118,15 @@ export class NativeScanLayers {
       const h = new ort.Tensor('float32', rowsIn, [n, D]);
       const t = (a: Float32Array, w: number) => new ort.Tensor('float32', a, [n, w]);
       const t0 = performance.now();
-      const fetches: Record<string, ort.Tensor | null> = { conv_state_out: null, z: t(zc, E) };
+      const fetches: Record<string, ort.Tensor> = {
+        conv_state_out: new ort.Tensor('float32', convOut[i], convShape),
+        z: t(zc, E),
+      };
       layer.scanInputs.forEach(([k, w], i) => {
         fetches[k] = t(inputs[i], w);
       });
-      const r = await layer.pre.run({ hidden: h, conv_state: new ort.Tensor('float32', conv, convShape) }, fetches);
-      conv = r.conv_state_out.data as Float32Array;
+      await layer.pre.run({ hidden: h, conv_state: new ort.Tensor('float32', conv, convShape) }, fetches);
+      conv = convOut[i];
       const t1 = performance.now();
       const [a, b, c, d] = inputs;
       if (layer.heads)

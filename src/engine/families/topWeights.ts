@@ -14,6 +14,11 @@ function untiedHead(store: SafetensorsStore, c: ModelConfig): boolean {
   return !c.tieWordEmbeddings && store.has('lm_head.weight');
 }
 
+/** The (V, D) tensor the LM head multiplies by: lm_head.weight when untied, else the embeddings. */
+export function headTensor(store: SafetensorsStore, c: ModelConfig): string {
+  return untiedHead(store, c) ? 'lm_head.weight' : 'backbone.embeddings.weight';
+}
+
 /** Check every tensor's presence, dtype, shape and extent — the top ones and `layers` — without reading data; returns the embeddings' dtype. */
 export function checkTensors(store: SafetensorsStore, c: ModelConfig, layers: Iterable<[string, number[]]>): string {
   const { dModel: D, vocabSize: V } = c;
@@ -30,7 +35,8 @@ export function checkTensors(store: SafetensorsStore, c: ModelConfig, layers: It
 export function loadTopWeights(store: SafetensorsStore, c: ModelConfig): TopWeights {
   const { dModel: D, vocabSize: V } = c;
   const embeddings = store.get('backbone.embeddings.weight', [V, D]);
-  const lmHead = untiedHead(store, c) ? store.get('lm_head.weight', [V, D]) : embeddings;
+  const name = headTensor(store, c);
+  const lmHead = name === 'lm_head.weight' ? store.get(name, [V, D]) : embeddings;
   return {
     embeddings,
     lmHead,

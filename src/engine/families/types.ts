@@ -87,6 +87,8 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
   parameterCount(c: C): number;
   /** Embedding rows (V, D) and the head's weights. */
   topWeights(store: SafetensorsStore, c: C): HeadWeights & { embeddings: Float32Array; dtype: string };
+  /** The name of the (V, D) tensor the LM head multiplies by (the CPU head reads it in blocks: cpu/head.ts). */
+  headTensor(store: SafetensorsStore, c: C): string;
   /** Shapes of one layer's recurrent state: the conv window and the SSM state. */
   stateShapes(c: C): { conv: number[]; ssm: number[] };
   /**

@@ -9,6 +9,7 @@ import { buildLayerGraphGpu } from './graphGpu';
 import { createInfluenceScorer } from './influence';
 import { buildScoreGraph } from './scoreGraph';
 import { chunkElements } from '../scoring';
+import { headTensor } from '../topWeights';
 import { checkWeights, loadLayerA, loadLayerWeights, loadTopWeights, loadWeights, parameterCount } from './weights';
 
 export type { MambaConfig };
@@ -34,6 +35,7 @@ export const mamba1: ModelFamily<MambaConfig> = {
   checkWeights,
   parameterCount,
   topWeights: loadTopWeights,
+  headTensor,
   stateShapes: (c) => ({ conv: [c.convKernel - 1, c.dInner], ssm: [c.dInner, c.dState] }),
   buildLayerGraph: (store, c, i, target) =>
     (target === 'cpu' ? buildLayerGraphCpu : buildLayerGraphGpu)(c, loadLayerWeights(store, c, i), i),

@@ -10,6 +10,7 @@ import { buildLayerGraphGpu } from './graphGpu';
 import { createInfluenceScorer2 } from './influence';
 import { buildScoreGraph } from './scoreGraph';
 import { chunkElements } from '../scoring';
+import { headTensor } from '../topWeights';
 import { checkWeights, inProjRows, loadLayerWeights, loadTopWeights, parameterCount } from './weights';
 
 export type { Mamba2Config };
@@ -34,6 +35,7 @@ export const mamba2: ModelFamily<Mamba2Config> = {
   checkWeights,
   parameterCount,
   topWeights: loadTopWeights,
+  headTensor,
   stateShapes: (c) => ({ conv: [c.convKernel - 1, c.convDim], ssm: [c.heads, c.headDim, c.dState] }),
   // CPU without the native scan (buildSplitLayer, the default): the chunked SSD form (no Scan; ~3×
   // the Scan's speed at the 130m shape, docs/results/engine-notes.md).
