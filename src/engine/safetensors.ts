@@ -321,9 +321,10 @@ export class SafetensorsStore {
   /**
    * A (rows, width) tensor opened for reading runs of rows as float32 (the CPU's LM head streams
    * its matrix this way: cpu/head.ts). Each read is bounded by the tensor's checked extent and
-   * refuses rows out of range, values that are not finite and a file whose size changed.
+   * refuses rows out of range and a file whose size changed, and values that are not finite unless
+   * `checkFinite` is false (a caller that checked the whole tensor once).
    */
-  rowReader(name: string, shape: [number, number]): RowReader {
+  rowReader(name: string, shape: [number, number], { checkFinite = true } = {}): RowReader {
     const e = this.check(name, shape);
     const [rows, width] = shape;
     const width8 = BYTES[e.dtype];
@@ -344,8 +345,9 @@ export class SafetensorsStore {
         // F32 lands in `out` itself; F16/BF16 in a scratch kept for the next read.
         const target = e.dtype === 'F32' ? new Uint8Array(out.buffer, out.byteOffset, bytes) : (raw = raw.length >= bytes ? raw : new Uint8Array(bytes)).subarray(0, bytes);
         readInto(fd, e.begin + start * width * width8, target, e.file);
+        if (!checkFinite && e.dtype === 'F32') return;
         const { out: rowsF32, nonFinite } = toFloat32(target, e.dtype, count * width);
-        if (nonFinite > 0)
+        if (checkFinite && nonFinite > 0)
           throw new CheckpointError(
             e.file,
             count === 1 ? `tensor ${name} row ${start} has non-finite values (NaN/Inf)` : `tensor ${name} rows ${start}..${start + count} have non-finite values (NaN/Inf)`,

@@ -124,7 +124,8 @@ export class StreamedHead {
     // Running per row: the largest block maximum m and Σ sum_b·exp(max_b − m).
     const m = new Float64Array(P).fill(-Infinity);
     const acc = new Float64Array(P);
-    const reader = this.store.rowReader(this.tensor, [V, D]);
+    // Checked for values that are not finite once, at load (check).
+    const reader = this.store.rowReader(this.tensor, [V, D], { checkFinite: false });
     try {
       for (let start = 0; start < V; start += R) {
         const rows = Math.min(R, V - start);
