@@ -338,19 +338,25 @@ export class SafetensorsStore {
       read: (start: number, count: number, out: Float32Array) => {
         if (!(Number.isInteger(start) && Number.isInteger(count) && start >= 0 && count >= 1 && start + count <= rows))
           throw new RangeError(
-            count === 1 ? `token id ${start} is outside ${name}'s ${rows} rows` : `rows ${start}..${start + count} are outside ${name}'s ${rows} rows`,
+            count === 1
+              ? `token id ${start} is outside ${name}'s ${rows} rows`
+              : `rows ${start}..${start + count} are outside ${name}'s ${rows} rows`,
           );
-        if (out.length !== count * width) throw new RangeError(`rowReader: out holds ${out.length} floats, not ${count * width}`);
+        if (out.length !== count * width)
+          throw new RangeError(`rowReader: out holds ${out.length} floats, not ${count * width}`);
         const bytes = count * width * width8;
         // F32 lands in `out` itself; F16/BF16 in a scratch kept for the next read.
-        const target = e.dtype === 'F32' ? new Uint8Array(out.buffer, out.byteOffset, bytes) : (raw = raw.length >= bytes ? raw : new Uint8Array(bytes)).subarray(0, bytes);
+        if (e.dtype !== 'F32' && raw.length < bytes) raw = new Uint8Array(bytes);
+        const target = e.dtype === 'F32' ? new Uint8Array(out.buffer, out.byteOffset, bytes) : raw.subarray(0, bytes);
         readInto(fd, e.begin + start * width * width8, target, e.file);
         if (!checkFinite && e.dtype === 'F32') return;
         const { out: rowsF32, nonFinite } = toFloat32(target, e.dtype, count * width);
         if (checkFinite && nonFinite > 0)
           throw new CheckpointError(
             e.file,
-            count === 1 ? `tensor ${name} row ${start} has non-finite values (NaN/Inf)` : `tensor ${name} rows ${start}..${start + count} have non-finite values (NaN/Inf)`,
+            count === 1
+              ? `tensor ${name} row ${start} has non-finite values (NaN/Inf)`
+              : `tensor ${name} rows ${start}..${start + count} have non-finite values (NaN/Inf)`,
           );
         if (rowsF32 !== out && rowsF32.buffer !== out.buffer) out.set(rowsF32);
       },

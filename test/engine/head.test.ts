@@ -25,8 +25,8 @@ async function compare(dir: string, text: string, blockRows: number[]): Promise<
     const { hidden } = r.top;
     const P = r.top.positions.length;
     const V = c.vocabSize;
-    const whole32 = (await whole.run({ hidden: new ort.Tensor('float32', hidden, [P, c.dModel]) }, ['logprobs'])).logprobs
-      .data as Float32Array;
+    const whole32 = (await whole.run({ hidden: new ort.Tensor('float32', hidden, [P, c.dModel]) }, ['logprobs']))
+      .logprobs.data as Float32Array;
     const exact = logprobs64(hidden, e.checkpoint.family.topWeights(store, c), c);
     const wholeErr = maxRelErr(whole32, exact);
     const targets = Array.from({ length: P }, (_, i) => (ids[i] * 31 + 7) % V);
@@ -43,7 +43,10 @@ async function compare(dir: string, text: string, blockRows: number[]): Promise<
         const got = await head.logprobs(hidden);
         // As close to the float64 head as the whole graph is (both are float32 sums in some order).
         const err = maxRelErr(got, exact);
-        assert.ok(err <= 1.5 * wholeErr + 1e-7, `blocks of ${rows} rows: off by ${err} (relative), the whole graph by ${wholeErr}`);
+        assert.ok(
+          err <= 1.5 * wholeErr + 1e-7,
+          `blocks of ${rows} rows: off by ${err} (relative), the whole graph by ${wholeErr}`,
+        );
         for (let p = 0; p < P; p++) {
           let sum = 0;
           for (let v = 0; v < V; v++) sum += Math.exp(got[p * V + v]);
@@ -99,7 +102,8 @@ function logprobs64(
 
 function maxRelErr(a: Float32Array, exact: Float64Array): number {
   let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - exact[i]) / Math.max(1, Math.abs(exact[i])));
+  for (let i = 0; i < a.length; i++)
+    worst = Math.max(worst, Math.abs(a[i] - exact[i]) / Math.max(1, Math.abs(exact[i])));
   return worst;
 }
 
@@ -109,7 +113,8 @@ describe('the CPU head read from the checkpoint in blocks', () => {
   });
 
   it('equals the whole head in one graph: BF16 and F16 weights, an untied lm_head', async () => {
-    for (const dtype of ['BF16', 'F16'] as const) await compare(writeCheckpoint({ dtype }), 'hello there', [260, 64, 5]);
+    for (const dtype of ['BF16', 'F16'] as const)
+      await compare(writeCheckpoint({ dtype }), 'hello there', [260, 64, 5]);
     await compare(writeCheckpoint({ shape: { ...TINY, tied: false } }), 'hello there', [100, 9]);
   });
 

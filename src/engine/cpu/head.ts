@@ -6,7 +6,7 @@
 // call (the OS keeps them cached), which a prefill pays once; decoding steps hold their own
 // weights (nativeStep.ts, fusedStep.ts).
 import * as ort from 'onnxruntime-node';
-import { type HeadShape } from '../graphs/heads';
+import type { HeadShape } from '../graphs/heads';
 import { rmsNorm } from '../graphs/ops';
 import { GraphBuilder } from '../onnx/builder';
 import type { SafetensorsStore } from '../safetensors';
@@ -27,7 +27,10 @@ export function buildHeadBlockGraph(c: HeadShape, normF: Float32Array): Uint8Arr
   // is rounded by 1e-6 (ReduceLogSumExp's own result was off by up to 3e-6).
   const max = g.op('ReduceMax', [logits], { axes: [1], keepdims: 1 });
   g.output(max, 'max', ['P', 1]);
-  g.output(g.op('ReduceSum', [g.op('Exp', [g.op('Sub', [logits, max])]), g.ints([1])], { keepdims: 1 }), 'sum', ['P', 1]);
+  g.output(g.op('ReduceSum', [g.op('Exp', [g.op('Sub', [logits, max])]), g.ints([1])], { keepdims: 1 }), 'sum', [
+    'P',
+    1,
+  ]);
   return g.model();
 }
 
@@ -65,7 +68,13 @@ export class StreamedHead {
     so: ort.InferenceSession.SessionOptions,
     rows = blockRows(c.dModel),
   ): Promise<StreamedHead> {
-    return new StreamedHead(await ort.InferenceSession.create(buildHeadBlockGraph(c, normF), so), store, tensor, c, rows);
+    return new StreamedHead(
+      await ort.InferenceSession.create(buildHeadBlockGraph(c, normF), so),
+      store,
+      tensor,
+      c,
+      rows,
+    );
   }
 
   /** Log-probabilities over the vocabulary for each of the P rows of `hidden`: (P, V). */
