@@ -89,7 +89,7 @@ export class Decoder {
       const D = e.checkpoint.config.dModel;
       logprobs = await e.model.logprobs(h.subarray(h.length - D));
     } else {
-      const r = await e.run(ids, simba, { signal: opts.signal });
+      const r = await e.run(ids, simba, { signal: opts.signal, lastRowOnly: true });
       state = r.state;
       logprobs = await e.lastLogprobs(r);
     }

@@ -19,6 +19,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Each layer's state after each of its chunks (rows = positions only in a dense run): hidden attention's checkpoints. */
   onLayerChunk?: (layer: number, rowsDone: number, state: LayerState) => void;
+  /**
+   * Only the prediction point's row is read out (a completion's prefill): a dense run then takes
+   * each chunk of tokens through every layer before the next chunk (runChunks), so no (T, D)
+   * residual is held; `top` has the last position alone.
+   */
+  lastRowOnly?: boolean;
 }
 
 export interface RunResult {
@@ -68,7 +74,11 @@ export async function runLayers(
 ): Promise<RunResult> {
   const { layers: Ly, dModel: D } = model.config;
   const T = ids.length;
-  const { isProtected, counts, total, alive, influence, retention } = runPlan(T, Ly, o);
+  const plan = runPlan(T, Ly, o);
+  const { isProtected, counts, total, alive, influence, retention } = plan;
+  const dense = counts.every((n) => n === T);
+  if (o.lastRowOnly && dense && !o.influenceEveryLayer && !o.onLayerChunk && o.simba.residual !== 'carry')
+    return runChunks(model, ids, o, plan);
   const states: LayerState[] = [];
   const zero = model.emptyState();
   const layerMs: number[] = [];
@@ -122,6 +132,9 @@ export async function runLayers(
         alive.push(pos);
       }
     }
+    // What the layers freed grows back into resident memory between trims (ORT's per-chunk
+    // buffers, V8's garbage): every 6 layers bounds it for a few page faults (130m shape, 16k
+    // prefill peak ~650-690 → ~590-600 MiB).
     if (l % 6 === 5) releaseFreeMemory();
     layerMs.push(performance.now() - t0);
     done += pos.length;
@@ -142,5 +155,54 @@ export async function runLayers(
     state: new DecodingState(states),
     layerMs,
     scoringMs,
+  };
+}
+
+/**
+ * A dense run chunk-major: each chunk of model.chunkTokens tokens through every layer, carrying
+ * each layer's state, then the next chunk. The layers see the same chunks as in the layer-major
+ * run (which also runs each layer in such chunks), so the state and the last row are the same,
+ * but only a chunk's rows are held (130m shape at 16k tokens: the 48 MiB residual).
+ */
+async function runChunks(
+  model: Model,
+  ids: ArrayLike<number>,
+  o: RunOptions,
+  plan: ReturnType<typeof runPlan>,
+): Promise<RunResult> {
+  const { layers: Ly, dModel: D } = model.config;
+  const T = ids.length;
+  const C = model.chunkTokens;
+  const zero = model.emptyState();
+  const states: LayerState[] = zero.layers.slice();
+  const layerMs = new Array<number>(Ly).fill(0);
+  const scratch = new Scratch();
+  let rows: Float32Array = new Float32Array(0);
+  for (let s = 0; s < T; s += C) {
+    const n = Math.min(C, T - s);
+    rows = model.embed(Array.prototype.slice.call(ids, s, s + n));
+    for (let l = 0; l < Ly; l++) {
+      throwIfAborted(o.signal);
+      const t0 = performance.now();
+      const out = await model.runLayer(l, rows, states[l], { scratch, into: rows, signal: o.signal });
+      states[l] = out.state;
+      rows = out.hidden;
+      layerMs[l] += performance.now() - t0;
+    }
+    o.onProgress?.((s + n) * Ly, plan.total);
+    if ((s / C) % 8 === 7) releaseFreeMemory(); // as the layer-major run does every 6 layers
+  }
+  releaseFreeMemory();
+  const alive = plan.alive;
+  for (let l = 1; l < Ly; l++) alive.push(alive[0]);
+  return {
+    counts: plan.counts,
+    alive,
+    influence: Array.from({ length: Ly }, () => undefined),
+    retention: plan.retention,
+    top: { positions: Int32Array.of(T - 1), hidden: rows.slice((rows.length / D - 1) * D) },
+    state: new DecodingState(states),
+    layerMs,
+    scoringMs: 0,
   };
 }

@@ -99,6 +99,10 @@ export function sessionOptions(p: Provider, threads?: number): ort.InferenceSess
     // One session per layer: per-session arenas would each keep their peak activations;
     // plain allocation keeps memory to one layer's.
     enableCpuMemArena: false,
+    // ORT's memory pattern plans one block per run for all of a graph's intermediates; freed into
+    // glibc's heap after each of 48 sessions' runs, those blocks kept the 130m shape's 16k-token
+    // prefill at 600-680 MiB instead of 570-590 (docs/results/bench-cpu.md).
+    enableMemPattern: false,
     logSeverityLevel: 3,
     // Decaying SSM states drift into subnormal floats, which x86 computes ~100x slower; they are
     // below 1e-38, so flushing them to zero changes no result we report.
