@@ -32,17 +32,6 @@ typedef struct {
   double *channelSum;                   // (E) shared; each job writes only its own channels
 } job_t;
 
-// One token over a job's live blocks of LANES channels, with the sums in registers:
-//   c[e] = ud[e]·Σ_n w[n]·exp(A[e,n]·S[e])    (ud = u_t⊙Δ_t, w = B_t⊙C_T)
-// and the three channel reductions of c; then, block by block while it is in cache, c into the
-// channel sums and Δ_t into S (the next token's suffix sum). Everything here is in the job's own
-// channel order (e' of run_job), so these loops are contiguous and vectorise; only the gather
-// of u_t and Δ_t into that order is scalar. Each block sums only its live states (live[b],
-// nlive[b]: the n whose exp has not underflowed to exactly 0 on some lane; ascending, so the sum
-// is the one over every n). `pad` is 0 on real lanes and -inf on the padding that rounds the
-// last block up to a whole vector (ud and dd are 0 there), so padding never wins the signed max.
-// On x86-64 Linux it is compiled for AVX-512, AVX2+FMA and baseline x86-64, and the loader
-// picks what the CPU supports (AVX-512 vs AVX2: 22 vs 33 ms for 4k tokens of the 130m shape).
 // base[idx[k]] for the LANES lanes, through memory: GCC builds a vf from scalars with a chain of
 // masked broadcasts, one after the other, which cost more than the exps of a block.
 static inline __attribute__((always_inline)) void gather(vf *out, const float *restrict base, const int32_t *restrict idx) {
@@ -51,10 +40,22 @@ static inline __attribute__((always_inline)) void gather(vf *out, const float *r
   memcpy(out, g, sizeof g);
 }
 
+// One token over a job's live blocks of LANES channels, with the sums in registers:
+//   c[e] = ud[e]·Σ_n w[n]·exp(A[e,n]·S[e])    (ud = u_t⊙Δ_t, w = B_t⊙C_T)
+// and the three channel reductions of c; then, block by block while it is in cache, c into the
+// channel sums and Δ_t into S (the next token's suffix sum). Everything here is in the job's own
+// channel order (e' of run_job), so these loops are contiguous and vectorise; only the gather
+// of u_t and Δ_t into that order is scalar. Each block sums only its live states (live[b],
+// nlive[b]: the n whose exp has not underflowed to exactly 0 on some lane; ascending, so the sum
+// is the one over every n). `real` is all ones on real lanes and 0 on the padding that rounds
+// the last block up to a whole vector: u_t⊙Δ_t and Δ_t are 0 there, and the signed max sees -inf
+// there, so padding never wins it.
+// On x86-64 Linux it is compiled for AVX-512, AVX2+FMA and baseline x86-64, and the loader
+// picks what the CPU supports (AVX-512 vs AVX2: 22 vs 33 ms for 4k tokens of the 130m shape).
 #if defined(__x86_64__) && defined(__linux__)
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
-static void token(const float *restrict At, float *restrict S, double *restrict Sd, double *restrict csum, const float *restrict w, const float *restrict u, const float *restrict d, const int32_t *restrict ch, const int32_t *restrict real, const float *restrict pad, const int32_t *restrict blocks, int64_t nblocks, const int32_t *restrict live, const int32_t *restrict nlive, int64_t N, float out[3]) {
+static void token(const float *restrict At, float *restrict S, double *restrict Sd, double *restrict csum, const float *restrict w, const float *restrict u, const float *restrict d, const int32_t *restrict ch, const int32_t *restrict real, const int32_t *restrict blocks, int64_t nblocks, const int32_t *restrict live, const int32_t *restrict nlive, int64_t N, float out[3]) {
   // Everything carried from one iteration to the next is in halves (simd.h).
   vh best[2], best_abs[2] = {{0}}, sum_abs[2] = {{0}};
   best[0] = best[1] = (vh){0} - INFINITY;
@@ -70,7 +71,7 @@ static void token(const float *restrict At, float *restrict S, double *restrict 
       add_halves(&lo, &hi, w[n] * exp_neg(a * s));
     }
     // u_t⊙Δ_t and Δ_t gathered into the job's channel order; `real` zeroes the padding lanes
-    // (whose ch is channel 0).
+    // (whose ch is channel 0) and gives them -inf for the signed max.
     vf dv;
     vi m;
     gather(&dv, d, ch + e);
@@ -78,7 +79,7 @@ static void token(const float *restrict At, float *restrict S, double *restrict 
     memcpy(&m, real + e, sizeof m);
     dv = (vf)((vi)dv & m);
     x = (vf)((vi)(x * dv) & m);
-    memcpy(&p, pad + e, sizeof p);
+    p = (vf)((vi)((vf){0} - INFINITY) & ~m);
     vh xh[2], ph[2];
     memcpy(xh, &x, sizeof x);
     memcpy(ph, &p, sizeof p);
@@ -143,17 +144,17 @@ static void *run_job(void *arg) {
   const int64_t E = j->E, N = j->N, len = j->len;
   const int32_t *ch = j->ch;
   const int64_t nb = (len + LANES - 1) / LANES, padded = nb * LANES;
-  // This job's A as (block, N, LANES); S (float and double), the channel sums, ud and dd, padded
-  // to whole vectors (the padding stays 0).
+  // This job's A as (block, N, LANES); its channels, their mask, S (float and double) and the
+  // channel sums, padded to whole vectors (the padding stays 0).
   float *At = calloc(nb * N * LANES, sizeof(float)), *S = calloc(padded, sizeof(float));
   int32_t *chp = calloc(padded, sizeof(int32_t)), *real = calloc(padded, sizeof(int32_t));
-  float *pad = malloc(padded * sizeof(float)), *w = malloc(N * sizeof(float));
+  float *w = malloc(N * sizeof(float));
   double *Sd = calloc(padded, sizeof(double)), *csum = calloc(padded, sizeof(double));
   float *rate = malloc(nb * N * sizeof(float)); // per block and state: slowest decay, min_e -A[e,n]
   int32_t *live = malloc(nb * N * sizeof(int32_t)), *nlive = malloc(nb * sizeof(int32_t));
   int32_t *blocks = malloc(nb * sizeof(int32_t));
   int64_t nblocks = nb;
-  for (int64_t e = 0; e < padded; e++) pad[e] = e < len ? 0.f : -INFINITY, chp[e] = e < len ? ch[e] : 0, real[e] = e < len ? -1 : 0;
+  for (int64_t e = 0; e < len; e++) chp[e] = ch[e], real[e] = -1;
   for (int64_t b = 0; b < nb; b++) {
     blocks[b] = (int32_t)b, nlive[b] = (int32_t)N;
     for (int64_t n = 0; n < N; n++) live[b * N + n] = (int32_t)n, rate[b * N + n] = INFINITY;
@@ -182,12 +183,12 @@ static void *run_job(void *arg) {
         __builtin_prefetch(d + e - PREFETCH_TOKENS * E);
       }
     float r[3];
-    token(At, S, Sd, csum, w, u, d, chp, real, pad, blocks, nblocks, live, nlive, N, r);
+    token(At, S, Sd, csum, w, u, d, chp, real, blocks, nblocks, live, nlive, N, r);
     // A dead block's channels are 0 at this token: the signed max counts them.
     j->partial[t] = j->reduce == SIGNED_MAX && nblocks < nb ? fmaxf(r[0], 0.f) : r[j->reduce];
   }
   for (int64_t e = 0; e < len; e++) j->channelSum[ch[e]] += csum[e];
-  free(At); free(S); free(chp); free(real); free(pad); free(w); free(Sd); free(csum); free(rate); free(live); free(nlive); free(blocks);
+  free(At); free(S); free(chp); free(real); free(w); free(Sd); free(csum); free(rate); free(live); free(nlive); free(blocks);
   return NULL;
 }
 

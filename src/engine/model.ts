@@ -139,7 +139,6 @@ export class Model {
   static async load(ck: Checkpoint, o: ModelOptions = {}): Promise<Model> {
     const t0 = Date.now();
     const { family, config: c, store } = ck;
-    // Read (and checked) here, so a bad tensor is the checkpoint's error, not a provider's.
     // The head's tensors are checked here (and, on a GPU, read), so a bad one is the checkpoint's
     // error, not a provider's; the CPU head reads its matrix block by block on each call (cpu/head.ts).
     const headMatrix = family.headTensor(store, c);

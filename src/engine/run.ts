@@ -1,6 +1,7 @@
 // One layer-major run over a token sequence: layer l runs over the tokens alive at l, their
 // influence is scored with layer l's own u, Δ, B, C, the top n_{l+1} are kept (original order
-// restored), their residual rows gathered, and layer l+1 runs over the shortened sequence.
+// restored), their residual rows gathered, and layer l+1 runs over the shortened sequence. A dense
+// run that reads out only the last row goes chunk-major instead (runChunks).
 import type { LayerScorer } from './families';
 import { type Model, Scratch } from './model';
 import { scheduleCounts, selectKept } from './simba';

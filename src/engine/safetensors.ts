@@ -191,7 +191,6 @@ export function parseShardIndex(json: unknown, file: string): Map<string, string
   return out;
 }
 
-/** The tensors of a checkpoint folder: model.safetensors, or the shards named by its index. */
 /** Runs of rows of one tensor, read from its file on demand (SafetensorsStore.rowReader). */
 export interface RowReader {
   /** Rows start..start+count as float32 into `out` (count × width). */
@@ -199,6 +198,7 @@ export interface RowReader {
   close(): void;
 }
 
+/** The tensors of a checkpoint folder: model.safetensors, or the shards named by its index. */
 export class SafetensorsStore {
   private constructor(
     readonly dir: string,
@@ -327,7 +327,7 @@ export class SafetensorsStore {
   rowReader(name: string, shape: [number, number], { checkFinite = true } = {}): RowReader {
     const e = this.check(name, shape);
     const [rows, width] = shape;
-    const width8 = BYTES[e.dtype];
+    const elemBytes = BYTES[e.dtype];
     const { fd, size } = openRegular(e.real, Number.MAX_SAFE_INTEGER, 'checkpoint', true);
     if (size !== e.fileSize) {
       fs.closeSync(fd);
@@ -344,11 +344,11 @@ export class SafetensorsStore {
           );
         if (out.length !== count * width)
           throw new RangeError(`rowReader: out holds ${out.length} floats, not ${count * width}`);
-        const bytes = count * width * width8;
+        const bytes = count * width * elemBytes;
         // F32 lands in `out` itself; F16/BF16 in a scratch kept for the next read.
         if (e.dtype !== 'F32' && raw.length < bytes) raw = new Uint8Array(bytes);
         const target = e.dtype === 'F32' ? new Uint8Array(out.buffer, out.byteOffset, bytes) : raw.subarray(0, bytes);
-        readInto(fd, e.begin + start * width * width8, target, e.file);
+        readInto(fd, e.begin + start * width * elemBytes, target, e.file);
         if (!checkFinite && e.dtype === 'F32') return;
         const { out: rowsF32, nonFinite } = toFloat32(target, e.dtype, count * width);
         if (checkFinite && nonFinite > 0)

@@ -1,8 +1,8 @@
 // The CPU's LM head without its (V, D) matrix in memory (the embeddings when tied: 154 MB of the
 // 130m shape's 517): each call reads the matrix from the checkpoint in blocks of rows
 // (SafetensorsStore.rowReader) and runs one small graph per block — the final norm, the block's
-// logits and their log-sum-exp per row. The blocks' log-sum-exps add up to the log-softmax's
-// normaliser, so the result is the full head's. Reading costs a pass over the file's pages per
+// logits, their max and Σ exp per row. The blocks' maxima and sums combine (in double) into the
+// log-softmax's normaliser, so the result is the full head's. Reading costs a pass over the file's pages per
 // call (the OS keeps them cached), which a prefill pays once; decoding steps hold their own
 // weights (nativeStep.ts, fusedStep.ts).
 import * as ort from 'onnxruntime-node';
@@ -14,6 +14,29 @@ import type { SafetensorsStore } from '../safetensors';
 /** Rows of the matrix per block: 8 MiB of float32, so a block and its logits stay small. */
 export function blockRows(dModel: number): number {
   return Math.max(1, Math.floor(2 ** 21 / dModel));
+}
+
+/** The (V, D) matrix block by block (`rows` rows each, the last shorter), read into one reused buffer. */
+function* blocks(
+  store: SafetensorsStore,
+  tensor: string,
+  c: HeadShape,
+  rows: number,
+  checkFinite: boolean,
+): Generator<{ start: number; rows: number; weight: Float32Array }> {
+  const { dModel: D, vocabSize: V } = c;
+  const buf = new Float32Array(Math.min(rows, V) * D);
+  const reader = store.rowReader(tensor, [V, D], { checkFinite });
+  try {
+    for (let start = 0; start < V; start += rows) {
+      const n = Math.min(rows, V - start);
+      const weight = buf.subarray(0, n * D);
+      reader.read(start, n, weight);
+      yield { start, rows: n, weight };
+    }
+  } finally {
+    reader.close();
+  }
 }
 
 export function buildHeadBlockGraph(c: HeadShape, normF: Float32Array): Uint8Array {
@@ -48,16 +71,7 @@ export class StreamedHead {
    * the file and the tensor (SafetensorsStore.rowReader) at load, not at the first prediction.
    */
   static check(store: SafetensorsStore, c: HeadShape, tensor: string, rows = blockRows(c.dModel)): void {
-    const reader = store.rowReader(tensor, [c.vocabSize, c.dModel]);
-    try {
-      const block = new Float32Array(Math.min(rows, c.vocabSize) * c.dModel);
-      for (let start = 0; start < c.vocabSize; start += rows) {
-        const n = Math.min(rows, c.vocabSize - start);
-        reader.read(start, n, block.subarray(0, n * c.dModel));
-      }
-    } finally {
-      reader.close();
-    }
+    for (const _ of blocks(store, tensor, c, rows, true));
   }
 
   static async create(
@@ -125,40 +139,30 @@ export class StreamedHead {
   ): Promise<Float64Array> {
     const { dModel: D, vocabSize: V } = this.c;
     const P = hidden.length / D;
-    const R = this.rows;
-    const weight = new Float32Array(Math.min(R, V) * D);
-    const logits = new Float32Array(P * Math.min(R, V));
+    const logits = new Float32Array(P * Math.min(this.rows, V));
     const max = new Float32Array(P);
     const sum = new Float32Array(P);
     // Running per row: the largest block maximum m and Σ sum_b·exp(max_b − m).
     const m = new Float64Array(P).fill(-Infinity);
     const acc = new Float64Array(P);
     // Checked for values that are not finite once, at load (check).
-    const reader = this.store.rowReader(this.tensor, [V, D], { checkFinite: false });
-    try {
-      for (let start = 0; start < V; start += R) {
-        const rows = Math.min(R, V - start);
-        const w = weight.subarray(0, rows * D);
-        reader.read(start, rows, w);
-        const lg = logits.subarray(0, P * rows);
-        await this.session.run(
-          { hidden: new ort.Tensor('float32', hidden, [P, D]), weight: new ort.Tensor('float32', w, [rows, D]) },
-          {
-            logits: new ort.Tensor('float32', lg, [P, rows]),
-            max: new ort.Tensor('float32', max, [P, 1]),
-            sum: new ort.Tensor('float32', sum, [P, 1]),
-          },
-        );
-        onBlock(start, rows, lg);
-        for (let p = 0; p < P; p++) {
-          if (max[p] > m[p]) {
-            acc[p] = acc[p] * Math.exp(m[p] - max[p]) + sum[p];
-            m[p] = max[p];
-          } else acc[p] += sum[p] * Math.exp(max[p] - m[p]);
-        }
+    for (const { start, rows, weight } of blocks(this.store, this.tensor, this.c, this.rows, false)) {
+      const lg = logits.subarray(0, P * rows);
+      await this.session.run(
+        { hidden: new ort.Tensor('float32', hidden, [P, D]), weight: new ort.Tensor('float32', weight, [rows, D]) },
+        {
+          logits: new ort.Tensor('float32', lg, [P, rows]),
+          max: new ort.Tensor('float32', max, [P, 1]),
+          sum: new ort.Tensor('float32', sum, [P, 1]),
+        },
+      );
+      onBlock(start, rows, lg);
+      for (let p = 0; p < P; p++) {
+        if (max[p] > m[p]) {
+          acc[p] = acc[p] * Math.exp(m[p] - max[p]) + sum[p];
+          m[p] = max[p];
+        } else acc[p] += sum[p] * Math.exp(max[p] - m[p]);
       }
-    } finally {
-      reader.close();
     }
     return m.map((mp, p) => mp + Math.log(acc[p]));
   }
