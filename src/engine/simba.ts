@@ -123,9 +123,21 @@ export function selectKept(
       key[i] = Number.isNaN(s) ? -Infinity : s;
     }
   }
-  const order = Array.from({ length: n }, (_, i) => i);
-  order.sort((a, b) => (key[b] === key[a] ? positions[a] - positions[b] : key[b] > key[a] ? 1 : -1));
-  return order.slice(0, keep).sort((a, b) => a - b);
+  // The keep largest keys, ties broken by the earlier position: the keep-th largest key from a
+  // native numeric sort, then one pass in index order (a comparator sort of the indices cost
+  // ~5 ms per layer at 8k tokens, ~80 ms of a Simba run).
+  const sorted = key.slice().sort();
+  const cut = sorted[n - keep];
+  let above = 0;
+  for (let i = 0; i < n; i++) if (key[i] > cut) above++;
+  const ties: number[] = [];
+  for (let i = 0; i < n; i++) if (key[i] === cut) ties.push(i);
+  ties.sort((a, b) => positions[a] - positions[b]);
+  const tied = new Uint8Array(n);
+  for (const i of ties.slice(0, keep - above)) tied[i] = 1;
+  const kept: number[] = [];
+  for (let i = 0; i < n; i++) if (key[i] > cut || tied[i]) kept.push(i);
+  return kept;
 }
 
 /** FLOPs of a run: each layer's tokens through that layer, plus the LM head per read-out row. */
