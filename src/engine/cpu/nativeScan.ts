@@ -96,8 +96,8 @@ export class NativeScanLayers {
     // not in cache, and a scoring run's layers cost ~9 % more per token than a dense run's.)
     const act: Record<string, Float32Array> = { y: buf('scan.y', rows * E) };
     for (const [k, w] of layer.scanInputs) act[k] = buf(`scan.${k}`, rows * w);
-    const kept: Record<string, Float32Array> = {};
-    for (const k of Object.keys(widths)) kept[k] = buf(k, T * widths[k]);
+    const collected: Record<string, Float32Array> = {};
+    for (const k of Object.keys(widths)) collected[k] = buf(k, T * widths[k]);
     const z = buf('scan.z', rows * E);
     const out: LayerOutput = { hidden: into ?? new Float32Array(T * D), state };
     let conv = state.conv;
@@ -138,14 +138,14 @@ export class NativeScanLayers {
         { hidden: h, y: t(y, E), z: t(zc, E) },
         { hidden_out: t(out.hidden.subarray(s * D, (s + n) * D), D) },
       );
-      for (const [k, w] of Object.entries(widths)) kept[k].set(view(k, w), s * w);
       this.timing.scanMs += t2 - t1;
       this.timing.ortMs += t1 - t0 + performance.now() - t2;
+      for (const [k, w] of Object.entries(widths)) collected[k].set(view(k, w), s * w);
       // The kernel updates ssm in place: a listener (hidden attention's checkpoints) gets a copy.
       onChunk?.(s + n, { conv, ssm: ssm.slice() });
     }
     out.state = { conv, ssm };
-    if (collect) out.activations = kept;
+    if (collect) out.activations = collected;
     return out;
   }
 
