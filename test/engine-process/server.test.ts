@@ -135,7 +135,6 @@ describe('engine process: result size and a responsive loop during a load', func
     try {
       await client.sendRequest(LoadRequest, { modelDir: bundled, device: 'cpu' });
       const text = 'word '.repeat(12000);
-      const t0 = Date.now();
       let progressed = false;
       client.onProgress(AnalyzeProgress, 'big', () => {
         progressed = true;
@@ -148,8 +147,7 @@ describe('engine process: result size and a responsive loop during a load', func
             e.message,
           ),
       );
-      assert.ok(Date.now() - t0 < 2000, 'refused before the run');
-      assert.strictEqual(progressed, false, 'no layer ran');
+      assert.strictEqual(progressed, false, 'refused before the run: no layer ran');
       // A part of it (toOffset) fits; a short text never tokenises twice.
       const part = await client.sendRequest(AnalyzeRequest, { text, options: { toOffset: 5 * 3000 } });
       assert.ok(part.tokens.length > 2000 && part.tokens.length < 4000);

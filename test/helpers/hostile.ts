@@ -10,6 +10,8 @@ export interface ProbeLine {
   problem?: string;
   other?: string;
   ms: number;
+  /** Bytes read through fs.readSync during the load. */
+  readBytes: number;
   rssMB: number;
 }
 
